@@ -1,0 +1,98 @@
+"""The operations store: transactional state beside the warehouse, through SQLAlchemy.
+
+SQLite by default (``REVLENS_OPS_URL``, ``sqlite:///data/ops.sqlite``, WAL mode), a
+PostgreSQL URL for a team. DuckDB allows one writing process, so anything that is
+written often and concurrently (job runs here; later the action outbox, audit log
+and event outbox) lives here, not in the warehouse.
+
+Tables are declared on :data:`metadata`; modules that add tables import it and
+declare theirs, and :func:`ops_engine` creates whatever is missing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from analytics.errors import RevLensError
+from analytics.warehouse import ops_url
+
+metadata = sa.MetaData()
+
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False),  # running | succeeded | failed
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("duration_s", sa.Float),
+    sa.Column("error", sa.Text),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("pragma journal_mode=wal")
+    cursor.execute("pragma busy_timeout=5000")
+    cursor.close()
+
+
+_engines: dict[str, sa.Engine] = {}
+
+
+def ops_engine(url: str | None = None) -> sa.Engine:
+    """The engine for ``url`` (default :func:`analytics.warehouse.ops_url`), schema created."""
+    url = url or ops_url()
+    if url in _engines:
+        return _engines[url]
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise RevLensError(
+            f"REVLENS_OPS_URL {url!r} is not a SQLAlchemy URL; use e.g. sqlite:///data/ops.sqlite "
+            "or postgresql+psycopg://user@host/db."
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, future=True)
+    if parsed.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        metadata.create_all(engine)
+    except sa.exc.OperationalError as exc:
+        raise RevLensError(
+            f"Cannot reach the operations store at {parsed.render_as_string(hide_password=True)}: "
+            f"{str(exc.orig).splitlines()[0]}; check REVLENS_OPS_URL."
+        ) from None
+    _engines[url] = engine
+    return engine
+
+
+def start_job(engine: sa.Engine, job: str, detail: str = "") -> int:
+    with engine.begin() as conn:
+        return conn.execute(
+            job_runs.insert().values(job=job, detail=detail, status="running", started_at=utcnow())
+        ).inserted_primary_key[0]
+
+
+def finish_job(engine: sa.Engine, job_id: int, error: str | None = None) -> None:
+    with engine.begin() as conn:
+        started = conn.execute(sa.select(job_runs.c.started_at).where(job_runs.c.id == job_id)).scalar_one()
+        finished = utcnow()
+        if started.tzinfo is None:  # SQLite returns naive datetimes
+            started = started.replace(tzinfo=timezone.utc)
+        conn.execute(
+            job_runs.update()
+            .where(job_runs.c.id == job_id)
+            .values(status="failed" if error else "succeeded", finished_at=finished,
+                    duration_s=(finished - started).total_seconds(), error=error)
+        )
