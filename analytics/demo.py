@@ -72,14 +72,14 @@ class ChannelTruth:
 
 
 CHANNEL_TRUTH: dict[str, ChannelTruth] = {
-    "email": ChannelTruth(0.30, 1.6, 3_000, 0.2, 4_000),
-    "paid_search": ChannelTruth(0.65, 1.5, 18_000, 0.0, 20_000),
-    "paid_social": ChannelTruth(0.25, 1.3, 12_000, 0.0, 14_000),
-    "organic_search": ChannelTruth(0.45, 0.6, 4_000, 0.6, 3_000),
-    "webinar": ChannelTruth(0.95, 0.5, 5_000, 0.0, 6_000),
-    "events": ChannelTruth(0.75, 0.4, 25_000, 0.0, 22_000),
-    "display": ChannelTruth(0.05, 1.4, 10_000, 0.0, 12_000),
-    "direct": ChannelTruth(0.00, 0.1, 1_000, 0.9, 500),
+    "email": ChannelTruth(0.30, 1.6, 12_000, 0.2, 16_000),
+    "paid_search": ChannelTruth(0.65, 1.5, 72_000, 0.0, 80_000),
+    "paid_social": ChannelTruth(0.25, 1.3, 48_000, 0.0, 56_000),
+    "organic_search": ChannelTruth(0.45, 0.6, 16_000, 0.6, 12_000),
+    "webinar": ChannelTruth(0.95, 0.5, 20_000, 0.0, 24_000),
+    "events": ChannelTruth(0.75, 0.4, 100_000, 0.0, 88_000),
+    "display": ChannelTruth(0.05, 1.4, 40_000, 0.0, 48_000),
+    "direct": ChannelTruth(0.00, 0.1, 4_000, 0.9, 2_000),
 }
 ALPHA = -4.68  # intercept: about 6% of contacts close won
 SEGMENT_EFFECT = {"SMB": 0.15, "Mid-Market": 0.0, "Enterprise": -0.35}
@@ -327,7 +327,7 @@ class DemoBuilder:
         for m in range(MONTHS):
             cost_date = self.bounds[m].astype("datetime64[D]").astype(date)
             costs.append({"campaign_id": None, "cost_date": cost_date, "category": "operational_overhead",
-                          "amount": round(float(18_000 * rng.uniform(0.9, 1.1)), 2), "platform": None,
+                          "amount": round(float(60_000 * rng.uniform(0.9, 1.1)), 2), "platform": None,
                           "allocation_method": "headcount", "resource_hours": None})
         self._insert("campaigns", pl.DataFrame(rows))
         self._insert("campaign_costs", pl.DataFrame(costs, schema={
@@ -363,7 +363,7 @@ class DemoBuilder:
         month = rng.choice(MONTHS, size=n, p=month_weight / month_weight.sum())
         b = self.bounds.astype("int64")
         journey_start = b[month] + rng.integers(0, 28 * 86400, n)
-        span = rng.integers(5, 120, n) * 86400
+        span = np.minimum(rng.integers(5, 120, n) * 86400, self.end_s - journey_start)
         # touch counts: 1 + multinomial with gamma heterogeneity; sums exactly to n_touchpoints
         weight = rng.gamma(2.0, 1.0, n)
         counts = 1 + rng.multinomial(self.n_touchpoints - n, weight / weight.sum())

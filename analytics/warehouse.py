@@ -283,6 +283,16 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise _explain(path, exc) from None
 
 
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:
+    """Run ``sql`` with bound ``params`` and return a polars frame.
+
+    DuckDB 2.x dropped ``.pl()`` from ``execute`` results; ``sql(..., params=)``
+    returns a relation that still converts without an extra copy. (Also in 2.x: a
+    result left half-read by ``fetchone`` blocks the connection; use ``fetchall``.)
+    """
+    return con.sql(sql, params=params).pl()
+
+
 def missing_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     present = {
         row[0]
@@ -336,15 +346,15 @@ class Warehouse:
         """Run one query on its own cursor and return a polars frame."""
         cur = self.cursor()
         try:
-            return cur.execute(sql, params or []).pl()
+            return frame(cur, sql, params)
         finally:
             cur.close()
 
     def scalar(self, sql: str, params: list | dict | None = None):
         cur = self.cursor()
         try:
-            row = cur.execute(sql, params or []).fetchone()
-            return None if row is None else row[0]
+            rows = cur.execute(sql, params or []).fetchall()
+            return rows[0][0] if rows else None
         finally:
             cur.close()
 
