@@ -6,7 +6,8 @@ written often and concurrently (job runs here; later the action outbox, audit lo
 and event outbox) lives here, not in the warehouse.
 
 Tables are declared on :data:`metadata`; modules that add tables import it and
-declare theirs, and :func:`ops_engine` creates whatever is missing.
+declare theirs, and :func:`ops_engine` migrates the store (:func:`migrate`): it creates
+missing tables, adds missing columns, and records :data:`SCHEMA_VERSION`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,18 @@ job_runs = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("duration_s", sa.Float),
     sa.Column("error", sa.Text),
+)
+
+
+# Bump when a table or column is added; migrate() records it in schema_version.
+SCHEMA_VERSION = 2
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),  # always 1: one row
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("migrated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 
@@ -67,7 +80,7 @@ def ops_engine(url: str | None = None) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        metadata.create_all(engine)
+        migrate(engine)
     except sa.exc.OperationalError as exc:
         raise RevLensError(
             f"Cannot reach the operations store at {parsed.render_as_string(hide_password=True)}: "
@@ -75,6 +88,35 @@ def ops_engine(url: str | None = None) -> sa.Engine:
         ) from None
     _engines[url] = engine
     return engine
+
+
+def migrate(engine: sa.Engine) -> int:
+    """Bring the store up to :data:`SCHEMA_VERSION`; returns the version recorded.
+
+    Additive only, which is all this project has needed: create missing tables, then
+    add columns declared on :data:`metadata` but absent from an existing table (added
+    as nullable, so old rows stay valid), then upsert the single ``schema_version`` row.
+    """
+    # Modules that declare ops tables register them on `metadata` when imported.
+    import analytics.outbox  # noqa: F401
+
+    metadata.create_all(engine)
+    inspector = sa.inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    column_type = column.type.compile(dialect=engine.dialect)
+                    conn.execute(sa.text(
+                        f'alter table {table.name} add column "{column.name}" {column_type}'
+                    ))
+        if conn.execute(sa.select(schema_version.c.id)).first() is None:
+            conn.execute(schema_version.insert().values(id=1, version=SCHEMA_VERSION, migrated_at=utcnow()))
+        else:
+            conn.execute(schema_version.update().where(schema_version.c.id == 1)
+                         .values(version=SCHEMA_VERSION, migrated_at=utcnow()))
+    return SCHEMA_VERSION
 
 
 def start_job(engine: sa.Engine, job: str, detail: str = "") -> int:
