@@ -13,7 +13,8 @@ tasks, properties, deals) and counts *effects*, so tests can assert "applied onc
 
 Faults are scripted with :meth:`HubSpotServer.fault`: ``429`` (+ ``Retry-After``), ``500``,
 ``slow`` (sleep before answering), ``drop`` (close the connection without an answer,
-before or after applying the request).
+before or after applying the request), ``hang_after_apply`` (apply, then hold the answer
+for ``delay_s``: the window in which a crash leaves the outcome unknown to the client).
 
 Run it standalone for the benchmark or manual tries: ``python tests/hubspot_server.py``.
 """
@@ -40,11 +41,12 @@ def _now_iso() -> str:
 
 @dataclass
 class Fault:
-    kind: str  # "429" | "500" | "slow" | "drop" | "drop_after_apply"
+    kind: str  # "429" | "500" | "slow" | "drop" | "drop_after_apply" | "hang_after_apply"
     path: str  # regex on the request path
     times: int
     retry_after: float | None = None
     delay_s: float = 0.0
+    after: int = 0  # let this many matching requests through first
 
 
 class HubSpotServer:
@@ -70,6 +72,7 @@ class HubSpotServer:
         self.enrollment_count: Counter = Counter()
         self.requests: list[dict] = []  # method, path, body, authorization
         self.faults: list[Fault] = []
+        self.applied_then_hung = threading.Event()  # set when a hang_after_apply fault has applied its request
         self._next_id = 1000
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
@@ -120,14 +123,17 @@ class HubSpotServer:
         return deal_id
 
     def fault(self, kind: str, path: str = ".*", times: int = 1, retry_after: float | None = None,
-              delay_s: float = 0.0) -> None:
+              delay_s: float = 0.0, after: int = 0) -> None:
         with self.lock:
-            self.faults.append(Fault(kind, path, times, retry_after, delay_s))
+            self.faults.append(Fault(kind, path, times, retry_after, delay_s, after))
 
     def _take_fault(self, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if fault.times > 0 and re.search(fault.path, path):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.times -= 1
                     return fault
         return None
@@ -354,6 +360,9 @@ class HubSpotServer:
                     status, answer = server._error(400, f"Invalid input JSON: {exc}", "VALIDATION_ERROR")
                 if fault and fault.kind == "drop_after_apply":
                     return self._drop()
+                if fault and fault.kind == "hang_after_apply":  # applied; the answer comes too late
+                    server.applied_then_hung.set()
+                    time.sleep(fault.delay_s)
                 return self._answer(status, answer)
 
             def _drop(self):
