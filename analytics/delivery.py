@@ -408,13 +408,13 @@ class Deliverer:
         return min(waits) if waits else None
 
     def run(self, once: bool = True, stop: threading.Event | None = None, poll_s: float = 2.0,
-            max_wait_s: float | None = None) -> DeliveryReport:
+            max_wait_s: float | None = None, report: DeliveryReport | None = None) -> DeliveryReport:
         """Deliver until the queue is empty (``once``) or until ``stop`` is set.
 
         With ``once`` it also waits for scheduled retries, so it returns when every action
         is sent, failed or cancelled (or ``max_wait_s`` of idle waiting has passed).
         """
-        report = DeliveryReport()
+        report = report if report is not None else DeliveryReport()
         stop = stop or threading.Event()
         waited = 0.0
         while not stop.is_set():
@@ -447,3 +447,39 @@ def deliverer_from_settings(engine: sa.Engine | None = None, policy: RetryPolicy
                                        float(setting("REVLENS_HUBSPOT_READ_TIMEOUT_S", 30.0)))
     gateway = hs.HubSpotGateway.from_settings(timeouts=timeouts, limiter=hs.RateLimiter(max_requests, per_seconds))
     return Deliverer(engine or store(), gateway, policy or RetryPolicy.from_settings(), **kwargs)
+
+
+class DeliveryWorker:
+    """A background thread that keeps delivering (the app's worker; one per process).
+
+    It runs :meth:`Deliverer.run` with ``once=False`` and survives errors: a failure
+    outside an action (the store unreachable, a bad setting) is kept in ``last_error``
+    and retried after ``poll_s``. Several processes may each run one; the lease keeps
+    any action in one deliverer's hands at a time.
+    """
+
+    def __init__(self, deliverer_factory: Callable[[], Deliverer], poll_s: float = 5.0):
+        self._factory = deliverer_factory
+        self.poll_s = poll_s
+        self.stop_event = threading.Event()
+        self.started_at = utcnow()
+        self.last_error: str | None = None
+        self.delivered = DeliveryReport()
+        self.thread = threading.Thread(target=self._loop, name="revlens-delivery", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self._factory().run(once=False, stop=self.stop_event, poll_s=self.poll_s, report=self.delivered)
+            except Exception as exc:  # keep the worker alive; the page shows the error
+                self.last_error = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+                self.stop_event.wait(self.poll_s)
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
