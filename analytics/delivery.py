@@ -426,7 +426,8 @@ class Deliverer:
             due_in = self.next_due_in()
             if once and (due_in is None or (max_wait_s is not None and waited >= max_wait_s)):
                 break
-            pause = poll_s if due_in is None else min(max(due_in, 0.05), poll_s if not once else due_in + 0.05)
+            # Never sleep past poll_s: another deliverer may finish (or a user retry) any time.
+            pause = poll_s if due_in is None else min(max(due_in, 0.05), poll_s)
             waited += pause
             stop.wait(pause)
         self._publish()
