@@ -66,7 +66,6 @@ def postgres_url():
         yield f"postgresql+psycopg://revlens@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.copy(base / "log", "/tmp/revlens-pg-last.log")
         shutil.rmtree(base, ignore_errors=True)
 
 
