@@ -131,14 +131,14 @@ def pull(gateway: hs.HubSpotGateway, object_type: str, since: str | None,
                 "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
                 "properties": PROPERTIES[object_type], "limit": PAGE, "after": str(after)}
         page = gateway.search(object_type, body)
-        for result in page.results or []:
-            records[str(result.id)] = {**(result.properties or {}), "hs_object_id": str(result.id)}
+        for result in page.get("results") or []:
+            records[str(result["id"])] = {**(result.get("properties") or {}), "hs_object_id": str(result["id"])}
         if on_page:
             on_page(len(records))
-        next_page = page.paging.next if page.paging and page.paging.next else None
-        if next_page is None:
+        next_page = (page.get("paging") or {}).get("next")
+        if not next_page:
             break
-        after = int(next_page.after)
+        after = int(next_page["after"])
         if after + PAGE > SEARCH_CAP:  # restart the query from the newest modification seen
             newest = max(parse_time(r.get(modified)) for r in records.values())
             if since is not None and iso(newest) <= since:

@@ -22,6 +22,7 @@ Run it standalone for the benchmark or manual tries: ``python tests/hubspot_serv
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -324,6 +325,10 @@ class HubSpotServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # One write per answer (headers and body together), no Nagle: otherwise keep-alive
+            # clients wait ~40 ms per request on delayed ACKs.
+            wbufsize = 1 << 16
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass
@@ -367,6 +372,7 @@ class HubSpotServer:
 
             def _drop(self):
                 self.close_connection = True
+                self.wfile = open(os.devnull, "wb")  # nothing buffered may reach the client
                 self.connection.shutdown(2)
 
             def _answer(self, status: int, answer, headers: dict | None = None):
