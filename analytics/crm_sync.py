@@ -295,6 +295,7 @@ def sync_hubspot(db: str | Path, gateway: hs.HubSpotGateway, engine: sa.Engine |
     only makes the next run pull the same records again (the merge is idempotent).
     """
     engine = engine or store()
+    connect(db).close()  # fail fast (missing directory, locked by the app) before pulling anything
     job = start_job(engine, "sync_hubspot", "full" if full else "incremental")
     try:
         pulled: dict[str, list[dict]] = {}

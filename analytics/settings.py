@@ -4,12 +4,15 @@ The secrets file is the one Streamlit reads (``.streamlit/secrets.toml`` in the 
 directory, or ``REVLENS_SECRETS``); the CLI and the delivery worker read it too, so one
 file configures both. Environment variables win over the file.
 
-Recognised keys (top level of secrets.toml, or under ``[revlens]``)::
+Recognised keys, at the top level of secrets.toml::
 
     HUBSPOT_ACCESS_TOKEN = "pat-..."        # private-app token; without it: preview only
     HUBSPOT_API_BASE = "https://api.hubapi.com"
     REVLENS_CONFIRMERS = ["ana@example.com", "ops"]   # who may confirm actions
     REVLENS_TENANT_ID = "acme"
+
+or in tables, where the table name is the prefix (``[hubspot] access_token = ...`` is
+``HUBSPOT_ACCESS_TOKEN``, ``[revlens] confirmers = [...]`` is ``REVLENS_CONFIRMERS``).
 """
 
 from __future__ import annotations
@@ -39,8 +42,10 @@ def read_secrets() -> dict:
         raise RevLensError(f"{path} is not valid TOML ({exc}); fix the file or remove it.") from None
     flat = {key: value for key, value in data.items() if not isinstance(value, dict)}
     for section in ("revlens", "hubspot"):
-        for key, value in data.get(section, {}).items():
-            flat.setdefault(key.upper(), value)
+        prefix = f"{section.upper()}_"
+        for key, value in (data.get(section) or {}).items():
+            name = key.upper() if key.upper().startswith(prefix) else prefix + key.upper()
+            flat.setdefault(name, value)
     return flat
 
 

@@ -333,3 +333,38 @@ def test_create_properties_creates_only_missing_ones(server):
     assert status_of(action)["status"] == "sent"
     posted = [r["body"]["name"] for r in server.requests if r["method"] == "POST" and "/properties/" in r["path"]]
     assert posted == ["marketing_platform_lead_score"]
+
+
+def test_settings_come_from_secrets_toml_and_the_environment_wins(env, monkeypatch):
+    from analytics import settings
+
+    secrets = env / "secrets.toml"
+    secrets.write_text('HUBSPOT_ACCESS_TOKEN = "pat-from-file"\n[revlens]\nREVLENS_CONFIRMERS = ["Bo@x.com", "al"]\n'
+                       '[hubspot]\napi_base = "http://127.0.0.1:9"\n', encoding="utf-8")
+    monkeypatch.setenv("REVLENS_SECRETS", str(secrets))
+    monkeypatch.delenv("REVLENS_CONFIRMERS")
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("HUBSPOT_API_BASE", raising=False)
+    assert settings.hubspot_token() == "pat-from-file"
+    assert settings.confirmers() == frozenset({"bo@x.com", "al"})
+    assert settings.hubspot_api_base() == "http://127.0.0.1:9"
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-from-env")
+    assert settings.hubspot_token() == "pat-from-env"
+    secrets.write_text("HUBSPOT_ACCESS_TOKEN = pat-unquoted\n", encoding="utf-8")
+    with pytest.raises(RevLensError) as error:
+        settings.read_secrets()
+    assert "not valid TOML" in str(error.value) and "pat-unquoted" not in str(error.value)
+
+
+def test_api_base_sets_the_host_of_generated_apis_and_the_base_url_of_api_request(server):
+    gateway = hs.HubSpotGateway.from_settings()
+    assert gateway.client.config["host"] == gateway.client.config["base_url"] == server.base_url
+    assert gateway.contacts_batch.api_client.configuration.host == server.base_url
+    gateway.enroll(hs.PlannedRequest("POST", "/automation/v2/workflows/7/enrollments/contacts/c1@example.com"))
+    assert server.workflows["7"] == {"c1@example.com"}
+
+
+def test_without_a_token_delivery_refuses_with_a_clear_sentence(env, monkeypatch):
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    with pytest.raises(RevLensError, match="No HubSpot token: set HUBSPOT_ACCESS_TOKEN"):
+        hs.HubSpotGateway.from_settings()
