@@ -234,7 +234,8 @@ class Deliverer:
                 if batch["status"] == "sent":
                     continue
                 attempts = batch["attempts"] + 1
-                uncertain = batch["attempts"] > 0 or batch["status"] == "sending"
+                # Tried before (or retried by a user after failing): HubSpot may have applied it.
+                uncertain = batch["attempts"] > 0 or batch["status"] == "sending" or batch["last_error"] is not None
                 with self.engine.begin() as conn:  # write-ahead: the attempt is on record before it is made
                     self._renew(conn, action_id)
                     conn.execute(action_batches.update().where(action_batches.c.id == batch["id"])

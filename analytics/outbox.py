@@ -474,9 +474,10 @@ def retry_action(action_id: int, user: str, engine: sa.Engine | None = None) -> 
         row = _load(conn, action_id)
         if row["status"] != "failed":
             raise RevLensError(f"Action #{action_id} is {row['status']}; only a failed action can be retried.")
+        # A fresh retry budget; last_error stays, so the resend is treated as uncertain (looked up first).
         conn.execute(action_batches.update()
                      .where(action_batches.c.action_id == action_id, action_batches.c.status == "failed")
-                     .values(status="pending", attempts=0, last_error=None))
+                     .values(status="pending", attempts=0))
         conn.execute(actions.update().where(actions.c.id == action_id, actions.c.status == "failed")
                      .values(status="pending", next_attempt_at=None, lease_owner=None, lease_expires_at=None,
                              updated_at=utcnow()))

@@ -368,3 +368,17 @@ def test_without_a_token_delivery_refuses_with_a_clear_sentence(env, monkeypatch
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
     with pytest.raises(RevLensError, match="No HubSpot token: set HUBSPOT_ACCESS_TOKEN"):
         hs.HubSpotGateway.from_settings()
+
+
+def test_a_user_retry_of_failed_tasks_looks_them_up_before_creating(server):
+    # every attempt is applied by HubSpot but its answer is lost: the action fails, yet the tasks exist
+    server.fault("drop_after_apply", path="tasks/batch/create", times=1)
+    server.fault("drop", path="tasks/batch/read", times=2)
+    targets = [{"hubspot_id": str(i)} for i in range(1, 6)]
+    action = outbox.enqueue("create_task", targets, {"subject": "Check in"}, USER).action_id
+    make_deliverer(server, max_attempts=2).run(once=True)
+    assert status_of(action)["status"] == "failed" and len(server.tasks) == 5
+    outbox.retry_action(action, USER)
+    make_deliverer(server, max_attempts=2).run(once=True)
+    assert status_of(action)["status"] == "sent"
+    assert len(server.tasks) == 5  # looked up, not created again
