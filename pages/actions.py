@@ -29,12 +29,11 @@ if worker is not None:
                f"{len(worker.delivered.sent)} sent, {len(worker.delivered.failed)} failed by this worker"
                + (f" · last problem: {worker.last_error}" if worker.last_error else ""))
 
-with st.sidebar:
-    st.header("Queue filters")
+with st.container(horizontal=True, vertical_alignment="bottom", key="actions_filters"):
     statuses = st.multiselect("Status", outbox.STATUSES, key="actions_status", placeholder="All statuses")
     kinds = st.multiselect("Kind", KINDS, key="actions_kind", placeholder="All kinds")
     created_by = st.text_input("Created by", key="actions_user", placeholder="Anyone").strip()
-st.button("Refresh", icon=":material/refresh:", key="actions_refresh")
+    st.button("Refresh", icon=":material/refresh:", key="actions_refresh")
 
 queue = outbox.list_actions(engine, created_by=created_by or None, limit=2000)
 if statuses:
@@ -56,16 +55,21 @@ with queue_tab:
              "created_by", "created_at", "sent_at", "next_attempt_at", "topic")
     st.dataframe(shown, width="stretch", hide_index=True, column_config={
         "id": st.column_config.NumberColumn("#", format="%d"),
+        "kind": "Kind", "status": "Status", "attempts": "Attempts", "created_by": "Created by",
+        "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+        "sent_at": st.column_config.DatetimeColumn("Sent (UTC)", format="YYYY-MM-DD HH:mm"), "topic": "Event topic",
         "progress": st.column_config.ProgressColumn("Batches sent", min_value=0.0, max_value=1.0, format="percent"),
         "target_count": st.column_config.NumberColumn("Contacts", format="localized"),
         "skipped_count": st.column_config.NumberColumn("Skipped (cap)", format="localized"),
         "last_error": st.column_config.TextColumn("Last error", width="large"),
-        "next_attempt_at": st.column_config.DatetimeColumn("Next retry (UTC)"),
+        "next_attempt_at": st.column_config.DatetimeColumn("Next retry (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     })
     download_csv(shown, "actions.csv", key="actions_download")
 
     if queue.height:
-        labels = {row["id"]: f"#{row['id']} · {row['kind']} · {row['status']}" for row in queue.iter_rows(named=True)}
+        # no status in the label: it changes while the page is open, the choice should not
+        labels = {row["id"]: f"#{row['id']} · {row['kind']} · {row['target_count']:,} contacts · {row['created_by']}"
+                  for row in queue.iter_rows(named=True)}
         chosen = st.selectbox("Inspect an action", list(labels), format_func=labels.get, key="actions_chosen")
         chosen_row = queue.filter(pl.col("id") == chosen).row(0, named=True)
         left, right = st.columns(2)

@@ -42,7 +42,7 @@ def test_queue_filters_retry_cancel_and_audit(page):
     assert sorted(queue["id"].tolist()) == [first.action_id, second.action_id]
     assert "Property values were not valid" in " ".join(queue["last_error"].dropna())
 
-    at.sidebar.multiselect(key="actions_status").select("failed").run()
+    at.multiselect(key="actions_status").select("failed").run()
     assert at.dataframe[0].value["id"].tolist() == [first.action_id]
 
     at.selectbox(key="actions_chosen").set_value(first.action_id).run()
@@ -50,7 +50,7 @@ def test_queue_filters_retry_cancel_and_audit(page):
     assert not at.exception
     assert outbox.list_actions().filter(id=first.action_id)["status"][0] == "pending"
 
-    at.sidebar.multiselect(key="actions_status").set_value([]).run()
+    at.multiselect(key="actions_status").set_value([]).run()
     at.selectbox(key="actions_chosen").set_value(second.action_id).run()
     at.button(key="actions_cancel").click().run()
     assert outbox.list_actions().filter(id=second.action_id)["status"][0] == "cancelled"

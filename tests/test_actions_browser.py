@@ -1,0 +1,80 @@
+"""The Actions page in a real browser: confirm dialog (a fragment), then the app's worker delivers to a local HubSpot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.hubspot_server import HubSpotServer, seed_contacts
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, metric_values, wait_for_run
+
+pytestmark = pytest.mark.browser
+TOKEN = "pat-browser-secret-42"
+
+
+@pytest.fixture()
+def app_url(demo_db, tmp_path):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is missing at /usr/bin/chromium (apt-get install chromium)")
+    with HubSpotServer(TOKEN) as hubspot:
+        seed_contacts(hubspot, 10)
+        port = _free_port()
+        env = {**os.environ, "REVLENS_DB": demo_db, "REVLENS_OPS_URL": f"sqlite:///{tmp_path / 'ops.sqlite'}",
+               "HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_API_BASE": hubspot.base_url, "REVLENS_USER": "ana",
+               "REVLENS_CONFIRMERS": "ana", "REVLENS_SECRETS": str(tmp_path / "absent.toml")}
+        log = open(tmp_path / "streamlit.log", "w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        try:
+            yield url, hubspot, tmp_path / "streamlit.log"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            log.close()
+
+
+def test_confirm_in_the_dialog_then_the_worker_delivers(app_url):
+    from playwright.sync_api import sync_playwright
+
+    url, hubspot, log_path = app_url
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(url)  # the entrypoint first: st.navigation takes over from the pages/ folder
+        wait_for_run(page)
+        page.goto(f"{url}/actions")
+        wait_for_run(page)
+        page.get_by_role("heading", name="Actions").wait_for()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.get_by_role("button", name="Create RevLens properties in HubSpot…").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text("First request, exactly as it will be sent").wait_for()
+        dialog.get_by_role("button", name="Confirm and queue").click()
+        page.get_by_text("Queued action #1").wait_for(timeout=30_000)
+        deadline = time.monotonic() + 30
+        while metric_values(page).get("Sent") != "1" and time.monotonic() < deadline:
+            time.sleep(1)
+            page.get_by_role("button", name="Refresh").click()
+            wait_for_run(page)
+        assert metric_values(page).get("Sent") == "1"
+        page.screenshot(path=str(ROOT / "docs" / "actions.png"), full_page=True)
+        html = page.content()
+        browser.close()
+    created = {r["body"]["name"] for r in hubspot.requests if r["method"] == "POST" and "/properties/" in r["path"]}
+    assert "marketing_platform_lead_score" in created and "last_campaign_interaction" in created
+    assert TOKEN not in html and TOKEN not in log_path.read_text()
