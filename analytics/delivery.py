@@ -54,7 +54,7 @@ import sqlalchemy as sa
 
 from analytics import hubspot_api as hs
 from analytics.errors import RevLensError
-from analytics.events import emit, publish_pending
+from analytics.events import emit, kafka_producer, publish_pending
 from analytics.ops import utcnow
 from analytics.outbox import action_batches, actions, audit, store
 from analytics.settings import setting
@@ -174,6 +174,8 @@ class Deliverer:
         self.on_progress = on_progress
         self.publish_events = publish_events
         self._properties_ensured: set[str] = set()
+        self._producer = None
+        self._next_publish = 0.0
 
     # -- claiming -------------------------------------------------------------------
 
@@ -429,14 +431,23 @@ class Deliverer:
                 break
             # Never sleep past poll_s: another deliverer may finish (or a user retry) any time.
             pause = poll_s if due_in is None else min(max(due_in, 0.05), poll_s)
+            self._publish()
             waited += pause
             stop.wait(pause)
-        self._publish()
+        self._publish(force=True)
         return report
 
-    def _publish(self) -> None:
-        if self.publish_events and setting("REVLENS_KAFKA_BOOTSTRAP"):
-            publish_pending(self.engine)
+    PUBLISH_EVERY_S = 10.0
+
+    def _publish(self, force: bool = False) -> None:
+        """Ship events to Kafka when configured; at most every 10 s so a slow broker cannot stall delivery."""
+        bootstrap = setting("REVLENS_KAFKA_BOOTSTRAP") if self.publish_events else None
+        if not bootstrap or (not force and time.monotonic() < self._next_publish):
+            return
+        if self._producer is None:  # one producer per deliverer: it holds the broker connections
+            self._producer = kafka_producer(str(bootstrap))
+        publish_pending(self.engine, self._producer, flush_timeout_s=5.0)
+        self._next_publish = time.monotonic() + self.PUBLISH_EVERY_S
 
 
 def deliverer_from_settings(engine: sa.Engine | None = None, policy: RetryPolicy | None = None,

@@ -78,3 +78,21 @@ def test_an_unreachable_broker_publishes_nothing_and_loses_nothing(engine):
     with engine.connect() as conn:
         rows = conn.execute(sa.select(event_outbox.c.published_at, event_outbox.c.publish_error)).all()
     assert all(published is None and error for published, error in rows)
+
+
+def test_delivery_goes_on_when_the_kafka_broker_is_down(engine, monkeypatch):
+    from analytics import hubspot_api as hs
+    from analytics.delivery import Deliverer, RetryPolicy
+    from tests.hubspot_server import HubSpotServer, seed_contacts
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("REVLENS_KAFKA_BOOTSTRAP", f"127.0.0.1:{sock.getsockname()[1]}")
+    with HubSpotServer("tok") as server:
+        seed_contacts(server, 120)
+        server.lists["9"] = set()
+        gateway = hs.HubSpotGateway("tok", server.base_url, hs.Timeouts(1, 2), hs.RateLimiter(1000, 1))
+        report = Deliverer(engine, gateway, RetryPolicy(base_delay_ms=10)).run(once=True)
+    assert len(report.sent) == 2
+    left = pending_events(engine)
+    assert len(left) == 4 and all(e["publish_error"] for e in left)  # 2 enqueued + 2 sent, kept for later
