@@ -25,8 +25,23 @@ def _open_warehouse(path: str, mtime: float) -> Warehouse:
     return Warehouse(path)
 
 
+def _run_through_entrypoint() -> None:
+    """Make a deep link (``/roi?channel=email``) opened first in a fresh server run ``app.py``.
+
+    Until some session has run ``app.py`` (whose ``st.navigation`` turns it off), Streamlit
+    1.67 is in its old pages-folder mode and runs the linked page's file alone: no menu, no
+    filters. Turn the mode off and rerun, which goes through the entrypoint.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def warehouse() -> Warehouse:
     """The app's read-only warehouse; on a user-fixable problem, an error and a stop."""
+    _run_through_entrypoint()
     path = db_path()
     try:
         mtime = os.path.getmtime(path) if path.exists() else 0.0
@@ -74,6 +89,7 @@ class Filters:
 
 
 def filters() -> Filters:
+    _run_through_entrypoint()
     return st.session_state["filters"]
 
 

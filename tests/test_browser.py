@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -29,31 +30,38 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(demo_db, tmp_path_factory):
+@contextlib.contextmanager
+def streamlit_server(db: str, workdir: Path):
+    """`streamlit run app.py` on a free localhost port; yields its URL once healthy."""
     port = _free_port()
-    env = {**os.environ, "REVLENS_DB": demo_db,
-           "REVLENS_OPS_URL": f"sqlite:///{tmp_path_factory.mktemp('ops') / 'ops.sqlite'}"}
-    log = open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w")
+    env = {**os.environ, "REVLENS_DB": db, "REVLENS_OPS_URL": f"sqlite:///{workdir / 'ops.sqlite'}"}
+    log = open(workdir / f"streamlit-{port}.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail(f"streamlit did not start; see {log.name}")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"streamlit did not start; see {log.name}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(demo_db, tmp_path_factory):
+    with streamlit_server(demo_db, tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +118,14 @@ def test_overview_renders_and_follows_a_filter(server, page):
     assert after["ARR"] != before["ARR"]
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "segment=Enterprise" in page.url
+
+
+def test_a_deep_link_opened_first_runs_through_the_entrypoint(demo_db, tmp_path, page):
+    """A fresh server whose first visitor follows a shared link to a page and its filters."""
+    with streamlit_server(demo_db, tmp_path) as url:
+        page.goto(f"{url}/overview?segment=SMB&from=2026-01-01&to=2026-03-31")
+        wait_for_run(page)
+        page.wait_for_selector('[data-testid="stMetric"]')
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert "SMB" in page.locator('[data-testid="stMultiSelect"]').first.inner_text()
+        assert page.get_by_text("01 Jan 2026 – 31 Mar 2026").count() == 1  # the Overview's caption
