@@ -7,9 +7,10 @@ from analytics import outbox
 from analytics.errors import RevLensError
 from analytics.events import pending_events
 from analytics.hubspot_api import CUSTOM_PROPERTIES, KINDS
-from pages.shared import download_csv
+from pages.shared import download_csv, warehouse
 from pages.shared_actions import action_button, current_user, delivery_worker, preview_only_banner, queued_notice
 
+warehouse()  # unused here, but a deep link opened first in a fresh server must go through app.py
 st.title("Actions")
 st.caption("Write-back to HubSpot: queued from the other pages, delivered by a background worker exactly once, "
            "with retries. Nothing is sent without a confirmed preview.")

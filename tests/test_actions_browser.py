@@ -55,11 +55,10 @@ def test_confirm_in_the_dialog_then_the_worker_delivers(app_url):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.goto(url)  # the entrypoint first: st.navigation takes over from the pages/ folder
-        wait_for_run(page)
-        page.goto(f"{url}/actions")
+        page.goto(f"{url}/actions")  # a deep link into a fresh server: must still get the app's menu
         wait_for_run(page)
         page.get_by_role("heading", name="Actions").wait_for()
+        assert page.get_by_text("Operations").count() >= 1  # the top navigation of app.py
         assert page.locator('[data-testid="stException"]').count() == 0
         page.get_by_role("button", name="Create RevLens properties in HubSpot…").click()
         dialog = page.get_by_role("dialog")
