@@ -25,7 +25,7 @@ APP_TIMEOUT = 120  # first runs compute uncached analytics on a shared 2-core ma
 
 
 @pytest.fixture()
-def app_test(demo_db, monkeypatch):
+def app_test(demo_db, monkeypatch, tmp_path):
     """A factory of AppTests of ``app.py`` on the small demo warehouse.
 
     AppTest (Streamlit 1.67) resets the pages-folder flag before every run, so an app
@@ -39,4 +39,5 @@ def app_test(demo_db, monkeypatch):
 
     monkeypatch.setattr(script_runner, "PagesManager", SimpleNamespace(uses_pages_directory=False))
     monkeypatch.setenv("REVLENS_DB", demo_db)
+    monkeypatch.setenv("REVLENS_OPS_URL", f"sqlite:///{tmp_path / 'ops.sqlite'}")  # not the worktree's data/
     return lambda: AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
