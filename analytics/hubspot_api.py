@@ -25,6 +25,7 @@ enroll_workflow            ``client.api_request`` (legacy, no SDK call)        P
 create_task                ``crm.objects.tasks.batch_api.create``              POST /crm/v3/objects/tasks/batch/create
   (lookup on retry)        ``crm.objects.tasks.batch_api.read`` (idProperty)   POST /crm/v3/objects/tasks/batch/read
 create_properties          ``crm.properties.core_api.get_all`` / ``create``    GET/POST /crm/v3/properties/{objectType}
+  (group of a new property)  ``crm.properties.groups_api.get_all``             GET  /crm/v3/properties/{objectType}/groups
 CRM pull sync              ``crm.contacts.search_api.do_search`` (and deals)   POST /crm/v3/objects/{contacts,deals}/search
   deal → contact           ``crm.associations.v4.batch_api.get_page``          POST /crm/v4/associations/deals/contacts/batch/read
 =========================  ==================================================  =====================================================
@@ -68,11 +69,10 @@ class PropertySpec:
     description: str
     has_unique_value: bool = False
 
-    def body(self) -> dict:
+    def body(self, group_name: str = "contactinformation") -> dict:
         return {
             "name": self.name, "label": self.label, "type": self.type, "fieldType": self.field_type,
-            "groupName": "contactinformation" if self.object_type == "contacts" else "task_information",
-            "description": self.description, "hasUniqueValue": self.has_unique_value,
+            "groupName": group_name, "description": self.description, "hasUniqueValue": self.has_unique_value,
         }
 
 
@@ -390,6 +390,7 @@ class HubSpotGateway:
         self.memberships = crm.lists.memberships_api
         self.tasks_batch = crm.objects.tasks.batch_api
         self.properties = crm.properties.core_api
+        self.property_groups = crm.properties.groups_api
         self.associations = crm.associations.v4.batch_api
         self._session = requests.Session()
 
@@ -520,10 +521,24 @@ class HubSpotGateway:
                 by_object.setdefault(spec.object_type, []).append(spec)
         for object_type, specs in by_object.items():
             present = self.property_names(object_type)
-            for spec in specs:
-                if spec.name not in present and self.create_property(object_type, spec.body()):
+            missing = [spec for spec in specs if spec.name not in present]
+            if not missing:
+                continue
+            group = self.property_group(object_type)
+            for spec in missing:
+                if self.create_property(object_type, spec.body(group)):
                     created.append(spec.name)
         return created
+
+    def property_group(self, object_type: str) -> str:
+        """The group new properties go in: ``contactinformation`` for contacts, else the object's first group."""
+        if object_type == "contacts":
+            return "contactinformation"
+        answer = self._call(self.property_groups.get_all, object_type) or {}
+        groups = [group["name"] for group in answer.get("results") or []]
+        if not groups:
+            raise PermanentError(f"HubSpot has no property group for {object_type}; create one in HubSpot first.")
+        return groups[0]
 
     # -- pull sync -------------------------------------------------------------------
 

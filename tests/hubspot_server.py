@@ -271,6 +271,11 @@ class HubSpotServer:
                                            "associations": item["associations"]}
                     results.append(self._object(task_id, item["properties"]))
                 return self._batch_answer(results, [], status_ok=201)
+            match = re.fullmatch(r"/crm/v3/properties/([^/]+)/groups", path)
+            if match and method == "GET":
+                groups = {"contacts": "contactinformation", "tasks": "taskinformation"}
+                return 200, {"results": [{"name": groups.get(match.group(1), "information"), "label": "Information",
+                                          "displayOrder": -1, "archived": False}]}
             match = re.fullmatch(r"/crm/v3/properties/([^/]+)", path)
             if match and method == "GET":
                 return 200, {"results": list(self.properties.setdefault(match.group(1), {}).values())}

@@ -284,6 +284,10 @@ def test_tasks_resent_after_an_unknown_outcome_are_looked_up_not_duplicated(serv
     assert task["associations"][0]["types"][0]["associationTypeId"] == hs.TASK_TO_CONTACT
     assert task["properties"]["hubspot_owner_id"] == "501"
     assert any(r["path"] == "/crm/v3/objects/tasks/batch/read" for r in server.requests)
+    key_property = next(r["body"] for r in server.requests
+                        if r["method"] == "POST" and r["path"] == "/crm/v3/properties/tasks")
+    assert key_property["name"] == hs.TASK_KEY_PROPERTY and key_property["hasUniqueValue"] is True
+    assert key_property["groupName"] == "taskinformation"  # the tasks' own group, looked up
 
 
 def test_workflow_enrollment_resumes_at_the_uncertain_contact(server):
