@@ -89,7 +89,10 @@ def _print_plan(plan: outbox.ActionPlan, console: Console) -> None:
 @actions_app.command("enqueue")
 def enqueue_command(
     kind: Annotated[str, typer.Option(help=f"One of: {', '.join(hs.KINDS)}.")],
-    from_csv: Annotated[Optional[Path], typer.Option(help="CSV of targets (see `--help` of the kind).")] = None,
+    from_csv: Annotated[Optional[Path], typer.Option(help=(
+        "CSV, one row per contact. update_properties: email or hubspot_id, then one column per property; "
+        "add_to_list: hubspot_id; enroll_workflow: email (and hubspot_id); create_task: hubspot_id "
+        "(and owner_id)."))] = None,
     list_id: Annotated[Optional[str], typer.Option(help="HubSpot list id (add_to_list).")] = None,
     workflow_id: Annotated[Optional[str], typer.Option(help="HubSpot workflow id (enroll_workflow).")] = None,
     subject: Annotated[Optional[str], typer.Option(help="Task subject (create_task).")] = None,
