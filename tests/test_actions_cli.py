@@ -31,7 +31,8 @@ def server(tmp_path, monkeypatch):
         env = {"REVLENS_OPS_URL": f"sqlite:///{tmp_path / 'ops.sqlite'}",
                "REVLENS_SECRETS": str(tmp_path / "absent.toml"), "REVLENS_CONFIRMERS": USER,
                "REVLENS_USER": USER, "HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_API_BASE": srv.base_url,
-               "REVLENS_RETRY_BASE_DELAY_MS": "20", "REVLENS_RETRY_MAX_DELAY_MS": "200"}
+               "REVLENS_RETRY_BASE_DELAY_MS": "20", "REVLENS_RETRY_MAX_DELAY_MS": "200",
+               "REVLENS_HUBSPOT_RATE_LIMIT": "1000", "REVLENS_HUBSPOT_RATE_WINDOW_S": "1"}
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("REVLENS_KAFKA_BOOTSTRAP", raising=False)
@@ -95,7 +96,7 @@ def _sent_batches(action_id: int) -> int:
             outbox.action_batches.c.action_id == action_id, outbox.action_batches.c.status == "sent")).scalar_one()
 
 
-@pytest.mark.parametrize("kind", ["update_properties", "create_task"])
+@pytest.mark.parametrize("kind", ["update_properties", "create_task", "enroll_workflow"])
 def test_deliverer_killed_mid_batch_resumes_and_applies_every_contact_once(server, kind):
     """SIGKILL the deliverer after HubSpot applied batch 4 but before the answer arrived; restart."""
     ids = range(1, 1001)
@@ -103,10 +104,15 @@ def test_deliverer_killed_mid_batch_resumes_and_applies_every_contact_once(serve
         action = outbox.enqueue(kind, [{"hubspot_id": str(i), "properties": {"marketing_platform_lead_score": i}}
                                        for i in ids], {}, USER).action_id
         server.fault("hang_after_apply", path="contacts/batch/update", after=3, delay_s=10)
-    else:
+    elif kind == "create_task":
         action = outbox.enqueue(kind, [{"hubspot_id": str(i)} for i in ids], {"subject": "Renewal call"},
                                 USER).action_id
         server.fault("hang_after_apply", path="tasks/batch/create", after=3, delay_s=10)
+    else:  # one request per contact: killed after contact 351 (batch 4) was enrolled
+        server.workflows["7"] = set()
+        action = outbox.enqueue(kind, [{"hubspot_id": str(i), "email": f"c{i}@example.com"} for i in ids],
+                                {"workflow_id": "7"}, USER).action_id
+        server.fault("hang_after_apply", path="workflows/7/enrollments", after=350, delay_s=10)
     first = start_deliverer(server)
     assert server.applied_then_hung.wait(60), first.communicate()
     first.send_signal(signal.SIGKILL)
@@ -123,9 +129,11 @@ def test_deliverer_killed_mid_batch_resumes_and_applies_every_contact_once(serve
     if kind == "update_properties":
         assert all(server.contacts[str(i)]["marketing_platform_lead_score"] == str(i) for i in ids)
         assert all(server.property_writes[(str(i), "marketing_platform_lead_score")] == 1 for i in ids)
-    else:
+    elif kind == "create_task":
         associated = sorted(int(t["associations"][0]["to"]["id"]) for t in server.tasks.values())
         assert associated == list(ids)  # every contact has its task, none has two
+    else:
+        assert len(server.workflows["7"]) == 1000 and set(server.enrollment_count.values()) == {1}
     assert "resumed" in outbox.audit_frame(action_id=action)["event"].to_list()
 
 
