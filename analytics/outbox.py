@@ -237,15 +237,17 @@ def content_key(kind: str, targets: list[dict], payload: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
-def _recent_trigger_counts(conn: sa.Connection, now: datetime) -> dict[str, int]:
+def _capped_contacts(conn: sa.Connection, now: datetime) -> set[str]:
+    """Contacts with FREQUENCY_CAP or more campaign triggers in the window (live actions only)."""
     live = sa.select(actions.c.id).where(actions.c.status.notin_(("cancelled", "failed")))
     rows = conn.execute(
-        sa.select(campaign_triggers.c.contact_key, sa.func.count())
+        sa.select(campaign_triggers.c.contact_key)
         .where(campaign_triggers.c.triggered_at > now - FREQUENCY_WINDOW,
                campaign_triggers.c.action_id.in_(live))
         .group_by(campaign_triggers.c.contact_key)
-    ).all()
-    return {key: count for key, count in rows}
+        .having(sa.func.count() >= FREQUENCY_CAP)
+    ).scalars()
+    return set(rows)
 
 
 def plan_action(kind: str, targets: list[dict], payload: dict | None = None, *, engine: sa.Engine | None = None,
@@ -268,10 +270,10 @@ def plan_action(kind: str, targets: list[dict], payload: dict | None = None, *, 
     if kind in hs.CAMPAIGN_KINDS:
         engine = engine or store()
         with engine.connect() as conn:
-            counts = _recent_trigger_counts(conn, now or utcnow())
-        kept = [t for t in targets if counts.get(hs.contact_key(t), 0) < FREQUENCY_CAP]
-        skipped = [t for t in targets if counts.get(hs.contact_key(t), 0) >= FREQUENCY_CAP]
-        targets = kept
+            capped = _capped_contacts(conn, now or utcnow())
+        if capped:
+            skipped = [t for t in targets if hs.contact_key(t) in capped]
+            targets = [t for t in targets if hs.contact_key(t) not in capped]
         if not AUDIENCE_MIN <= len(targets) <= AUDIENCE_MAX:
             after = f" after skipping {len(skipped):,} over the weekly cap" if skipped else ""
             violations.append(
