@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -91,6 +92,8 @@ def one_run(targets: list[dict], limit: tuple[int, float] | None) -> dict:
     finally:
         server.terminate()
         server.wait()
+        ops._engines.pop(f"sqlite:///{workdir}/ops.sqlite", None)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def floor_s(requests: int, limit: tuple[int, float] | None) -> float:
