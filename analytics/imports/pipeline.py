@@ -1,0 +1,684 @@
+"""The import pipeline: map → validate → enrich → detect duplicates → merge → upsert.
+
+Everything row-level runs as set-based DuckDB SQL over the staged file (see
+:mod:`analytics.imports.reading`), in one transaction per file:
+
+1. **Map and parse** each warehouse column from its header(s) (values map,
+   prefix, typed parsing from :mod:`analytics.imports.values`); columns no entry
+   names go to the ``extra`` JSON (or ``import_extra`` for tables without one).
+2. **Resolve** references to other tables and fill lookups.
+3. **Enrich** contacts where it is safe: ``company`` from a corporate email
+   domain (never a free-mail domain), ``account_id`` from the account with that
+   domain.
+4. **Validate**: structure (every non-empty typed value parses), content
+   (required values present, email format, allowed channel and cost category)
+   and business rules (:data:`BUSINESS_RULES`). A row failing any check is
+   quarantined with its file, line, raw values and every reason.
+5. **Match** each valid row to its record: an existing record with the same key
+   (the CRM id), else an existing record with the same duplicate key (normalized
+   email + company), else a new record (rows of the batch sharing a duplicate key
+   form one new record).
+6. **Merge** each record that more than one row (or an existing record) feeds:
+   per field, the most recent non-null value wins (most recent = later
+   ``updated_at``, then the file over the warehouse, then the later line); the
+   key of an existing record is kept. Every merged row is logged with the row it
+   was merged into (``import_merge_log``).
+7. **Upsert** on the primary key (tables without one: replace rows with the same
+   key), record the run, and :func:`~analytics.warehouse.bump_version`.
+
+Counting: the best-ranked row of a record is *loaded* (new record) or *updated*
+(record matched by its key); every other row is *merged*; failing rows are
+*quarantined*, so ``rows_read = rows_loaded + rows_updated + rows_merged +
+rows_quarantined`` by construction, and the pipeline checks it before committing.
+Re-importing the same file matches every record by its key, and the merge picks
+the same values, so the canonical tables do not change.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from analytics.errors import RevLensError
+from analytics.imports import values as V
+from analytics.imports.ledger import create_ledger
+from analytics.imports.mapping import MappingError, Source, normalize_header, source_for, table_columns
+from analytics.imports.reading import FileLayout, describe_file, stage_raw
+from analytics.warehouse import CHANNELS, COST_CATEGORIES, SCHEMA, bump_version, create_schema
+
+Progress = Callable[[float, str], None]
+
+FREE_MAIL_DOMAINS = (
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "ymail.com", "hotmail.com",
+    "hotmail.co.uk", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com",
+    "protonmail.com", "proton.me", "gmx.de", "gmx.net", "web.de", "mail.com", "yandex.ru", "qq.com",
+    "163.com", "zoho.com", "fastmail.com", "t-online.de", "orange.fr", "free.fr", "libero.it",
+)
+
+# Values a column must take, from the warehouse's own vocabularies.
+ALLOWED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("touchpoints", "channel"): CHANNELS,
+    ("campaigns", "channel"): CHANNELS,
+    ("campaign_costs", "category"): COST_CATEGORIES,
+}
+
+# table -> (condition that must hold, reason when it does not); NULLs pass.
+BUSINESS_RULES: dict[str, tuple[tuple[str, str], ...]] = {
+    "campaigns": (
+        ("audience_size is null or audience_size between 100 and 1000000",
+         "audience size outside 100 to 1,000,000"),
+        ("start_date is null or end_date is null or end_date >= start_date", "end date before start date"),
+        ("budget is null or budget >= 0", "negative budget"),
+    ),
+    "opportunities": (("amount is null or amount >= 0", "negative amount"),),
+    "campaign_costs": (("amount is null or amount >= 0", "negative cost amount"),),
+    "invoices": (
+        ("amount is null or amount >= 0", "negative invoice amount"),
+        ("issued_date is null or due_date is null or due_date >= issued_date", "due date before issue date"),
+    ),
+    "feedback": (("score is null or score between 0 and 10", "score outside 0 to 10"),),
+    "support_tickets": (("resolved_at is null or opened_at is null or resolved_at >= opened_at",
+                         "resolved before it was opened"),),
+    "touchpoints": (("engagement_score is null or engagement_score >= 0", "negative engagement score"),),
+}
+
+# How a duplicate-key column is normalized before comparing.
+COMPANY_SUFFIXES = "inc|llc|ltd|gmbh|corp|corporation|co|company|sa|ag|plc|limited|bv|oy|ab|srl|sas"
+
+
+def _normalized(column: str, alias: str) -> str:
+    expr = f"{alias}.{column}"
+    if column == "company":
+        words = f"trim(regexp_replace(regexp_replace(lower({expr}), '[^\\pL\\pN]+', ' ', 'g'), '\\s+', ' ', 'g'))"
+        return f"nullif(regexp_replace({words}, ' ({COMPANY_SUFFIXES})$', ''), '')"
+    return f"nullif(lower(trim(cast({expr} as varchar))), '')"
+
+
+def company_from_domain(domain: str) -> str:
+    """``acme-analytics.co.uk`` -> ``Acme-analytics`` (the registrable name, capitalized)."""
+    base = f"regexp_replace({domain}, '\\.(co|com|org|net|ac|gov|ne|or)\\.[a-z]{{2}}$', '')"
+    label = f"regexp_extract({base}, '([^.]+)\\.[^.]+$', 1)"
+    return f"nullif(upper(left({label}, 1)) || substr({label}, 2), '')"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one file's import did; the counts satisfy read = loaded + updated + merged + quarantined."""
+
+    source: str
+    file: str
+    table: str
+    run_id: str
+    rows_read: int
+    rows_loaded: int
+    rows_updated: int
+    rows_merged: int
+    rows_quarantined: int
+    rows_enriched: int
+    structure_score: float | None
+    content_score: float | None
+    business_score: float | None
+    quality_score: float | None
+    unmapped: tuple[str, ...]
+
+    def summary(self) -> dict:
+        """The CLI's ``--json`` object."""
+        keys = ("source", "file", "rows_read", "rows_loaded", "rows_updated", "rows_merged",
+                "rows_quarantined", "quality_score")
+        return {k: v for k, v in asdict(self).items() if k in keys}
+
+
+def quality_score(rows_read: int, structure_ok: int, content_ok: int, business_ok: int, merged: int) -> tuple:
+    """The batch quality score, 0-100, from the spec's three validation layers.
+
+    .. math::
+
+        S = \\frac{n_{structure\\,ok}}{n},\\quad C = \\frac{n_{content\\,ok}}{n},\\quad
+        B = \\frac{n_{business\\,ok} - n_{merged}}{n},\\qquad Q = 100\\,\\frac{S + C + B}{3}
+
+    where ``n`` is the rows read; a row is structure-ok when every non-empty typed
+    value parses, content-ok when its required values are present, its email is
+    well-formed and its channel/category allowed, and business-ok when it meets
+    :data:`BUSINESS_RULES`; a duplicate (merged row) counts against ``B``.
+    Returns ``(S, C, B, Q)`` rounded (fractions to 4 places, ``Q`` to 1), or
+    ``None`` four times for an empty batch.
+    """
+    if rows_read == 0:
+        return None, None, None, None
+    s, c, b = structure_ok / rows_read, content_ok / rows_read, (business_ok - merged) / rows_read
+    return round(s, 4), round(c, 4), round(b, 4), round(100 * (s + c + b) / 3, 1)
+
+
+class _Params:
+    """Named bind parameters for generated SQL: every value from a file or mapping is bound."""
+
+    def __init__(self):
+        self.values: dict[str, object] = {}
+
+    def __call__(self, value) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+@dataclass
+class _Plan:
+    """The SQL for one source and one file layout."""
+
+    source: Source
+    layout: FileLayout
+    types: dict[str, str]
+    fed: list[str]  # warehouse columns this import writes (without the primary key)
+    headers_of: dict[str, str]  # column -> header used (for messages)
+    unmapped: list[int]
+    params: _Params
+
+    @property
+    def table(self) -> str:
+        return self.source.table
+
+
+def _exec(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:
+    """Run generated SQL with just the named parameters it uses (DuckDB rejects extra ones)."""
+    used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
+    con.execute(sql, {k: v for k, v in params.items() if k in used} or None)
+
+
+def _column_types(table: str) -> dict[str, str]:
+    body = SCHEMA[table].split("(", 1)[1]
+    types = {}
+    for line in body.splitlines():
+        words = line.strip().rstrip(",").split()
+        if len(words) >= 2 and not words[0].startswith(")") and words[0] != "primary":
+            types[words[0]] = words[1].lower()
+    return types
+
+
+def _present(layout: FileLayout, headers: tuple[str, ...]) -> list[int]:
+    """Indices of the file columns matching ``headers``, in the mapping's order of preference."""
+    index = {}
+    for i, h in enumerate(layout.headers):
+        index.setdefault(normalize_header(h), i)
+    return [index[normalize_header(h)] for h in headers if normalize_header(h) in index]
+
+
+def _missing_column_error(source: Source, layout: FileLayout, column: str, headers: tuple[str, ...]) -> MappingError:
+    names = " or ".join(f'"{h}"' for h in headers)
+    return MappingError(
+        f"{layout.path.name} has no column {names} for the required field {column} of {source.name}; "
+        f"add the column to the file, or edit the mapping entry {source.entry(column)} to the header your file uses "
+        f"and pass that file with --mapping."
+    )
+
+
+def plan_import(source: Source, layout: FileLayout) -> _Plan:
+    """Check the file's headers against the mapping; raises on a missing required column."""
+    types = _column_types(source.table)
+    used: set[int] = set()
+    headers_of: dict[str, str] = {}
+    for column, headers in list(source.columns.items()) + [(c, r.headers) for c, r in source.references.items()]:
+        found = _present(layout, headers)
+        used.update(found)
+        if found:
+            headers_of[column] = layout.headers[found[0]]
+        elif column in source.required and column not in source.lookups and not layout.empty:
+            raise _missing_column_error(source, layout, column, headers)
+    fed = [c for c in table_columns(source.table)
+           if c in source.columns or c in source.references or c in source.lookups or c in source.constants]
+    if source.table == "contacts":
+        fed += [c for c in ("company", "account_id") if c not in fed]
+    pk = source.primary_key
+    fed = [c for c in fed if c != pk or pk in source.key]
+    if pk and pk not in source.key:
+        fed = [c for c in fed if c != pk]
+    unmapped = [i for i in range(len(layout.headers)) if i not in used]
+    return _Plan(source, layout, types, fed, headers_of, unmapped, _Params())
+
+
+# -- SQL builders ---------------------------------------------------------------------------
+
+def _text_of(plan: _Plan, headers: tuple[str, ...]) -> str:
+    found = _present(plan.layout, headers)
+    if not found:
+        return "null::varchar"
+    parts = [V.text(f"c{i}") for i in found]
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
+def _mapped_text(plan: _Plan, column: str) -> str:
+    """The text feeding ``column`` after the mapping's values map, normalization and prefix."""
+    p, source = plan.params, plan.source
+    expr = _text_of(plan, source.columns[column]) if column in source.columns else f"{p(source.constants[column])}::varchar"
+    if column in source.constants and column in source.columns:
+        expr = f"coalesce({expr}, {p(source.constants[column])})"
+    if column in source.values:
+        mapping = source.values[column]
+        whens = " ".join(f"when {p(k)} then {p(v)}" for k, v in mapping.items() if k != "*")
+        default = p(mapping["*"]) if "*" in mapping else expr
+        expr = f"(case when {expr} is null then null {whens and 'else case lower(' + expr + ') ' + whens + ' else ' + default + ' end'} end)" \
+            if whens else f"(case when {expr} is null then null else {default} end)"
+    if column == "email":
+        expr = f"lower({expr})"
+    if column == "domain":
+        expr = V.web_domain(expr)
+    if column in source.prefix:
+        expr = f"({p(source.prefix[column])} || {expr})"
+    return expr
+
+
+def _key_expr(columns: tuple[str, ...], alias: str) -> str:
+    if len(columns) == 1:
+        return f"cast({alias}.{columns[0]} as varchar)"
+    parts = ", ".join(f"coalesce(cast({alias}.{c} as varchar), '')" for c in columns)
+    return f"concat_ws(chr(31), {parts})"
+
+
+def _json_of(plan: _Plan, indices: list[int], alias: str) -> str:
+    if not indices:
+        return "null::json"
+    pairs = ", ".join(f"{plan.params(plan.layout.headers[i])}, {alias}.c{i}" for i in indices)
+    return f"json_object({pairs})"
+
+
+def _checked_sql(plan: _Plan) -> str:
+    """SQL creating ``import_checked``: one row per file row, typed, with its reasons."""
+    source, p, types = plan.source, plan.params, plan.types
+    direct = [c for c in plan.fed if c in source.columns or c in source.constants]
+    mapped = ", ".join([f"{_mapped_text(plan, c)} as t_{c}" for c in direct]
+                       + [f"trim(split_part({_text_of(plan, r.headers)}, ';', 1)) as t_{c}"
+                          for c, r in source.references.items()])
+    extra = _json_of(plan, plan.unmapped, "raw")
+    parsed = ", ".join(f"{V.parse(f't_{c}', types[c])} as {c}" for c in direct)
+
+    ref_joins, ref_cols = [], []
+    for column, ref in source.references.items():
+        ids = []
+        ref_pk = table_columns(ref.table)[0]
+        for j, by in enumerate(ref.by):
+            alias = f"ref_{column}_{j}"
+            fold = "lower" if by == "name" else ""
+            ref_joins.append(
+                f"left join (select {fold}(cast({by} as varchar)) as k, min({ref_pk}) as id from {ref.table} "
+                f"where {by} is not null group by 1) {alias} on {alias}.k = {fold}(parsed.t_{column})")
+            ids.append(f"{alias}.id")
+        fallback = "null" if ref.must_exist else f"{p(ref.prefix)} || parsed.t_{column}"
+        ref_cols.append(f"coalesce({', '.join(ids)}, {fallback}) as {column}")
+    look_joins, look_cols = [], []
+    for column, look in source.lookups.items():
+        alias = f"look_{column}"
+        look_joins.append(f"left join {look.table} {alias} on {alias}.{table_columns(look.table)[0]} = resolved_refs.{look.via}")
+        own = f"resolved_refs.{column}, " if column in direct else ""
+        look_cols.append((column, f"coalesce({own}{alias}.{look.column})"))
+
+    enrich_joins, enrich_cols, enriched_flag = "", [], "false"
+    if source.table == "contacts":
+        domain = "split_part(looked.email, '@', 2)"
+        free = p(list(FREE_MAIL_DOMAINS))
+        enrich_joins = (f"left join (select domain as d, min(account_id) as id from accounts where domain is not null "
+                        f"group by 1) by_domain on by_domain.d = {domain}")
+        corporate = f"(looked.email is not null and not list_contains({free}, {domain}))"
+        have_now = set(direct) | set(source.references) | set(source.lookups)
+        company = "looked.company" if "company" in have_now else "null::varchar"
+        account = "looked.account_id" if "account_id" in have_now else "null::varchar"
+        enrich_cols = [("company", f"coalesce({company}, case when {corporate} then {company_from_domain(domain)} end)"),
+                       ("account_id", f"coalesce({account}, by_domain.id)")]
+        enriched_flag = (f"({company} is null and {corporate} and {company_from_domain(domain)} is not null) "
+                         f"or ({account} is null and by_domain.id is not null)")
+
+    def with_columns(alias: str, cols: list[tuple[str, str]], have: set[str]) -> str:
+        replace = [f"{e} as {c}" for c, e in cols if c in have]
+        add = [f"{e} as {c}" for c, e in cols if c not in have]
+        star = f"{alias}.*" + (f" replace ({', '.join(replace)})" if replace else "")
+        return ", ".join([star] + add)
+
+    have = set(direct) | set(source.references)
+    looked_select = with_columns("resolved_refs", look_cols, have)
+    have |= set(source.lookups)
+    enriched_select = with_columns("looked", enrich_cols, have) + f", ({enriched_flag}) as _enriched"
+
+    structure = [f"case when t_{c} is not null and {c} is null then "
+                 f"{p(plan.headers_of.get(c, c))} || ' \"' || t_{c} || '\" is not {V.TYPE_WORDS[types[c]]}' end"
+                 for c in direct if types[c] in V.PARSERS]
+    content = []
+    for c in dict.fromkeys(source.required + source.key):
+        where = plan.headers_of.get(c, c)
+        empty = f"case when {c} is null then {p(where + ' is empty')} end"
+        if c in source.references:
+            unknown = (f"{p(where)} || ' \"' || t_{c} || '\" matches no row of {source.references[c].table}; '"
+                       f" || 'import that first or fix the value'")
+            empty = f"case when t_{c} is null then {p(where + ' is empty')} when {c} is null then {unknown} end"
+        content.append(empty)
+    if "email" in plan.fed:
+        content.append(f"case when email is not null and not regexp_full_match(email, {p(V.EMAIL_PATTERN)}) "
+                       f"then {p(plan.headers_of.get('email', 'email'))} || ' \"' || email || '\" is not a valid email address' end")
+    for (table, column), allowed in ALLOWED_VALUES.items():
+        if table == source.table and column in plan.fed:
+            fix = f'; map it under "values" > "{column}" in {source.mapping_file.name}'
+            content.append(f"case when {column} is not null and not list_contains({p(list(allowed))}, {column}) "
+                           f"then {p(column)} || ' \"' || {column} || '\" is not one of ' || {p(', '.join(allowed))} || {p(fix)} end")
+    business = [f"case when not ({rule}) then {p(reason)} end" for rule, reason in BUSINESS_RULES.get(source.table, ())
+                if all(word in plan.fed for word in _rule_columns(rule))]
+
+    def reasons(parts: list[str]) -> str:
+        return f"nullif(concat_ws('; ', {', '.join(parts)}), '')" if parts else "null::varchar"
+
+    return f"""
+        create temp table import_checked as
+        with raw as (
+            select rowid as _rec, * from import_raw
+        ),
+        mapped as (
+            select _rec{', ' + mapped if mapped else ''}, {extra} as extra
+            from raw
+        ),
+        parsed as (
+            select *{', ' + parsed if parsed else ''}
+            from mapped
+        ),
+        resolved_refs as (
+            select parsed.*{''.join(', ' + c for c in ref_cols)}
+            from parsed
+            {' '.join(ref_joins)}
+        ),
+        looked as (
+            select {looked_select}
+            from resolved_refs
+            {' '.join(look_joins)}
+        ),
+        enriched as (
+            select {enriched_select}
+            from looked
+            {enrich_joins}
+        ),
+        checked as (
+            select *, {reasons(structure)} as _structure_reason, {reasons(content)} as _content_reason,
+                   {reasons(business)} as _business_reason
+            from enriched
+        )
+        select *, nullif(concat_ws('; ', _structure_reason, _content_reason, _business_reason), '') as _reason
+        from checked"""
+
+
+def _rule_columns(rule: str) -> list[str]:
+    words = {w.strip("(),") for w in rule.split()}
+    return [w for w in words if w.isidentifier() and w not in {"is", "null", "or", "and", "not", "between"}]
+
+
+def _target_sql(plan: _Plan) -> str:
+    """SQL creating ``import_rows``: the valid rows with the record each one feeds."""
+    source, p, table = plan.source, plan.params, plan.table
+    pk = source.primary_key
+    key_v, key_t = _key_expr(source.key, "valid"), _key_expr(source.key, "t")
+    key_not_null = " and ".join(f"t.{c} is not null" for c in source.key)
+    existing_id = f"min(t.{pk})" if pk else key_t
+    group_by = "group by 1" if pk else ""
+    distinct = "" if pk else "distinct"
+    if source.duplicates:
+        dup_v = " || chr(31) || ".join(_normalized(c, "valid") for c in source.duplicates)
+        dup_t = " || chr(31) || ".join(_normalized(c, "t") for c in source.duplicates)
+        dup_ctes = f"""
+        existing_dups as (
+            select {dup_t} as d, min(t.{pk}) as id from {table} t where d is not null group by 1
+        ),
+        with_dup as (select valid.*, {dup_v} as _dup from valid),
+        first_of_dup as (
+            select _dup, first({key_v.replace('valid.', 'with_dup.')}
+                               order by {_recency(plan)} desc nulls last, _rec desc) as first_key
+            from with_dup where _dup is not null group by _dup
+        ),"""
+        dup_join = ("left join existing_dups ed on ed.d = v._dup "
+                    "left join first_of_dup f on f._dup = v._dup")
+        dup_id, first_key = "ed.id", "f.first_key"
+    else:
+        dup_ctes = "with_dup as (select valid.*, null::varchar as _dup from valid),"
+        dup_join, dup_id, first_key = "", "null::varchar", "null::varchar"
+    if pk and pk not in source.key:
+        new_id = f"{p(source.id_prefix)} || coalesce({first_key}, {key_v.replace('valid.', 'v.')})"
+    else:
+        new_id = f"coalesce({first_key}, {key_v.replace('valid.', 'v.')})"
+    return f"""
+        create temp table import_rows as
+        with valid as (
+            select * from import_checked where _reason is null
+        ),
+        existing_keys as (
+            select {distinct} {key_t} as k, {existing_id} as id from {table} t where {key_not_null} {group_by}
+        ),
+        {dup_ctes}
+        targeted as (
+            select v.*,
+                   case when ek.id is not null then 'key' when {dup_id} is not null then 'dup' else 'new' end as _match,
+                   coalesce(ek.id, {dup_id}, {new_id}) as _target
+            from with_dup v
+            left join existing_keys ek on ek.k = {key_v.replace('valid.', 'v.')}
+            {dup_join}
+        )
+        select * from targeted"""
+
+
+def _recency(plan: _Plan, alias: str = "") -> str:
+    return f"{alias}updated_at" if "updated_at" in plan.fed else "null::timestamp"
+
+
+def _merge_sql(plan: _Plan, run_id: str, file_label: str) -> list[tuple[str, dict | None]]:
+    """Statements that rank, log, fold and write the matched rows."""
+    source, p, table = plan.source, plan.params, plan.table
+    pk = source.primary_key
+    cols = plan.fed
+    has_extra = "extra" in table_columns(table)
+    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "r")
+    all_raw_kept = all_raw.replace("r.c", "kr.c")
+    key_label = p(" + ".join(plan.headers_of.get(c, c) for c in source.key))
+    dup_label = p(" + ".join(source.duplicates) or "key")
+    id_of_t = f"t.{pk}" if pk else _key_expr(source.key, "t")
+    batch_cols = ", ".join(cols + (["extra"] if has_extra or plan.unmapped else []))
+    table_cols = ", ".join(cols + (["extra"] if has_extra else []))
+    folds = []
+    for c in cols + (["extra"] if has_extra or plan.unmapped else []):
+        order = "_r_key" if c in source.key else "_r"
+        agg = f"max({c})" if c == "updated_at" else f"arg_min({c}, {order}) filter (where {c} is not null)"
+        folds.append(f"{agg} as {c}")
+    statements = [
+        ("""create temp table import_groups as
+            select _target, count(*) as n, bool_or(_match <> 'new') as has_existing
+            from import_rows group by _target having count(*) > 1 or bool_or(_match <> 'new')""", None),
+        (f"""create temp table import_ranked as
+            select r.*, row_number() over (partition by _target
+                        order by (_match = 'dup'), {_recency(plan)} desc nulls last, _rec desc) as _rank
+            from import_rows r semi join import_groups g using (_target)""", None),
+        (f"""insert into import_merge_log
+            select {p(run_id)}, {p(table)}, m._target,
+                   case when m._match = 'key' or {_key_expr(source.key, 'm')} = {_key_expr(source.key, 'k')}
+                        then {key_label} else {dup_label} end,
+                   {p(file_label)}, m._rec + 2, {all_raw}, k._rec + 2,
+                   case when k._rec is not null then {all_raw_kept}
+                        else {f'(select to_json(t) from {table} t where t.{pk} = m._target)' if pk else 'null::json'} end
+            from import_ranked m
+            join import_raw r on r.rowid = m._rec
+            left join import_ranked k on k._target = m._target and k._rank = 1 and k._match <> 'dup'
+            left join import_raw kr on kr.rowid = k._rec
+            where not (m._rank = 1 and m._match <> 'dup')""", None),
+        (f"""create temp table import_folded as
+            with candidates as (
+                select _target, 1 as _src, _rec, {batch_cols} from import_ranked
+                union all by name
+                select {id_of_t} as _target, 0 as _src, null::bigint as _rec, {table_cols}
+                from {table} t
+                where {id_of_t} in (select _target from import_groups where has_existing)
+            ),
+            ordered as (
+                select *,
+                       row_number() over (partition by _target order by {_recency(plan)} desc nulls last,
+                                          _src desc, _rec desc nulls last) as _r,
+                       row_number() over (partition by _target order by _src, {_recency(plan)} desc nulls last,
+                                          _rec desc nulls last) as _r_key
+                from candidates
+            )
+            select _target, {', '.join(folds)}
+            from ordered
+            group by _target""", None),
+    ]
+    insert_cols = ", ".join(([pk] if pk and pk not in cols else []) + cols + (["extra"] if has_extra else []))
+    select_cols = ", ".join((["_target"] if pk and pk not in cols else []) + cols + (["extra"] if has_extra else []))
+    if pk:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols + (["extra"] if has_extra else []) if c != pk)
+        statements += [
+            (f"""insert into {table} ({insert_cols})
+                select {select_cols} from import_rows anti join import_groups using (_target)""", None),
+            (f"""insert into {table} ({insert_cols})
+                select {select_cols} from import_folded
+                on conflict ({pk}) do update set {updates}""", None),
+        ]
+    else:
+        statements += [
+            (f"""delete from {table} t
+                where {_key_expr(source.key, 't')} in (select _target from import_groups where has_existing)""", None),
+            (f"""insert into {table} ({insert_cols})
+                select {select_cols} from import_rows anti join import_groups using (_target)""", None),
+            (f"insert into {table} ({insert_cols}) select {select_cols} from import_folded", None),
+        ]
+    if plan.unmapped and not has_extra:
+        statements += [
+            ("""delete from import_extra
+                where table_name = $extra_table and record_key in (select _target from import_rows)""", None),
+            ("""insert into import_extra
+                select $extra_table, _target, extra from import_rows anti join import_groups using (_target)
+                union all
+                select $extra_table, _target, extra from import_folded""", None),
+        ]
+    return statements
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    rows = con.execute("""
+        with checked as (
+            select count(*) as n_read,
+                   count(*) filter (where _reason is not null) as n_quarantined,
+                   count(*) filter (where _structure_reason is null) as n_structure_ok,
+                   count(*) filter (where _content_reason is null) as n_content_ok,
+                   count(*) filter (where _business_reason is null) as n_business_ok,
+                   count(*) filter (where _reason is null and _enriched) as n_enriched
+            from import_checked
+        ),
+        grouped as (
+            select count(*) filter (where _rank = 1 and _match = 'new') as n_group_loaded,
+                   count(*) filter (where _rank = 1 and _match = 'key') as n_group_updated,
+                   count(*) as n_grouped
+            from import_ranked
+        ),
+        valid as (select count(*) as n_valid from import_rows)
+        select n_read, n_quarantined, n_structure_ok, n_content_ok, n_business_ok, n_enriched,
+               n_valid - n_grouped + n_group_loaded as n_loaded,
+               n_group_updated as n_updated,
+               n_grouped - n_group_loaded - n_group_updated as n_merged
+        from checked, grouped, valid""").fetchall()[0]
+    names = ("read", "quarantined", "structure_ok", "content_ok", "business_ok", "enriched", "loaded", "updated", "merged")
+    return dict(zip(names, rows))
+
+
+TEMP_TABLES = ("import_checked", "import_rows", "import_groups", "import_ranked", "import_folded", "import_raw")
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    for name in TEMP_TABLES:
+        con.execute(f"drop table if exists {name}")
+
+
+def import_file(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Path,
+                mapping: str | Path | None = None, progress: Progress | None = None,
+                file_label: str | None = None) -> ImportResult:
+    """Import one file of ``source_name`` into the open (read-write) warehouse ``con``.
+
+    Parameters
+    ----------
+    con : a read-write connection; the import runs in one transaction on it.
+    source_name : one of :data:`analytics.imports.mapping.SOURCES`.
+    path : CSV (any common dialect), XLSX, Parquet or JSON lines file.
+    mapping : a mapping file to use instead of the default for the source's family.
+    progress : called with (fraction, message) between the steps.
+    file_label : the name recorded as the row's file (default: the path given).
+
+    Raises
+    ------
+    RevLensError
+        When the file cannot be read, or lacks a required column (nothing changes).
+    """
+    progress = progress or (lambda fraction, message: None)
+    path = Path(path)
+    file_label = file_label or str(path)
+    source = source_for(source_name, mapping)
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    run_id = uuid.uuid4().hex
+    with tempfile.TemporaryDirectory(prefix="revlens-import-") as workdir:
+        progress(0.02, f"Reading the headers of {path.name}")
+        layout = describe_file(path, Path(workdir))
+        plan = plan_import(source, layout)
+        con.execute("set TimeZone = 'UTC'")
+        progress(0.05, f"Reading {path.name}")
+        _drop_temp(con)
+        stage_raw(con, layout)
+        con.execute("begin transaction")
+        try:
+            create_schema(con)
+            create_ledger(con)
+            if layout.empty:
+                counts = dict.fromkeys(("read", "quarantined", "structure_ok", "content_ok", "business_ok",
+                                        "enriched", "loaded", "updated", "merged"), 0)
+            else:
+                counts = _run(con, plan, run_id, file_label, progress)
+            scores = quality_score(counts["read"], counts["structure_ok"], counts["content_ok"],
+                                   counts["business_ok"], counts["merged"])
+            if counts["read"] != counts["loaded"] + counts["updated"] + counts["merged"] + counts["quarantined"]:
+                raise RuntimeError(f"import counts do not reconcile: {counts}")  # a bug, never a user error
+            result = ImportResult(source.name, file_label, source.table, run_id, counts["read"], counts["loaded"],
+                                  counts["updated"], counts["merged"], counts["quarantined"], counts["enriched"],
+                                  *scores, tuple(layout.headers[i] for i in plan.unmapped))
+            _record_run(con, result, source, layout, started)
+            bump_version(con, f"import {source.name} {path.name}")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        finally:
+            _drop_temp(con)
+    progress(1.0, f"Imported {path.name}")
+    return result
+
+
+def _run(con, plan: _Plan, run_id: str, file_label: str, progress: Progress) -> dict[str, int]:
+    source = plan.source
+    progress(0.35, "Validating rows")
+    _exec(con, _checked_sql(plan), plan.params.values)
+    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "r")
+    _exec(con, f"""
+        insert into import_quarantine
+        select {plan.params(run_id)}, {plan.params(source.name)}, {plan.params(source.table)},
+               {plan.params(file_label)}, c._rec + 2, c._reason, {all_raw}
+        from import_checked c join import_raw r on r.rowid = c._rec
+        where c._reason is not null""", plan.params.values)
+    progress(0.55, "Matching rows to records")
+    _exec(con, _target_sql(plan), plan.params.values)
+    progress(0.7, "Merging duplicates and writing")
+    statements = _merge_sql(plan, run_id, file_label)
+    for sql, _ in statements:
+        _exec(con, sql, {**plan.params.values, "extra_table": source.table})
+    return _counts(con)
+
+
+def _record_run(con, result: ImportResult, source: Source, layout: FileLayout, started: datetime) -> None:
+    con.execute(
+        """insert into import_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [result.run_id, result.source, result.table, result.file, str(source.mapping_file), started,
+         datetime.now(timezone.utc).replace(tzinfo=None), result.rows_read, result.rows_loaded, result.rows_updated,
+         result.rows_merged, result.rows_quarantined, result.rows_enriched, result.structure_score,
+         result.content_score, result.business_score, result.quality_score, json.dumps(list(layout.headers)),
+         json.dumps(list(result.unmapped))],
+    )
