@@ -55,7 +55,9 @@ LEDGER_SCHEMA: dict[str, str] = {
             merged_line bigint,
             merged_values json,
             kept_line bigint,
-            kept_values json
+            kept_values json,
+            key_column varchar,  -- the merged row's key (e.g. its CRM id), so references to it
+            merged_key varchar   -- resolve to the record it was merged into
         )""",
     # unmapped columns of tables that have no `extra` column of their own
     "import_extra": """

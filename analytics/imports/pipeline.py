@@ -305,9 +305,12 @@ def _checked_sql(plan: _Plan) -> str:
         for j, by in enumerate(ref.by):
             alias = f"ref_{column}_{j}"
             fold = "lower" if by == "name" else ""
+            merged = (f"union all select merged_key, record_id from import_merge_log "
+                      f"where table_name = {p(ref.table)} and key_column = {p(by)}")
             ref_joins.append(
-                f"left join (select {fold}(cast({by} as varchar)) as k, min({ref_pk}) as id from {ref.table} "
-                f"where {by} is not null group by 1) {alias} on {alias}.k = {fold}(parsed.t_{column})")
+                f"left join (select {fold}(k) as k, min(id) as id from (select cast({by} as varchar) as k, "
+                f"{ref_pk} as id from {ref.table} where {by} is not null {merged}) group by 1) {alias} "
+                f"on {alias}.k = {fold}(parsed.t_{column})")
             ids.append(f"{alias}.id")
         fallback = "null" if ref.must_exist else f"{p(ref.prefix)} || parsed.t_{column}"
         ref_cols.append(f"coalesce({', '.join(ids)}, {fallback}) as {column}")
@@ -350,12 +353,21 @@ def _checked_sql(plan: _Plan) -> str:
     content = []
     for c in dict.fromkeys(source.required + source.key):
         where = plan.headers_of.get(c, c)
-        empty = f"case when {c} is null then {p(where + ' is empty')} end"
         if c in source.references:
             unknown = (f"{p(where)} || ' \"' || t_{c} || '\" matches no row of {source.references[c].table}; '"
                        f" || 'import that first or fix the value'")
-            empty = f"case when t_{c} is null then {p(where + ' is empty')} when {c} is null then {unknown} end"
-        content.append(empty)
+            check = f"case when t_{c} is null then {p(where + ' is empty')} when {c} is null then {unknown} end"
+        elif c in source.lookups:
+            look = source.lookups[c]
+            via = plan.headers_of.get(look.via, look.via)
+            tail = f'" has no {look.table} row with a {look.column}; import {look.table} first'
+            missing = f"{p(c + ' is empty: ' + via)} || ' \"' || coalesce(t_{look.via}, '') || {p(tail)}"
+            check = f"case when {c} is null then {missing} end"
+        elif c in direct:
+            check = f"case when {c} is null and t_{c} is null then {p(where + ' is empty')} end"
+        else:
+            check = f"case when {c} is null then {p(where + ' is empty')} end"
+        content.append(check)
     if "email" in plan.fed:
         content.append(f"case when email is not null and not regexp_full_match(email, {p(V.EMAIL_PATTERN)}) "
                        f"then {p(plan.headers_of.get('email', 'email'))} || ' \"' || email || '\" is not a valid email address' end")
@@ -495,10 +507,13 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str) -> list[tuple[str, dic
                         order by (_match = 'dup'), {_recency(plan)} desc nulls last, _rec desc) as _rank
             from import_rows r semi join import_groups g using (_target)""", None),
         (f"""insert into import_merge_log
+            (run_id, table_name, record_id, matched_on, file, merged_line, merged_values, kept_line, key_column,
+             merged_key, kept_values)
             select {p(run_id)}, {p(table)}, m._target,
                    case when m._match = 'key' or {_key_expr(source.key, 'm')} = {_key_expr(source.key, 'k')}
                         then {key_label} else {dup_label} end,
                    {p(file_label)}, m._rec + 2, {all_raw}, k._rec + 2,
+                   {p(source.key[0] if len(source.key) == 1 else None)}, {_key_expr(source.key, 'm')},
                    case when k._rec is not null then {all_raw_kept}
                         else {f'(select to_json(t) from {table} t where t.{pk} = m._target)' if pk else 'null::json'} end
             from import_ranked m
