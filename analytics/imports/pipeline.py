@@ -288,8 +288,8 @@ def _json_of(plan: _Plan, indices: list[int], alias: str) -> str:
     return f"json_object({pairs})"
 
 
-def _checked_sql(plan: _Plan) -> str:
-    """SQL creating ``import_checked``: one row per file row, typed, with its reasons."""
+def _checked_ctes(plan: _Plan) -> str:
+    """CTEs ending in ``checked_rows``: one row per file row, typed, with its reasons."""
     source, p, types = plan.source, plan.params, plan.types
     direct = [c for c in plan.fed if c in source.columns or c in source.constants]
     mapped = ", ".join([f"{_mapped_text(plan, c)} as t_{c}" for c in direct]
@@ -383,8 +383,7 @@ def _checked_sql(plan: _Plan) -> str:
         return f"nullif(concat_ws('; ', {', '.join(parts)}), '')" if parts else "null::varchar"
 
     return f"""
-        create temp table import_checked as
-        with raw as (
+        raw as (
             select rowid as _rec, * from import_raw
         ),
         mapped as (
@@ -414,9 +413,11 @@ def _checked_sql(plan: _Plan) -> str:
             select *, {reasons(structure)} as _structure_reason, {reasons(content)} as _content_reason,
                    {reasons(business)} as _business_reason
             from enriched
-        )
-        select *, nullif(concat_ws('; ', _structure_reason, _content_reason, _business_reason), '') as _reason
-        from checked"""
+        ),
+        checked_rows as (
+            select *, nullif(concat_ws('; ', _structure_reason, _content_reason, _business_reason), '') as _reason
+            from checked
+        )"""
 
 
 def _rule_columns(rule: str) -> list[str]:
@@ -424,8 +425,13 @@ def _rule_columns(rule: str) -> list[str]:
     return [w for w in words if w.isidentifier() and w not in {"is", "null", "or", "and", "not", "between"}]
 
 
-def _target_sql(plan: _Plan) -> str:
-    """SQL creating ``import_rows``: the valid rows with the record each one feeds."""
+def _typed_sql(plan: _Plan) -> str:
+    """A query of every file row, typed, with its reasons and (when valid) the record it
+    feeds (``_target``) and how it matched it (``_match``: key, dup or new).
+
+    Statements embed it instead of materializing its wide result: recomputing the
+    parsing is cheaper than writing and reading it back for a large file.
+    """
     source, p, table = plan.source, plan.params, plan.table
     pk = source.primary_key
     key_v, key_t = _key_expr(source.key, "valid"), _key_expr(source.key, "t")
@@ -440,27 +446,24 @@ def _target_sql(plan: _Plan) -> str:
         existing_dups as (
             select {dup_t} as d, min(t.{pk}) as id from {table} t where d is not null group by 1
         ),
-        with_dup as (select valid.*, {dup_v} as _dup from valid),
+        with_dup as (select checked_rows.*, {dup_v.replace('valid.', 'checked_rows.')} as _dup from checked_rows),
         first_of_dup as (
             select _dup, first({key_v.replace('valid.', 'with_dup.')}
                                order by {_recency(plan)} desc nulls last, _rec desc) as first_key
-            from with_dup where _dup is not null group by _dup
+            from with_dup where _dup is not null and _reason is null group by _dup
         ),"""
         dup_join = ("left join existing_dups ed on ed.d = v._dup "
                     "left join first_of_dup f on f._dup = v._dup")
         dup_id, first_key = "ed.id", "f.first_key"
     else:
-        dup_ctes = "with_dup as (select valid.*, null::varchar as _dup from valid),"
+        dup_ctes = "with_dup as (select checked_rows.*, null::varchar as _dup from checked_rows),"
         dup_join, dup_id, first_key = "", "null::varchar", "null::varchar"
     if pk and pk not in source.key:
         new_id = f"{p(source.id_prefix)} || coalesce({first_key}, {key_v.replace('valid.', 'v.')})"
     else:
         new_id = f"coalesce({first_key}, {key_v.replace('valid.', 'v.')})"
     return f"""
-        create temp table import_rows as
-        with valid as (
-            select * from import_checked where _reason is null
-        ),
+        with {_checked_ctes(plan)},
         existing_keys as (
             select {distinct} {key_t} as k, {existing_id} as id from {table} t where {key_not_null} {group_by}
         ),
@@ -476,12 +479,33 @@ def _target_sql(plan: _Plan) -> str:
         select * from targeted"""
 
 
+def _checked_sql(plan: _Plan) -> str:
+    """SQL creating the narrow ``import_checked``: per file row its reasons, target and match."""
+    return f"""
+        create temp table import_checked as
+        select _rec, _target, _match, _reason, _structure_reason, _content_reason, _business_reason, _enriched
+        from ({_typed_sql(plan)}) typed"""
+
+
 def _recency(plan: _Plan, alias: str = "") -> str:
     return f"{alias}updated_at" if "updated_at" in plan.fed else "null::timestamp"
 
 
-def _merge_sql(plan: _Plan, run_id: str, file_label: str) -> list[tuple[str, dict | None]]:
-    """Statements that rank, log, fold and write the matched rows."""
+GROUPS_SQL = """
+    create temp table import_groups as
+    select _target, count(*) as n, bool_or(_match <> 'new') as has_existing, bool_or(_match = 'key') as has_key
+    from import_checked
+    where _reason is null
+    group by _target
+    having count(*) > 1 or bool_or(_match <> 'new')"""
+
+
+def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> list[str]:
+    """Statements that rank, log, fold and write the valid rows (``import_groups`` exists).
+
+    Rows of a group (several rows, or an existing record) are ranked and folded;
+    the other rows are inserted as they are, straight from the typed query.
+    """
     source, p, table = plan.source, plan.params, plan.table
     pk = source.primary_key
     cols = plan.fed
@@ -498,15 +522,20 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str) -> list[tuple[str, dic
         order = "_r_key" if c in source.key else "_r"
         agg = f"max({c})" if c == "updated_at" else f"arg_min({c}, {order}) filter (where {c} is not null)"
         folds.append(f"{agg} as {c}")
-    statements = [
-        ("""create temp table import_groups as
-            select _target, count(*) as n, bool_or(_match <> 'new') as has_existing
-            from import_rows group by _target having count(*) > 1 or bool_or(_match <> 'new')""", None),
-        (f"""create temp table import_ranked as
-            select r.*, row_number() over (partition by _target
+    typed = f"({_typed_sql(plan)}) typed"
+    singles = f"{typed} where _reason is null" + (
+        " and _target not in (select _target from import_groups)" if has_groups else "")
+    extra_cols = ["extra"] if has_extra else []
+    insert_cols = ", ".join(([pk] if pk and pk not in cols else []) + cols + extra_cols)
+    select_cols = ", ".join((["_target"] if pk and pk not in cols else []) + cols + extra_cols)
+    existing_json = f"(select to_json(t) from {table} t where t.{pk} = m._target)" if pk else "null::json"
+    grouped = [
+        f"""create temp table import_ranked as
+            select typed.*, row_number() over (partition by _target
                         order by (_match = 'dup'), {_recency(plan)} desc nulls last, _rec desc) as _rank
-            from import_rows r semi join import_groups g using (_target)""", None),
-        (f"""insert into import_merge_log
+            from {typed} semi join import_groups g using (_target)
+            where _reason is null""",
+        f"""insert into import_merge_log
             (run_id, table_name, record_id, matched_on, file, merged_line, merged_values, kept_line, key_column,
              merged_key, kept_values)
             select {p(run_id)}, {p(table)}, m._target,
@@ -514,14 +543,13 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str) -> list[tuple[str, dic
                         then {key_label} else {dup_label} end,
                    {p(file_label)}, m._rec + 2, {all_raw}, k._rec + 2,
                    {p(source.key[0] if len(source.key) == 1 else None)}, {_key_expr(source.key, 'm')},
-                   case when k._rec is not null then {all_raw_kept}
-                        else {f'(select to_json(t) from {table} t where t.{pk} = m._target)' if pk else 'null::json'} end
+                   case when k._rec is not null then {all_raw_kept} else {existing_json} end
             from import_ranked m
             join import_raw r on r.rowid = m._rec
             left join import_ranked k on k._target = m._target and k._rank = 1 and k._match <> 'dup'
             left join import_raw kr on kr.rowid = k._rec
-            where not (m._rank = 1 and m._match <> 'dup')""", None),
-        (f"""create temp table import_folded as
+            where not (m._rank = 1 and m._match <> 'dup')""",
+        f"""create temp table import_folded as
             with candidates as (
                 select _target, 1 as _src, _rec, {batch_cols} from import_ranked
                 union all by name
@@ -539,40 +567,37 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str) -> list[tuple[str, dic
             )
             select _target, {', '.join(folds)}
             from ordered
-            group by _target""", None),
+            group by _target""",
     ]
-    insert_cols = ", ".join(([pk] if pk and pk not in cols else []) + cols + (["extra"] if has_extra else []))
-    select_cols = ", ".join((["_target"] if pk and pk not in cols else []) + cols + (["extra"] if has_extra else []))
     if pk:
-        updates = ", ".join(f"{c} = excluded.{c}" for c in cols + (["extra"] if has_extra else []) if c != pk)
-        statements += [
-            (f"""insert into {table} ({insert_cols})
-                select {select_cols} from import_rows anti join import_groups using (_target)""", None),
-            (f"""insert into {table} ({insert_cols})
-                select {select_cols} from import_folded
-                on conflict ({pk}) do update set {updates}""", None),
-        ]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols + extra_cols if c != pk)
+        grouped.append(f"""insert into {table} ({insert_cols})
+            select {select_cols} from import_folded
+            on conflict ({pk}) do update set {updates}""")
     else:
-        statements += [
-            (f"""delete from {table} t
-                where {_key_expr(source.key, 't')} in (select _target from import_groups where has_existing)""", None),
-            (f"""insert into {table} ({insert_cols})
-                select {select_cols} from import_rows anti join import_groups using (_target)""", None),
-            (f"insert into {table} ({insert_cols}) select {select_cols} from import_folded", None),
+        grouped += [
+            f"""delete from {table} t
+                where {_key_expr(source.key, 't')} in (select _target from import_groups where has_existing)""",
+            f"insert into {table} ({insert_cols}) select {select_cols} from import_folded",
         ]
+    statements = (grouped if has_groups else []) + [
+        f"insert into {table} ({insert_cols}) select {select_cols} from {singles}"]
     if plan.unmapped and not has_extra:
         statements += [
-            ("""delete from import_extra
-                where table_name = $extra_table and record_key in (select _target from import_rows)""", None),
-            ("""insert into import_extra
-                select $extra_table, _target, extra from import_rows anti join import_groups using (_target)
-                union all
-                select $extra_table, _target, extra from import_folded""", None),
+            """delete from import_extra
+                where table_name = $extra_table
+                  and record_key in (select _target from import_checked where _reason is null)""",
+            f"""insert into import_extra
+                select $extra_table, _target, extra from {singles}
+                {'union all select $extra_table, _target, extra from import_folded' if has_groups else ''}""",
         ]
     return statements
 
 
 def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row counts by outcome. In a group, the best-ranked row is loaded (no existing record)
+    or updated (an existing record matched by key: key rows rank before duplicate rows);
+    the rest are merged."""
     rows = con.execute("""
         with checked as (
             select count(*) as n_read,
@@ -584,12 +609,12 @@ def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             from import_checked
         ),
         grouped as (
-            select count(*) filter (where _rank = 1 and _match = 'new') as n_group_loaded,
-                   count(*) filter (where _rank = 1 and _match = 'key') as n_group_updated,
-                   count(*) as n_grouped
-            from import_ranked
+            select count(*) filter (where not has_existing) as n_group_loaded,
+                   count(*) filter (where has_key) as n_group_updated,
+                   coalesce(sum(n), 0) as n_grouped
+            from import_groups
         ),
-        valid as (select count(*) as n_valid from import_rows)
+        valid as (select count(*) as n_valid from import_checked where _reason is null)
         select n_read, n_quarantined, n_structure_ok, n_content_ok, n_business_ok, n_enriched,
                n_valid - n_grouped + n_group_loaded as n_loaded,
                n_group_updated as n_updated,
@@ -599,11 +624,11 @@ def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return dict(zip(names, rows))
 
 
-TEMP_TABLES = ("import_checked", "import_rows", "import_groups", "import_ranked", "import_folded", "import_raw")
+TEMP_TABLES = ("import_groups", "import_ranked", "import_folded", "import_raw")
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    for name in TEMP_TABLES:
+    for name in TEMP_TABLES + ("import_checked",):
         con.execute(f"drop table if exists {name}")
 
 
@@ -670,8 +695,9 @@ def import_file(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Pa
 
 def _run(con, plan: _Plan, run_id: str, file_label: str, progress: Progress) -> dict[str, int]:
     source = plan.source
-    progress(0.35, "Validating rows")
+    progress(0.35, "Validating rows and matching them to records")
     _exec(con, _checked_sql(plan), plan.params.values)
+
     all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "r")
     _exec(con, f"""
         insert into import_quarantine
@@ -679,11 +705,10 @@ def _run(con, plan: _Plan, run_id: str, file_label: str, progress: Progress) -> 
                {plan.params(file_label)}, c._rec + 2, c._reason, {all_raw}
         from import_checked c join import_raw r on r.rowid = c._rec
         where c._reason is not null""", plan.params.values)
-    progress(0.55, "Matching rows to records")
-    _exec(con, _target_sql(plan), plan.params.values)
     progress(0.7, "Merging duplicates and writing")
-    statements = _merge_sql(plan, run_id, file_label)
-    for sql, _ in statements:
+    con.execute(GROUPS_SQL)
+    has_groups = con.execute("select count(*) from import_groups").fetchall()[0][0] > 0
+    for sql in _merge_sql(plan, run_id, file_label, has_groups):
         _exec(con, sql, {**plan.params.values, "extra_table": source.table})
     return _counts(con)
 

@@ -26,17 +26,25 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 
 
 def text(expr: str) -> str:
-    """Trimmed text, NULL when empty."""
-    return f"nullif(trim({expr}), '')"
+    """Trimmed text, NULL when empty (trims only values with spaces around: most have none)."""
+    return (f"case when starts_with({expr}, ' ') or ends_with({expr}, ' ') or {expr} = '' "
+            f"then nullif(trim({expr}), '') else {expr} end")
+
+
+def _has_offset(expr: str) -> str:
+    """Ends in ``Z``, ``+hhmm`` or ``+hh:mm`` after a date and time (a date's own dashes are further left)."""
+    return (f"(length({expr}) > 19 and (ends_with({expr}, 'Z') or substring({expr}, -5, 1) in ('+', '-') "
+            f"or substring({expr}, -6, 1) in ('+', '-')))")
 
 
 def timestamp(expr: str) -> str:
     formats = ", ".join(f"'{f}'" for f in US_AND_EU_FORMATS)
     return (
-        f"coalesce(try_cast({expr} as timestamptz) at time zone 'UTC', "
+        f"case when {_has_offset(expr)} then try_cast({expr} as timestamptz) at time zone 'UTC' "
+        f"else coalesce(try_cast({expr} as timestamp), "
         f"try_strptime({expr}, [{formats}]), "
         f"case when regexp_full_match({expr}, '[1-9][0-9]{{4}}(\\.[0-9]+)?') "
-        f"then make_timestamp(cast((cast({expr} as double) - {EXCEL_EPOCH_DAYS}) * 86400000000 as bigint)) end)"
+        f"then make_timestamp(cast((cast({expr} as double) - {EXCEL_EPOCH_DAYS}) * 86400000000 as bigint)) end) end"
     )
 
 
@@ -47,12 +55,12 @@ def day(expr: str) -> str:
 def number(expr: str) -> str:
     cleaned = f"regexp_replace({expr}, '[\\s$€£¥\u00a0]', '', 'g')"
     return (
-        f"coalesce(try_cast({expr} as double), try_cast(case "
+        f"coalesce(try_cast({expr} as double), case when {expr} is not null then try_cast(case "
         f"when regexp_full_match({cleaned}, '-?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?') then replace({cleaned}, ',', '') "
         f"when regexp_full_match({cleaned}, '-?[0-9]{{1,3}}(\\.[0-9]{{3}})+(,[0-9]+)?') "
         f"then replace(replace({cleaned}, '.', ''), ',', '.') "
         f"when regexp_full_match({cleaned}, '-?[0-9]+,[0-9]+') then replace({cleaned}, ',', '.') "
-        f"else {cleaned} end as double))"
+        f"else {cleaned} end as double) end)"
     )
 
 
