@@ -51,7 +51,7 @@ from analytics.errors import RevLensError
 from analytics.imports import values as V
 from analytics.imports.ledger import create_ledger
 from analytics.imports.mapping import MappingError, Source, normalize_header, source_for, table_columns
-from analytics.imports.reading import FileLayout, describe_file, stage_raw
+from analytics.imports.reading import FileLayout, describe_file, raw_sql, with_read_retries
 from analytics.warehouse import CHANNELS, COST_CATEGORIES, SCHEMA, bump_version, create_schema
 
 Progress = Callable[[float, str], None]
@@ -384,7 +384,7 @@ def _checked_ctes(plan: _Plan) -> str:
 
     return f"""
         raw as (
-            select rowid as _rec, * from import_raw
+            {raw_sql(plan.layout)}
         ),
         mapped as (
             select _rec{', ' + mapped if mapped else ''}, {extra} as extra
@@ -545,9 +545,9 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
                    {p(source.key[0] if len(source.key) == 1 else None)}, {_key_expr(source.key, 'm')},
                    case when k._rec is not null then {all_raw_kept} else {existing_json} end
             from import_ranked m
-            join import_raw r on r.rowid = m._rec
+            join import_raw r on r._rec = m._rec
             left join import_ranked k on k._target = m._target and k._rank = 1 and k._match <> 'dup'
-            left join import_raw kr on kr.rowid = k._rec
+            left join import_raw kr on kr._rec = k._rec
             where not (m._rank = 1 and m._match <> 'dup')""",
         f"""create temp table import_folded as
             with candidates as (
@@ -662,54 +662,87 @@ def import_file(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Pa
         layout = describe_file(path, Path(workdir))
         plan = plan_import(source, layout)
         con.execute("set TimeZone = 'UTC'")
-        progress(0.05, f"Reading {path.name}")
+        # idempotent DDL, outside the import's transaction: the checks below read these tables
+        create_schema(con)
+        create_ledger(con)
         _drop_temp(con)
-        stage_raw(con, layout)
-        con.execute("begin transaction")
         try:
-            create_schema(con)
-            create_ledger(con)
-            if layout.empty:
-                counts = dict.fromkeys(("read", "quarantined", "structure_ok", "content_ok", "business_ok",
-                                        "enriched", "loaded", "updated", "merged"), 0)
-            else:
-                counts = _run(con, plan, run_id, file_label, progress)
-            scores = quality_score(counts["read"], counts["structure_ok"], counts["content_ok"],
-                                   counts["business_ok"], counts["merged"])
-            if counts["read"] != counts["loaded"] + counts["updated"] + counts["merged"] + counts["quarantined"]:
-                raise RuntimeError(f"import counts do not reconcile: {counts}")  # a bug, never a user error
-            result = ImportResult(source.name, file_label, source.table, run_id, counts["read"], counts["loaded"],
-                                  counts["updated"], counts["merged"], counts["quarantined"], counts["enriched"],
-                                  *scores, tuple(layout.headers[i] for i in plan.unmapped))
-            _record_run(con, result, source, layout, started)
-            bump_version(con, f"import {source.name} {path.name}")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+            if not layout.empty:
+                progress(0.05, f"Reading and validating {path.name}")
+                _check(con, plan)
+            con.execute("begin transaction")
+            try:
+                counts = _write(con, plan, run_id, file_label, progress) if not layout.empty else _no_rows()
+                scores = quality_score(counts["read"], counts["structure_ok"], counts["content_ok"],
+                                       counts["business_ok"], counts["merged"])
+                if counts["read"] != counts["loaded"] + counts["updated"] + counts["merged"] + counts["quarantined"]:
+                    raise RuntimeError(f"import counts do not reconcile: {counts}")  # a bug, never a user error
+                result = ImportResult(source.name, file_label, source.table, run_id, counts["read"],
+                                      counts["loaded"], counts["updated"], counts["merged"], counts["quarantined"],
+                                      counts["enriched"], *scores, tuple(layout.headers[i] for i in plan.unmapped))
+                _record_run(con, result, source, layout, started)
+                bump_version(con, f"import {source.name} {path.name}")
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
         finally:
             _drop_temp(con)
     progress(1.0, f"Imported {path.name}")
     return result
 
 
-def _run(con, plan: _Plan, run_id: str, file_label: str, progress: Progress) -> dict[str, int]:
-    source = plan.source
-    progress(0.35, "Validating rows and matching them to records")
-    _exec(con, _checked_sql(plan), plan.params.values)
+def _no_rows() -> dict[str, int]:
+    return dict.fromkeys(("read", "quarantined", "structure_ok", "content_ok", "business_ok", "enriched",
+                          "loaded", "updated", "merged"), 0)
 
-    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "r")
-    _exec(con, f"""
-        insert into import_quarantine
-        select {plan.params(run_id)}, {plan.params(source.name)}, {plan.params(source.table)},
-               {plan.params(file_label)}, c._rec + 2, c._reason, {all_raw}
-        from import_checked c join import_raw r on r.rowid = c._rec
-        where c._reason is not null""", plan.params.values)
-    progress(0.7, "Merging duplicates and writing")
+
+def _params(plan: _Plan) -> dict[str, object]:
+    return {**plan.params.values, "import_path": str(plan.layout.path), "extra_table": plan.table}
+
+
+def _check(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
+    """Pass 1: stream the file once into the narrow ``import_checked``.
+
+    It runs before the transaction (it writes a temp table only), so a reader retry
+    (see :func:`~analytics.imports.reading.with_read_retries`) does not abort it; the
+    plan keeps the layout that read the file for the later passes.
+    """
+    def run(layout: FileLayout) -> None:
+        plan.layout = layout
+        con.execute("drop table if exists import_checked")
+        _exec(con, _checked_sql(plan), _params(plan))
+
+    plan.layout = with_read_retries(plan.layout, run)
+
+
+def _write(con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label: str,
+           progress: Progress) -> dict[str, int]:
+    """Pass 2, in the transaction: quarantine, merge and upsert; returns the counts."""
+    source = plan.source
     con.execute(GROUPS_SQL)
     has_groups = con.execute("select count(*) from import_groups").fetchall()[0][0] > 0
+    n_quarantined = con.execute("select count(*) from import_checked where _reason is not null").fetchall()[0][0]
+    if n_quarantined or has_groups:
+        # the raw text of just the rows the ledger shows: quarantined and merged ones
+        _exec(con, f"""
+            create temp table import_raw as
+            select * from ({raw_sql(plan.layout)}) r
+            where _rec in (select _rec from import_checked
+                           where _reason is not null or _target in (select _target from import_groups))""",
+              _params(plan))
+    if n_quarantined:
+        progress(0.4, f"Quarantining {n_quarantined:,} rows")
+        all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "r")
+        _exec(con, f"""
+            insert into import_quarantine
+            select {plan.params(run_id)}, {plan.params(source.name)}, {plan.params(source.table)},
+                   {plan.params(file_label)}, c._rec + 2, c._reason, {all_raw}
+            from import_checked c join import_raw r on r._rec = c._rec
+            where c._reason is not null""", _params(plan))
+    progress(0.6, "Merging duplicates and writing")
     for sql in _merge_sql(plan, run_id, file_label, has_groups):
-        _exec(con, sql, {**plan.params.values, "extra_table": source.table})
+        _exec(con, sql, _params(plan))
     return _counts(con)
 
 

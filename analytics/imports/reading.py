@@ -1,4 +1,4 @@
-"""Reading real-world export files into a raw, all-text staging table.
+"""Reading real-world export files as raw, all-text rows.
 
 DuckDB's readers do the work (streaming, parallel, spilling to disk); this module
 only decides how to call them: the format from the file extension, and for CSV the
@@ -6,9 +6,10 @@ encoding (UTF-8 with or without BOM, UTF-16 with BOM, else Latin-1), the delimit
 (the most frequent of ``, ; tab |`` in the header line) and the header names. XLSX
 sheets are converted to a CSV first (openpyxl, streaming).
 
-The staging table ``import_raw`` has the columns ``c0 .. cN`` (file order, all
-text) and keeps the file's row order, so ``rowid + 2`` is the row's line as a
-spreadsheet shows it (header = line 1).
+:func:`raw_sql` reads the columns ``c0 .. cN`` (file order, all text) with the
+record number ``_rec``, so ``_rec + 2`` is the row's line as a spreadsheet shows it
+(header = line 1; equal to the text line unless an earlier value holds a line break).
+Nothing is staged: each statement that needs the rows streams the file again.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -46,6 +48,7 @@ class FileLayout:
     encoding: str = "utf-8"
     delimiter: str = ","
     empty: bool = False  # no header at all (0 bytes or blank)
+    parallel: bool = True  # DuckDB's parallel CSV reader
 
     @property
     def staged_columns(self) -> tuple[str, ...]:
@@ -133,12 +136,24 @@ def describe_file(path: str | Path, workdir: Path | None = None) -> FileLayout:
     return FileLayout(path, "csv", tuple(h.replace("\ufeff", "").strip() for h in headers), encoding, delimiter)
 
 
-def _csv_sql(layout: FileLayout, parallel: bool) -> tuple[str, list]:
+def raw_sql(layout: FileLayout) -> str:
+    """A query of the file as text columns ``c0 .. cN`` with ``_rec``, the 0-based record number.
+
+    The file path is the bound parameter ``$import_path``; the other reader options
+    come from fixed lists (encoding, delimiter). ``row_number() over ()`` runs as
+    DuckDB's streaming window over the order-preserving scan, so ``_rec`` follows the
+    file and costs no materialization.
+    """
+    if layout.kind != "csv":
+        reader = "read_parquet" if layout.kind == "parquet" else "read_json_auto"
+        select = ", ".join(f"#{i + 1}::varchar as {name}" for i, name in enumerate(layout.staged_columns))
+        return f"select row_number() over () - 1 as _rec, {select} from {reader}($import_path)"
+    assert layout.encoding in ("utf-8", "utf-16", "latin-1") and layout.delimiter in DELIMITERS
     columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in layout.staged_columns) + "}"
-    sql = (f"select * from read_csv(?, header = true, auto_detect = false, columns = {columns}, "
-           f"delim = ?, quote = '\"', escape = '\"', encoding = ?, null_padding = true, "
-           f"parallel = {str(parallel).lower()})")
-    return sql, [str(layout.path), layout.delimiter, layout.encoding]
+    delimiter = "\t" if layout.delimiter == "\t" else layout.delimiter
+    return (f"select row_number() over () - 1 as _rec, * from read_csv($import_path, header = true, "
+            f"auto_detect = false, columns = {columns}, delim = '{delimiter}', quote = '\"', escape = '\"', "
+            f"encoding = '{layout.encoding}', null_padding = true, parallel = {str(layout.parallel).lower()})")
 
 
 def _explain_csv_error(layout: FileLayout, exc: duckdb.Error) -> FileReadError:
@@ -153,29 +168,27 @@ def _explain_csv_error(layout: FileLayout, exc: duckdb.Error) -> FileReadError:
     return FileReadError(f"{layout.path} cannot be read as CSV ({first}); check that it is a delimited text export.")
 
 
-def stage_raw(con: duckdb.DuckDBPyConnection, layout: FileLayout) -> int:
-    """Load the file into the temp table ``import_raw`` (c0..cN, text); returns rows read."""
-    con.execute("drop table if exists import_raw")
-    if layout.empty:
-        return 0
-    if layout.kind != "csv":
-        reader = "read_parquet" if layout.kind == "parquet" else "read_json_auto"
-        select = ", ".join(f"#{i + 1}::varchar as {name}" for i, name in enumerate(layout.staged_columns))
-        con.execute(f"create temp table import_raw as select {select} from {reader}(?)", [str(layout.path)])
-    else:
-        candidate, parallel = layout, True
-        for _ in range(4):
-            sql, params = _csv_sql(candidate, parallel)
-            try:
-                con.execute(f"create temp table import_raw as {sql}", params)
-                break
-            except duckdb.Error as exc:
-                text = str(exc)
-                if "quoted new lines" in text and parallel:
-                    parallel = False  # DuckDB pads short rows only in its serial reader then
-                elif "unicode" in text.lower() and candidate.encoding == "utf-8":
-                    # a Latin-1 character after the sampled bytes
-                    candidate = FileLayout(layout.path, "csv", layout.headers, "latin-1", layout.delimiter)
-                else:
-                    raise _explain_csv_error(layout, exc) from None
-    return con.execute("select count(*) from import_raw").fetchall()[0][0]
+def with_read_retries(layout: FileLayout, run: Callable[[FileLayout], None]) -> FileLayout:
+    """Call ``run(layout)`` (a statement that reads the file), adapting the reader on the way.
+
+    DuckDB pads short rows only in its serial reader when values contain line breaks,
+    and a Latin-1 character may first appear after the sampled bytes; both retry with
+    the adapted layout, which is returned for the statements that read the file again.
+    """
+    last_error = None
+    for _ in range(4):
+        try:
+            run(layout)
+            return layout
+        except duckdb.Error as exc:
+            last_error, text = exc, str(exc)
+            if "quoted new lines" in text and layout.parallel:
+                layout = replace(layout, parallel=False)
+            elif "unicode" in text.lower() and layout.encoding == "utf-8":
+                layout = replace(layout, encoding="latin-1")
+            elif layout.kind == "csv":
+                raise _explain_csv_error(layout, exc) from None
+            else:
+                raise FileReadError(f"{layout.path} cannot be read as {layout.kind} ({text.splitlines()[0]}); "
+                                    "export it again or save it as CSV.") from None
+    raise _explain_csv_error(layout, last_error)
