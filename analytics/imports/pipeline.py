@@ -104,7 +104,8 @@ def _normalized(column: str, alias: str) -> str:
 
 def company_from_domain(domain: str) -> str:
     """``acme-analytics.co.uk`` -> ``Acme-analytics`` (the registrable name, capitalized)."""
-    base = f"regexp_replace({domain}, '\\.(co|com|org|net|ac|gov|ne|or)\\.[a-z]{{2}}$', '')"
+    # drop a country's second-level suffix (co.uk, com.au) so the name is the last label before the suffix
+    base = f"regexp_replace({domain}, '\\.(co|com|org|net|ac|gov|ne|or)\\.[a-z]{{2}}$', '.x')"
     label = f"regexp_extract({base}, '([^.]+)\\.[^.]+$', 1)"
     return f"nullif(upper(left({label}, 1)) || substr({label}, 2), '')"
 
@@ -387,7 +388,7 @@ def _checked_ctes(plan: _Plan) -> str:
             {raw_sql(plan.layout)}
         ),
         mapped as (
-            select _rec{', ' + mapped if mapped else ''}, {extra} as extra
+            select raw.*{', ' + mapped if mapped else ''}, {extra} as extra
             from raw
         ),
         parsed as (
@@ -479,12 +480,31 @@ def _typed_sql(plan: _Plan) -> str:
         select * from targeted"""
 
 
-def _checked_sql(plan: _Plan) -> str:
-    """SQL creating the narrow ``import_checked``: per file row its reasons, target and match."""
+def _summary_sql(plan: _Plan) -> str:
+    """SQL creating ``import_summary`` in one streaming pass over the file.
+
+    Grouping sets give, in one hash aggregation, the batch totals (the row with
+    ``is_total``) and the records that need merging: a target fed by several valid
+    rows, or that exists already. Counts of the checks feed the quality score.
+    """
     return f"""
-        create temp table import_checked as
-        select _rec, _target, _match, _reason, _structure_reason, _content_reason, _business_reason, _enriched
-        from ({_typed_sql(plan)}) typed"""
+        create temp table import_summary as
+        with typed as ({_typed_sql(plan)})
+        select _target,
+               grouping(_target) = 1 as is_total,
+               count(*) as n_read,
+               count(*) filter (where _reason is null) as n_valid,
+               count(*) filter (where _structure_reason is null) as n_structure_ok,
+               count(*) filter (where _content_reason is null) as n_content_ok,
+               count(*) filter (where _business_reason is null) as n_business_ok,
+               count(*) filter (where _reason is null and _enriched) as n_enriched,
+               coalesce(bool_or(_match <> 'new') filter (where _reason is null), false) as has_existing,
+               coalesce(bool_or(_match = 'key') filter (where _reason is null), false) as has_key
+        from typed
+        group by grouping sets ((_target), ())
+        having grouping(_target) = 1
+            or count(*) filter (where _reason is null) > 1
+            or bool_or(_match <> 'new') filter (where _reason is null)"""
 
 
 def _recency(plan: _Plan, alias: str = "") -> str:
@@ -493,11 +513,9 @@ def _recency(plan: _Plan, alias: str = "") -> str:
 
 GROUPS_SQL = """
     create temp table import_groups as
-    select _target, count(*) as n, bool_or(_match <> 'new') as has_existing, bool_or(_match = 'key') as has_key
-    from import_checked
-    where _reason is null
-    group by _target
-    having count(*) > 1 or bool_or(_match <> 'new')"""
+    select _target, n_valid as n, has_existing, has_key
+    from import_summary
+    where not is_total and n_valid > 0"""
 
 
 def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> list[str]:
@@ -510,8 +528,8 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
     pk = source.primary_key
     cols = plan.fed
     has_extra = "extra" in table_columns(table)
-    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "r")
-    all_raw_kept = all_raw.replace("r.c", "kr.c")
+    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "m")
+    all_raw_kept = _json_of(plan, list(range(len(plan.layout.headers))), "k")
     key_label = p(" + ".join(plan.headers_of.get(c, c) for c in source.key))
     dup_label = p(" + ".join(source.duplicates) or "key")
     id_of_t = f"t.{pk}" if pk else _key_expr(source.key, "t")
@@ -545,9 +563,7 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
                    {p(source.key[0] if len(source.key) == 1 else None)}, {_key_expr(source.key, 'm')},
                    case when k._rec is not null then {all_raw_kept} else {existing_json} end
             from import_ranked m
-            join import_raw r on r._rec = m._rec
             left join import_ranked k on k._target = m._target and k._rank = 1 and k._match <> 'dup'
-            left join import_raw kr on kr._rec = k._rec
             where not (m._rank = 1 and m._match <> 'dup')""",
         f"""create temp table import_folded as
             with candidates as (
@@ -586,7 +602,7 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
         statements += [
             """delete from import_extra
                 where table_name = $extra_table
-                  and record_key in (select _target from import_checked where _reason is null)""",
+                  and record_key in (select _target from import_groups where has_existing)""",
             f"""insert into import_extra
                 select $extra_table, _target, extra from {singles}
                 {'union all select $extra_table, _target, extra from import_folded' if has_groups else ''}""",
@@ -595,40 +611,40 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
 
 
 def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Row counts by outcome. In a group, the best-ranked row is loaded (no existing record)
-    or updated (an existing record matched by key: key rows rank before duplicate rows);
-    the rest are merged."""
+    """Row counts by outcome.
+
+    In a group (a record fed by several rows or existing already), the best-ranked row
+    is loaded (no existing record) or updated (an existing record matched by key: key
+    rows rank before duplicate rows); the group's other rows are merged. Rows outside
+    groups are loaded.
+    """
     rows = con.execute("""
-        with checked as (
-            select count(*) as n_read,
-                   count(*) filter (where _reason is not null) as n_quarantined,
-                   count(*) filter (where _structure_reason is null) as n_structure_ok,
-                   count(*) filter (where _content_reason is null) as n_content_ok,
-                   count(*) filter (where _business_reason is null) as n_business_ok,
-                   count(*) filter (where _reason is null and _enriched) as n_enriched
-            from import_checked
+        with totals as (
+            select n_read, n_read - n_valid as n_quarantined, n_structure_ok, n_content_ok, n_business_ok,
+                   n_enriched, n_valid
+            from import_summary
+            where is_total
         ),
         grouped as (
             select count(*) filter (where not has_existing) as n_group_loaded,
                    count(*) filter (where has_key) as n_group_updated,
                    coalesce(sum(n), 0) as n_grouped
             from import_groups
-        ),
-        valid as (select count(*) as n_valid from import_checked where _reason is null)
+        )
         select n_read, n_quarantined, n_structure_ok, n_content_ok, n_business_ok, n_enriched,
                n_valid - n_grouped + n_group_loaded as n_loaded,
                n_group_updated as n_updated,
                n_grouped - n_group_loaded - n_group_updated as n_merged
-        from checked, grouped, valid""").fetchall()[0]
+        from totals, grouped""").fetchall()[0]
     names = ("read", "quarantined", "structure_ok", "content_ok", "business_ok", "enriched", "loaded", "updated", "merged")
-    return dict(zip(names, rows))
+    return {name: int(value) for name, value in zip(names, rows)}
 
 
-TEMP_TABLES = ("import_groups", "import_ranked", "import_folded", "import_raw")
+TEMP_TABLES = ("import_summary", "import_groups", "import_ranked", "import_folded")
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    for name in TEMP_TABLES + ("import_checked",):
+    for name in TEMP_TABLES:
         con.execute(f"drop table if exists {name}")
 
 
@@ -702,7 +718,7 @@ def _params(plan: _Plan) -> dict[str, object]:
 
 
 def _check(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
-    """Pass 1: stream the file once into the narrow ``import_checked``.
+    """Pass 1: stream the file once into ``import_summary`` (totals and groups to merge).
 
     It runs before the transaction (it writes a temp table only), so a reader retry
     (see :func:`~analytics.imports.reading.with_read_retries`) does not abort it; the
@@ -710,36 +726,29 @@ def _check(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
     """
     def run(layout: FileLayout) -> None:
         plan.layout = layout
-        con.execute("drop table if exists import_checked")
-        _exec(con, _checked_sql(plan), _params(plan))
+        con.execute("drop table if exists import_summary")
+        _exec(con, _summary_sql(plan), _params(plan))
 
     plan.layout = with_read_retries(plan.layout, run)
 
 
 def _write(con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label: str,
            progress: Progress) -> dict[str, int]:
-    """Pass 2, in the transaction: quarantine, merge and upsert; returns the counts."""
+    """The passes in the transaction: quarantine (when rows failed), merge (when records
+    need it) and insert; returns the counts."""
     source = plan.source
     con.execute(GROUPS_SQL)
     has_groups = con.execute("select count(*) from import_groups").fetchall()[0][0] > 0
-    n_quarantined = con.execute("select count(*) from import_checked where _reason is not null").fetchall()[0][0]
-    if n_quarantined or has_groups:
-        # the raw text of just the rows the ledger shows: quarantined and merged ones
-        _exec(con, f"""
-            create temp table import_raw as
-            select * from ({raw_sql(plan.layout)}) r
-            where _rec in (select _rec from import_checked
-                           where _reason is not null or _target in (select _target from import_groups))""",
-              _params(plan))
+    n_quarantined = con.execute("select n_read - n_valid from import_summary where is_total").fetchall()[0][0]
     if n_quarantined:
         progress(0.4, f"Quarantining {n_quarantined:,} rows")
-        all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "r")
+        all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "typed")
         _exec(con, f"""
             insert into import_quarantine
             select {plan.params(run_id)}, {plan.params(source.name)}, {plan.params(source.table)},
-                   {plan.params(file_label)}, c._rec + 2, c._reason, {all_raw}
-            from import_checked c join import_raw r on r._rec = c._rec
-            where c._reason is not null""", _params(plan))
+                   {plan.params(file_label)}, _rec + 2, _reason, {all_raw}
+            from ({_typed_sql(plan)}) typed
+            where _reason is not null""", _params(plan))
     progress(0.6, "Merging duplicates and writing")
     for sql in _merge_sql(plan, run_id, file_label, has_groups):
         _exec(con, sql, _params(plan))
