@@ -91,6 +91,7 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
     "Customer Success": [],
     "Operations": [
         ("pages/data.py", "Data", ":material/database:"),
+        ("pages/imports.py", "Import", ":material/upload_file:"),
     ],
 }
 

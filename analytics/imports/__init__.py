@@ -11,22 +11,24 @@ from pathlib import Path
 
 from analytics.imports.ledger import import_history, merge_log, quality_by_table, quarantined_rows
 from analytics.imports.mapping import MAPPINGS_DIR, SOURCES, MappingError, default_sources, detect_source, source_for
-from analytics.imports.pipeline import ImportResult, Progress, import_file, quality_score
+from analytics.imports.pipeline import ImportResult, Progress, import_file, preview, quality_score
 from analytics.imports.reading import FileReadError, describe_file
 from analytics.warehouse import connect
 
 __all__ = [
     "MAPPINGS_DIR", "SOURCES", "FileReadError", "ImportResult", "MappingError", "default_sources",
     "describe_file", "detect_source", "import_file", "import_files", "import_history", "merge_log",
-    "quality_by_table", "quality_score", "quarantined_rows", "source_for",
+    "preview", "quality_by_table", "quality_score", "quarantined_rows", "source_for",
 ]
 
 
 def import_files(db: str | Path, source: str, paths: list[str | Path], mapping: str | Path | None = None,
-                 progress: Progress | None = None, memory_limit: str | None = None) -> list[ImportResult]:
+                 progress: Progress | None = None, memory_limit: str | None = None,
+                 labels: list[str] | None = None) -> list[ImportResult]:
     """Import each file of ``paths`` as ``source`` into the warehouse at ``db`` (one transaction per file).
 
-    ``memory_limit`` (e.g. ``"1GB"``) caps DuckDB's memory for this connection; larger
+    ``labels`` name the files in the ledger (default: their paths; the app passes the
+    uploaded file names). ``memory_limit`` (e.g. ``"1GB"``) caps DuckDB's memory for this connection; larger
     intermediate results spill to disk, so a 10-million-row file imports in bounded memory.
     """
     con = connect(db)
@@ -38,7 +40,8 @@ def import_files(db: str | Path, source: str, paths: list[str | Path], mapping: 
             def step(fraction: float, message: str, i=i) -> None:
                 if progress:
                     progress((i + fraction) / len(paths), message)
-            results.append(import_file(con, source, path, mapping, step))
+            label = labels[i] if labels else None
+            results.append(import_file(con, source, path, mapping, step, file_label=label))
         return results
     finally:
         con.close()

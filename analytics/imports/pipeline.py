@@ -181,16 +181,22 @@ class _Plan:
     headers_of: dict[str, str]  # column -> header used (for messages)
     unmapped: list[int]
     params: _Params
+    preview_rows: int | None = None  # read just the first rows (the page's mapping preview)
+    follow_merges: bool = True  # references also resolve through import_merge_log
 
     @property
     def table(self) -> str:
         return self.source.table
 
 
-def _exec(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:
-    """Run generated SQL with just the named parameters it uses (DuckDB rejects extra ones)."""
+def _bound(sql: str, params: dict[str, object]) -> dict[str, object] | None:
+    """Just the named parameters ``sql`` uses (DuckDB rejects extra ones)."""
     used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
-    con.execute(sql, {k: v for k, v in params.items() if k in used} or None)
+    return {k: v for k, v in params.items() if k in used} or None
+
+
+def _exec(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> None:
+    con.execute(sql, _bound(sql, params))
 
 
 def _column_types(table: str) -> dict[str, str]:
@@ -208,7 +214,8 @@ def _present(layout: FileLayout, headers: tuple[str, ...]) -> list[int]:
     index = {}
     for i, h in enumerate(layout.headers):
         index.setdefault(normalize_header(h), i)
-    return [index[normalize_header(h)] for h in headers if normalize_header(h) in index]
+    found = [index[normalize_header(h)] for h in headers if normalize_header(h) in index]
+    return list(dict.fromkeys(found))  # "Email" and "email" are one column
 
 
 def _missing_column_error(source: Source, layout: FileLayout, column: str, headers: tuple[str, ...]) -> MappingError:
@@ -307,7 +314,7 @@ def _checked_ctes(plan: _Plan) -> str:
             alias = f"ref_{column}_{j}"
             fold = "lower" if by == "name" else ""
             merged = (f"union all select merged_key, record_id from import_merge_log "
-                      f"where table_name = {p(ref.table)} and key_column = {p(by)}")
+                      f"where table_name = {p(ref.table)} and key_column = {p(by)}") if plan.follow_merges else ""
             ref_joins.append(
                 f"left join (select {fold}(k) as k, min(id) as id from (select cast({by} as varchar) as k, "
                 f"{ref_pk} as id from {ref.table} where {by} is not null {merged}) group by 1) {alias} "
@@ -385,7 +392,7 @@ def _checked_ctes(plan: _Plan) -> str:
 
     return f"""
         raw as (
-            {raw_sql(plan.layout)}
+            {raw_sql(plan.layout, plan.preview_rows)}
         ),
         mapped as (
             select raw.*{', ' + mapped if mapped else ''}, {extra} as extra
@@ -711,6 +718,57 @@ def import_file(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Pa
 def _no_rows() -> dict[str, int]:
     return dict.fromkeys(("read", "quarantined", "structure_ok", "content_ok", "business_ok", "enriched",
                           "loaded", "updated", "merged"), 0)
+
+
+def preview(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Path,
+            mapping: str | Path | None = None, rows: int = 5):
+    """The mapping of ``path`` as ``source_name`` and its first ``rows`` rows as they would load.
+
+    Read-only: runs the import's own typed query on the first rows. Returns
+    ``(columns, sample)``: per warehouse column the file header that feeds it (or how it
+    is filled), and the typed first rows with their line and, when they would be
+    quarantined, the reason. Raises like :func:`import_file` on a missing required column.
+    """
+    import polars as pl
+
+    source = source_for(source_name, mapping)
+    with tempfile.TemporaryDirectory(prefix="revlens-preview-") as workdir:
+        layout = describe_file(path, Path(workdir))
+        plan = plan_import(source, layout)
+        plan.preview_rows = rows
+        plan.follow_merges = bool(con.execute(
+            "select count(*) from information_schema.tables where table_name = 'import_merge_log'").fetchall()[0][0])
+        described = []
+        for column in table_columns(source.table):
+            if column in plan.headers_of:
+                headers = source.references[column].headers if column in source.references else source.columns[column]
+                filled = ", else ".join(layout.headers[i] for i in _present(layout, headers))
+            elif column in source.lookups:
+                look = source.lookups[column]
+                filled = f"(looked up: {look.table}.{look.column} via {look.via})"
+            elif column in source.constants:
+                filled = f"(always {source.constants[column]!r})"
+            elif column == source.primary_key and source.id_prefix:
+                filled = f"(new records: {source.id_prefix} + {', '.join(source.key)})"
+            elif column == "extra" and plan.unmapped:
+                filled = "(unmapped: " + ", ".join(layout.headers[i] for i in plan.unmapped) + ")"
+            else:
+                continue
+            described.append({"column": column, "from": filled, "required": column in source.required})
+        columns = pl.DataFrame(described, schema={"column": pl.String, "from": pl.String, "required": pl.Boolean})
+        if layout.empty:
+            return columns, pl.DataFrame()
+        con.execute("set TimeZone = 'UTC'")
+        samples = []
+
+        def run(layout: FileLayout) -> None:
+            plan.layout = layout
+            sql = (f"select _rec + 2 as line, _reason as quarantine_reason, {', '.join(plan.fed)} "
+                   f"from ({_typed_sql(plan)}) typed order by _rec")
+            samples.append(con.sql(sql, params=_bound(sql, _params(plan))).pl())
+
+        with_read_retries(layout, run)
+    return columns, samples[-1]
 
 
 def _params(plan: _Plan) -> dict[str, object]:

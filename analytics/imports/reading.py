@@ -136,7 +136,7 @@ def describe_file(path: str | Path, workdir: Path | None = None) -> FileLayout:
     return FileLayout(path, "csv", tuple(h.replace("\ufeff", "").strip() for h in headers), encoding, delimiter)
 
 
-def raw_sql(layout: FileLayout) -> str:
+def raw_sql(layout: FileLayout, limit: int | None = None) -> str:
     """A query of the file as text columns ``c0 .. cN`` with ``_rec``, the 0-based record number.
 
     The file path is the bound parameter ``$import_path``; the other reader options
@@ -147,13 +147,15 @@ def raw_sql(layout: FileLayout) -> str:
     if layout.kind != "csv":
         reader = "read_parquet" if layout.kind == "parquet" else "read_json_auto"
         select = ", ".join(f"#{i + 1}::varchar as {name}" for i, name in enumerate(layout.staged_columns))
-        return f"select row_number() over () - 1 as _rec, {select} from {reader}($import_path)"
+        sql = f"select row_number() over () - 1 as _rec, {select} from {reader}($import_path)"
+        return sql + (f" limit {int(limit)}" if limit is not None else "")
     assert layout.encoding in ("utf-8", "utf-16", "latin-1") and layout.delimiter in DELIMITERS
     columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in layout.staged_columns) + "}"
     delimiter = "\t" if layout.delimiter == "\t" else layout.delimiter
     return (f"select row_number() over () - 1 as _rec, * from read_csv($import_path, header = true, "
             f"auto_detect = false, columns = {columns}, delim = '{delimiter}', quote = '\"', escape = '\"', "
-            f"encoding = '{layout.encoding}', null_padding = true, parallel = {str(layout.parallel).lower()})")
+            f"encoding = '{layout.encoding}', null_padding = true, parallel = {str(layout.parallel).lower()})"
+            + (f" limit {int(limit)}" if limit is not None else ""))
 
 
 def _explain_csv_error(layout: FileLayout, exc: duckdb.Error) -> FileReadError:
