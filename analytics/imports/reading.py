@@ -136,23 +136,25 @@ def describe_file(path: str | Path, workdir: Path | None = None) -> FileLayout:
     return FileLayout(path, "csv", tuple(h.replace("\ufeff", "").strip() for h in headers), encoding, delimiter)
 
 
-def raw_sql(layout: FileLayout, limit: int | None = None) -> str:
+def raw_sql(layout: FileLayout, limit: int | None = None, numbered: bool = True) -> str:
     """A query of the file as text columns ``c0 .. cN`` with ``_rec``, the 0-based record number.
 
     The file path is the bound parameter ``$import_path``; the other reader options
     come from fixed lists (encoding, delimiter). ``row_number() over ()`` runs as
     DuckDB's streaming window over the order-preserving scan, so ``_rec`` follows the
-    file and costs no materialization.
+    file and costs no materialization; statements that need no line number leave it
+    out (``numbered=False``), which keeps the scan fully parallel.
     """
+    number = "row_number() over () - 1" if numbered else "null::bigint"
     if layout.kind != "csv":
         reader = "read_parquet" if layout.kind == "parquet" else "read_json_auto"
         select = ", ".join(f"#{i + 1}::varchar as {name}" for i, name in enumerate(layout.staged_columns))
-        sql = f"select row_number() over () - 1 as _rec, {select} from {reader}($import_path)"
+        sql = f"select {number} as _rec, {select} from {reader}($import_path)"
         return sql + (f" limit {int(limit)}" if limit is not None else "")
     assert layout.encoding in ("utf-8", "utf-16", "latin-1") and layout.delimiter in DELIMITERS
     columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in layout.staged_columns) + "}"
     delimiter = "\t" if layout.delimiter == "\t" else layout.delimiter
-    return (f"select row_number() over () - 1 as _rec, * from read_csv($import_path, header = true, "
+    return (f"select {number} as _rec, * from read_csv($import_path, header = true, "
             f"auto_detect = false, columns = {columns}, delim = '{delimiter}', quote = '\"', escape = '\"', "
             f"encoding = '{layout.encoding}', null_padding = true, parallel = {str(layout.parallel).lower()})"
             + (f" limit {int(limit)}" if limit is not None else ""))
