@@ -384,10 +384,10 @@ def _checked_ctes(plan: _Plan, numbered: bool = True) -> str:
     for (table, column), allowed in ALLOWED_VALUES.items():
         if table == source.table and column in plan.fed:
             fix = f'; map it under "values" > "{column}" in {source.mapping_file.name}'
-            # the vocabulary is the warehouse's own (code constants), inlined: a bound list would
-            # be planned as a join
+            # the vocabulary is the warehouse's own (code constants), inlined: a bound list, or
+            # NOT IN, would be planned as a join
             vocabulary = ", ".join("'" + value.replace("'", "''") + "'" for value in allowed)
-            content.append((f"{column} is not null and {column} not in ({vocabulary})",
+            content.append((f"{column} is not null and not list_contains([{vocabulary}], {column})",
                             f"{p(column)} || ' \"' || {column} || '\" is not one of ' || {p(', '.join(allowed))} || {p(fix)}"))
     business = [(f"not ({rule})", p(reason)) for rule, reason in BUSINESS_RULES.get(source.table, ())
                 if all(word in plan.fed for word in _rule_columns(rule))]
@@ -496,56 +496,56 @@ def _typed_sql(plan: _Plan, numbered: bool = True) -> str:
         select * from targeted"""
 
 
-def _summary_sql(plan: _Plan) -> str:
-    """SQL creating ``import_summary`` in one streaming pass over the file.
+def _staged_sql(plan: _Plan) -> str:
+    """SQL creating ``import_typed``: the one pass that reads and parses the file.
 
-    Grouping sets give, in one hash aggregation, the batch totals (the row with
-    ``is_total``) and the records that need merging: a target fed by several valid
-    rows, or that exists already. Counts of the checks feed the quality score.
+    It keeps per row what later statements need (typed columns, checks, target, match,
+    line) and not the text: a file is parsed once, and the writes copy typed columns.
     """
     return f"""
-        create temp table import_summary as
-        with typed as ({_typed_sql(plan)})
-        select _target,
-               grouping(_target) = 1 as is_total,
-               count(*) as n_read,
-               count(*) filter (where _valid) as n_valid,
-               count(*) filter (where _structure_ok) as n_structure_ok,
-               count(*) filter (where _content_ok) as n_content_ok,
-               count(*) filter (where _business_ok) as n_business_ok,
-               count(*) filter (where _valid and _enriched) as n_enriched,
-               coalesce(bool_or(_match <> 'new') filter (where _valid), false) as has_existing,
-               coalesce(bool_or(_match = 'key') filter (where _valid), false) as has_key
-        from typed
-        group by grouping sets ((_target), ())
-        having grouping(_target) = 1
-            or count(*) filter (where _valid) > 1
-            or bool_or(_match <> 'new') filter (where _valid)"""
+        create temp table import_typed as
+        select _rec, _valid, _structure_ok, _content_ok, _business_ok, _enriched, _match, _target,
+               {', '.join(plan.fed)}, extra
+        from ({_typed_sql(plan)}) typed"""
 
 
 def _recency(plan: _Plan, alias: str = "") -> str:
     return f"{alias}updated_at" if "updated_at" in plan.fed else "null::timestamp"
 
 
+SUMMARY_SQL = """
+    create temp table import_summary as
+    select count(*) as n_read,
+           count(*) filter (where _valid) as n_valid,
+           count(*) filter (where _structure_ok) as n_structure_ok,
+           count(*) filter (where _content_ok) as n_content_ok,
+           count(*) filter (where _business_ok) as n_business_ok,
+           count(*) filter (where _valid and _enriched) as n_enriched
+    from import_typed"""
+
+
+# records that need merging: a target fed by several valid rows, or that exists already
 GROUPS_SQL = """
     create temp table import_groups as
-    select _target, n_valid as n, has_existing, has_key
-    from import_summary
-    where not is_total and n_valid > 0"""
+    select _target, count(*) as n, bool_or(_match <> 'new') as has_existing, bool_or(_match = 'key') as has_key
+    from import_typed
+    where _valid
+    group by _target
+    having count(*) > 1 or bool_or(_match <> 'new')"""
 
 
 def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> list[str]:
     """Statements that rank, log, fold and write the valid rows (``import_groups`` exists).
 
     Rows of a group (several rows, or an existing record) are ranked and folded;
-    the other rows are inserted as they are, straight from the typed query.
+    the other rows are inserted as they are from ``import_typed``.
     """
     source, p, table = plan.source, plan.params, plan.table
     pk = source.primary_key
     cols = plan.fed
     has_extra = "extra" in table_columns(table)
-    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "m")
-    all_raw_kept = _json_of(plan, list(range(len(plan.layout.headers))), "k")
+    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "mr")
+    all_raw_kept = _json_of(plan, list(range(len(plan.layout.headers))), "kr")
     key_label = p(" + ".join(plan.headers_of.get(c, c) for c in source.key))
     dup_label = p(" + ".join(source.duplicates) or "key")
     id_of_t = f"t.{pk}" if pk else _key_expr(source.key, "t")
@@ -556,9 +556,8 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
         order = "_r_key" if c in source.key else "_r"
         agg = f"max({c})" if c == "updated_at" else f"arg_min({c}, {order}) filter (where {c} is not null)"
         folds.append(f"{agg} as {c}")
-    typed = f"({_typed_sql(plan)}) typed"
     # rows that go straight in need no line number (unless duplicates are ranked by line)
-    singles = f"({_typed_sql(plan, numbered=bool(source.duplicates))}) typed where _valid" + (
+    singles = "import_typed where _valid" + (
         " and _target not in (select _target from import_groups)" if has_groups else "")
     extra_cols = ["extra"] if has_extra else []
     insert_cols = ", ".join(([pk] if pk and pk not in cols else []) + cols + extra_cols)
@@ -568,7 +567,7 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
         f"""create temp table import_ranked as
             select typed.*, row_number() over (partition by _target
                         order by (_match = 'dup'), {_recency(plan)} desc nulls last, _rec desc) as _rank
-            from {typed} semi join import_groups g using (_target)
+            from import_typed typed semi join import_groups g using (_target)
             where _valid""",
         f"""insert into import_merge_log
             (run_id, table_name, record_id, matched_on, file, merged_line, merged_values, kept_line, key_column,
@@ -580,7 +579,9 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
                    {p(source.key[0] if len(source.key) == 1 else None)}, {_key_expr(source.key, 'm')},
                    case when k._rec is not null then {all_raw_kept} else {existing_json} end
             from import_ranked m
+            join import_raw mr on mr._rec = m._rec
             left join import_ranked k on k._target = m._target and k._rank = 1 and k._match <> 'dup'
+            left join import_raw kr on kr._rec = k._rec
             where not (m._rank = 1 and m._match <> 'dup')""",
         f"""create temp table import_folded as
             with candidates as (
@@ -640,7 +641,6 @@ def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             select n_read, n_read - n_valid as n_quarantined, n_structure_ok, n_content_ok, n_business_ok,
                    n_enriched, n_valid
             from import_summary
-            where is_total
         ),
         grouped as (
             select count(*) filter (where not has_existing) as n_group_loaded,
@@ -657,7 +657,7 @@ def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {name: int(value) for name, value in zip(names, rows)}
 
 
-TEMP_TABLES = ("import_summary", "import_groups", "import_ranked", "import_folded")
+TEMP_TABLES = ("import_summary", "import_groups", "import_ranked", "import_folded", "import_raw", "import_typed")
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
@@ -801,7 +801,7 @@ def _params(plan: _Plan) -> dict[str, object]:
 
 
 def _check(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
-    """Pass 1: stream the file once into ``import_summary`` (totals and groups to merge).
+    """Pass 1: read and parse the file once into ``import_typed``, and sum it up.
 
     It runs before the transaction (it writes a temp table only), so a reader retry
     (see :func:`~analytics.imports.reading.with_read_retries`) does not abort it; the
@@ -809,10 +809,11 @@ def _check(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
     """
     def run(layout: FileLayout) -> None:
         plan.layout = layout
-        con.execute("drop table if exists import_summary")
-        _exec(con, _summary_sql(plan), _params(plan))
+        con.execute("drop table if exists import_typed")
+        _exec(con, _staged_sql(plan), _params(plan))
 
     plan.layout = with_read_retries(plan.layout, run)
+    con.execute(SUMMARY_SQL)
 
 
 def _write(con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label: str,
@@ -822,7 +823,14 @@ def _write(con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label:
     source = plan.source
     con.execute(GROUPS_SQL)
     has_groups = con.execute("select count(*) from import_groups").fetchall()[0][0] > 0
-    n_quarantined = con.execute("select n_read - n_valid from import_summary where is_total").fetchall()[0][0]
+    n_quarantined = con.execute("select n_read - n_valid from import_summary").fetchall()[0][0]
+    if has_groups:
+        # the raw text of the merged rows, for the merge log
+        _exec(con, f"""
+            create temp table import_raw as
+            select * from ({raw_sql(plan.layout)}) r
+            where _rec in (select _rec from import_typed semi join import_groups using (_target))""",
+              _params(plan))
     if n_quarantined:
         progress(0.4, f"Quarantining {n_quarantined:,} rows")
         all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "typed")
