@@ -1,7 +1,9 @@
 """The import pipeline: map → validate → enrich → detect duplicates → merge → upsert.
 
-Everything row-level runs as set-based DuckDB SQL over the staged file (see
-:mod:`analytics.imports.reading`), in one transaction per file:
+Everything row-level runs as set-based DuckDB SQL. DuckDB streams the file once
+(:mod:`analytics.imports.reading`) through steps 1-5 into the typed staging table
+``import_typed``; steps 6-7 read that table, in one transaction per file (the file is
+read again only for the raw text of quarantined and merged rows):
 
 1. **Map and parse** each warehouse column from its header(s) (values map,
    prefix, typed parsing from :mod:`analytics.imports.values`); columns no entry
@@ -443,11 +445,10 @@ def _rule_columns(rule: str) -> list[str]:
 
 
 def _typed_sql(plan: _Plan, numbered: bool = True) -> str:
-    """A query of every file row, typed, with its reasons and (when valid) the record it
-    feeds (``_target``) and how it matched it (``_match``: key, dup or new).
+    """A query of every file row, typed, with its checks, its reasons and (when valid) the
+    record it feeds (``_target``) and how it matched it (``_match``: key, dup or new).
 
-    Statements embed it instead of materializing its wide result: recomputing the
-    parsing is cheaper than writing and reading it back for a large file.
+    The reason texts are computed only by the statements that select ``_reason``.
     """
     source, p, table = plan.source, plan.params, plan.table
     pk = source.primary_key
@@ -818,8 +819,8 @@ def _check(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
 
 def _write(con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label: str,
            progress: Progress) -> dict[str, int]:
-    """The passes in the transaction: quarantine (when rows failed), merge (when records
-    need it) and insert; returns the counts."""
+    """In the transaction: quarantine (when rows failed), merge (when records need it) and
+    insert; returns the counts."""
     source = plan.source
     con.execute(GROUPS_SQL)
     has_groups = con.execute("select count(*) from import_groups").fetchall()[0][0] > 0

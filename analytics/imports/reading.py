@@ -9,7 +9,6 @@ sheets are converted to a CSV first (openpyxl, streaming).
 :func:`raw_sql` reads the columns ``c0 .. cN`` (file order, all text) with the
 record number ``_rec``, so ``_rec + 2`` is the row's line as a spreadsheet shows it
 (header = line 1; equal to the text line unless an earlier value holds a line break).
-Nothing is staged: each statement that needs the rows streams the file again.
 """
 
 from __future__ import annotations
