@@ -245,10 +245,8 @@ def plan_import(source: Source, layout: FileLayout) -> _Plan:
            if c in source.columns or c in source.references or c in source.lookups or c in source.constants]
     if source.table == "contacts":
         fed += [c for c in ("company", "account_id") if c not in fed]
-    pk = source.primary_key
-    fed = [c for c in fed if c != pk or pk in source.key]
-    if pk and pk not in source.key:
-        fed = [c for c in fed if c != pk]
+    if source.primary_key not in source.key:  # then the primary key is derived (_target)
+        fed = [c for c in fed if c != source.primary_key]
     unmapped = [i for i in range(len(layout.headers)) if i not in used]
     return _Plan(source, layout, types, fed, headers_of, unmapped, _Params())
 
