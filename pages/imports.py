@@ -79,7 +79,7 @@ for index, upload in enumerate(uploads or []):
         right.dataframe(sample, hide_index=True, width="stretch")
         jobs.append((source, path, upload.name))
 
-if jobs and st.button(f"Import {len(jobs)} file{'s' if len(jobs) > 1 else ''}", type="primary",
+if jobs and st.button(f"Import {len(jobs)} file{'s' if len(jobs) > 1 else ''}", type="primary", key="import_files",
                       icon=":material/upload:"):
     # the app holds a read-only connection; close it so this process can write, reads reopen it
     warehouse().close()
