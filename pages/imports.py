@@ -6,8 +6,8 @@ from pathlib import Path
 import streamlit as st
 
 from analytics.errors import RevLensError
-from analytics.imports import (SOURCES, describe_file, detect_source, import_files, import_history, preview,
-                               quality_by_table, quarantined_rows)
+from analytics.imports import (SOURCES, describe_file, detect_source, import_files, import_history, merge_log,
+                               preview, quality_by_table, quarantined_rows)
 from analytics.warehouse import db_path
 from pages.shared import cached, download_csv, release_warehouse, warehouse
 
@@ -128,3 +128,9 @@ if not history.is_empty():
     st.caption(f"{rejected.height:,} rows; line numbers count the header as line 1.")
     st.dataframe(rejected, hide_index=True, width="stretch")
     download_csv(rejected, "quarantine.csv", label="Download quarantined rows", key="download_quarantine")
+
+    st.subheader("Merged duplicates")
+    merges = cached(merge_log)
+    st.caption(f"{merges.height:,} merged rows, each with the row or record it was merged into.")
+    st.dataframe(merges, hide_index=True, width="stretch")
+    download_csv(merges, "merges.csv", label="Download merge log", key="download_merges")

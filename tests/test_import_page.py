@@ -52,10 +52,14 @@ def test_upload_detect_preview_import_and_browse_quarantine(page):
         (8, 4, "contacts.csv")]
     con.close()
     assert any(status.label == "Import finished" for status in at.status)
-    quarantine = at.dataframe[-1].value
+    frames = [d.value for d in at.dataframe]
+    (quarantine,) = [f for f in frames if "reason" in f.columns]
     assert sorted(quarantine["line"]) == [4, 5, 6, 8]
     assert set(quarantine["file"]) == {"contacts.csv"}
-    quality = [d.value for d in at.dataframe if "quality_score" in d.value.columns and "imports" in d.value.columns][0]
+    assert "Company Name is empty" in set(quarantine["reason"])
+    (merges,) = [f for f in frames if "merged_line" in f.columns]
+    assert (merges["record_id"][0], merges["merged_line"][0], merges["kept_line"][0]) == ("hs-106", 2, 7)
+    (quality,) = [f for f in frames if "quality_score" in f.columns and "imports" in f.columns]
     assert quality["quality_score"].tolist() == [79.2]
 
 

@@ -7,8 +7,10 @@ See :mod:`analytics.imports.pipeline` for the steps and the counting identity.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from analytics.errors import RevLensError
 from analytics.imports.ledger import import_history, merge_log, quality_by_table, quarantined_rows
 from analytics.imports.mapping import MAPPINGS_DIR, SOURCES, MappingError, default_sources, detect_source, source_for
 from analytics.imports.pipeline import ImportResult, Progress, import_file, preview, quality_score
@@ -49,10 +51,6 @@ def import_files(db: str | Path, source: str, paths: list[str | Path], mapping: 
 
 def _checked_size(size: str) -> str:
     """A memory size such as ``512MB`` or ``2GB`` (a setting cannot be bound, so it is checked)."""
-    import re
-
-    from analytics.errors import RevLensError
-
     if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", size.strip(), flags=re.IGNORECASE):
         raise RevLensError(f"--memory-limit {size!r} is not a size; write it like 512MB or 2GB.")
     return size.strip()
