@@ -257,3 +257,14 @@ def test_memory_limited_import_spills_and_loads_everything(db, tmp_path):
     (result,) = import_files(db, "touchpoints", [path], memory_limit="64MB")
     assert (result.rows_read, result.rows_loaded) == (300_000, 300_000)
     assert query(db, "select count(distinct touchpoint_id) from touchpoints") == [(300_000,)]
+
+
+def test_utf16_tab_separated_excel_unicode_text(db, tmp_path):
+    path = tmp_path / "touchpoints.txt"
+    path.write_bytes("touchpoint_id\tcontact_id\tchannel\tts\r\nTP-1\tC-é\temail\t2024-01-01\r\n"
+                     "TP-2\tC-2\twebinar\t01/02/2024\r\n".encode("utf-16"))
+    layout = describe_file(path)
+    assert (layout.encoding, layout.delimiter) == ("utf-16", "\t")
+    assert run(db, "touchpoints", path).rows_loaded == 2
+    assert query(db, "select contact_id, ts from touchpoints order by 1") == [
+        ("C-2", datetime(2024, 1, 2)), ("C-é", datetime(2024, 1, 1))]

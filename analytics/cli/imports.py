@@ -27,8 +27,7 @@ def import_command(
 ) -> None:
     """Import exports: map fields, validate, merge duplicates, quarantine bad rows (nothing is lost).
 
-    Each file is one transaction: it is imported whole or not at all. Exit status 0
-    when every file was read (even with quarantined rows), 2 when one cannot be read.
+    Each file is one transaction: imported whole or not at all. Exit status 0 when every file was read (even with quarantined rows), 2 when one cannot be read.
     """
     path = db or db_path()
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
