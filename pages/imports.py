@@ -125,7 +125,7 @@ if not history.is_empty():
         f"({row['rows_quarantined']:,})": row["run_id"] for row in with_rejects.iter_rows(named=True)}
     chosen = st.selectbox("Import", list(labels), key="quarantine_run")
     rejected = cached(quarantined_rows, run_id=labels[chosen])
-    st.caption(f"{rejected.height:,} rows; line numbers count the header as line 1.")
+    st.caption(f"{rejected.height:,} rows; lines are the file's text lines (a CSV header is line 1).")
     st.dataframe(rejected, hide_index=True, width="stretch")
     download_csv(rejected, "quarantine.csv", label="Download quarantined rows", key="download_quarantine")
 

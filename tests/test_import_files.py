@@ -165,7 +165,7 @@ def test_parquet_export(db, tmp_path):
 def test_json_lines_export(db):
     result = run(db, "product-events", FIXTURES / "product_events.jsonl")
     assert (result.rows_read, result.rows_loaded, result.rows_merged, result.rows_quarantined) == (3, 1, 1, 1)
-    assert query(db, "select line from import_quarantine") == [(4,)]
+    assert query(db, "select line from import_quarantine") == [(3,)]  # JSON lines: record 3 is line 3
 
 
 def test_xlsx_cost_sheet_with_real_dates(db):
@@ -268,3 +268,17 @@ def test_utf16_tab_separated_excel_unicode_text(db, tmp_path):
     assert run(db, "touchpoints", path).rows_loaded == 2
     assert query(db, "select contact_id, ts from touchpoints order by 1") == [
         ("C-2", datetime(2024, 1, 2)), ("C-é", datetime(2024, 1, 1))]
+
+
+def test_line_numbers_count_line_breaks_inside_values(db, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text('Record ID,First Name,Last Name,Email,Company Name\n'
+                    '1,Ada,"Love\nlace\nthe third",ada@analytical.io,Analytical\n'   # lines 2-4
+                    '2,,Hopper,grace@navy.mil,Navy\n'                                # line 5
+                    '3,Alan,Turing,alan@bletchley.org,Bletchley\n'                   # line 6
+                    '4,Alan,"Turing\nJr",ALAN@bletchley.org,Bletchley Ltd\n'       # lines 7-8
+                    '5,,Nobody,nobody@x.org,X\n')                                    # line 9
+    result = run(db, "hubspot-contacts", path)
+    assert (result.rows_quarantined, result.rows_merged) == (2, 1)
+    assert query(db, "select line from import_quarantine order by line") == [(5,), (9,)]
+    assert query(db, "select merged_line, kept_line from import_merge_log") == [(6, 7)]

@@ -296,7 +296,7 @@ EXPECTED_REASONS = {
     "feedback": {3: ["score outside 0 to 10"]},
     "support-tickets": {3: ["resolved before it was opened"]},
     "salesforce-accounts": {4: ["Name is empty"]},
-    "product-events": {4: ["account_id is empty"]},
+    "product-events": {3: ["account_id is empty"]},  # JSON lines: no header line
     "touchpoints": {4: ['channel "carrier_pigeon" is not one of'], 5: ["contact_id is empty"],
                     6: ['ts "yesterday" is not a date-time']},
 }

@@ -53,7 +53,7 @@ from analytics.errors import RevLensError
 from analytics.imports import values as V
 from analytics.imports.ledger import create_ledger
 from analytics.imports.mapping import MappingError, Source, normalize_header, source_for, table_columns
-from analytics.imports.reading import FileLayout, describe_file, raw_sql, with_read_retries
+from analytics.imports.reading import FileLayout, describe_file, line_breaks_sql, raw_sql, with_read_retries
 from analytics.warehouse import CHANNELS, COST_CATEGORIES, SCHEMA, bump_version, create_schema
 
 Progress = Callable[[float, str], None]
@@ -508,6 +508,12 @@ def _staged_sql(plan: _Plan) -> str:
         from ({_typed_sql(plan)}) typed"""
 
 
+def _line(plan: _Plan, alias: str) -> str:
+    """The text line of row ``alias._rec`` (``import_breaks`` exists)."""
+    return (f"{alias}._rec + {plan.layout.first_line} + coalesce((select sum(b.breaks) from import_breaks b "
+            f"where b._rec < {alias}._rec), 0)")
+
+
 def _recency(plan: _Plan, alias: str = "") -> str:
     return f"{alias}updated_at" if "updated_at" in plan.fed else "null::timestamp"
 
@@ -574,7 +580,7 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
             select {p(run_id)}, {p(table)}, m._target,
                    case when m._match = 'key' or {_key_expr(source.key, 'm')} = {_key_expr(source.key, 'k')}
                         then {key_label} else {dup_label} end,
-                   {p(file_label)}, m._rec + 2, {all_raw}, k._rec + 2,
+                   {p(file_label)}, {_line(plan, 'm')}, {all_raw}, {_line(plan, 'k')},
                    {p(source.key[0] if len(source.key) == 1 else None)}, {_key_expr(source.key, 'm')},
                    case when k._rec is not null then {all_raw_kept} else {existing_json} end
             from import_ranked m
@@ -656,7 +662,8 @@ def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {name: int(value) for name, value in zip(names, rows)}
 
 
-TEMP_TABLES = ("import_summary", "import_groups", "import_ranked", "import_folded", "import_raw", "import_typed")
+TEMP_TABLES = ("import_summary", "import_groups", "import_ranked", "import_folded", "import_raw", "import_typed",
+               "import_breaks")
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
@@ -784,7 +791,7 @@ def preview(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Path,
 
         def run(layout: FileLayout) -> None:
             plan.layout = layout
-            sql = (f"select _rec + 2 as line, _reason as quarantine_reason, {', '.join(plan.fed)} "
+            sql = (f"select _rec + {layout.first_line} as line, _reason as quarantine_reason, {', '.join(plan.fed)} "
                    f"from ({_typed_sql(plan)}) typed order by _rec")
             samples.append(con.sql(sql, params=_bound(sql, _params(plan))).pl())
 
@@ -823,6 +830,9 @@ def _write(con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label:
     con.execute(GROUPS_SQL)
     has_groups = con.execute("select count(*) from import_groups").fetchall()[0][0] > 0
     n_quarantined = con.execute("select n_read - n_valid from import_summary").fetchall()[0][0]
+    if n_quarantined or has_groups:
+        # line numbers of quarantined and merged rows count the line breaks inside values before them
+        _exec(con, f"create temp table import_breaks as {line_breaks_sql(plan.layout)}", _params(plan))
     if has_groups:
         # the raw text of the merged rows, for the merge log
         _exec(con, f"""
@@ -836,7 +846,7 @@ def _write(con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label:
         _exec(con, f"""
             insert into import_quarantine
             select {plan.params(run_id)}, {plan.params(source.name)}, {plan.params(source.table)},
-                   {plan.params(file_label)}, _rec + 2, _reason, {all_raw}
+                   {plan.params(file_label)}, {_line(plan, 'typed')}, _reason, {all_raw}
             from ({_typed_sql(plan)}) typed
             where not _valid""", _params(plan))
     progress(0.6, "Merging duplicates and writing")

@@ -7,8 +7,8 @@ encoding (UTF-8 with or without BOM, UTF-16 with BOM, else Latin-1), the delimit
 sheets are converted to a CSV first (openpyxl, streaming).
 
 :func:`raw_sql` reads the columns ``c0 .. cN`` (file order, all text) with the
-record number ``_rec``, so ``_rec + 2`` is the row's line as a spreadsheet shows it
-(header = line 1; equal to the text line unless an earlier value holds a line break).
+record number ``_rec``; a record's text line is ``first_line + _rec`` plus the line
+breaks inside quoted values before it (:func:`line_breaks_sql`).
 """
 
 from __future__ import annotations
@@ -48,6 +48,11 @@ class FileLayout:
     delimiter: str = ","
     empty: bool = False  # no header at all (0 bytes or blank)
     parallel: bool = True  # DuckDB's parallel CSV reader
+
+    @property
+    def first_line(self) -> int:
+        """The line of the first record: 2 below a CSV header, 1 in JSON lines and Parquet (row 1)."""
+        return 2 if self.kind == "csv" else 1
 
     @property
     def staged_columns(self) -> tuple[str, ...]:
@@ -157,6 +162,17 @@ def raw_sql(layout: FileLayout, limit: int | None = None, numbered: bool = True)
             f"auto_detect = false, columns = {columns}, delim = '{delimiter}', quote = '\"', escape = '\"', "
             f"encoding = '{layout.encoding}', null_padding = true, parallel = {str(layout.parallel).lower()})"
             + (f" limit {int(limit)}" if limit is not None else ""))
+
+
+def line_breaks_sql(layout: FileLayout) -> str:
+    """A query of the records that hold line breaks inside quoted values: ``_rec, breaks``.
+
+    A record's text line is ``first_line + _rec`` plus the breaks of the records before
+    it; most files have none, so the correction reads only this small result.
+    """
+    counts = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)"
+                        for c in layout.staged_columns) or "0"
+    return f"select _rec, {counts} as breaks from ({raw_sql(layout)}) r where {counts} > 0"
 
 
 def _explain_csv_error(layout: FileLayout, exc: duckdb.Error) -> FileReadError:
