@@ -139,15 +139,19 @@ def normalize_header(header: str) -> str:
     return " ".join(header.replace("\ufeff", "").strip().casefold().split())
 
 
-def table_columns(table: str) -> tuple[str, ...]:
-    """Column names of a canonical table, read from its DDL (the schema is the truth)."""
+def column_types(table: str) -> dict[str, str]:
+    """Column name -> SQL type of a canonical table, read from its DDL (the schema is the truth)."""
     body = SCHEMA[table].split("(", 1)[1]
-    names = []
+    types = {}
     for line in body.splitlines():
-        words = line.strip().split()
-        if words and words[0] not in (")",) and not words[0].startswith(")"):
-            names.append(words[0].rstrip(","))
-    return tuple(names)
+        words = line.strip().rstrip(",").split()
+        if len(words) >= 2 and not words[0].startswith(")") and words[0] != "primary":
+            types[words[0]] = words[1].lower()
+    return types
+
+
+def table_columns(table: str) -> tuple[str, ...]:
+    return tuple(column_types(table))
 
 
 def _check_columns(source: str, table: str, names, what: str, path: Path) -> None:

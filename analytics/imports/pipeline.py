@@ -52,9 +52,10 @@ import duckdb
 from analytics.errors import RevLensError
 from analytics.imports import values as V
 from analytics.imports.ledger import create_ledger
-from analytics.imports.mapping import MappingError, Source, normalize_header, source_for, table_columns
+from analytics.imports.mapping import (MappingError, Source, column_types, normalize_header, source_for,
+                                       table_columns)
 from analytics.imports.reading import FileLayout, describe_file, line_breaks_sql, raw_sql, with_read_retries
-from analytics.warehouse import CHANNELS, COST_CATEGORIES, SCHEMA, bump_version, create_schema
+from analytics.warehouse import CHANNELS, COST_CATEGORIES, bump_version, create_schema
 
 Progress = Callable[[float, str], None]
 
@@ -201,16 +202,6 @@ def _exec(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -
     con.execute(sql, _bound(sql, params))
 
 
-def _column_types(table: str) -> dict[str, str]:
-    body = SCHEMA[table].split("(", 1)[1]
-    types = {}
-    for line in body.splitlines():
-        words = line.strip().rstrip(",").split()
-        if len(words) >= 2 and not words[0].startswith(")") and words[0] != "primary":
-            types[words[0]] = words[1].lower()
-    return types
-
-
 def _present(layout: FileLayout, headers: tuple[str, ...]) -> list[int]:
     """Indices of the file columns matching ``headers``, in the mapping's order of preference."""
     index = {}
@@ -231,7 +222,7 @@ def _missing_column_error(source: Source, layout: FileLayout, column: str, heade
 
 def plan_import(source: Source, layout: FileLayout) -> _Plan:
     """Check the file's headers against the mapping; raises on a missing required column."""
-    types = _column_types(source.table)
+    types = column_types(source.table)
     used: set[int] = set()
     headers_of: dict[str, str] = {}
     for column, headers in list(source.columns.items()) + [(c, r.headers) for c, r in source.references.items()]:
