@@ -74,3 +74,13 @@ def test_mapping_option(tmp_path):
                  "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["rows_loaded"] == 1
+
+
+def test_files_before_an_unreadable_one_stay_imported_and_reported(tmp_path):
+    db = tmp_path / "w.duckdb"
+    result = run("import", "touchpoints", str(FIXTURES / "touchpoints.csv"), str(FIXTURES / "too_many_fields.csv"),
+                 "--db", str(db), "--json")
+    assert result.returncode == 2 and "line 3 has more fields" in result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["rows_read"] == 6
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select count(*) from import_runs").fetchall() == [(1,)]

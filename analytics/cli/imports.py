@@ -30,12 +30,14 @@ def import_command(
     Each file is one transaction: imported whole or not at all. Exit status 0 when every file was read (even with quarantined rows), 2 when one cannot be read.
     """
     path = db or db_path()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  transient=True, disable=as_json) as bar:
-        task = bar.add_task("Starting", total=1.0)
-        results = import_files(path, source, files, mapping, memory_limit=memory_limit,
-                               progress=lambda fraction, message: bar.update(task, completed=fraction, description=message))
-    for result in results:
+    for number, file in enumerate(files):
+        # one file at a time, each reported as soon as it is committed
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      transient=True, disable=as_json) as bar:
+            task = bar.add_task(f"{file.name} ({number + 1}/{len(files)})", total=1.0)
+            (result,) = import_files(path, source, [file], mapping, memory_limit=memory_limit,
+                                     progress=lambda fraction, message: bar.update(
+                                         task, completed=fraction, description=f"{file.name}: {message}"))
         if as_json:
             typer.echo(json.dumps(result.summary()))
             continue
