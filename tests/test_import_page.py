@@ -14,10 +14,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture()
 def page(app_test, demo_db, tmp_path, monkeypatch):
     """The Import page of the app on a writable copy of the demo warehouse."""
-    # AppTest re-enables the pages-folder mode before every run, and pages.shared then reruns
-    # through the entrypoint, which drops a button click; the real server reruns once only
-    import pages.shared
-    monkeypatch.setattr(pages.shared, "_run_through_entrypoint", lambda: None)
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(demo_db, copy)
     monkeypatch.setenv("REVLENS_DB", str(copy))
