@@ -78,6 +78,14 @@ MAX_ORDER = 3
 _DIMENSION_COLUMN = {"channel": "t.channel", "campaign": "t.campaign_id", "touchpoint_type": "t.touchpoint_type"}
 _TEMP_TABLES = ("attribution_conversions", "attribution_touches", "attribution_paths")
 
+# Sums of doubles depend on the order DuckDB's threads add them in; summing fixed-point integers
+# (2^-40 resolution, exact for large values) makes every result bit-identical run to run.
+_SCALE = "1099511627776.0"
+
+
+def _exact_sum(expr: str) -> str:
+    return f"(sum(round(({expr}) * {_SCALE})::hugeint) / {_SCALE})::double"
+
 
 # --------------------------------------------------------------------------- validation
 
@@ -201,7 +209,7 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
             select path, 0.0::double, 0.0::double, 1.0::double from non_converting
         )
         select row_number() over (order by path) as path_id, path,
-               sum(conversions)::double as conversions, sum(revenue)::double as revenue, sum(nulls)::double as nulls
+               sum(conversions)::double as conversions, {_exact_sum("revenue")} as revenue, sum(nulls)::double as nulls
         from combined
         group by path
         """,
@@ -237,10 +245,10 @@ def _prepare_paths(con, paths: pl.DataFrame) -> None:
             """
         )
         con.execute(
-            """
+            f"""
             create or replace temp table attribution_paths as
             select row_number() over (order by path) as path_id, path,
-                   sum(conversions)::double as conversions, sum(revenue)::double as revenue, sum(nulls)::double as nulls
+                   sum(conversions)::double as conversions, {_exact_sum("revenue")} as revenue, sum(nulls)::double as nulls
             from attribution_path_input
             group by path
             """
@@ -267,7 +275,7 @@ _RULE_WEIGHTS = """
                max(k) filter (where channel <> 'direct') as last_non_direct_k,
                max(k) filter (where before_lead) as lead_k,
                max(k) filter (where before_opportunity) as opportunity_k,
-               sum(pow(0.5, days_before / $half_life)) as decay_total
+               {decay_total} as decay_total
         from attribution_touches
         group by journey_id
     ),
@@ -312,11 +320,11 @@ def _rule_credits(con, models: Sequence[str], half_life_days: float, by_month: b
     month = "month, " if by_month else ""
     return frame(
         con,
-        _RULE_WEIGHTS.format(models=", ".join(models))
+        _RULE_WEIGHTS.format(models=", ".join(models), decay_total=_exact_sum("pow(0.5, days_before / $half_life)"))
         + f"""
         select key, {month}model,
-               sum(weight * conversions) as attributed_conversions,
-               sum(weight * revenue) as attributed_revenue
+               {_exact_sum("weight * conversions")} as attributed_conversions,
+               {_exact_sum("weight * revenue")} as attributed_revenue
         from credits
         group by all
         """,
@@ -328,8 +336,8 @@ def _journey_rule_credits(con, models: Sequence[str], half_life_days: float) -> 
     """Per-journey weights of each key under each rule-based model (for the bootstrap)."""
     return frame(
         con,
-        _RULE_WEIGHTS.format(models=", ".join(models))
-        + "select journey_id, key, model, sum(weight) as weight from credits group by all",
+        _RULE_WEIGHTS.format(models=", ".join(models), decay_total=_exact_sum("pow(0.5, days_before / $half_life)"))
+        + f"select journey_id, key, model, {_exact_sum('weight')} as weight from credits group by all",
         {"half_life": float(half_life_days)},
     )
 
@@ -368,7 +376,7 @@ def _transition_counts(con, order: int) -> pl.DataFrame:
         select from_state, to_state, sum(conversions + nulls) as count, 0.0 as value
         from steps where to_state is not null group by all
         union all
-        select from_state, [$conversion], sum(conversions), sum(revenue)
+        select from_state, [$conversion], sum(conversions), {_exact_sum("revenue")}
         from steps where to_state is null and conversions > 0 group by all
         union all
         select from_state, [$null], sum(nulls), 0.0
@@ -381,9 +389,9 @@ def _transition_counts(con, order: int) -> pl.DataFrame:
 def _channel_sets(con) -> pl.DataFrame:
     return frame(
         con,
-        """
+        f"""
         select list_sort(list_distinct(path)) as channels, sum(conversions) as conversions,
-               sum(revenue) as revenue, sum(conversions + nulls) as journeys
+               {_exact_sum("revenue")} as revenue, sum(conversions + nulls) as journeys
         from attribution_paths
         group by all
         """,
@@ -391,7 +399,7 @@ def _channel_sets(con) -> pl.DataFrame:
 
 
 def _attributed_totals(con) -> tuple[float, float]:
-    rows = con.execute("select coalesce(sum(conversions), 0), coalesce(sum(revenue), 0) "
+    rows = con.execute(f"select coalesce(sum(conversions), 0), coalesce({_exact_sum('revenue')}, 0) "
                        "from attribution_paths where conversions > 0").fetchall()
     return float(rows[0][0]), float(rows[0][1])
 
@@ -434,7 +442,7 @@ def _unattributed(con, models: Sequence[str], by_month: bool) -> pl.DataFrame:
         con,
         f"""
         select {month}coalesce(sum(conversions), 0)::double as attributed_conversions,
-               coalesce(sum(revenue), 0)::double as attributed_revenue
+               coalesce({_exact_sum("revenue")}, 0) as attributed_revenue
         from attribution_conversions as v
         where not exists (select 1 from attribution_touches as t where t.journey_id = v.journey_id)
         {"group by month" if by_month else ""}
@@ -570,38 +578,22 @@ def bootstrap_intervals(
     chain = [m for m in models if m not in RULE_MODELS]
     with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, bool(chain)):
         conversions = frame(con, "select journey_id, revenue from attribution_conversions order by journey_id")
-        rule_weights = _journey_rule_credits(con, rule, half_life_days) if rule else None
-        chain_input = _BootstrapChain.load(con, order) if chain else None
-    journeys = conversions["journey_id"].to_list()
-    index = {j: i for i, j in enumerate(journeys)}
+        index = {j: i for i, j in enumerate(conversions["journey_id"].to_list())}
+        replicate_rule = _BootstrapRule.load(con, rule, half_life_days, index) if rule else None
+        replicate_chain = _BootstrapChain.load(con, chain, order, index) if chain else None
     revenue = conversions["revenue"].to_numpy()
+    attributed = np.zeros(len(revenue), dtype=bool)
+    for part in (replicate_rule, replicate_chain):
+        if part is not None:
+            attributed[part.rows] = True
     rng = np.random.default_rng(seed)
     samples: list[pl.DataFrame] = []
-    attributed = np.zeros(len(journeys), dtype=bool)
-    if rule_weights is not None:
-        rule_weights = rule_weights.with_columns(
-            pl.col("journey_id").replace_strict(index, return_dtype=pl.Int64).alias("row"))
-        attributed[rule_weights["row"].unique().to_numpy()] = True
-    if chain_input is not None:
-        attributed[[index[j] for j in chain_input.journey_ids]] = True
     for replicate in range(n_boot):
-        multiplicity = np.bincount(rng.integers(0, len(journeys), len(journeys)), minlength=len(journeys)).astype(float) \
-            if journeys else np.zeros(0)
-        parts = []
-        if rule_weights is not None:
-            m = multiplicity[rule_weights["row"].to_numpy()]
-            parts.append(
-                rule_weights.with_columns(
-                    (pl.col("weight") * m).alias("attributed_conversions"),
-                    (pl.col("weight") * m * revenue[rule_weights["row"].to_numpy()]).alias("attributed_revenue"),
-                ).group_by("key", "model").agg(pl.col("attributed_conversions", "attributed_revenue").sum())
-            )
-        if chain_input is not None:
-            parts.append(chain_input.credits(chain, multiplicity, revenue, index))
-        unattributed = ~attributed
+        drawn = np.bincount(rng.integers(0, len(revenue), len(revenue)), minlength=len(revenue)).astype(float)
+        parts = [part.credits(drawn, revenue) for part in (replicate_rule, replicate_chain) if part is not None]
         parts.append(pl.DataFrame({"key": UNATTRIBUTED, "model": list(models),
-                                   "attributed_conversions": float(multiplicity[unattributed].sum()),
-                                   "attributed_revenue": float((multiplicity * revenue)[unattributed].sum())}))
+                                   "attributed_conversions": float(drawn[~attributed].sum()),
+                                   "attributed_revenue": float((drawn * revenue)[~attributed].sum())}))
         samples.append(pl.concat([p.select("key", "model", pl.col("attributed_conversions", "attributed_revenue")
                                            .cast(pl.Float64)) for p in parts])
                        .with_columns(pl.lit(replicate).alias("replicate")))
@@ -610,6 +602,7 @@ def bootstrap_intervals(
     grid = (stacked.select("key", "model").unique()
             .join(pl.DataFrame({"replicate": list(range(n_boot))}), how="cross"))
     full = grid.join(stacked, on=["key", "model", "replicate"], how="left").fill_null(0.0)
+    model_rank = {m: i for i, m in enumerate(MODELS)}
     return (
         full.group_by("key", "model")
         .agg(
@@ -618,28 +611,58 @@ def bootstrap_intervals(
             pl.col("attributed_revenue").quantile(0.025, "linear").alias("revenue_low"),
             pl.col("attributed_revenue").quantile(0.975, "linear").alias("revenue_high"),
         )
-        .sort("model", "key")
+        .sort(pl.col("model").replace_strict(model_rank, return_dtype=pl.Int32), pl.col("key") == UNATTRIBUTED, "key")
         .rename({"key": by})
     )
+
+
+def _codes(values: list) -> tuple[np.ndarray, list]:
+    """Integer codes of ``values`` in order of first appearance, and the distinct values."""
+    distinct: dict = {}
+    codes = np.array([distinct.setdefault(v, len(distinct)) for v in values], dtype=np.int64)
+    return codes, list(distinct)
+
+
+class _BootstrapRule:
+    """Per-journey rule-based weights; a replicate reweights journeys by how often they were drawn.
+
+    Sums run in a fixed row order (``np.bincount``), so replicates are bit-identical run to run.
+    """
+
+    def __init__(self, rows, weights, groups, group_keys):
+        self.rows, self.weights, self.groups = rows, weights, groups
+        self.group_keys = pl.DataFrame(group_keys, schema=["key", "model"], orient="row")
+
+    @classmethod
+    def load(cls, con, models, half_life_days, index) -> "_BootstrapRule":
+        weights = _journey_rule_credits(con, models, half_life_days).sort("model", "key", "journey_id")
+        groups, group_keys = _codes(list(zip(weights["key"].to_list(), weights["model"].to_list())))
+        rows = np.array([index[j] for j in weights["journey_id"].to_list()], dtype=np.int64)
+        return cls(rows, weights["weight"].to_numpy(), groups, group_keys)
+
+    def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
+        n = self.group_keys.height
+        weight = self.weights * drawn[self.rows]
+        return self.group_keys.with_columns(
+            pl.Series("attributed_conversions", np.bincount(self.groups, weights=weight, minlength=n)),
+            pl.Series("attributed_revenue", np.bincount(self.groups, weights=weight * revenue[self.rows], minlength=n)),
+        )
 
 
 class _BootstrapChain:
     """Markov and Shapley inputs split into a fixed non-converting part and per-path parts.
 
-    A replicate reweights the converting paths by how often their journeys were drawn.
+    A replicate counts each converting path as often as its journeys were drawn; the
+    moves (and channel sets) of non-converting journeys stay as observed.
     """
 
-    def __init__(self, journey_ids, journey_path, null_moves, path_moves, null_sets, path_sets, order):
-        self.journey_ids = journey_ids
-        self.journey_path = journey_path
-        self.null_moves = null_moves
-        self.path_moves = path_moves
-        self.null_sets = null_sets
-        self.path_sets = path_sets
-        self.order = order
+    def __init__(self, models, rows, journey_path, n_paths, moves, null_moves, path_moves, sets, null_sets, path_set):
+        self.models, self.rows, self.journey_path, self.n_paths = models, rows, journey_path, n_paths
+        self.moves, self.null_moves, self.path_moves = moves, null_moves, path_moves
+        self.sets, self.null_sets, self.path_set = sets, null_sets, path_set
 
     @classmethod
-    def load(cls, con, order: int) -> "_BootstrapChain":
+    def load(cls, con, models, order: int, index) -> "_BootstrapChain":
         journey_path = frame(
             con,
             """
@@ -647,72 +670,85 @@ class _BootstrapChain:
                 select journey_id, list(key order by k) as path from attribution_touches group by journey_id
             )
             select c.journey_id, p.path_id from converting as c join attribution_paths as p on p.path = c.path
+            order by c.journey_id
             """,
         )
-        params = {"order": order, "start": START, "null": NULL}
-        null_moves = frame(
-            con,
-            _STEPS + """
-            select from_state, coalesce(to_state, [$null]) as to_state, sum(nulls) as count, 0.0 as value
-            from steps where nulls > 0 group by all
-            """,
-            params,
+        path_ids = sorted(set(journey_path["path_id"].to_list()))
+        path_index = {p: i for i, p in enumerate(path_ids)}
+        rows = np.array([index[j] for j in journey_path["journey_id"].to_list()], dtype=np.int64)
+        journey_to_path = np.array([path_index[p] for p in journey_path["path_id"].to_list()], dtype=np.int64)
+        # moves of non-converting journeys (weighted), and of one traversal of each converting path;
+        # a converting path's last state moves to (conversion)
+        null_moves = frame(con, _STEPS + """
+            select from_state, coalesce(to_state, [$null]) as to_state, sum(nulls) as count
+            from steps where nulls > 0 group by all order by all
+            """, {"order": order, "start": START, "null": NULL})
+        path_moves = frame(con, _STEPS + """
+            select path_id, from_state, coalesce(to_state, [$conversion]) as to_state, count(*) as traversals
+            from steps where conversions > 0 group by all order by all
+            """, {"order": order, "start": START, "conversion": CONVERSION})
+        pairs = [tuple(map(tuple, pair)) for pair in zip(
+            null_moves["from_state"].to_list() + path_moves["from_state"].to_list(),
+            null_moves["to_state"].to_list() + path_moves["to_state"].to_list())]
+        pair_codes, distinct_pairs = _codes(pairs)
+        moves = pl.DataFrame({"from_state": [list(p[0]) for p in distinct_pairs],
+                              "to_state": [list(p[1]) for p in distinct_pairs]})
+        n_null = null_moves.height
+        null_counts = np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(),
+                                  minlength=len(distinct_pairs))
+        path_moves_arrays = (
+            pair_codes[n_null:],
+            np.array([path_index[p] for p in path_moves["path_id"].to_list()], dtype=np.int64),
+            path_moves["traversals"].to_numpy().astype(float),
+            np.array([to == [CONVERSION] for to in path_moves["to_state"].to_list()]),
         )
-        # per converting path: moves of one traversal (to_state null = its last state, the conversion)
-        path_moves = frame(
-            con,
-            _STEPS + """
-            select path_id, from_state, to_state, count(*) as traversals
-            from steps where conversions > 0 group by all
-            """,
-            {"order": order, "start": START},
-        )
-        null_sets = frame(
-            con,
-            """
-            select list_sort(list_distinct(path)) as channels, 0.0 as conversions, 0.0 as revenue,
-                   sum(nulls) as journeys
-            from attribution_paths where nulls > 0 group by all
-            """,
-        )
-        path_sets = frame(
-            con,
-            "select path_id, list_sort(list_distinct(path)) as channels from attribution_paths where conversions > 0",
-        )
-        return cls(journey_path["journey_id"].to_list(), journey_path, null_moves, path_moves, null_sets, path_sets,
-                   order)
+        null_sets = frame(con, """
+            select list_sort(list_distinct(path)) as channels, sum(nulls) as journeys
+            from attribution_paths where nulls > 0 group by all order by all
+            """)
+        path_sets = frame(con, """
+            select path_id, list_sort(list_distinct(path)) as channels
+            from attribution_paths where conversions > 0 order by path_id
+            """)
+        set_codes, distinct_sets = _codes([tuple(c) for c in null_sets["channels"].to_list()]
+                                          + [tuple(c) for c in path_sets["channels"].to_list()])
+        sets = pl.DataFrame({"channels": [list(c) for c in distinct_sets]})
+        null_journeys = np.bincount(set_codes[:null_sets.height], weights=null_sets["journeys"].to_numpy(),
+                                    minlength=len(distinct_sets))
+        path_set = np.zeros(len(path_ids), dtype=np.int64)
+        for path_id, code in zip(path_sets["path_id"].to_list(), set_codes[null_sets.height:]):
+            if path_id in path_index:
+                path_set[path_index[path_id]] = code
+        return cls(models, rows, journey_to_path, len(path_ids), moves, null_counts, path_moves_arrays,
+                   sets, null_journeys, path_set)
 
-    def credits(self, models, multiplicity: np.ndarray, revenue: np.ndarray, index: dict) -> pl.DataFrame:
-        rows = np.array([index[j] for j in self.journey_ids], dtype=np.int64)
-        drawn = (
-            self.journey_path.with_columns(
-                pl.Series("conversions", multiplicity[rows]),
-                pl.Series("revenue", multiplicity[rows] * revenue[rows]),
-            )
-            .group_by("path_id").agg(pl.col("conversions", "revenue").sum())
-            .filter(pl.col("conversions") > 0)
-        )
-        total_conversions = float(drawn["conversions"].sum())
-        total_revenue = float(drawn["revenue"].sum())
+    def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
+        path_conversions = np.bincount(self.journey_path, weights=drawn[self.rows], minlength=self.n_paths)
+        path_revenue = np.bincount(self.journey_path, weights=drawn[self.rows] * revenue[self.rows],
+                                   minlength=self.n_paths)
+        total_conversions, total_revenue = float(path_conversions.sum()), float(path_revenue.sum())
         parts = []
-        if "markov" in models:
-            moves = self.path_moves.join(drawn, on="path_id").select(
-                "from_state",
-                pl.coalesce("to_state", pl.lit([CONVERSION])).alias("to_state"),
-                (pl.col("traversals") * pl.col("conversions")).alias("count"),
-                pl.when(pl.col("to_state").is_null()).then(pl.col("revenue")).otherwise(0.0).alias("value"),
-            )
-            counts = (pl.concat([self.null_moves.select(moves.columns), moves], how="vertical_relaxed")
-                      .group_by("from_state", "to_state").agg(pl.col("count", "value").sum()))
+        if "markov" in self.models:
+            pair, path, traversals, to_conversion = self.path_moves
+            n = self.moves.height
+            counts = self.moves.with_columns(
+                pl.Series("count", self.null_moves + np.bincount(pair, weights=traversals * path_conversions[path],
+                                                                  minlength=n)),
+                pl.Series("value", np.bincount(pair, weights=np.where(to_conversion, path_revenue[path], 0.0),
+                                               minlength=n)),
+            ).filter(pl.col("count") > 0)
             parts.append(markov_credits(counts, total_conversions, total_revenue)
                          .select("key", pl.lit("markov").alias("model"), "attributed_conversions",
                                  "attributed_revenue"))
-        if "shapley" in models:
-            sets = self.path_sets.join(drawn, on="path_id").select(
-                "channels", "conversions", "revenue", pl.col("conversions").alias("journeys"))
-            all_sets = (pl.concat([self.null_sets.select(sets.columns), sets], how="vertical_relaxed")
-                        .group_by("channels").agg(pl.col("conversions", "revenue", "journeys").sum()))
-            parts.append(shapley_credits(all_sets, total_conversions, total_revenue)
+        if "shapley" in self.models:
+            n = self.sets.height
+            set_conversions = np.bincount(self.path_set, weights=path_conversions, minlength=n)
+            sets = self.sets.with_columns(
+                pl.Series("conversions", set_conversions),
+                pl.Series("revenue", np.bincount(self.path_set, weights=path_revenue, minlength=n)),
+                pl.Series("journeys", self.null_sets + set_conversions),
+            )
+            parts.append(shapley_credits(sets, total_conversions, total_revenue)
                          .select("key", pl.lit("shapley").alias("model"), "attributed_conversions",
                                  "attributed_revenue"))
         return pl.concat(parts)
