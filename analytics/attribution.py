@@ -76,7 +76,7 @@ MAX_ORDER = 3
 
 # dimension -> touchpoints column; NULL keys show as "(none)"
 _DIMENSION_COLUMN = {"channel": "t.channel", "campaign": "t.campaign_id", "touchpoint_type": "t.touchpoint_type"}
-_TEMP_TABLES = ("attribution_conversions", "attribution_touches", "attribution_paths")
+_TEMP_TABLES = ("attribution_conversions", "attribution_touches", "attribution_null_moves", "attribution_null_sets")
 
 # Sums of doubles depend on the order DuckDB's threads add them in; summing fixed-point integers
 # (2^-40 resolution, exact for large values) makes every result bit-identical run to run.
@@ -116,14 +116,16 @@ def _check(models: Sequence[str], by: str, lookback_days: int, half_life_days: f
 # --------------------------------------------------------------------------- journeys (SQL)
 
 def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
-                       close_from: date | None, close_to: date | None, with_paths: bool) -> None:
+                       close_from: date | None, close_to: date | None, chain_models: Sequence[str] = (),
+                       order: int = 1) -> None:
     """Create the temporary journey tables from the warehouse on ``con``."""
     key = f"coalesce({_DIMENSION_COLUMN[by]}, '(none)')"
     params = {"close_from": close_from, "close_to": close_to}
     con.execute(
         """
         create or replace temp table attribution_conversions as
-        select o.opportunity_id as journey_id,
+        select row_number() over (order by o.opportunity_id) as journey_id,  -- integer: fast partitions
+               o.opportunity_id,
                o.contact_id,
                coalesce(o.account_id, c.account_id) as account_id,
                1.0::double as conversions,
@@ -174,7 +176,7 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
         """,
         {"lookback": int(lookback_days)},
     )
-    if not with_paths:
+    if not chain_models:
         return
     journey_key, null_from = (
         ("member.account_id", "touchpoints as t join contacts as member on member.contact_id = t.contact_id "
@@ -182,43 +184,31 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
         if account_level else
         ("t.contact_id", "touchpoints as t anti join attribution_conversions as v on v.contact_id = t.contact_id")
     )
-    con.execute(
-        f"""
-        create or replace temp table attribution_paths as
-        with converting as (
-            select list(key order by k) as path, any_value(conversions) as conversions,
-                   any_value(revenue) as revenue
-            from attribution_touches
-            group by journey_id
-        ),
-        null_touches as (
-            select {journey_key} as journey_key, {key} as key, t.ts, t.touchpoint_id
-            from {null_from}
-            where (cast($close_from as date) is null
-                   or t.ts >= cast($close_from as date) - to_days(cast($lookback as integer)))
-              and (cast($close_to as date) is null or t.ts < cast($close_to as date) + interval 1 day)
-        ),
-        non_converting as (
-            select list(key order by ts, touchpoint_id) as path
-            from null_touches
-            group by journey_key
-        ),
-        combined as (
-            select path, conversions, revenue, 0.0::double as nulls from converting
-            union all
-            select path, 0.0::double, 0.0::double, 1.0::double from non_converting
-        )
-        select row_number() over (order by path) as path_id, path,
-               sum(conversions)::double as conversions, {_exact_sum("revenue")} as revenue, sum(nulls)::double as nulls
-        from combined
-        group by path
-        """,
-        {**params, "lookback": int(lookback_days)},
-    )
+    null_touches = f"""
+        select {journey_key} as journey_id, {key} as key, 0.0::double as conversions, 0.0::double as revenue,
+               1.0::double as nulls, t.ts, t.touchpoint_id
+        from {null_from}
+        where (cast($close_from as date) is null
+               or t.ts >= cast($close_from as date) - to_days(cast($lookback as integer)))
+          and (cast($close_to as date) is null or t.ts < cast($close_to as date) + interval 1 day)
+    """
+    _prepare_null_aggregates(con, null_touches, "ts, touchpoint_id", chain_models, order,
+                             {**params, "lookback": int(lookback_days)})
 
 
-def _prepare_paths(con, paths: pl.DataFrame) -> None:
-    """Create the temporary journey tables from path input: one journey per path row."""
+def _prepare_null_aggregates(con, source: str, order_by: str, chain_models: Sequence[str], order: int,
+                             params: dict) -> None:
+    """Aggregate the non-converting journeys once: their moves (Markov) and channel sets (Shapley)."""
+    if "markov" in chain_models:
+        con.execute("create or replace temp table attribution_null_moves as "
+                    + _moves_sql(source, order_by, order, per_journey=False), {**params, **_state_params(order)})
+    if "shapley" in chain_models:
+        con.execute("create or replace temp table attribution_null_sets as " + _sets_sql(source), params)
+
+
+def _prepare_paths(con, paths: pl.DataFrame, chain_models: Sequence[str] = (), order: int = 1) -> None:
+    """Create the temporary journey tables from path input: one journey per path row,
+    weighted by its conversions (and, for Markov and Shapley, by its non-converting count)."""
     rows = paths.select("path", "conversions", "revenue", "nulls").with_row_index("journey_id", offset=1)
     con.register("attribution_path_input", rows.to_arrow())
     try:
@@ -233,26 +223,22 @@ def _prepare_paths(con, paths: pl.DataFrame) -> None:
             """
             create or replace temp table attribution_touches as
             with steps as (
-                select journey_id, conversions, revenue, path, unnest(range(1, len(path) + 1)) as k
+                select journey_id, conversions, revenue, nulls, path, unnest(range(1, len(path) + 1)) as k
                 from attribution_path_input
-                where conversions > 0
             )
-            select journey_id, conversions, revenue, null::date as month,
+            select journey_id, conversions, revenue, nulls, null::date as month,
                    path[k] as key, path[k] as channel, null::integer as days_before,
                    null::boolean as before_lead, null::boolean as before_opportunity,
                    k, len(path) as n
             from steps
             """
         )
-        con.execute(
-            f"""
-            create or replace temp table attribution_paths as
-            select row_number() over (order by path) as path_id, path,
-                   sum(conversions)::double as conversions, {_exact_sum("revenue")} as revenue, sum(nulls)::double as nulls
-            from attribution_path_input
-            group by path
-            """
-        )
+        null_rows = """
+            select journey_id, key, 0.0::double as conversions, 0.0::double as revenue, nulls, k
+            from attribution_touches where nulls > 0
+        """
+        _prepare_null_aggregates(con, null_rows, "k", chain_models, order, {})
+        con.execute("delete from attribution_touches where conversions = 0")
     finally:
         con.unregister("attribution_path_input")
 
@@ -304,29 +290,31 @@ _RULE_WEIGHTS = """
                     when k in (1, lead_k, opportunity_k, n) then 0.9 / full_milestones
                     else 0.1 / (n - full_milestones) end as full_path
         from milestones
-    ),
-    credits as (
-        unpivot (select journey_id, key, month, conversions, revenue, {models} from weights)
-        on {models}
-        into name model value weight
     )
 """
 
 
+def _rule_weights_sql() -> str:
+    return _RULE_WEIGHTS.format(decay_total=_exact_sum("pow(0.5, days_before / $half_life)"))
+
+
 def _rule_credits(con, models: Sequence[str], half_life_days: float, by_month: bool) -> pl.DataFrame:
-    """Credit per key (and month) and model for the rule-based models, from the temp tables."""
+    """Credit per key (and month) and model for the rule-based models, from the temp tables.
+
+    Sums every model's weights in one pass over the touches, then unpivots the small result.
+    """
     if not models:
         return pl.DataFrame()
     month = "month, " if by_month else ""
+    sums = ",\n".join(f"{_exact_sum(f'{m} * conversions')} as {m}_conversions, "
+                       f"{_exact_sum(f'{m} * revenue')} as {m}_revenue" for m in models)
+    pairs = ", ".join(f"({m}_conversions, {m}_revenue) as {m}" for m in models)
     return frame(
         con,
-        _RULE_WEIGHTS.format(models=", ".join(models), decay_total=_exact_sum("pow(0.5, days_before / $half_life)"))
-        + f"""
-        select key, {month}model,
-               {_exact_sum("weight * conversions")} as attributed_conversions,
-               {_exact_sum("weight * revenue")} as attributed_revenue
-        from credits
-        group by all
+        _rule_weights_sql() + f""",
+        totals as (select key, {month}{sums} from weights group by all)
+        select key, {month}model, attributed_conversions, attributed_revenue
+        from (unpivot totals on {pairs} into name model value attributed_conversions, attributed_revenue)
         """,
         {"half_life": float(half_life_days)},
     )
@@ -334,55 +322,98 @@ def _rule_credits(con, models: Sequence[str], half_life_days: float, by_month: b
 
 def _journey_rule_credits(con, models: Sequence[str], half_life_days: float) -> pl.DataFrame:
     """Per-journey weights of each key under each rule-based model (for the bootstrap)."""
+    sums = ", ".join(f"{_exact_sum(m)} as {m}" for m in models)
     return frame(
         con,
-        _RULE_WEIGHTS.format(models=", ".join(models), decay_total=_exact_sum("pow(0.5, days_before / $half_life)"))
-        + f"select journey_id, key, model, {_exact_sum('weight')} as weight from credits group by all",
+        _rule_weights_sql() + f""",
+        totals as (select journey_id, key, {sums} from weights group by all)
+        select journey_id, key, model, weight
+        from (unpivot totals on {", ".join(models)} into name model value weight)
+        """,
         {"half_life": float(half_life_days)},
     )
 
 
 # --------------------------------------------------------------------------- Markov and Shapley inputs (SQL)
 
-_STEPS = """
-    with collapsed as (  -- a repeated channel is a self-loop, which changes no absorption probability
-        select path_id, conversions, revenue, nulls,
-               list_filter(path, lambda x, i: i = 1 or x <> path[i - 1]) as path
-        from attribution_paths
-    ),
-    states as (
-        select path_id, conversions, revenue, nulls,
-               list_prepend([$start], list_transform(path, lambda x, i: path[greatest(1, i - $order + 1):i]))
-                   as states
-        from collapsed
-    ),
-    moves as (
-        select path_id, conversions, revenue, nulls, states, unnest(range(1, len(states) + 1)) as i
-        from states
-    ),
-    steps as (  -- the last state moves to (conversion) and (null) with the journeys' weights
-        select path_id, conversions, revenue, nulls, states[i] as from_state,
-               case when i < len(states) then states[i + 1] end as to_state
-        from moves
-    )
-"""
+def _state_params(order: int) -> dict:
+    return {"start": START, "conversion": CONVERSION, "null": NULL} if order else {}
+
+
+def _moves_sql(source: str, order_by: str, order: int, per_journey: bool) -> str:
+    """Markov moves of the journeys in ``source`` (one sort, no per-journey lists).
+
+    ``source`` has ``journey_id, key, conversions, revenue, nulls`` and the ordering
+    columns ``order_by``. For order k the state at a touch is the list of the last k
+    keys (fewer at the journey's start); each touch contributes the move from the
+    previous state (or ``(start)``) into its state, weighted by the journey's
+    conversions + non-conversions, and the last touch the moves into ``(conversion)``
+    (with the revenue as value) and ``(null)``. A repeated key is a self-loop, which
+    changes no absorption probability, so repeats need no special case.
+    Returns ``[journey_id,] from_state, to_state, count, value``.
+    """
+    lags = [f"key_{i}" for i in range(order, 0, -1)]  # key_k, ..., key_1
+    to_state = "list_filter([" + ", ".join([*lags[1:], "key"]) + "], lambda x: x is not null)"
+    from_state = "list_filter([" + ", ".join(lags) + "], lambda x: x is not null)"
+    journey = "journey_id, " if per_journey else ""
+    return f"""
+        with lagged as (
+            select journey_id, conversions, revenue, nulls, key,
+                   {", ".join(f"lag(key, {i}) over w as key_{i}" for i in range(1, order + 1))},
+                   lead(key) over w is null as is_last
+            from ({source})
+            window w as (partition by journey_id order by {order_by})
+        ),
+        steps as materialized (
+            select journey_id, conversions, revenue, nulls, is_last,
+                   case when key_1 is null then [$start] else {from_state} end as from_state,
+                   {to_state} as to_state
+            from lagged
+        )
+        select {journey}from_state, to_state, sum(conversions + nulls) as count, 0.0::double as value
+        from steps group by all
+        union all
+        select {journey}to_state, [$conversion], sum(conversions), {_exact_sum("revenue")}
+        from steps where is_last and conversions > 0 group by all
+        union all
+        select {journey}to_state, [$null], sum(nulls), 0.0::double
+        from steps where is_last and nulls > 0 group by all
+    """
+
+
+def _sets_sql(source: str) -> str:
+    """Journeys of ``source`` aggregated by their set of distinct keys (for Shapley)."""
+    return f"""
+        with journeys as (
+            select journey_id, list_sort(list_distinct(list(key))) as channels,
+                   any_value(conversions) as conversions, any_value(revenue) as revenue,
+                   any_value(nulls) as nulls
+            from ({source})
+            group by journey_id
+        )
+        select channels, sum(conversions) as conversions, {_exact_sum("revenue")} as revenue,
+               sum(conversions + nulls) as journeys
+        from journeys group by all
+    """
+
+
+_CONVERTING = "select journey_id, key, k, conversions, revenue, 0.0::double as nulls from attribution_touches"
 
 
 def _transition_counts(con, order: int) -> pl.DataFrame:
     """Weighted move counts ``from_state, to_state, count, value`` over all journeys."""
     return frame(
         con,
-        _STEPS + f"""
-        select from_state, to_state, sum(conversions + nulls) as count, 0.0 as value
-        from steps where to_state is not null group by all
-        union all
-        select from_state, [$conversion], sum(conversions), {_exact_sum("revenue")}
-        from steps where to_state is null and conversions > 0 group by all
-        union all
-        select from_state, [$null], sum(nulls), 0.0
-        from steps where to_state is null and nulls > 0 group by all
+        f"""
+        with moves as (
+            {_moves_sql(_CONVERTING, "k", order, per_journey=False)}
+            union all
+            select from_state, to_state, count, value from attribution_null_moves
+        )
+        select from_state, to_state, sum(count) as count, {_exact_sum("value")} as value
+        from moves group by all
         """,
-        {"order": order, "start": START, "conversion": CONVERSION, "null": NULL},
+        _state_params(order),
     )
 
 
@@ -390,17 +421,22 @@ def _channel_sets(con) -> pl.DataFrame:
     return frame(
         con,
         f"""
-        select list_sort(list_distinct(path)) as channels, sum(conversions) as conversions,
-               {_exact_sum("revenue")} as revenue, sum(conversions + nulls) as journeys
-        from attribution_paths
-        group by all
+        with sets as (
+            {_sets_sql(_CONVERTING)}
+            union all
+            select channels, conversions, revenue, journeys from attribution_null_sets
+        )
+        select channels, sum(conversions) as conversions, {_exact_sum("revenue")} as revenue,
+               sum(journeys) as journeys
+        from sets group by all
         """,
     )
 
 
 def _attributed_totals(con) -> tuple[float, float]:
     rows = con.execute(f"select coalesce(sum(conversions), 0), coalesce({_exact_sum('revenue')}, 0) "
-                       "from attribution_paths where conversions > 0").fetchall()
+                       "from (select any_value(conversions) as conversions, any_value(revenue) as revenue "
+                       "      from attribution_touches group by journey_id)").fetchall()
     return float(rows[0][0]), float(rows[0][1])
 
 
@@ -513,8 +549,8 @@ def attribute(
         number and the total amount of closed-won opportunities closing in the window.
     """
     models = _check(models, by, lookback_days, half_life_days, order)
-    with_paths = any(m not in RULE_MODELS for m in models)
-    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, with_paths):
+    chain = tuple(m for m in models if m not in RULE_MODELS)
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, chain, order):
         result = _credits(con, models, half_life_days, order, by_month)
     return result.rename({"key": by})
 
@@ -538,7 +574,7 @@ def attribute_paths(paths: pl.DataFrame, models: Sequence[str], order: int = 1) 
                            "name that column with --null-col, or choose heuristic models only.")
     con = duckdb.connect()
     try:
-        with _journeys(con, _prepare_paths, paths):
+        with _journeys(con, _prepare_paths, paths, tuple(m for m in models if m not in RULE_MODELS), order):
             result = _credits(con, models, 1.0, order, False)
     finally:
         con.close()
@@ -576,7 +612,7 @@ def bootstrap_intervals(
         raise RevLensError(f"n_boot={n_boot} is too few replicates for an interval; use at least 2 (200 is usual).")
     rule = [m for m in models if m in RULE_MODELS]
     chain = [m for m in models if m not in RULE_MODELS]
-    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, bool(chain)):
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, chain, order):
         conversions = frame(con, "select journey_id, revenue from attribution_conversions order by journey_id")
         index = {j: i for i, j in enumerate(conversions["journey_id"].to_list())}
         replicate_rule = _BootstrapRule.load(con, rule, half_life_days, index) if rule else None
@@ -650,103 +686,77 @@ class _BootstrapRule:
 
 
 class _BootstrapChain:
-    """Markov and Shapley inputs split into a fixed non-converting part and per-path parts.
+    """Markov and Shapley inputs: per converting journey, plus the fixed non-converting aggregates.
 
-    A replicate counts each converting path as often as its journeys were drawn; the
-    moves (and channel sets) of non-converting journeys stay as observed.
+    A replicate weights each converting journey's moves (and channel set) by how often the
+    journey was drawn; the non-converting journeys stay as observed.
     """
 
-    def __init__(self, models, rows, journey_path, n_paths, moves, null_moves, path_moves, sets, null_sets, path_set):
-        self.models, self.rows, self.journey_path, self.n_paths = models, rows, journey_path, n_paths
-        self.moves, self.null_moves, self.path_moves = moves, null_moves, path_moves
-        self.sets, self.null_sets, self.path_set = sets, null_sets, path_set
+    def __init__(self, models, moves, null_counts, move_arrays, sets, null_journeys, set_arrays):
+        self.models = models
+        self.moves, self.null_counts, self.move_arrays = moves, null_counts, move_arrays
+        self.sets, self.null_journeys, self.set_arrays = sets, null_journeys, set_arrays
+        self.rows = np.unique(np.concatenate([move_arrays[1] if move_arrays else np.zeros(0, np.int64),
+                                              set_arrays[1] if set_arrays else np.zeros(0, np.int64)]))
 
     @classmethod
     def load(cls, con, models, order: int, index) -> "_BootstrapChain":
-        journey_path = frame(
-            con,
-            """
-            with converting as (
-                select journey_id, list(key order by k) as path from attribution_touches group by journey_id
+        moves = null_counts = move_arrays = sets = null_journeys = set_arrays = None
+        if "markov" in models:
+            null_moves = frame(con, "select from_state, to_state, count from attribution_null_moves order by all")
+            journey_moves = frame(con, _moves_sql(_CONVERTING, "k", order, per_journey=True) + " order by all",
+                                  _state_params(order))
+            pair_codes, pairs = _codes([
+                (tuple(a), tuple(b)) for a, b in zip(
+                    null_moves["from_state"].to_list() + journey_moves["from_state"].to_list(),
+                    null_moves["to_state"].to_list() + journey_moves["to_state"].to_list())])
+            moves = pl.DataFrame({"from_state": [list(p[0]) for p in pairs], "to_state": [list(p[1]) for p in pairs]})
+            n_null = null_moves.height
+            null_counts = np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(), minlength=len(pairs))
+            move_arrays = (
+                pair_codes[n_null:],
+                np.array([index[j] for j in journey_moves["journey_id"].to_list()], dtype=np.int64),
+                journey_moves["count"].to_numpy().astype(float),
+                np.array([to == [CONVERSION] for to in journey_moves["to_state"].to_list()]),
             )
-            select c.journey_id, p.path_id from converting as c join attribution_paths as p on p.path = c.path
-            order by c.journey_id
-            """,
-        )
-        path_ids = sorted(set(journey_path["path_id"].to_list()))
-        path_index = {p: i for i, p in enumerate(path_ids)}
-        rows = np.array([index[j] for j in journey_path["journey_id"].to_list()], dtype=np.int64)
-        journey_to_path = np.array([path_index[p] for p in journey_path["path_id"].to_list()], dtype=np.int64)
-        # moves of non-converting journeys (weighted), and of one traversal of each converting path;
-        # a converting path's last state moves to (conversion)
-        null_moves = frame(con, _STEPS + """
-            select from_state, coalesce(to_state, [$null]) as to_state, sum(nulls) as count
-            from steps where nulls > 0 group by all order by all
-            """, {"order": order, "start": START, "null": NULL})
-        path_moves = frame(con, _STEPS + """
-            select path_id, from_state, coalesce(to_state, [$conversion]) as to_state, count(*) as traversals
-            from steps where conversions > 0 group by all order by all
-            """, {"order": order, "start": START, "conversion": CONVERSION})
-        pairs = [tuple(map(tuple, pair)) for pair in zip(
-            null_moves["from_state"].to_list() + path_moves["from_state"].to_list(),
-            null_moves["to_state"].to_list() + path_moves["to_state"].to_list())]
-        pair_codes, distinct_pairs = _codes(pairs)
-        moves = pl.DataFrame({"from_state": [list(p[0]) for p in distinct_pairs],
-                              "to_state": [list(p[1]) for p in distinct_pairs]})
-        n_null = null_moves.height
-        null_counts = np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(),
-                                  minlength=len(distinct_pairs))
-        path_moves_arrays = (
-            pair_codes[n_null:],
-            np.array([path_index[p] for p in path_moves["path_id"].to_list()], dtype=np.int64),
-            path_moves["traversals"].to_numpy().astype(float),
-            np.array([to == [CONVERSION] for to in path_moves["to_state"].to_list()]),
-        )
-        null_sets = frame(con, """
-            select list_sort(list_distinct(path)) as channels, sum(nulls) as journeys
-            from attribution_paths where nulls > 0 group by all order by all
-            """)
-        path_sets = frame(con, """
-            select path_id, list_sort(list_distinct(path)) as channels
-            from attribution_paths where conversions > 0 order by path_id
-            """)
-        set_codes, distinct_sets = _codes([tuple(c) for c in null_sets["channels"].to_list()]
-                                          + [tuple(c) for c in path_sets["channels"].to_list()])
-        sets = pl.DataFrame({"channels": [list(c) for c in distinct_sets]})
-        null_journeys = np.bincount(set_codes[:null_sets.height], weights=null_sets["journeys"].to_numpy(),
-                                    minlength=len(distinct_sets))
-        path_set = np.zeros(len(path_ids), dtype=np.int64)
-        for path_id, code in zip(path_sets["path_id"].to_list(), set_codes[null_sets.height:]):
-            if path_id in path_index:
-                path_set[path_index[path_id]] = code
-        return cls(models, rows, journey_to_path, len(path_ids), moves, null_counts, path_moves_arrays,
-                   sets, null_journeys, path_set)
+        if "shapley" in models:
+            null_sets = frame(con, "select channels, journeys from attribution_null_sets order by all")
+            journey_sets = frame(con, """
+                select journey_id, list_sort(list_distinct(list(key))) as channels
+                from attribution_touches group by journey_id order by journey_id
+                """)
+            set_codes, distinct = _codes([tuple(c) for c in null_sets["channels"].to_list()]
+                                         + [tuple(c) for c in journey_sets["channels"].to_list()])
+            sets = pl.DataFrame({"channels": [list(c) for c in distinct]})
+            null_journeys = np.bincount(set_codes[:null_sets.height], weights=null_sets["journeys"].to_numpy(),
+                                        minlength=len(distinct))
+            set_arrays = (set_codes[null_sets.height:],
+                          np.array([index[j] for j in journey_sets["journey_id"].to_list()], dtype=np.int64))
+        return cls(models, moves, null_counts, move_arrays, sets, null_journeys, set_arrays)
 
     def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
-        path_conversions = np.bincount(self.journey_path, weights=drawn[self.rows], minlength=self.n_paths)
-        path_revenue = np.bincount(self.journey_path, weights=drawn[self.rows] * revenue[self.rows],
-                                   minlength=self.n_paths)
-        total_conversions, total_revenue = float(path_conversions.sum()), float(path_revenue.sum())
+        total_conversions = float(drawn[self.rows].sum())
+        total_revenue = float((drawn * revenue)[self.rows].sum())
         parts = []
-        if "markov" in self.models:
-            pair, path, traversals, to_conversion = self.path_moves
+        if self.moves is not None:
+            pair, row, count, to_conversion = self.move_arrays
             n = self.moves.height
             counts = self.moves.with_columns(
-                pl.Series("count", self.null_moves + np.bincount(pair, weights=traversals * path_conversions[path],
-                                                                  minlength=n)),
-                pl.Series("value", np.bincount(pair, weights=np.where(to_conversion, path_revenue[path], 0.0),
+                pl.Series("count", self.null_counts + np.bincount(pair, weights=count * drawn[row], minlength=n)),
+                pl.Series("value", np.bincount(pair, weights=np.where(to_conversion, drawn[row] * revenue[row], 0.0),
                                                minlength=n)),
             ).filter(pl.col("count") > 0)
             parts.append(markov_credits(counts, total_conversions, total_revenue)
                          .select("key", pl.lit("markov").alias("model"), "attributed_conversions",
                                  "attributed_revenue"))
-        if "shapley" in self.models:
+        if self.sets is not None:
+            code, row = self.set_arrays
             n = self.sets.height
-            set_conversions = np.bincount(self.path_set, weights=path_conversions, minlength=n)
+            set_conversions = np.bincount(code, weights=drawn[row], minlength=n)
             sets = self.sets.with_columns(
                 pl.Series("conversions", set_conversions),
-                pl.Series("revenue", np.bincount(self.path_set, weights=path_revenue, minlength=n)),
-                pl.Series("journeys", self.null_sets + set_conversions),
+                pl.Series("revenue", np.bincount(code, weights=drawn[row] * revenue[row], minlength=n)),
+                pl.Series("journeys", self.null_journeys + set_conversions),
             )
             parts.append(shapley_credits(sets, total_conversions, total_revenue)
                          .select("key", pl.lit("shapley").alias("model"), "attributed_conversions",
@@ -761,7 +771,7 @@ def top_paths(con, by: str = "channel", lookback_days: int = 90, account_level: 
     """The most frequent converting paths: ``path`` (keys joined by " > "), ``conversions``,
     ``revenue``, ``share`` of the attributed conversions, ``touches``."""
     _check(["linear"], by, lookback_days, 1.0, 1)
-    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, False):
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to):
         return frame(
             con,
             """
@@ -789,7 +799,7 @@ def journeys_with(con, value: str, by: str = "channel", lookback_days: int = 90,
     most recent close first.
     """
     _check(["linear"], by, lookback_days, 1.0, 1)
-    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, False):
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to):
         return frame(
             con,
             """
@@ -798,11 +808,11 @@ def journeys_with(con, value: str, by: str = "channel", lookback_days: int = 90,
                        count(*) filter (where key = $value) as touches_on_value
                 from attribution_touches group by journey_id
             )
-            select v.journey_id as opportunity_id, v.contact_id, v.close_date, j.revenue,
+            select v.opportunity_id, v.contact_id, v.close_date, j.revenue,
                    len(j.path) as touches, j.touches_on_value, array_to_string(j.path, ' > ') as path
             from journeys as j join attribution_conversions as v using (journey_id)
             where j.touches_on_value > 0
-            order by v.close_date desc, opportunity_id
+            order by v.close_date desc, v.opportunity_id
             limit $limit
             """,
             {"value": value, "limit": int(limit)},
