@@ -60,7 +60,7 @@ import numpy as np
 import polars as pl
 
 from analytics.errors import RevLensError
-from analytics.markov import CONVERSION, NULL, START, markov_credits
+from analytics.markov import CONVERSION, NULL, SEP as _SEP, START, markov_credits
 from analytics.shapley import shapley_credits
 from analytics.warehouse import frame
 
@@ -192,55 +192,54 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
                or t.ts >= cast($close_from as date) - to_days(cast($lookback as integer)))
           and (cast($close_to as date) is null or t.ts < cast($close_to as date) + interval 1 day)
     """
-    _prepare_null_aggregates(con, null_touches, "ts, touchpoint_id", chain_models, order,
+    _prepare_null_aggregates(con, _lagged_by_window(null_touches, "ts, touchpoint_id"),
+                             _journey_sets_sql(null_touches), chain_models, order,
                              {**params, "lookback": int(lookback_days)})
 
 
-def _prepare_null_aggregates(con, source: str, order_by: str, chain_models: Sequence[str], order: int,
+def _prepare_null_aggregates(con, lagged: str, journey_sets: str, chain_models: Sequence[str], order: int,
                              params: dict) -> None:
     """Aggregate the non-converting journeys once: their moves (Markov) and channel sets (Shapley)."""
     if "markov" in chain_models:
         con.execute("create or replace temp table attribution_null_moves as "
-                    + _moves_sql(source, order_by, order, per_journey=False), {**params, **_state_params(order)})
+                    + _moves_sql(lagged, order, per_journey=False), {**params, **_STATE_PARAMS})
     if "shapley" in chain_models:
-        con.execute("create or replace temp table attribution_null_sets as " + _sets_sql(source), params)
+        con.execute("create or replace temp table attribution_null_sets as " + _sets_sql(journey_sets), params)
 
 
 def _prepare_paths(con, paths: pl.DataFrame, chain_models: Sequence[str] = (), order: int = 1) -> None:
     """Create the temporary journey tables from path input: one journey per path row,
     weighted by its conversions (and, for Markov and Shapley, by its non-converting count)."""
     rows = paths.select("path", "conversions", "revenue", "nulls").with_row_index("journey_id", offset=1)
-    con.register("attribution_path_input", rows.to_arrow())
-    try:
-        con.execute(
-            """
-            create or replace temp table attribution_conversions as
-            select journey_id, conversions, revenue, null::date as month
-            from attribution_path_input where conversions > 0
-            """
-        )
-        con.execute(
-            """
-            create or replace temp table attribution_touches as
-            with steps as (
-                select journey_id, conversions, revenue, nulls, path, unnest(range(1, len(path) + 1)) as k
-                from attribution_path_input
-            )
-            select journey_id, conversions, revenue, nulls, null::date as month,
-                   path[k] as key, path[k] as channel, null::integer as days_before,
-                   null::boolean as before_lead, null::boolean as before_opportunity,
-                   k, len(path) as n
-            from steps
-            """
-        )
-        null_rows = """
-            select journey_id, key, 0.0::double as conversions, 0.0::double as revenue, nulls, k
-            from attribution_touches where nulls > 0
+    # a view over the frame's memory, no copy; it lives as long as the private connection
+    con.register("attribution_path_rows", rows.to_arrow())
+    con.execute(
         """
-        _prepare_null_aggregates(con, null_rows, "k", chain_models, order, {})
-        con.execute("delete from attribution_touches where conversions = 0")
-    finally:
-        con.unregister("attribution_path_input")
+        create or replace temp table attribution_conversions as
+        select journey_id, conversions, revenue, null::date as month
+        from attribution_path_rows where conversions > 0
+        """
+    )
+    con.execute(
+        """
+        create or replace temp table attribution_touches as
+        with steps as (
+            select journey_id, conversions, revenue, path, generate_subscripts(path, 1) as k
+            from attribution_path_rows
+            where conversions > 0
+        )
+        select journey_id, conversions, revenue, null::date as month,
+               path[k] as key, path[k] as channel, null::integer as days_before,
+               null::boolean as before_lead, null::boolean as before_opportunity,
+               k, len(path) as n
+        from steps
+        """
+    )
+    null_rows = ("select journey_id, path, 0.0::double as conversions, 0.0::double as revenue, nulls "
+                 "from attribution_path_rows where nulls > 0")
+    null_sets = ("select array_to_string(list_sort(list_distinct(path)), chr(31)) as channels, "
+                 "0.0::double as conversions, 0.0::double as revenue, nulls from attribution_path_rows where nulls > 0")
+    _prepare_null_aggregates(con, _lagged_by_index(null_rows), null_sets, chain_models, order, {})
 
 
 @contextlib.contextmanager
@@ -336,68 +335,93 @@ def _journey_rule_credits(con, models: Sequence[str], half_life_days: float) -> 
 
 # --------------------------------------------------------------------------- Markov and Shapley inputs (SQL)
 
-def _state_params(order: int) -> dict:
-    return {"start": START, "conversion": CONVERSION, "null": NULL} if order else {}
+_STATE_PARAMS = {"start": START, "conversion": CONVERSION, "null": NULL}
 
 
-def _moves_sql(source: str, order_by: str, order: int, per_journey: bool) -> str:
-    """Markov moves of the journeys in ``source`` (one sort, no per-journey lists).
+def _lagged_by_window(source: str, order_by: str) -> str:
+    """Touches of ``source`` with the keys 1-3 touches back and a last-touch flag (one sort)."""
+    return f"""
+        select journey_id, conversions, revenue, nulls, key,
+               lag(key, 1) over w as key_1, lag(key, 2) over w as key_2, lag(key, 3) over w as key_3,
+               lead(key) over w is null as is_last
+        from ({source})
+        window w as (partition by journey_id order by {order_by})
+    """
 
-    ``source`` has ``journey_id, key, conversions, revenue, nulls`` and the ordering
-    columns ``order_by``. For order k the state at a touch is the list of the last k
-    keys (fewer at the journey's start); each touch contributes the move from the
-    previous state (or ``(start)``) into its state, weighted by the journey's
-    conversions + non-conversions, and the last touch the moves into ``(conversion)``
-    (with the revenue as value) and ``(null)``. A repeated key is a self-loop, which
-    changes no absorption probability, so repeats need no special case.
+
+def _lagged_by_index(source: str) -> str:
+    """The same from journeys given as ordered lists ``path`` (no sort needed)."""
+    return f"""
+        select journey_id, conversions, revenue, nulls, path[i] as key,
+               case when i > 1 then path[i - 1] end as key_1,
+               case when i > 2 then path[i - 2] end as key_2,
+               case when i > 3 then path[i - 3] end as key_3,
+               i = len(path) as is_last
+        from (select *, generate_subscripts(path, 1) as i from ({source}))
+    """
+
+
+def _moves_sql(lagged: str, order: int, per_journey: bool) -> str:
+    """Markov moves of the touches in ``lagged`` (see :func:`_lagged_by_window`).
+
+    For order k the state at a touch is its key and the k - 1 keys before it (fewer at
+    the journey's start), written as one string joined by ``chr(31)`` so that grouping
+    stays on scalars. Each touch contributes the move from the previous state (or
+    ``(start)``) into its state, weighted by the journey's conversions + non-conversions;
+    the last touch also moves into ``(conversion)`` (with the revenue as value) and into
+    ``(null)``. A repeated key is a self-loop, which changes no absorption probability,
+    so repeats need no special case.
     Returns ``[journey_id,] from_state, to_state, count, value``.
     """
-    lags = [f"key_{i}" for i in range(order, 0, -1)]  # key_k, ..., key_1
-    to_state = "list_filter([" + ", ".join([*lags[1:], "key"]) + "], lambda x: x is not null)"
-    from_state = "list_filter([" + ", ".join(lags) + "], lambda x: x is not null)"
+    if order == 1:
+        from_state, to_state = "key_1", "key"
+    else:
+        lags = [f"key_{i}" for i in range(order, 0, -1)]  # key_k, ..., key_1
+        to_state = "concat_ws(chr(31), " + ", ".join([*lags[1:], "key"]) + ")"
+        from_state = "concat_ws(chr(31), " + ", ".join(lags) + ")"
     journey = "journey_id, " if per_journey else ""
     return f"""
-        with lagged as (
-            select journey_id, conversions, revenue, nulls, key,
-                   {", ".join(f"lag(key, {i}) over w as key_{i}" for i in range(1, order + 1))},
-                   lead(key) over w is null as is_last
-            from ({source})
-            window w as (partition by journey_id order by {order_by})
-        ),
-        steps as materialized (
-            select journey_id, conversions, revenue, nulls, is_last,
-                   case when key_1 is null then [$start] else {from_state} end as from_state,
-                   {to_state} as to_state
-            from lagged
+        with grouped as materialized (  -- one pass over the touches; the rest is on small groups
+            select {journey}
+                   case when key_1 is null then $start else {from_state} end as from_state,
+                   {to_state} as to_state, is_last,
+                   sum(conversions + nulls) as moves, sum(conversions) as conversions,
+                   {_exact_sum("revenue")} as revenue, sum(nulls) as nulls
+            from ({lagged})
+            group by all
         )
-        select {journey}from_state, to_state, sum(conversions + nulls) as count, 0.0::double as value
-        from steps group by all
+        select {journey}from_state, to_state, sum(moves) as count, 0.0::double as value
+        from grouped group by all
         union all
-        select {journey}to_state, [$conversion], sum(conversions), {_exact_sum("revenue")}
-        from steps where is_last and conversions > 0 group by all
+        select {journey}to_state, $conversion, sum(conversions), {_exact_sum("revenue")}
+        from grouped where is_last and conversions > 0 group by all
         union all
-        select {journey}to_state, [$null], sum(nulls), 0.0::double
-        from steps where is_last and nulls > 0 group by all
+        select {journey}to_state, $null, sum(nulls), 0.0::double
+        from grouped where is_last and nulls > 0 group by all
     """
 
 
-def _sets_sql(source: str) -> str:
-    """Journeys of ``source`` aggregated by their set of distinct keys (for Shapley)."""
+def _journey_sets_sql(source: str) -> str:
+    """Each journey of ``source`` with its distinct keys, sorted and joined by ``chr(31)``."""
     return f"""
-        with journeys as (
-            select journey_id, list_sort(list_distinct(list(key))) as channels,
-                   any_value(conversions) as conversions, any_value(revenue) as revenue,
-                   any_value(nulls) as nulls
-            from ({source})
-            group by journey_id
-        )
+        select journey_id, array_to_string(list_sort(list_distinct(list(key))), chr(31)) as channels,
+               any_value(conversions) as conversions, any_value(revenue) as revenue, any_value(nulls) as nulls
+        from ({source})
+        group by journey_id
+    """
+
+
+def _sets_sql(journey_sets: str) -> str:
+    """Journeys aggregated by their channel set (for Shapley)."""
+    return f"""
         select channels, sum(conversions) as conversions, {_exact_sum("revenue")} as revenue,
                sum(conversions + nulls) as journeys
-        from journeys group by all
+        from ({journey_sets}) group by all
     """
 
 
 _CONVERTING = "select journey_id, key, k, conversions, revenue, 0.0::double as nulls from attribution_touches"
+_CONVERTING_LAGGED = _lagged_by_window(_CONVERTING, "k")
 
 
 def _transition_counts(con, order: int) -> pl.DataFrame:
@@ -406,14 +430,14 @@ def _transition_counts(con, order: int) -> pl.DataFrame:
         con,
         f"""
         with moves as (
-            {_moves_sql(_CONVERTING, "k", order, per_journey=False)}
+            {_moves_sql(_CONVERTING_LAGGED, order, per_journey=False)}
             union all
             select from_state, to_state, count, value from attribution_null_moves
         )
         select from_state, to_state, sum(count) as count, {_exact_sum("value")} as value
         from moves group by all
         """,
-        _state_params(order),
+        _STATE_PARAMS,
     )
 
 
@@ -422,7 +446,7 @@ def _channel_sets(con) -> pl.DataFrame:
         con,
         f"""
         with sets as (
-            {_sets_sql(_CONVERTING)}
+            {_sets_sql(_journey_sets_sql(_CONVERTING))}
             union all
             select channels, conversions, revenue, journeys from attribution_null_sets
         )
@@ -430,7 +454,7 @@ def _channel_sets(con) -> pl.DataFrame:
                sum(journeys) as journeys
         from sets group by all
         """,
-    )
+    ).with_columns(pl.col("channels").str.split(_SEP))
 
 
 def _attributed_totals(con) -> tuple[float, float]:
@@ -704,30 +728,26 @@ class _BootstrapChain:
         moves = null_counts = move_arrays = sets = null_journeys = set_arrays = None
         if "markov" in models:
             null_moves = frame(con, "select from_state, to_state, count from attribution_null_moves order by all")
-            journey_moves = frame(con, _moves_sql(_CONVERTING, "k", order, per_journey=True) + " order by all",
-                                  _state_params(order))
-            pair_codes, pairs = _codes([
-                (tuple(a), tuple(b)) for a, b in zip(
-                    null_moves["from_state"].to_list() + journey_moves["from_state"].to_list(),
-                    null_moves["to_state"].to_list() + journey_moves["to_state"].to_list())])
-            moves = pl.DataFrame({"from_state": [list(p[0]) for p in pairs], "to_state": [list(p[1]) for p in pairs]})
+            journey_moves = frame(con, _moves_sql(_CONVERTING_LAGGED, order, per_journey=True) + " order by all",
+                                  _STATE_PARAMS)
+            pair_codes, pairs = _codes(list(zip(
+                null_moves["from_state"].to_list() + journey_moves["from_state"].to_list(),
+                null_moves["to_state"].to_list() + journey_moves["to_state"].to_list())))
+            moves = pl.DataFrame({"from_state": [p[0] for p in pairs], "to_state": [p[1] for p in pairs]})
             n_null = null_moves.height
             null_counts = np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(), minlength=len(pairs))
             move_arrays = (
                 pair_codes[n_null:],
                 np.array([index[j] for j in journey_moves["journey_id"].to_list()], dtype=np.int64),
                 journey_moves["count"].to_numpy().astype(float),
-                np.array([to == [CONVERSION] for to in journey_moves["to_state"].to_list()]),
+                (journey_moves["to_state"] == CONVERSION).to_numpy(),
             )
         if "shapley" in models:
             null_sets = frame(con, "select channels, journeys from attribution_null_sets order by all")
-            journey_sets = frame(con, """
-                select journey_id, list_sort(list_distinct(list(key))) as channels
-                from attribution_touches group by journey_id order by journey_id
-                """)
-            set_codes, distinct = _codes([tuple(c) for c in null_sets["channels"].to_list()]
-                                         + [tuple(c) for c in journey_sets["channels"].to_list()])
-            sets = pl.DataFrame({"channels": [list(c) for c in distinct]})
+            journey_sets = frame(con, f"select journey_id, channels from ({_journey_sets_sql(_CONVERTING)}) "
+                                      "order by journey_id")
+            set_codes, distinct = _codes(null_sets["channels"].to_list() + journey_sets["channels"].to_list())
+            sets = pl.DataFrame({"channels": distinct}).with_columns(pl.col("channels").str.split(_SEP))
             null_journeys = np.bincount(set_codes[:null_sets.height], weights=null_sets["journeys"].to_numpy(),
                                         minlength=len(distinct))
             set_arrays = (set_codes[null_sets.height:],

@@ -19,6 +19,7 @@ import scipy.sparse.linalg as spla
 START = "(start)"
 CONVERSION = "(conversion)"
 NULL = "(null)"
+SEP = "\x1f"  # joins the channels of a higher-order state into one string
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,12 @@ class AbsorbingChain:
     def from_counts(cls, counts: pl.DataFrame) -> "AbsorbingChain":
         """Build the chain from a frame of ``from_state, to_state, count, value``.
 
-        ``from_state``/``to_state`` are lists of channels (``[START]`` for the start,
-        ``[CONVERSION]``/``[NULL]`` for the ends); ``count`` is the weighted number of
-        moves and ``value`` the conversion value carried by moves into ``(conversion)``.
+        ``from_state``/``to_state`` are states: one channel, or for order k up to k channels
+        joined by :data:`SEP`; ``START`` for the start, ``CONVERSION``/``NULL`` for the
+        ends. ``count`` is the weighted number of moves and ``value`` the conversion value
+        carried by moves into ``(conversion)``.
         """
-        counts = counts.with_columns(
-            pl.col("from_state").list.join("\x1f").alias("_from"),
-            pl.col("to_state").list.join("\x1f").alias("_to"),
-        ).sort("_from", "_to")  # a fixed order: bit-identical results run to run
+        counts = counts.rename({"from_state": "_from", "to_state": "_to"}).sort("_from", "_to")  # fixed order
         ends = {CONVERSION, NULL}
         names = sorted((set(counts["_from"].to_list()) | set(counts["_to"].to_list())) - ends - {START})
         names = [START, *names]
@@ -71,7 +70,7 @@ class AbsorbingChain:
         to_idx = np.array([index[t] for t, m in zip(to_names, moves) if m], dtype=np.int64)
         matrix = sp.csr_matrix((weight[moves], (from_idx[moves], to_idx)), shape=(n, n))
         return cls(
-            states=tuple(tuple(name.split("\x1f")) for name in names),
+            states=tuple(tuple(name.split(SEP)) for name in names),
             transitions=matrix,
             conversions=np.bincount(from_idx[is_conv], weights=weight[is_conv], minlength=n),
             conversion_value=np.bincount(from_idx[is_conv], weights=value[is_conv], minlength=n),
