@@ -178,23 +178,31 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
     )
     if not chain_models:
         return
-    journey_key, null_from = (
-        ("member.account_id", "touchpoints as t join contacts as member on member.contact_id = t.contact_id "
-                              "anti join attribution_conversions as v on v.account_id = member.account_id")
-        if account_level else
-        ("t.contact_id", "touchpoints as t anti join attribution_conversions as v on v.contact_id = t.contact_id")
-    )
-    null_touches = f"""
-        select {journey_key} as journey_id, {key} as key, 0.0::double as conversions, 0.0::double as revenue,
-               1.0::double as nulls, t.ts, t.touchpoint_id
-        from {null_from}
-        where (cast($close_from as date) is null
-               or t.ts >= cast($close_from as date) - to_days(cast($lookback as integer)))
-          and (cast($close_to as date) is null or t.ts < cast($close_to as date) + interval 1 day)
-    """
+    journey_key, null_from = _null_journey_sql(account_level)
+    null_touches = _NULL_TOUCHES.format(journey_key=journey_key, key=key, null_from=null_from)
     _prepare_null_aggregates(con, _lagged_by_window(null_touches, "ts, touchpoint_id"),
                              _journey_sets_sql(null_touches), chain_models, order,
                              {**params, "lookback": int(lookback_days)})
+
+
+# Non-converting journeys: every contact (account) without a conversion in the window, its
+# touches from close_from - lookback to close_to.
+_NULL_TOUCHES = """
+    select {journey_key} as journey_id, {key} as key, 0.0::double as conversions, 0.0::double as revenue,
+           1.0::double as nulls, t.ts, t.touchpoint_id
+    from {null_from}
+    where (cast($close_from as date) is null
+           or t.ts >= cast($close_from as date) - to_days(cast($lookback as integer)))
+      and (cast($close_to as date) is null or t.ts < cast($close_to as date) + interval 1 day)
+"""
+
+
+def _null_journey_sql(account_level: bool) -> tuple[str, str]:
+    if account_level:
+        return ("member.account_id",
+                "touchpoints as t join contacts as member on member.contact_id = t.contact_id "
+                "anti join attribution_conversions as v on v.account_id = member.account_id")
+    return "t.contact_id", "touchpoints as t anti join attribution_conversions as v on v.contact_id = t.contact_id"
 
 
 def _prepare_null_aggregates(con, lagged: str, journey_sets: str, chain_models: Sequence[str], order: int,
@@ -785,6 +793,43 @@ class _BootstrapChain:
 
 
 # --------------------------------------------------------------------------- journeys for the page
+
+def export_paths(con, by: str = "channel", lookback_days: int = 90, account_level: bool = False,
+                 close_from: date | None = None, close_to: date | None = None, sep: str = " > ") -> pl.DataFrame:
+    """The warehouse's journeys in ChannelAttribution's path format.
+
+    The same converting and non-converting journeys that ``markov`` and ``shapley`` use,
+    one row per distinct path: ``path`` (keys joined by ``sep``), ``total_conversions``,
+    ``total_conversion_value``, ``total_null``. Feeding it back through
+    :func:`attribute_paths` (or ChannelAttribution) gives the same Markov credit.
+    """
+    _check(["markov"], by, lookback_days, 1.0, 1)
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to):
+        key = f"coalesce({_DIMENSION_COLUMN[by]}, '(none)')"
+        journey_key, null_from = _null_journey_sql(account_level)
+        return frame(
+            con,
+            f"""
+            with converting as (
+                select array_to_string(list(key order by k), $sep) as path,
+                       any_value(conversions) as conversions, any_value(revenue) as revenue, 0.0 as nulls
+                from attribution_touches group by journey_id
+            ),
+            null_touches as ({_NULL_TOUCHES.format(journey_key=journey_key, key=key, null_from=null_from)}),
+            non_converting as (
+                select array_to_string(list(key order by ts, touchpoint_id), $sep) as path,
+                       0.0 as conversions, 0.0 as revenue, 1.0 as nulls
+                from null_touches group by journey_id
+            )
+            select path, sum(conversions)::bigint as total_conversions,
+                   {_exact_sum("revenue")} as total_conversion_value, sum(nulls)::bigint as total_null
+            from (select * from converting union all select * from non_converting)
+            group by path
+            order by total_conversions desc, total_null desc, path
+            """,
+            {"sep": sep, "close_from": close_from, "close_to": close_to, "lookback": int(lookback_days)},
+        )
+
 
 def top_paths(con, by: str = "channel", lookback_days: int = 90, account_level: bool = False,
               close_from: date | None = None, close_to: date | None = None, limit: int = 20) -> pl.DataFrame:

@@ -79,12 +79,30 @@ def read_paths(
     except pl.exceptions.PolarsError as exc:
         raise RevLensError(f"Cannot read the path file {file}: {str(exc).splitlines()[0]}; "
                            "save it as CSV with a header row.") from None
+    return path_frame(raw, sep, path_col, conversions_col, value_col, null_col, source=f"the path file {file}")
+
+
+def path_frame(
+    raw: pl.DataFrame,
+    sep: str = ">",
+    path_col: str = PATH_COLUMN,
+    conversions_col: str = CONVERSIONS_COLUMN,
+    value_col: str | None = VALUE_COLUMN,
+    null_col: str | None = NULL_COLUMN,
+    source: str = "the path table",
+) -> pl.DataFrame:
+    """Validate a ChannelAttribution-format table already in memory (see :func:`read_paths`).
+
+    ``source`` names the table in error messages.
+    """
+    where = source[0].upper() + source[1:]
     for column, option in ((path_col, "--path-col"), (conversions_col, "--conversions-col")):
         if column not in raw.columns:
             raise RevLensError(
-                f"The path file {file} has no column {column!r} (columns: {', '.join(raw.columns)}); "
+                f"{where} has no column {column!r} (columns: {', '.join(raw.columns)}); "
                 f"name the right one with {option}."
             )
+    raw = raw.with_columns(pl.all().cast(pl.Utf8))
     numeric = {"conversions": conversions_col}
     if value_col and value_col in raw.columns:
         numeric["revenue"] = value_col
@@ -100,7 +118,7 @@ def read_paths(
         if bad.height:
             row = bad.row(0, named=True)
             raise RevLensError(
-                f"The path file {file} has a non-numeric or negative {column!r} on data row {row['row'] + 1} "
+                f"{where} has a non-numeric or negative {column!r} on data row {row['row'] + 1} "
                 f"({row[column]!r}); fix that cell (counts and values are numbers >= 0)."
             )
     empty = frame.with_row_index("row").filter(
@@ -108,7 +126,7 @@ def read_paths(
     )
     if empty.height:
         raise RevLensError(
-            f"The path file {file} has an empty channel on data row {empty['row'][0] + 1}; "
+            f"{where} has an empty channel on data row {empty['row'][0] + 1}; "
             f"check the channel separator (--sep, now {sep!r}) and remove empty paths."
         )
     return frame.with_columns(

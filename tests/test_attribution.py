@@ -487,3 +487,19 @@ def test_top_paths_and_journeys(hand_db):
     assert timeline.filter(pl.col("source") == "touchpoint").height == 6
     assert timeline["ts"].is_sorted()
     assert set(PATH_MODELS) <= set(MODELS)
+
+
+def test_exported_paths_give_the_same_markov_and_heuristics(demo):
+    from analytics.attribution import export_paths
+    from analytics.paths import path_frame
+
+    window = {"close_from": date(2026, 1, 1), "close_to": date(2026, 6, 30)}
+    exported = export_paths(demo, **window)
+    assert exported.columns == ["path", "total_conversions", "total_conversion_value", "total_null"]
+    from_paths = attribute_paths(path_frame(exported), ["markov", "shapley", "linear", "first_touch"])
+    from_warehouse = attribute(demo, ["markov", "shapley", "linear", "first_touch"], **window)
+    joined = from_warehouse.join(from_paths, on=["channel", "model"])
+    attributed = joined.filter(pl.col("channel") != UNATTRIBUTED)
+    assert attributed.height == from_warehouse.height - 4
+    assert np.allclose(attributed["attributed_conversions"], attributed["attributed_conversions_right"], rtol=1e-9)
+    assert np.allclose(attributed["attributed_revenue"], attributed["attributed_revenue_right"], rtol=1e-9)
