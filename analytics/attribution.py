@@ -76,7 +76,9 @@ MAX_ORDER = 3
 
 # dimension -> touchpoints column; NULL keys show as "(none)"
 _DIMENSION_COLUMN = {"channel": "t.channel", "campaign": "t.campaign_id", "touchpoint_type": "t.touchpoint_type"}
-_TEMP_TABLES = ("attribution_conversions", "attribution_touches", "attribution_null_moves", "attribution_null_sets")
+_TEMP_TABLES = ("attribution_conversions", "attribution_touches", "attribution_null_moves", "attribution_null_sets",
+                "attribution_key_bits")
+MAX_BITMASK_KEYS = 126  # channel sets as bits of a hugeint up to this many keys, else as strings
 
 # Sums of doubles depend on the order DuckDB's threads add them in; summing fixed-point integers
 # (2^-40 resolution, exact for large values) makes every result bit-identical run to run.
@@ -180,9 +182,22 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
         return
     journey_key, null_from = _null_journey_sql(account_level)
     null_touches = _NULL_TOUCHES.format(journey_key=journey_key, key=key, null_from=null_from)
+    params = {**params, "lookback": int(lookback_days)}
+    if "shapley" in chain_models:
+        # a bit per key: a journey's channel set is then a bit_or, far cheaper than a list per journey
+        con.execute(
+            f"""
+            create or replace temp table attribution_key_bits as
+            select key, (row_number() over (order by key) - 1)::integer as bit
+            from (select key from attribution_touches union select key from ({null_touches}))
+            """,
+            params,
+        )
+        if con.execute("select count(*) from attribution_key_bits").fetchall()[0][0] > MAX_BITMASK_KEYS:
+            con.execute("drop table attribution_key_bits")
+    bits = _uses_key_bits(con)
     _prepare_null_aggregates(con, _lagged_by_window(null_touches, "ts, touchpoint_id"),
-                             _journey_sets_sql(null_touches), chain_models, order,
-                             {**params, "lookback": int(lookback_days)})
+                             _sets_sql(_journey_sets_sql(null_touches, bits), bits), chain_models, order, params)
 
 
 # Non-converting journeys: every contact (account) without a conversion in the window, its
@@ -205,14 +220,19 @@ def _null_journey_sql(account_level: bool) -> tuple[str, str]:
     return "t.contact_id", "touchpoints as t anti join attribution_conversions as v on v.contact_id = t.contact_id"
 
 
-def _prepare_null_aggregates(con, lagged: str, journey_sets: str, chain_models: Sequence[str], order: int,
+def _uses_key_bits(con) -> bool:
+    return con.execute("select count(*) from duckdb_tables() "
+                       "where temporary and table_name = 'attribution_key_bits'").fetchall()[0][0] > 0
+
+
+def _prepare_null_aggregates(con, lagged: str, sets: str, chain_models: Sequence[str], order: int,
                              params: dict) -> None:
     """Aggregate the non-converting journeys once: their moves (Markov) and channel sets (Shapley)."""
     if "markov" in chain_models:
         con.execute("create or replace temp table attribution_null_moves as "
                     + _moves_sql(lagged, order, per_journey=False), {**params, **_STATE_PARAMS})
     if "shapley" in chain_models:
-        con.execute("create or replace temp table attribution_null_sets as " + _sets_sql(journey_sets), params)
+        con.execute("create or replace temp table attribution_null_sets as " + sets, params)
 
 
 def _prepare_paths(con, paths: pl.DataFrame, chain_models: Sequence[str] = (), order: int = 1) -> None:
@@ -245,8 +265,9 @@ def _prepare_paths(con, paths: pl.DataFrame, chain_models: Sequence[str] = (), o
     )
     null_rows = ("select journey_id, path, 0.0::double as conversions, 0.0::double as revenue, nulls "
                  "from attribution_path_rows where nulls > 0")
-    null_sets = ("select array_to_string(list_sort(list_distinct(path)), chr(31)) as channels, "
-                 "0.0::double as conversions, 0.0::double as revenue, nulls from attribution_path_rows where nulls > 0")
+    null_sets = _sets_sql("select array_to_string(list_sort(list_distinct(path)), chr(31)) as set_id, "
+                          "0.0::double as conversions, 0.0::double as revenue, nulls "
+                          "from attribution_path_rows where nulls > 0", bits=False)
     _prepare_null_aggregates(con, _lagged_by_index(null_rows), null_sets, chain_models, order, {})
 
 
@@ -409,23 +430,45 @@ def _moves_sql(lagged: str, order: int, per_journey: bool) -> str:
     """
 
 
-def _journey_sets_sql(source: str) -> str:
-    """Each journey of ``source`` with its distinct keys, sorted and joined by ``chr(31)``."""
+def _journey_sets_sql(source: str, bits: bool) -> str:
+    """Each journey of ``source`` with its set of distinct keys as ``set_id``: a bit mask over
+    ``attribution_key_bits`` when ``bits``, else the sorted keys joined by ``chr(31)``."""
+    if bits:
+        set_id, join = "bit_or(1::hugeint << b.bit)", "join attribution_key_bits as b on b.key = s.key"
+    else:
+        set_id, join = "array_to_string(list_sort(list_distinct(list(s.key))), chr(31))", ""
     return f"""
-        select journey_id, array_to_string(list_sort(list_distinct(list(key))), chr(31)) as channels,
-               any_value(conversions) as conversions, any_value(revenue) as revenue, any_value(nulls) as nulls
-        from ({source})
-        group by journey_id
+        select s.journey_id, {set_id} as set_id, any_value(s.conversions) as conversions,
+               any_value(s.revenue) as revenue, any_value(s.nulls) as nulls
+        from ({source}) as s {join}
+        group by s.journey_id
     """
 
 
-def _sets_sql(journey_sets: str) -> str:
-    """Journeys aggregated by their channel set (for Shapley)."""
+def _with_channels(sets: str, bits: bool) -> str:
+    """Add ``channels`` (the keys joined by ``chr(31)``) to rows with a ``set_id``."""
+    if not bits:
+        return f"select *, set_id as channels from ({sets})"
     return f"""
-        select channels, sum(conversions) as conversions, {_exact_sum("revenue")} as revenue,
+        with sets as ({sets}),
+        names as (
+            select d.set_id,
+                   (select array_to_string(list(b.key order by b.key), chr(31))
+                    from attribution_key_bits as b where (d.set_id >> b.bit) & 1 = 1) as channels
+            from (select distinct set_id from sets) as d
+        )
+        select sets.*, names.channels from sets join names using (set_id)
+    """
+
+
+def _sets_sql(journey_sets: str, bits: bool) -> str:
+    """Journeys aggregated by their channel set (for Shapley): ``channels, conversions, revenue, journeys``."""
+    grouped = f"""
+        select set_id, sum(conversions) as conversions, {_exact_sum("revenue")} as revenue,
                sum(conversions + nulls) as journeys
-        from ({journey_sets}) group by all
+        from ({journey_sets}) group by set_id
     """
+    return f"select channels, conversions, revenue, journeys from ({_with_channels(grouped, bits)})"
 
 
 _CONVERTING = "select journey_id, key, k, conversions, revenue, 0.0::double as nulls from attribution_touches"
@@ -450,11 +493,12 @@ def _transition_counts(con, order: int) -> pl.DataFrame:
 
 
 def _channel_sets(con) -> pl.DataFrame:
+    bits = _uses_key_bits(con)
     return frame(
         con,
         f"""
         with sets as (
-            {_sets_sql(_journey_sets_sql(_CONVERTING))}
+            {_sets_sql(_journey_sets_sql(_CONVERTING, bits), bits)}
             union all
             select channels, conversions, revenue, journeys from attribution_null_sets
         )
@@ -752,7 +796,9 @@ class _BootstrapChain:
             )
         if "shapley" in models:
             null_sets = frame(con, "select channels, journeys from attribution_null_sets order by all")
-            journey_sets = frame(con, f"select journey_id, channels from ({_journey_sets_sql(_CONVERTING)}) "
+            bits = _uses_key_bits(con)
+            journey_sets = frame(con, f"select journey_id, channels from "
+                                      f"({_with_channels(_journey_sets_sql(_CONVERTING, bits), bits)}) "
                                       "order by journey_id")
             set_codes, distinct = _codes(null_sets["channels"].to_list() + journey_sets["channels"].to_list())
             sets = pl.DataFrame({"channels": distinct}).with_columns(pl.col("channels").str.split(_SEP))

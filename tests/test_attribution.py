@@ -503,3 +503,13 @@ def test_exported_paths_give_the_same_markov_and_heuristics(demo):
     assert attributed.height == from_warehouse.height - 4
     assert np.allclose(attributed["attributed_conversions"], attributed["attributed_conversions_right"], rtol=1e-9)
     assert np.allclose(attributed["attributed_revenue"], attributed["attributed_revenue_right"], rtol=1e-9)
+
+
+def test_shapley_channel_sets_as_bits_or_strings_agree(demo, monkeypatch):
+    import analytics.attribution as engine
+
+    with_bits = attribute(demo, ["shapley"], by="campaign")
+    boot_bits = bootstrap_intervals(demo, ["shapley"], by="campaign", n_boot=5)
+    monkeypatch.setattr(engine, "MAX_BITMASK_KEYS", 2)  # 40 campaigns: falls back to strings
+    assert with_bits.equals(attribute(demo, ["shapley"], by="campaign"))
+    assert boot_bits.equals(bootstrap_intervals(demo, ["shapley"], by="campaign", n_boot=5))
