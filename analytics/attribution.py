@@ -161,8 +161,7 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
         f"""
         create or replace temp table attribution_touches as
         with eligible as (
-            select v.journey_id, v.conversions, v.revenue, v.month,
-                   t.touchpoint_id, t.ts, t.channel, {key} as key,
+            select v.journey_id, t.touchpoint_id, t.ts, {key} as key, t.channel = 'direct' as is_direct,
                    date_diff('day', t.ts::date, v.close_date) as days_before,
                    t.ts <= v.lead_created_at as before_lead,
                    t.ts <= v.opportunity_created_at as before_opportunity
@@ -170,10 +169,9 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
             where t.ts < v.close_date + interval 1 day
               and t.ts >= v.close_date - to_days(cast($lookback as integer))
         )
-        select journey_id, conversions, revenue, month, key, channel, days_before,
-               before_lead, before_opportunity,
-               row_number() over (partition by journey_id order by ts, touchpoint_id) as k,
-               count(*) over (partition by journey_id) as n
+        -- narrow on purpose: the sort carries every column; per-journey values join from conversions
+        select journey_id, key, is_direct, days_before, before_lead, before_opportunity,
+               row_number() over (partition by journey_id order by ts, touchpoint_id) as k
         from eligible
         """,
         {"lookback": int(lookback_days)},
@@ -256,10 +254,8 @@ def _prepare_paths(con, paths: pl.DataFrame, chain_models: Sequence[str] = (), o
             from attribution_path_rows
             where conversions > 0
         )
-        select journey_id, conversions, revenue, null::date as month,
-               path[k] as key, path[k] as channel, null::integer as days_before,
-               null::boolean as before_lead, null::boolean as before_opportunity,
-               k, len(path) as n
+        select journey_id, path[k] as key, path[k] = 'direct' as is_direct, null::integer as days_before,
+               null::boolean as before_lead, null::boolean as before_opportunity, k
         from steps
         """
     )
@@ -285,8 +281,8 @@ def _journeys(con, prepare, *args) -> Iterator[None]:
 
 _RULE_WEIGHTS = """
     with journey_facts as (
-        select journey_id,
-               max(k) filter (where channel <> 'direct') as last_non_direct_k,
+        select journey_id, count(*) as n,
+               max(k) filter (where not is_direct) as last_non_direct_k,
                max(k) filter (where before_lead) as lead_k,
                max(k) filter (where before_opportunity) as opportunity_k,
                {decay_total} as decay_total
@@ -294,12 +290,14 @@ _RULE_WEIGHTS = """
         group by journey_id
     ),
     milestones as (
-        select t.*, f.last_non_direct_k, f.lead_k, f.opportunity_k, f.decay_total,
-               case when t.n = 1 then 1 else 2 end as u_milestones,
+        select t.*, v.conversions, v.revenue, v.month,
+               f.n, f.last_non_direct_k, f.lead_k, f.opportunity_k, f.decay_total,
+               case when f.n = 1 then 1 else 2 end as u_milestones,
                len(list_distinct([1, f.lead_k, f.opportunity_k])) as w_milestones,
-               len(list_distinct([1, f.lead_k, f.opportunity_k, t.n])) as full_milestones
+               len(list_distinct([1, f.lead_k, f.opportunity_k, f.n])) as full_milestones
         from attribution_touches as t
         join journey_facts as f using (journey_id)
+        join attribution_conversions as v using (journey_id)
     ),
     weights as (
         select journey_id, key, month, conversions, revenue,
@@ -471,7 +469,10 @@ def _sets_sql(journey_sets: str, bits: bool) -> str:
     return f"select channels, conversions, revenue, journeys from ({_with_channels(grouped, bits)})"
 
 
-_CONVERTING = "select journey_id, key, k, conversions, revenue, 0.0::double as nulls from attribution_touches"
+# converting touches with their journey's weights
+_TOUCHES = ("select t.*, v.conversions, v.revenue, v.month "
+            "from attribution_touches as t join attribution_conversions as v using (journey_id)")
+_CONVERTING = f"select journey_id, key, k, conversions, revenue, 0.0::double as nulls from ({_TOUCHES})"
 _CONVERTING_LAGGED = _lagged_by_window(_CONVERTING, "k")
 
 
@@ -511,8 +512,8 @@ def _channel_sets(con) -> pl.DataFrame:
 
 def _attributed_totals(con) -> tuple[float, float]:
     rows = con.execute(f"select coalesce(sum(conversions), 0), coalesce({_exact_sum('revenue')}, 0) "
-                       "from (select any_value(conversions) as conversions, any_value(revenue) as revenue "
-                       "      from attribution_touches group by journey_id)").fetchall()
+                       "from attribution_conversions as v where exists "
+                       "(select 1 from attribution_touches as t where t.journey_id = v.journey_id)").fetchall()
     return float(rows[0][0]), float(rows[0][1])
 
 
@@ -859,7 +860,7 @@ def export_paths(con, by: str = "channel", lookback_days: int = 90, account_leve
             with converting as (
                 select array_to_string(list(key order by k), $sep) as path,
                        any_value(conversions) as conversions, any_value(revenue) as revenue, 0.0 as nulls
-                from attribution_touches group by journey_id
+                from ({_TOUCHES}) group by journey_id
             ),
             null_touches as ({_NULL_TOUCHES.format(journey_key=journey_key, key=key, null_from=null_from)}),
             non_converting as (
@@ -885,13 +886,13 @@ def top_paths(con, by: str = "channel", lookback_days: int = 90, account_level: 
     with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to):
         return frame(
             con,
-            """
+            f"""
             with journeys as (
                 select journey_id, list(key order by k) as path, any_value(revenue) as revenue
-                from attribution_touches group by journey_id
+                from ({_TOUCHES}) group by journey_id
             )
             select array_to_string(path, ' > ') as path, len(path) as touches,
-                   count(*) as conversions, sum(revenue) as revenue,
+                   count(*) as conversions, {_exact_sum("revenue")} as revenue,
                    count(*) / sum(count(*)) over () as share
             from journeys
             group by path
@@ -915,11 +916,11 @@ def journeys_with(con, value: str, by: str = "channel", lookback_days: int = 90,
             con,
             """
             with journeys as (
-                select journey_id, list(key order by k) as path, any_value(revenue) as revenue,
+                select journey_id, list(key order by k) as path,
                        count(*) filter (where key = $value) as touches_on_value
                 from attribution_touches group by journey_id
             )
-            select v.opportunity_id, v.contact_id, v.close_date, j.revenue,
+            select v.opportunity_id, v.contact_id, v.close_date, v.revenue,
                    len(j.path) as touches, j.touches_on_value, array_to_string(j.path, ' > ') as path
             from journeys as j join attribution_conversions as v using (journey_id)
             where j.touches_on_value > 0
