@@ -194,15 +194,16 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
         if con.execute("select count(*) from attribution_key_bits").fetchall()[0][0] > MAX_BITMASK_KEYS:
             con.execute("drop table attribution_key_bits")
     bits = _uses_key_bits(con)
-    _prepare_null_aggregates(con, _lagged_by_window(null_touches, "ts, touchpoint_id"),
-                             _sets_sql(_journey_sets_sql(null_touches, bits), bits), chain_models, order, params)
+    _prepare_null_aggregates(con, _lagged_by_window(null_touches, "ts, touchpoint_id", order, _NULL_WEIGHTS),
+                             _sets_sql(_journey_sets_sql(f"select *, {_NULL_WEIGHTS} from ({null_touches})", bits),
+                                       bits),
+                             chain_models, order, params)
 
 
 # Non-converting journeys: every contact (account) without a conversion in the window, its
 # touches from close_from - lookback to close_to.
 _NULL_TOUCHES = """
-    select {journey_key} as journey_id, {key} as key, 0.0::double as conversions, 0.0::double as revenue,
-           1.0::double as nulls, t.ts, t.touchpoint_id
+    select {journey_key} as journey_id, {key} as key, t.ts, t.touchpoint_id
     from {null_from}
     where (cast($close_from as date) is null
            or t.ts >= cast($close_from as date) - to_days(cast($lookback as integer)))
@@ -264,7 +265,7 @@ def _prepare_paths(con, paths: pl.DataFrame, chain_models: Sequence[str] = (), o
     null_sets = _sets_sql("select array_to_string(list_sort(list_distinct(path)), chr(31)) as set_id, "
                           "0.0::double as conversions, 0.0::double as revenue, nulls "
                           "from attribution_path_rows where nulls > 0", bits=False)
-    _prepare_null_aggregates(con, _lagged_by_index(null_rows), null_sets, chain_models, order, {})
+    _prepare_null_aggregates(con, _lagged_by_index(null_rows, order), null_sets, chain_models, order, {})
 
 
 @contextlib.contextmanager
@@ -365,27 +366,41 @@ def _journey_rule_credits(con, models: Sequence[str], half_life_days: float) -> 
 _STATE_PARAMS = {"start": START, "conversion": CONVERSION, "null": NULL}
 
 
-def _lagged_by_window(source: str, order_by: str) -> str:
-    """Touches of ``source`` with the keys 1-3 touches back and a last-touch flag (one sort)."""
+_NULL_WEIGHTS = "0.0::double as conversions, 0.0::double as revenue, 1.0::double as nulls"
+
+
+def _lagged_by_window(source: str, order_by: str, order: int, weights: str, join: str = "") -> str:
+    """Touches of ``source`` with the keys up to ``order`` touches back and a last-touch flag.
+
+    One sort; only ``journey_id``, ``key`` and the ``order_by`` columns pass through it
+    (the sort carries every column), the journey weights (``weights``, optionally from
+    ``join``) are added after it.
+    """
+    lags = ", ".join(f"lag(key, {i}) over w as key_{i}" for i in range(1, order + 1))
     return f"""
-        select journey_id, conversions, revenue, nulls, key,
-               lag(key, 1) over w as key_1, lag(key, 2) over w as key_2, lag(key, 3) over w as key_3,
-               lead(key) over w is null as is_last
-        from ({source})
-        window w as (partition by journey_id order by {order_by})
+        select l.*, {weights}
+        from (
+            select journey_id, key, {lags}, lead(key) over w is null as is_last
+            from ({source})
+            window w as (partition by journey_id order by {order_by})
+        ) as l
+        {join}
     """
 
 
-def _lagged_by_index(source: str) -> str:
-    """The same from journeys given as ordered lists ``path`` (no sort needed)."""
+def _lagged_by_index(source: str, order: int) -> str:
+    """The same from journeys given as ordered lists ``path`` with their weights (no sort needed)."""
+    lags = ", ".join(f"case when i > {j} then path[i - {j}] end as key_{j}" for j in range(1, order + 1))
     return f"""
-        select journey_id, conversions, revenue, nulls, path[i] as key,
-               case when i > 1 then path[i - 1] end as key_1,
-               case when i > 2 then path[i - 2] end as key_2,
-               case when i > 3 then path[i - 3] end as key_3,
-               i = len(path) as is_last
+        select journey_id, conversions, revenue, nulls, path[i] as key, {lags}, i = len(path) as is_last
         from (select *, generate_subscripts(path, 1) as i from ({source}))
     """
+
+
+def _converting_lagged(order: int) -> str:
+    return _lagged_by_window("select journey_id, key, k from attribution_touches", "k", order,
+                             "v.conversions, v.revenue, 0.0::double as nulls",
+                             "join attribution_conversions as v using (journey_id)")
 
 
 def _moves_sql(lagged: str, order: int, per_journey: bool) -> str:
@@ -473,7 +488,6 @@ def _sets_sql(journey_sets: str, bits: bool) -> str:
 _TOUCHES = ("select t.*, v.conversions, v.revenue, v.month "
             "from attribution_touches as t join attribution_conversions as v using (journey_id)")
 _CONVERTING = f"select journey_id, key, k, conversions, revenue, 0.0::double as nulls from ({_TOUCHES})"
-_CONVERTING_LAGGED = _lagged_by_window(_CONVERTING, "k")
 
 
 def _transition_counts(con, order: int) -> pl.DataFrame:
@@ -482,7 +496,7 @@ def _transition_counts(con, order: int) -> pl.DataFrame:
         con,
         f"""
         with moves as (
-            {_moves_sql(_CONVERTING_LAGGED, order, per_journey=False)}
+            {_moves_sql(_converting_lagged(order), order, per_journey=False)}
             union all
             select from_state, to_state, count, value from attribution_null_moves
         )
@@ -781,7 +795,7 @@ class _BootstrapChain:
         moves = null_counts = move_arrays = sets = null_journeys = set_arrays = None
         if "markov" in models:
             null_moves = frame(con, "select from_state, to_state, count from attribution_null_moves order by all")
-            journey_moves = frame(con, _moves_sql(_CONVERTING_LAGGED, order, per_journey=True) + " order by all",
+            journey_moves = frame(con, _moves_sql(_converting_lagged(order), order, per_journey=True) + " order by all",
                                   _STATE_PARAMS)
             pair_codes, pairs = _codes(list(zip(
                 null_moves["from_state"].to_list() + journey_moves["from_state"].to_list(),
