@@ -40,6 +40,9 @@ from analytics.paths import path_frame  # noqa: E402
 from analytics.warehouse import connect  # noqa: E402
 
 BASELINE_SQL = "select channel, count(*) from touchpoints group by channel"
+# for context, not a goal: the join every touch-level model needs, the won deals' touches
+JOIN_FLOOR_SQL = ("select count(*), max(t.ts) from opportunities as o "
+                  "join touchpoints as t on t.contact_id = o.contact_id where o.is_closed_won")
 
 
 def timed(func, *args, **kwargs) -> tuple[float, object]:
@@ -60,12 +63,16 @@ def bench_models(con, runs: int) -> dict:
     per_run = []
     for run in range(runs):
         baseline, _ = timed(lambda: con.execute(BASELINE_SQL).fetchall())
+        join_floor, _ = timed(lambda: con.execute(JOIN_FLOOR_SQL).fetchall())
         models = {m: timed(attribute, con, [m])[0] for m in MODELS}
         together, _ = timed(attribute, con, MODELS)
-        per_run.append({"baseline_s": baseline, "models_s": models, "all_models_s": together})
+        per_run.append({"baseline_s": baseline, "join_floor_s": join_floor, "models_s": models,
+                        "all_models_s": together})
         print(f"  run {run + 1}/{runs}: baseline {baseline:.3f} s, all models {together:.2f} s", flush=True)
     return {
         "baseline_s": statistics.median(r["baseline_s"] for r in per_run),
+        "join_floor_s": statistics.median(r["join_floor_s"] for r in per_run),
+        "join_floor_ratio": statistics.median(r["join_floor_s"] / r["baseline_s"] for r in per_run),
         "models": {
             m: {"seconds": statistics.median(r["models_s"][m] for r in per_run),
                 "ratio_to_baseline": statistics.median(r["models_s"][m] / r["baseline_s"] for r in per_run)}
@@ -150,6 +157,8 @@ def main() -> None:
 
     models = result["models"]
     print(f"\nbaseline `{BASELINE_SQL}`: {models['baseline_s'] * 1000:.0f} ms (median)")
+    print(f"for context, the bare join of won deals to their touchpoints: {models['join_floor_s'] * 1000:.0f} ms "
+          f"({models['join_floor_ratio']:.1f}× baseline)")
     print(f"{'model':<18}{'median s':>10}{'× baseline':>12}")
     for model, figures in models["models"].items():
         print(f"{model:<18}{figures['seconds']:>10.2f}{figures['ratio_to_baseline']:>12.1f}")

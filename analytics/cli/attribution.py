@@ -62,6 +62,14 @@ def attribution(
     null_col: Annotated[str, typer.Option(help="Non-converting count column (--paths; Markov and Shapley need it).")] = NULL_COLUMN,
 ) -> None:
     """Attributed conversions and revenue per channel, campaign or touch type, under each model."""
+    with Console(stderr=True).status("Attributing the conversions…"):  # stderr: stdout stays parseable
+        result = _attribute(model, db, paths, by, lookback_days, half_life_days, order,
+                            sep, path_col, conversions_col, value_col, null_col)
+    _print(result, by, output)
+
+
+def _attribute(model, db, paths, by, lookback_days, half_life_days, order,
+               sep, path_col, conversions_col, value_col, null_col) -> pl.DataFrame:
     if db is not None and paths is not None:
         raise RevLensError("Give either --db or --paths, not both: attribute a warehouse or a path file.")
     if paths is not None:
@@ -69,12 +77,10 @@ def attribution(
             raise RevLensError(f"--by {by} needs a warehouse; a path file only has channels, so drop --by or use --db.")
         frame = read_paths(paths, sep=sep, path_col=path_col, conversions_col=conversions_col,
                            value_col=value_col, null_col=null_col)
-        result = attribute_paths(frame, parse_models(model, PATH_MODELS), order=order)
-    else:
-        con = connect(db or db_path(), read_only=True)
-        try:
-            result = attribute(con, parse_models(model), by=by, lookback_days=lookback_days,
-                               half_life_days=half_life_days, order=order)
-        finally:
-            con.close()
-    _print(result, by, output)
+        return attribute_paths(frame, parse_models(model, PATH_MODELS), order=order)
+    con = connect(db or db_path(), read_only=True)
+    try:
+        return attribute(con, parse_models(model), by=by, lookback_days=lookback_days,
+                         half_life_days=half_life_days, order=order)
+    finally:
+        con.close()
