@@ -113,6 +113,7 @@ journeys = cached(attribution.journeys_with, value=chosen, by=by, lookback_days=
                   account_level=account_level, close_from=f.start, close_to=f.end, limit=200)
 st.caption(f"{journeys.height:,} most recent journeys (at most 200).")
 st.dataframe(journeys, width="stretch", hide_index=True, column_config={
+    "close_date": st.column_config.DateColumn("Close date", format="YYYY-MM-DD"),
     "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
     "path": st.column_config.TextColumn("Path", width="large"),
 })
