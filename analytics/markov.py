@@ -127,7 +127,8 @@ def markov_credits(counts: pl.DataFrame, total_conversions: float, total_revenue
     States are channels (order k: the last k channels of the journey, fewer at its
     start), plus ``(start)``, ``(conversion)`` and ``(null)``; non-converting journeys
     end in ``(null)``. Transition probabilities are the observed move counts over all
-    moves out of a state. For each channel c,
+    moves out of a state; a channel repeated in a row is a self-loop, which changes no
+    absorption probability (ChannelAttribution drops them; the results are the same). For each channel c,
 
     .. math:: RE(c) = 1 - \\frac{P(\\text{conversion} \\mid c \\text{ removed})}{P(\\text{conversion})}
 

@@ -162,13 +162,33 @@ def test_other_dimensions(hand_db, by, key, want):
 
 
 def test_markov_on_the_hand_warehouse(hand_db):
-    # journeys: J1 email>paid_search>webinar>events>direct, J2 direct, J3 paid_social>email (conv 1 each),
-    # C5 paid_search>display (null). Removing paid_search: J1 is lost, so RE = 1 - (2/4)/(3/4) = 1/3 ... checked
-    # against the general solver below; here check the identity and that display (only on a null path) gets 0.
+    # journeys: J1 email>paid_search>webinar>events>direct, J2 direct, J3 paid_social>email (converting),
+    # C5 paid_search>display (null). Absorption: P(direct)=P(events)=P(webinar)=1, P(display)=0,
+    # P(paid_search)=1/2, P(email)=P(paid_social)=3/4, P(start)=(3/4+1+3/4+1/2)/4=3/4.
+    # Removal effects: email 1/2, direct 2/3, paid_search=webinar=events 1/3, paid_social 1/4, display 0;
+    # sum 29/12, so conversions 3 * RE * 12/29. Value (direct ends 1500 over 2 moves, email 300 over 2):
+    # RE email 3/8, direct 5/6, paid_search=webinar=events 5/12, paid_social 3/16; sum 127/48.
     got = _as_dict(attribute(hand_db, ["markov"]))
-    assert sum(v[0] for v in got.values()) == pytest.approx(4.0)
-    assert sum(v[1] for v in got.values()) == pytest.approx(2000.0)
-    assert "display" not in got or got["display"][0] == pytest.approx(0.0, abs=1e-12)
+    want_conversions = {"email": 18 / 29, "direct": 24 / 29, "paid_search": 12 / 29, "webinar": 12 / 29,
+                        "events": 12 / 29, "paid_social": 9 / 29}
+    want_revenue = {"email": 18 * 1800 / 127, "direct": 40 * 1800 / 127, "paid_search": 20 * 1800 / 127,
+                    "webinar": 20 * 1800 / 127, "events": 20 * 1800 / 127, "paid_social": 9 * 1800 / 127}
+    for channel in want_conversions:
+        assert got[channel][0] == pytest.approx(want_conversions[channel], rel=1e-12), channel
+        assert got[channel][1] == pytest.approx(want_revenue[channel], rel=1e-12), channel
+    assert got[UNATTRIBUTED] == (1.0, 200.0)
+    assert "display" not in got  # only on a non-converting path: removal effect 0
+
+
+def test_shapley_on_the_hand_warehouse(hand_db):
+    # channel sets: J1 {direct, email, events, paid_search, webinar} CR 1, J2 {direct} CR 1,
+    # J3 {email, paid_social} CR 1, C5 {display, paid_search} CR 0; phi = sum of CR(T)/|T|
+    got = _as_dict(attribute(hand_db, ["shapley"]))
+    want = {"direct": (1.2, 700.0), "email": (0.7, 350.0), "events": (0.2, 200.0), "paid_search": (0.2, 200.0),
+            "webinar": (0.2, 200.0), "paid_social": (0.5, 150.0), UNATTRIBUTED: (1.0, 200.0)}
+    assert got.keys() == want.keys()
+    for key, (conv, rev) in want.items():
+        assert got[key] == pytest.approx((conv, rev), rel=1e-12), key
 
 
 # --------------------------------------------------------------------------- Markov and Shapley by hand (path input)
