@@ -25,8 +25,23 @@ def _open_warehouse(path: str, mtime: float) -> Warehouse:
     return Warehouse(path)
 
 
+def _run_through_entrypoint() -> None:
+    """Make a deep link (``/roi?channel=email``) opened first in a fresh server run ``app.py``.
+
+    Until some session has run ``app.py`` (whose ``st.navigation`` turns it off), Streamlit
+    1.67 is in its old pages-folder mode and runs the linked page's file alone: no menu, no
+    filters. Turn the mode off and rerun, which goes through the entrypoint.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def warehouse() -> Warehouse:
     """The app's read-only warehouse; on a user-fixable problem, an error and a stop."""
+    _run_through_entrypoint()
     path = db_path()
     try:
         mtime = os.path.getmtime(path) if path.exists() else 0.0
@@ -74,6 +89,7 @@ class Filters:
 
 
 def filters() -> Filters:
+    _run_through_entrypoint()
     return st.session_state["filters"]
 
 
@@ -98,3 +114,14 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
 
 def page_paths() -> list[str]:
     return [path for pages in NAVIGATION.values() for path, _, _ in pages]
+
+
+def money(value: float | None) -> str:
+    """Compact dollars for KPI tiles: $950, $12.3K, $4.56M, $1.20B; None as an em dash."""
+    if value is None:
+        return "—"
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    for threshold, suffix, digits in ((1e9, "B", 2), (1e6, "M", 2), (1e3, "K", 1)):
+        if value >= threshold:
+            return f"{sign}${value / threshold:,.{digits}f}{suffix}"
+    return f"{sign}${value:,.0f}"
