@@ -18,7 +18,7 @@ BOOTSTRAP_REPLICATES = 100
 f = filters()
 st.title("Attribution")
 st.caption(
-    f"Closed-won deals closing {f.start:%d %b %Y} – {f.end:%d %b %Y} (the sidebar's date range), credited to "
+    f"Closed-won deals closing {f.start:%d %b %Y} – {f.end:%d %b %Y} (the filter bar's date range), credited to "
     "the touches of their contact before the close. The segment and channel filters do not apply here: "
     "every model splits all the revenue."
 )
@@ -53,7 +53,7 @@ with st.spinner("Attributing the conversions…"):
 totals = credits.filter(pl.col("model") == models[0])
 conversions, revenue = totals["attributed_conversions"].sum(), totals["attributed_revenue"].sum()
 if conversions == 0:
-    st.info("No closed-won deals close in the selected period; widen the date range in the sidebar.")
+    st.info("No closed-won deals close in the selected period; widen the date range in the filter bar.")
     st.stop()
 unattributed = credits.filter(pl.col(by) == attribution.UNATTRIBUTED, pl.col("model") == models[0])
 m1, m2, m3 = st.columns(3)

@@ -30,7 +30,7 @@ def _metric(at, label: str) -> float:
     return float(value.replace("$", "").replace(",", ""))
 
 
-def test_page_totals_match_the_engine_for_the_sidebar_window(page, demo_db):
+def test_page_totals_match_the_engine_for_the_filter_window(page, demo_db):
     assert page.title[0].value == "Attribution"
     con = connect(demo_db, read_only=True)
     try:
