@@ -129,7 +129,8 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
         select row_number() over (order by o.opportunity_id) as journey_id,  -- integer: fast partitions
                o.opportunity_id,
                o.contact_id,
-               coalesce(o.account_id, c.account_id) as account_id,
+               -- account-level journeys group by account; a deal without one keeps its contact's touches
+               coalesce('a:' || coalesce(o.account_id, c.account_id), 'c:' || o.contact_id) as group_key,
                1.0::double as conversions,
                coalesce(o.amount, 0)::double as revenue,
                o.close_date,
@@ -148,8 +149,9 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
     journey_touch = (
         """
         from attribution_conversions as v
-        join contacts as member on member.account_id = v.account_id
-        join touchpoints as t on t.contact_id = member.contact_id
+        join (select t.*, coalesce('a:' || member.account_id, 'c:' || t.contact_id) as group_key
+              from touchpoints as t left join contacts as member on member.contact_id = t.contact_id) as t
+          on t.group_key = v.group_key
         """
         if account_level else
         """
@@ -213,9 +215,10 @@ _NULL_TOUCHES = """
 
 def _null_journey_sql(account_level: bool) -> tuple[str, str]:
     if account_level:
-        return ("member.account_id",
-                "touchpoints as t join contacts as member on member.contact_id = t.contact_id "
-                "anti join attribution_conversions as v on v.account_id = member.account_id")
+        return ("t.group_key",
+                "(select t.*, coalesce('a:' || member.account_id, 'c:' || t.contact_id) as group_key "
+                " from touchpoints as t left join contacts as member on member.contact_id = t.contact_id) as t "
+                "anti join attribution_conversions as v on v.group_key = t.group_key")
     return "t.contact_id", "touchpoints as t anti join attribution_conversions as v on v.contact_id = t.contact_id"
 
 
@@ -629,8 +632,11 @@ def attribute(
     lookback_days : eligible touches are at most this many days before the close date.
     half_life_days : ``time_decay``'s half-life *h*.
     order : ``markov``'s order (1-3).
-    account_level : take the touches of every contact of the opportunity's account.
-    close_from, close_to : conversions with ``close_from <= close_date <= close_to`` (None: open).
+    account_level : take the touches of every contact of the opportunity's account (a deal
+        without an account keeps its own contact's touches); non-converting journeys are
+        then accounts too.
+    close_from, close_to : closed-won opportunities with ``close_from <= close_date <= close_to``
+        (None: open; deals without a close date are never counted).
     by_month : also split by ``month``, the first day of the close month (a date);
         Markov and Shapley split their window credit like linear credit (see
         :func:`_split_by_month`), so the months add up to the ``by_month=False`` result.

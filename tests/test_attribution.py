@@ -533,3 +533,37 @@ def test_shapley_channel_sets_as_bits_or_strings_agree(demo, monkeypatch):
     monkeypatch.setattr(engine, "MAX_BITMASK_KEYS", 2)  # 40 campaigns: falls back to strings
     assert with_bits.equals(attribute(demo, ["shapley"], by="campaign"))
     assert boot_bits.equals(bootstrap_intervals(demo, ["shapley"], by="campaign", n_boot=5))
+
+
+def test_account_level_pools_an_accounts_contacts_and_keeps_deals_without_account(tmp_path):
+    path = tmp_path / "accounts.duckdb"
+    con = connect(path)
+    create_schema(con)
+    con.executemany("insert into contacts (contact_id, account_id, created_at) values (?, ?, ?)", [
+        ("C1", "A1", datetime(2026, 1, 1)), ("C2", "A1", datetime(2026, 1, 1)), ("C3", None, datetime(2026, 1, 1)),
+        ("C4", None, datetime(2026, 1, 1)),
+    ])
+    con.executemany("insert into touchpoints (touchpoint_id, contact_id, channel, ts) values (?, ?, ?, ?)", [
+        ("T1", "C1", "email", datetime(2026, 1, 2)), ("T2", "C2", "webinar", datetime(2026, 1, 3)),
+        ("T3", "C3", "events", datetime(2026, 1, 4)), ("T4", "C4", "display", datetime(2026, 1, 4)),
+    ])
+    con.executemany("insert into opportunities (opportunity_id, contact_id, account_id, amount, is_closed_won, "
+                    "created_at, close_date) values (?, ?, ?, ?, true, ?, ?)", [
+        ("O1", "C1", "A1", 100.0, datetime(2026, 1, 5), date(2026, 1, 10)),
+        ("O3", "C3", None, 60.0, datetime(2026, 1, 5), date(2026, 1, 10)),
+    ])
+    con.close()
+    con = connect(path, read_only=True)
+    try:
+        contact = _as_dict(attribute(con, ["linear", "markov"]))
+        account = attribute(con, ["linear", "markov"], account_level=True)
+    finally:
+        con.close()
+    # contact level: O1 has only C1's email touch; account level: C2's webinar touch joins it
+    assert contact["email"] == (1.0, 100.0)
+    linear = _as_dict(account.filter(pl.col("model") == "linear"))
+    assert linear == {"email": (0.5, 50.0), "webinar": (0.5, 50.0), "events": (1.0, 60.0), UNATTRIBUTED: (0.0, 0.0)}
+    # C4 (no account, no deal) is its own non-converting journey, not merged with others
+    markov = account.filter(pl.col("model") == "markov")
+    assert markov["attributed_conversions"].sum() == pytest.approx(2.0)
+    assert dict(markov.select("channel", "attributed_conversions").iter_rows()).get("display", 0.0) == 0.0
