@@ -623,7 +623,7 @@ class DemoBuilder:
                  (clicked, "click", 4000), (unsub, "unsubscribe", 5000)]
         frames = [pl.DataFrame({"contact_id": self.contact_ids[c[mask]], "campaign_id": camp[mask],
                                 "event_type": np.full(mask.sum(), kind, dtype=object),
-                                "ts": self._ts(ts[mask] + delay)}) for mask, kind, delay in parts]
+                                "ts": self._ts(np.minimum(ts[mask] + delay, self.end_s))}) for mask, kind, delay in parts]
         self._insert("email_events", pl.concat(frames).sort("ts"))
         # content and advocacy: healthy customers advocate, everyone reads
         k = rng.poisson(2.0, n)

@@ -80,3 +80,20 @@ def filters() -> Filters:
 def download_csv(frame: pl.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
     st.download_button(label, frame.write_csv().encode("utf-8"), file_name=file_name,
                        mime="text/csv", icon=":material/download:", key=key)
+
+
+# The app's pages by role. A group with no page is not shown; tests parametrize over this.
+NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
+    "Marketing": [
+        ("pages/overview.py", "Overview", ":material/dashboard:"),
+    ],
+    "Finance": [],
+    "Customer Success": [],
+    "Operations": [
+        ("pages/data.py", "Data", ":material/database:"),
+    ],
+}
+
+
+def page_paths() -> list[str]:
+    return [path for pages in NAVIGATION.values() for path, _, _ in pages]

@@ -1,0 +1,62 @@
+"""Overview: the five KPIs with period-over-period deltas, and monthly trends."""
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from analytics import overview
+from pages.shared import cached, download_csv, filters
+
+f = filters()
+st.title("Overview")
+st.caption(
+    f"{f.start:%d %b %Y} – {f.end:%d %b %Y}, compared with the previous period of the same length"
+    + (f" · segments: {', '.join(f.segments)}" if f.segments else "")
+    + (f" · channels: {', '.join(f.channels)}" if f.channels else "")
+)
+
+kpis = cached(overview.kpis, start=f.start, end=f.end, segments=f.segments, channels=f.channels)
+labels = {
+    "open_pipeline": ("Open pipeline", "${:,.0f}", "Amount of opportunities open at the end of the period"),
+    "won_revenue": ("Won revenue", "${:,.0f}", "Closed-won amount with a close date in the period"),
+    "marketing_spend": ("Marketing spend", "${:,.0f}", "All campaign costs dated in the period"),
+    "active_accounts": ("Active accounts", "{:,.0f}", "Paying accounts not churned at the end of the period"),
+    "arr": ("ARR", "${:,.0f}", "Annual recurring revenue of the active accounts"),
+}
+for column, (name, (label, fmt, help_text)) in zip(st.columns(len(labels)), labels.items()):
+    value = kpis[name]
+    pct = value.delta_pct
+    column.metric(
+        label,
+        fmt.format(value.current),
+        delta=None if pct is None else f"{pct:+.1f}%",
+        delta_color="inverse" if name == "marketing_spend" else "normal",
+        help=f"{help_text}. Previous period: {fmt.format(value.previous)}.",
+        border=True,
+    )
+
+trends = cached(overview.monthly_trends, start=f.start, end=f.end, segments=f.segments, channels=f.channels)
+st.subheader("Monthly trends")
+if trends.is_empty():
+    st.info("No activity in the selected period; widen the date range in the sidebar.")
+else:
+    months = trends["month"].to_list()
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_bar(x=months, y=trends["won_revenue"].to_list(), name="Won revenue")
+    figure.add_bar(x=months, y=trends["marketing_spend"].to_list(), name="Marketing spend")
+    figure.add_trace(go.Scatter(x=months, y=trends["new_pipeline"].to_list(), name="New pipeline", mode="lines+markers"))
+    figure.add_trace(go.Scatter(x=months, y=trends["touchpoints"].to_list(), name="Touchpoints",
+                                mode="lines", line={"dash": "dot"}), secondary_y=True)
+    figure.update_layout(barmode="group", height=420, margin={"t": 10, "b": 10},
+                         legend={"orientation": "h", "y": 1.08}, hovermode="x unified")
+    figure.update_yaxes(title_text="USD", secondary_y=False)
+    figure.update_yaxes(title_text="Touchpoints", secondary_y=True, showgrid=False)
+    st.plotly_chart(figure, width="stretch")
+    with st.expander("Monthly figures"):
+        st.dataframe(trends, width="stretch", hide_index=True, column_config={
+            "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
+            "won_revenue": st.column_config.NumberColumn("Won revenue", format="dollar"),
+            "new_pipeline": st.column_config.NumberColumn("New pipeline", format="dollar"),
+            "marketing_spend": st.column_config.NumberColumn("Marketing spend", format="dollar"),
+        })
+        download_csv(trends, f"revlens_overview_{f.start}_{f.end}.csv")
