@@ -40,7 +40,7 @@ import polars as pl
 
 from analytics.costs import ALLOCATION_METHODS, OpportunityCostAssumption, campaign_costs, monthly_campaign_costs
 from analytics.errors import RevLensError
-from analytics.roi import DASH, interval_width, model_spread, roi_record
+from analytics.roi import DASH, cac, interval_width, model_spread, roas, roi_percentage, roi_record
 from analytics.warehouse import frame
 
 UNATTRIBUTED = "(unattributed)"
@@ -464,6 +464,78 @@ def financial_report(
                      "gross_margin": gross_margin, "hours_per_won_deal": hours_per_won_deal,
                      "loaded_hourly_rate": loaded_hourly_rate, "bootstrap_resamples": n_boot},
     )
+
+
+def period_labels(first: date, last: date, kind: str) -> list[str]:
+    """Labels of the months (``2026-09``) or quarters (``2026-Q3``) between two days, newest first."""
+    labels, month = [], first.replace(day=1)
+    while month <= last:
+        label = ReportPeriod(month, month, "month").label if kind == "month" else \
+            ReportPeriod(month, month, "quarter").label
+        if label not in labels:
+            labels.append(label)
+        month = _add_months(month, 1)
+    return labels[::-1]
+
+
+def summarize(table: pl.DataFrame) -> dict:
+    """Totals of some ROI rows (e.g. the channels a user filtered to): sums, then the same formulas.
+
+    ``total_investment``, ``attributed_revenue``, ``net_revenue``, ``attributed_conversions``
+    are sums; ``roi_percentage``, ``roas`` and ``cac`` follow :mod:`analytics.roi` on the sums.
+    (Payback and confidence need the monthly inputs and are left out.)
+    """
+    sums = {name: float(table[name].sum()) for name in
+            ("total_investment", "attributed_revenue", "net_revenue", "attributed_conversions", "media_spend")}
+    return {**sums, "roi_percentage": roi_percentage(sums["net_revenue"], sums["total_investment"]),
+            "roas": roas(sums["attributed_revenue"], sums["media_spend"]),
+            "cac": cac(sums["total_investment"], sums["attributed_conversions"])}
+
+
+_CAMPAIGN_DEALS_SQL = """
+with
+    won as (
+        select o.opportunity_id, o.name, o.account_id, o.contact_id, o.amount, o.close_date
+        from opportunities as o
+        where o.is_closed_won and o.close_date between $start and $end
+    ),
+    journey as (
+        select w.opportunity_id, t.campaign_id
+        from won as w
+        join touchpoints as t
+          on t.contact_id = w.contact_id
+         and t.ts::date between w.close_date - to_days($lookback_days) and w.close_date
+    ),
+    touch_counts as (
+        select opportunity_id,
+               count(*) filter (where campaign_id = $campaign_id) as campaign_touches,
+               count(*) as all_touches
+        from journey
+        group by opportunity_id
+    )
+select w.opportunity_id, w.name as deal, a.name as account, w.amount, w.close_date,
+       c.campaign_touches, c.all_touches,
+       c.campaign_touches / c.all_touches as touch_share,
+       w.amount * c.campaign_touches / c.all_touches as linear_credit
+from won as w
+join touch_counts as c using (opportunity_id)
+left join accounts as a using (account_id)
+where c.campaign_touches > 0
+order by w.close_date, w.opportunity_id
+"""
+
+
+def campaign_deals(con: duckdb.DuckDBPyConnection, campaign_id: str, start: date, end: date,
+                   lookback_days: int = 90) -> pl.DataFrame:
+    """Closed-won deals in ``[start, end]`` that the campaign touched (the drill-down's deal list).
+
+    A deal is listed when its contact had a touch on the campaign dated within
+    ``[close_date - lookback_days, close_date]``. ``touch_share = campaign_touches / all_touches``
+    over that window and ``linear_credit = amount × touch_share`` (the linear model's credit,
+    as a guide; the report's credit comes from the chosen model).
+    """
+    return frame(con, _CAMPAIGN_DEALS_SQL, {"campaign_id": campaign_id, "start": start, "end": end,
+                                            "lookback_days": lookback_days})
 
 
 # ---------------------------------------------------------------- exports

@@ -87,7 +87,9 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
     "Marketing": [
         ("pages/overview.py", "Overview", ":material/dashboard:"),
     ],
-    "Finance": [],
+    "Finance": [
+        ("pages/roi.py", "ROI", ":material/paid:"),
+    ],
     "Customer Success": [],
     "Operations": [
         ("pages/data.py", "Data", ":material/database:"),
