@@ -302,7 +302,9 @@ def assemble_report(
         if key is None:
             name = costs.filter(pl.col("campaign_id").is_null())["campaign_name"].first() if costs.height else None
         channel_key = channel or NO_CHANNEL
-        campaign_rows.append({"campaign_id": key, "campaign_name": name or key or NO_CAMPAIGN, "channel": channel,
+        if key in (NO_CAMPAIGN, NO_CHANNEL):  # touches without a campaign (attribution's "(none)")
+            name = NO_CAMPAIGN
+        campaign_rows.append({"campaign_id": key, "campaign_name": name or key, "channel": channel,
                               **_roi(units[key], months, gross_margin, opportunity, campaign_interval.get(key))})
         channel_units.setdefault(channel_key, _Inputs(costs={})).add(units[key])
     channel_rows = [{"channel": key, **_roi(inputs, months, gross_margin, opportunity, channel_interval.get(key))}
