@@ -321,6 +321,9 @@ def assemble_report(
     return by_campaign, by_channel, total
 
 
+_WON_COUNT_SQL = "select count(*) from opportunities where is_closed_won and close_date between $start and $end"
+_ATTRIBUTED_SCHEMA = {"campaign": pl.String, "month": pl.Date, "model": pl.String,
+                      "attributed_conversions": pl.Float64, "attributed_revenue": pl.Float64}
 _CAMPAIGNS_SQL = "select campaign_id, name as campaign_name, channel from campaigns order by campaign_id"
 
 SUMMARY_METRICS = ("total_investment", "campaign_costs", "operational_costs", "opportunity_costs",
@@ -338,9 +341,12 @@ def _period_rows(con, period: ReportPeriod, model: str, allocation: str, lookbac
     costs = campaign_costs(con, period.start, period.end, allocation)
     monthly = monthly_campaign_costs(con, period.start, period.end, allocation)
     step(f"Attribution {period.label} ({', '.join(models)})")
-    attributed = attribute(con, list(models), by="campaign", by_month=True, **window)
+    # attribute() needs at least one closed-won deal in the window; without one nothing is credited
+    deals = con.execute(_WON_COUNT_SQL, {"start": period.start, "end": period.end}).fetchall()[0][0]
+    attributed = attribute(con, list(models), by="campaign", by_month=True, **window) if deals else \
+        pl.DataFrame(schema=_ATTRIBUTED_SCHEMA)
     campaign_intervals = channel_intervals = None
-    if n_boot > 0:
+    if n_boot > 0 and deals:
         step(f"Bootstrap intervals {period.label} ({n_boot} resamples)")
         campaign_intervals = bootstrap_intervals(con, [model], by="campaign", n_boot=n_boot, **window)
         channel_intervals = bootstrap_intervals(con, [model], by="channel", n_boot=n_boot, **window)

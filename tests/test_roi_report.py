@@ -270,3 +270,11 @@ def test_cli_budget_json(demo_db, capsys):
     data = json.loads(out)
     assert code == 0 and len(data) == 40
     assert {"spent", "budget", "burn_rate_per_month", "projected_spend", "run_out_date", "over_budget"} <= set(data[0])
+
+
+def test_a_period_without_deals_or_costs_reports_zeros(demo):
+    report = financial_report(demo, date(2024, 1, 1), date(2024, 1, 31), "month", n_boot=20)
+    total = report.totals.row(0, named=True)
+    assert total["total_investment"] == 0.0 and total["closed_won_revenue"] == 0.0
+    assert total["roi_percentage"] is None and total["payback_period"] is None
+    assert report.by_campaign.is_empty()
