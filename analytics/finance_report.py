@@ -13,7 +13,9 @@ or a custom range) and an attribution model, each campaign gets:
   with attributed revenue), on attributed gross profit ``revenue × gross_margin``
   (an assumption, 0.80 by default), within the period: "not reached" means not by its end.
   Confidence uses the spread of attributed revenue across ``AGREEMENT_MODELS`` plus the
-  selected model, the bootstrap interval of the selected model and the conversion count.
+  selected model, the 95% bootstrap interval of the selected model's revenue (campaign rows
+  only: a second bootstrap per channel would double the report's run time; channels and the
+  total are graded on model agreement and conversions) and the conversion count.
 
 Channels and the total are the sums of their campaigns' inputs (costs, revenue, monthly
 gross profit), then the same formulas: a channel's ROI is the ROI of its sums. Revenue the
@@ -51,7 +53,7 @@ TOTAL = "Total"
 # out: they cost far more and rarely change the verdict).
 AGREEMENT_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 DEFAULT_GROSS_MARGIN = 0.80
-DEFAULT_N_BOOT = 100
+DEFAULT_N_BOOT = 50
 
 COST_COLUMNS = ("media_spend", "creative_production", "platform_fees", "operational_overhead",
                 "allocated_overhead", "campaign_costs", "operational_costs")
@@ -345,14 +347,15 @@ def _period_rows(con, period: ReportPeriod, model: str, allocation: str, lookbac
     deals = con.execute(_WON_COUNT_SQL, {"start": period.start, "end": period.end}).fetchall()[0][0]
     attributed = attribute(con, list(models), by="campaign", by_month=True, **window) if deals else \
         pl.DataFrame(schema=_ATTRIBUTED_SCHEMA)
-    campaign_intervals = channel_intervals = None
-    if n_boot > 0 and deals:
+    campaign_intervals = None
+    if n_boot > 0:
         step(f"Bootstrap intervals {period.label} ({n_boot} resamples)")
-        campaign_intervals = bootstrap_intervals(con, [model], by="campaign", n_boot=n_boot, **window)
-        channel_intervals = bootstrap_intervals(con, [model], by="channel", n_boot=n_boot, **window)
+        if deals:
+            # per campaign only: a second bootstrap by channel would double the report's time
+            campaign_intervals = bootstrap_intervals(con, [model], by="campaign", n_boot=n_boot, **window)
+    step(f"ROI {period.label}")
     return assemble_report(period, costs, monthly, attributed, frame(con, _CAMPAIGNS_SQL), model,
-                           campaign_intervals=campaign_intervals, channel_intervals=channel_intervals,
-                           gross_margin=gross_margin, opportunity=opportunity)
+                           campaign_intervals=campaign_intervals, gross_margin=gross_margin, opportunity=opportunity)
 
 
 def _pct_change(current: float | None, previous: float | None) -> float | None:
@@ -438,7 +441,7 @@ def financial_report(
         raise RevLensError(f"The gross margin {gross_margin} is outside (0, 1]; give it as a fraction, e.g. 0.8.")
     opportunity = OpportunityCostAssumption(hours_per_won_deal, loaded_hourly_rate)
     period = custom_period(start, end) if kind == "custom" else ReportPeriod(start, end, kind)
-    steps = 2 + (1 if n_boot > 0 else 0) + (2 if compare else 0)
+    steps = 3 + (1 if n_boot > 0 else 0) + (3 if compare else 0)
     done = [0]
 
     def step(message: str) -> None:

@@ -9,7 +9,7 @@ from analytics import overview
 from analytics.attribution import MODELS
 from analytics.budget import budget_consumption
 from analytics.costs import ALLOCATION_METHODS, OpportunityCostAssumption, cost_lines
-from analytics.finance_report import (DEFAULT_GROSS_MARGIN, campaign_deals, custom_period, financial_report,
+from analytics.finance_report import (DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, campaign_deals, custom_period, financial_report,
                                       parse_period, period_labels, summarize, workbook_bytes)
 from analytics.roi import DASH, format_roi
 from pages.shared import cached, download_csv, filters
@@ -43,7 +43,7 @@ with st.expander("Assumptions"):
                             1.0, key="roi_hours", help="Opportunity cost: hours × rate per attributed conversion.")
     rate = a3.number_input("Loaded hourly rate (USD)", 0.0, 1000.0, OpportunityCostAssumption.loaded_hourly_rate,
                            5.0, key="roi_rate")
-    n_boot = a4.number_input("Bootstrap resamples", 0, 500, 50, 10, key="roi_boot",
+    n_boot = a4.number_input("Bootstrap resamples", 0, 500, DEFAULT_N_BOOT, 10, key="roi_boot",
                              help="For the confidence level's interval; 0 skips it.")
 
 with st.status(f"Computing ROI for {period.label} under {model}…", expanded=False) as status:
