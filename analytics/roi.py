@@ -152,7 +152,7 @@ def confidence_level(conversions: float, spread: float | None, width: float | No
     shown = [text for _, grade, text in signals if grade == worst or worst == 0]
     reason = "; ".join(shown)
     if missing:
-        reason += f" ({' and '.join(missing)} not available)"
+        reason += f"; {' and '.join(missing)} not available"
     return level, reason
 
 

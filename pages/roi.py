@@ -11,7 +11,7 @@ from analytics.budget import budget_consumption
 from analytics.costs import ALLOCATION_METHODS, OpportunityCostAssumption, cost_lines
 from analytics.finance_report import (DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, campaign_deals, custom_period, financial_report,
                                       parse_period, period_labels, summarize, workbook_bytes)
-from analytics.roi import DASH, format_roi
+from analytics.roi import DASH, NOT_REACHED, format_roi
 from pages.shared import cached, download_csv, filters
 
 f = filters()
@@ -81,11 +81,21 @@ def usd(value: float | None) -> str:
     return DASH if value is None else f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
 
 
+def usd_short(value: float) -> str:
+    """$2.07M / $654.5k / $980: fits a KPI tile."""
+    size = abs(value)
+    text = f"${size / 1e6:,.2f}M" if size >= 1e6 else f"${size / 1e3:,.1f}k" if size >= 1e4 else f"${size:,.0f}"
+    return "-" + text if value < 0 else text
+
+
 k1, k2, k3, k4, k5, k6 = st.columns(6)
-k1.metric("Total investment", usd(current["total_investment"]), delta("total_investment"),
-          delta_color="inverse", border=True, help="Campaign costs + operational costs + opportunity costs")
-k2.metric("Attributed revenue", usd(current["attributed_revenue"]), delta("attributed_revenue"), border=True)
-k3.metric("Net revenue", usd(current["net_revenue"]), delta("net_revenue"), border=True)
+k1.metric("Total investment", usd_short(current["total_investment"]), delta("total_investment"),
+          delta_color="inverse", border=True,
+          help=f"{usd(current['total_investment'])}: campaign costs + operational costs + opportunity costs")
+k2.metric("Attributed revenue", usd_short(current["attributed_revenue"]), delta("attributed_revenue"), border=True,
+          help=f"{usd(current['attributed_revenue'])} of closed-won revenue credited to campaigns")
+k3.metric("Net revenue", usd_short(current["net_revenue"]), delta("net_revenue"), border=True,
+          help=f"{usd(current['net_revenue'])}: attributed revenue − total investment")
 k4.metric("ROI", format_roi(current["roi_percentage"]), delta("roi_percentage", True), border=True,
           help="net revenue / total investment × 100")
 k5.metric("ROAS", DASH if current["roas"] is None else f"{current['roas']:.2f}×", border=True,
@@ -105,30 +115,44 @@ table = by_campaign if by == "campaign" else by_channel
 shown = table.select(
     *(["campaign_id", "campaign_name"] if by == "campaign" else []), "channel", "total_investment",
     "attributed_revenue", "net_revenue", "roi_percentage", "roas", "cac", "attributed_conversions",
-    "payback_period", "confidence_level", "confidence_reason", "media_spend", "creative_production",
-    "platform_fees", "operational_costs", "opportunity_costs")
+    "payback_months", "payback_period", "confidence_level", "confidence_reason", "media_spend",
+    "creative_production", "platform_fees", "operational_costs", "opportunity_costs")
+# st.dataframe draws a null as "None" whatever the Styler says, so undefined values (no investment,
+# no media spend, no conversions) get a display-only stand-in that sorts last and is drawn as "—";
+# a payback not reached sorts as the longest.
+UNDEFINED, NOT_REACHED_SORT = float("-inf"), float("inf")
+shown = shown.with_columns(
+    pl.col("roi_percentage", "roas", "cac").fill_null(UNDEFINED),
+    pl.when(pl.col("payback_period") == NOT_REACHED).then(NOT_REACHED_SORT)
+    .otherwise(pl.col("payback_months")).fill_null(UNDEFINED).alias("payback_months"),
+).drop("payback_period")
+
+
+def or_dash(show):
+    return lambda v: DASH if v == UNDEFINED else show(v)
 
 
 def roi_colour(value) -> str:
-    if value is None or value != value:  # None or NaN (pandas' missing)
+    if value is None or value != value or value in (UNDEFINED, NOT_REACHED_SORT):
         return ""
     return "background-color: #d7f0dd" if value >= 0 else "background-color: #f8d7da"
 
 
 styled = (shown.to_pandas().style
           .map(roi_colour, subset=["roi_percentage", "net_revenue"])
-          .format({"roi_percentage": lambda v: format_roi(None if v != v else v)}, na_rep=DASH))
+          .format({"roi_percentage": or_dash(format_roi), "roas": or_dash("{:.2f}×".format), "cac": or_dash(usd),
+                   "payback_months": or_dash(lambda v: NOT_REACHED if v == NOT_REACHED_SORT else f"{v:.1f}")}))
 money = st.column_config.NumberColumn(format="dollar")
 st.dataframe(styled, width="stretch", hide_index=True, column_config={
     "campaign_id": "Campaign", "campaign_name": "Name", "channel": "Channel",
     "total_investment": st.column_config.NumberColumn("Investment", format="dollar"),
     "attributed_revenue": st.column_config.NumberColumn("Attributed revenue", format="dollar"),
     "net_revenue": st.column_config.NumberColumn("Net revenue", format="dollar"),
-    "roi_percentage": st.column_config.TextColumn("ROI"),
-    "roas": st.column_config.NumberColumn("ROAS", format="%.2f"),
-    "cac": st.column_config.NumberColumn("CAC", format="dollar"),
+    "roi_percentage": st.column_config.NumberColumn("ROI"),
+    "roas": st.column_config.NumberColumn("ROAS"),
+    "cac": st.column_config.NumberColumn("CAC"),
     "attributed_conversions": st.column_config.NumberColumn("Conversions", format="%.1f"),
-    "payback_period": st.column_config.TextColumn("Payback (months)"),
+    "payback_months": st.column_config.NumberColumn("Payback (months)"),
     "confidence_level": "Confidence", "confidence_reason": "Why",
     "media_spend": money, "creative_production": money, "platform_fees": money,
     "operational_costs": money, "opportunity_costs": money,
@@ -149,9 +173,11 @@ with chart_left:
              "Overhead": "operational_costs", "Sales time": "opportunity_costs"}
     steps = [(label, -float(table[column].sum())) for label, column in costs.items()]
     steps.append(("Attributed revenue", float(table["attributed_revenue"].sum())))
+    net = sum(value for _, value in steps)
     waterfall = go.Figure(go.Waterfall(
         x=[label for label, _ in steps] + ["Net revenue"], y=[value for _, value in steps] + [0],
-        measure=["relative"] * len(steps) + ["total"], texttemplate="%{y:$,.0f}", textposition="outside",
+        measure=["relative"] * len(steps) + ["total"], text=[usd_short(v) for _, v in steps] + [usd_short(net)],
+        textposition="outside",
         decreasing={"marker": {"color": "#d9534f"}}, increasing={"marker": {"color": "#5cb85c"}},
         totals={"marker": {"color": "#337ab7"}}))
     waterfall.update_layout(height=380, margin={"t": 10, "b": 10}, yaxis_title="USD", showlegend=False)
@@ -188,13 +214,15 @@ else:
         st.markdown("**Cost lines** (booked, and allocated overhead)")
         lines = cached(cost_lines, campaign_id=chosen, start=period.start, end=period.end, allocation=allocation)
         st.dataframe(lines, width="stretch", hide_index=True,
-                     column_config={"amount": st.column_config.NumberColumn("Amount", format="dollar")})
+                     column_config={"cost_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+                                    "amount": st.column_config.NumberColumn("Amount", format="dollar")})
         st.caption(f"Opportunity cost (sales time) on top: {usd(row['opportunity_costs'])}.")
     with deals_col:
         st.markdown("**Closed-won deals the campaign touched**")
         deals = cached(campaign_deals, campaign_id=chosen, start=period.start, end=period.end)
         st.dataframe(deals.drop("opportunity_id"), width="stretch", hide_index=True, column_config={
             "amount": st.column_config.NumberColumn("Amount", format="dollar"),
+            "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
             "touch_share": st.column_config.NumberColumn("Touch share", format="percent"),
             "linear_credit": st.column_config.NumberColumn("Linear credit", format="dollar")})
         st.caption(f"{deals.height} deals; the table above credits them with the {model} model.")
@@ -211,7 +239,8 @@ bars = px.bar(live.to_pandas(), y="campaign_id", x="consumption_pct", color="ove
               color_discrete_map={True: "#d9534f", False: "#5cb85c"}, hover_data=["campaign_name", "spent", "budget"],
               labels={"consumption_pct": "Budget used (%)", "campaign_id": "", "over_budget": "Over budget"})
 bars.add_vline(x=100, line_dash="dot")
-bars.update_layout(height=max(300, 18 * live.height), margin={"t": 10, "b": 10})
+bars.update_layout(height=max(300, 18 * live.height), margin={"t": 10, "b": 10},
+                   yaxis={"categoryorder": "total ascending"})  # most consumed on top
 st.plotly_chart(bars, width="stretch")
 st.dataframe(budgets, width="stretch", hide_index=True, column_config={
     "budget": st.column_config.NumberColumn("Budget", format="dollar"),
