@@ -243,13 +243,16 @@ bars.update_layout(height=max(300, 18 * live.height), margin={"t": 10, "b": 10},
                    yaxis={"categoryorder": "total ascending"})  # most consumed on top
 st.plotly_chart(bars, width="stretch")
 st.dataframe(budgets, width="stretch", hide_index=True, column_config={
+    "campaign_id": "Campaign", "campaign_name": "Name", "channel": "Channel", "status": "Status",
+    "start_date": st.column_config.DateColumn("Start", format="YYYY-MM-DD"),
+    "end_date": st.column_config.DateColumn("End", format="YYYY-MM-DD"),
     "budget": st.column_config.NumberColumn("Budget", format="dollar"),
     "spent": st.column_config.NumberColumn("Spent", format="dollar"),
     "consumption_pct": st.column_config.NumberColumn("Used", format="%.1f%%"),
     "burn_rate_per_day": st.column_config.NumberColumn("Burn / day", format="dollar"),
     "burn_rate_per_month": st.column_config.NumberColumn("Burn / month", format="dollar"),
     "projected_spend": st.column_config.NumberColumn("Projected at end", format="dollar"),
-    "run_out_date": st.column_config.DateColumn("Budget runs out"),
+    "run_out_date": st.column_config.DateColumn("Budget runs out", format="YYYY-MM-DD"),
     "over_budget": st.column_config.CheckboxColumn("Over budget"),
 })
 download_csv(budgets, "revlens_budget_consumption.csv", key="budget_csv")
