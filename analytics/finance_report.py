@@ -364,27 +364,36 @@ def _pct_change(current: float | None, previous: float | None) -> float | None:
     return (current - previous) / abs(previous) * 100
 
 
-def _change_table(current: pl.DataFrame, previous: pl.DataFrame, current_total: dict, previous_total: dict) -> pl.DataFrame:
-    fields = ("total_investment", "attributed_revenue", "net_revenue", "roi_percentage")
-    prev = {r["channel"]: r for r in previous.iter_rows(named=True)}
+CHANGE_FIELDS = ("total_investment", "attributed_revenue", "net_revenue")
+
+
+def _change_table(current: pl.DataFrame, previous: pl.DataFrame, current_total: dict,
+                  previous_total: dict | None) -> pl.DataFrame:
+    """Each channel and the total now and in the previous period (``None`` when not compared).
+
+    Money changes are in percent of the previous value, ROI changes in percentage points; a
+    channel missing from one period had no investment or revenue there (and no ROI).
+    """
+    now = {r["channel"]: r for r in current.iter_rows(named=True)}
+    before = {r["channel"]: r for r in previous.iter_rows(named=True)}
+    keys = list(now) + [key for key in before if key not in now]
+    pairs = [(key, now.get(key), before.get(key)) for key in keys] + [(TOTAL, current_total, previous_total)]
+    compared = previous_total is not None
     rows = []
-    channels = list(current["channel"]) + [c for c in previous["channel"] if c not in set(current["channel"])]
-    cur = {r["channel"]: r for r in current.iter_rows(named=True)}
-    for key, now, before in [(c, cur.get(c, {}), prev.get(c, {})) for c in channels] + [(TOTAL, current_total, previous_total)]:
+    for key, this, last in pairs:
         row = {"channel": key}
-        for name in fields:
-            a, b = now.get(name, 0.0 if name != "roi_percentage" else None), before.get(name, 0.0 if name != "roi_percentage" else None)
-            row[name] = a
-            row[f"{name}_previous"] = b
-            if name == "roi_percentage":
-                row["roi_change_pp"] = None if a is None or b is None else round(a - b, 2)
-            else:
-                row[f"{name}_change_pct"] = _pct_change(a, b)
+        for name in CHANGE_FIELDS:
+            value = this[name] if this else 0.0
+            prior = (last[name] if last else 0.0) if compared else None
+            row |= {name: value, f"{name}_previous": prior, f"{name}_change_pct": _pct_change(value, prior)}
+        roi, prior_roi = (this or {}).get("roi_percentage"), (last or {}).get("roi_percentage")
+        row |= {"roi_percentage": roi, "roi_percentage_previous": prior_roi,
+                "roi_change_pp": None if roi is None or prior_roi is None else round(roi - prior_roi, 2)}
         rows.append(row)
     schema = {"channel": pl.String}
-    for name in fields:
-        schema[name] = schema[f"{name}_previous"] = pl.Float64
-        schema["roi_change_pp" if name == "roi_percentage" else f"{name}_change_pct"] = pl.Float64
+    for name in CHANGE_FIELDS:
+        schema |= {name: pl.Float64, f"{name}_previous": pl.Float64, f"{name}_change_pct": pl.Float64}
+    schema |= {"roi_percentage": pl.Float64, "roi_percentage_previous": pl.Float64, "roi_change_pp": pl.Float64}
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -470,7 +479,7 @@ def financial_report(
         period=period, previous_period=previous_period, model=model, allocation=allocation,
         totals=totals, summary=_summary(total, previous_total),
         by_channel=by_channel, by_campaign=by_campaign,
-        change=_change_table(by_channel, previous_channel, total, previous_total or {}),
+        change=_change_table(by_channel, previous_channel, total, previous_total),
         assumptions={"attribution_model": model, "overhead_allocation": allocation, "lookback_days": lookback_days,
                      "gross_margin": gross_margin, "hours_per_won_deal": hours_per_won_deal,
                      "loaded_hourly_rate": loaded_hourly_rate, "bootstrap_resamples": n_boot},
@@ -560,6 +569,9 @@ def records(table: pl.DataFrame) -> list[dict]:
 _PERCENT_COLUMNS = {"roi_percentage", "roi_percentage_previous", "roi_change_pp", "change_pct",
                     "total_investment_change_pct", "attributed_revenue_change_pct", "net_revenue_change_pct"}
 _RATIO_COLUMNS = {"roas", "attributed_conversions", "payback_months"}
+SUMMARY_VALUE_COLUMNS = ("current", "previous", "change")
+_METRIC_FORMATS = {"roi_percentage": "percent", "roas": "ratio", "attributed_conversions": "ratio",
+                   "payback_months": "ratio"}
 
 
 def write_workbook(report: FinancialReport, target: str | Path | io.BytesIO,
@@ -598,13 +610,18 @@ def write_workbook(report: FinancialReport, target: str | Path | io.BytesIO,
             if table.schema[name] == pl.String:
                 width = max(width, min(48, max((len(v) for v in table[name].drop_nulls()), default=0) + 2))
             sheet.set_column(col, col, width, fmt)
-            for row, value in enumerate(table[name].to_list(), start=1):
+            # the Summary sheet has one metric per row: its format goes by the metric
+            metrics = table["metric"].to_list() if "metric" in table.columns and name in SUMMARY_VALUE_COLUMNS \
+                else [None] * table.height
+            for row, (value, metric) in enumerate(zip(table[name].to_list(), metrics), start=1):
                 if value is None:
-                    if name.startswith("roi_percentage"):
+                    if name.startswith("roi_percentage") or metric == "roi_percentage":
                         sheet.write_string(row, col, DASH, dash)
                     continue
                 if isinstance(value, date):
                     sheet.write_datetime(row, col, value, day)
+                elif metric in _METRIC_FORMATS:
+                    sheet.write(row, col, value, percent if _METRIC_FORMATS[metric] == "percent" else ratio)
                 else:
                     sheet.write(row, col, value)
         sheet.freeze_panes(1, 0)

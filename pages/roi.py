@@ -61,6 +61,7 @@ st.caption(
     + (f", compared with {report.previous_period.label}" if report.previous_period else "")
     + f" · model {model} · overhead {allocation}"
     + (f" · channels: {', '.join(f.channels)}" if f.channels else "")
+    + (" · the segment filter does not apply here (campaign costs have no segment)" if f.segments else "")
 )
 
 # ---- KPI row

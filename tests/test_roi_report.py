@@ -14,8 +14,8 @@ from roi_fixtures import attributed_frame, build_tiny_warehouse
 from analytics.cli import main
 from analytics.costs import OpportunityCostAssumption, campaign_costs, monthly_campaign_costs
 from analytics.errors import RevLensError
-from analytics.finance_report import (TOTAL, FinancialReport, assemble_report, custom_period, financial_report, parse_period,
-                                      records, write_workbook)
+from analytics.finance_report import (TOTAL, FinancialReport, _change_table, assemble_report, custom_period, financial_report, parse_period,
+                                      records, summarize, write_workbook)
 from analytics.roi import NOT_REACHED
 from analytics.warehouse import connect, frame
 
@@ -104,6 +104,15 @@ def test_channel_and_total_are_the_roi_of_sums(tiny):
     for name in ("total_investment", "attributed_revenue", "net_revenue", "attributed_conversions"):
         assert by_campaign[name].sum() == pytest.approx(total[name])
         assert by_channel[name].sum() == pytest.approx(total[name])
+
+
+def test_summarize_recomputes_roi_from_the_sums(tiny):
+    by_campaign, _, total = assemble(tiny)
+    email = summarize(by_campaign.filter(pl.col("channel") == "email"))
+    assert email["total_investment"] == pytest.approx(5_000.0) and email["roi_percentage"] == 160.0
+    everything = summarize(by_campaign)
+    assert everything["roi_percentage"] == total["roi_percentage"]
+    assert everything["cac"] == pytest.approx(total["cac"]) and everything["roas"] == pytest.approx(total["roas"])
 
 
 def test_model_spread_feeds_confidence(tiny):
@@ -208,6 +217,10 @@ def test_workbook_has_the_sheets_formats_and_frozen_header(report, tmp_path):
     assert sheet.max_row == report.by_campaign.height + 1
     for name in ("Summary", "By channel", "Period over period"):
         assert book[name].freeze_panes == "A2"
+    summary = book["Summary"]
+    metric_rows = {summary.cell(r, 1).value: r for r in range(2, summary.max_row + 1)}
+    assert summary.cell(metric_rows["roi_percentage"], 2).number_format == '0.00"%"'
+    assert summary.cell(metric_rows["total_investment"], 2).number_format == "#,##0.00"
 
 
 def test_workbook_shows_a_dash_for_zero_cost_roi(tiny, tmp_path):
@@ -278,3 +291,23 @@ def test_a_period_without_deals_or_costs_reports_zeros(demo):
     assert total["total_investment"] == 0.0 and total["closed_won_revenue"] == 0.0
     assert total["roi_percentage"] is None and total["payback_period"] is None
     assert report.by_campaign.is_empty()
+
+
+def test_period_over_period_change_by_hand():
+    now = pl.DataFrame({"channel": ["email", "webinar"], "total_investment": [200.0, 50.0],
+                        "attributed_revenue": [300.0, 0.0], "net_revenue": [100.0, -50.0],
+                        "roi_percentage": [50.0, -100.0]})
+    before = pl.DataFrame({"channel": ["email", "events"], "total_investment": [100.0, 80.0],
+                           "attributed_revenue": [100.0, 40.0], "net_revenue": [0.0, -40.0],
+                           "roi_percentage": [0.0, -50.0]})
+    change = rows(_change_table(now, before, {"total_investment": 250.0, "attributed_revenue": 300.0,
+                                              "net_revenue": 50.0, "roi_percentage": 20.0},
+                                {"total_investment": 180.0, "attributed_revenue": 140.0, "net_revenue": -40.0,
+                                 "roi_percentage": -22.22}), "channel")
+    assert change["email"]["total_investment_change_pct"] == 100.0
+    assert change["email"]["attributed_revenue_change_pct"] == 200.0
+    assert change["email"]["roi_change_pp"] == 50.0
+    assert change["webinar"]["total_investment_previous"] == 0.0 and change["webinar"]["roi_percentage_previous"] is None
+    assert change["events"]["total_investment"] == 0.0 and change["events"]["roi_change_pp"] is None
+    assert change[TOTAL]["roi_change_pp"] == 42.22
+    assert change[TOTAL]["net_revenue_change_pct"] == pytest.approx(225.0)  # (50 - -40) / |-40|
