@@ -76,7 +76,15 @@ MAX_ORDER = 3
 
 # dimension -> touchpoints column; NULL keys show as "(none)"
 _DIMENSION_COLUMN = {"channel": "t.channel", "campaign": "t.campaign_id", "touchpoint_type": "t.touchpoint_type"}
-_TEMP_TABLES = ("attribution_conversions", "attribution_touches", "attribution_paths")
+_TEMP_TABLES = ("attribution_conversions", "attribution_touches", "attribution_null_moves", "attribution_null_sets")
+
+# Sums of doubles depend on the order DuckDB's threads add them in; summing fixed-point integers
+# (2^-40 resolution, exact for large values) makes every result bit-identical run to run.
+_SCALE = "1099511627776.0"
+
+
+def _exact_sum(expr: str) -> str:
+    return f"(sum(round(({expr}) * {_SCALE})::hugeint) / {_SCALE})::double"
 
 
 # --------------------------------------------------------------------------- validation
@@ -108,14 +116,16 @@ def _check(models: Sequence[str], by: str, lookback_days: int, half_life_days: f
 # --------------------------------------------------------------------------- journeys (SQL)
 
 def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
-                       close_from: date | None, close_to: date | None, with_paths: bool) -> None:
+                       close_from: date | None, close_to: date | None, chain_models: Sequence[str] = (),
+                       order: int = 1) -> None:
     """Create the temporary journey tables from the warehouse on ``con``."""
     key = f"coalesce({_DIMENSION_COLUMN[by]}, '(none)')"
     params = {"close_from": close_from, "close_to": close_to}
     con.execute(
         """
         create or replace temp table attribution_conversions as
-        select o.opportunity_id as journey_id,
+        select row_number() over (order by o.opportunity_id) as journey_id,  -- integer: fast partitions
+               o.opportunity_id,
                o.contact_id,
                coalesce(o.account_id, c.account_id) as account_id,
                1.0::double as conversions,
@@ -166,7 +176,7 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
         """,
         {"lookback": int(lookback_days)},
     )
-    if not with_paths:
+    if not chain_models:
         return
     journey_key, null_from = (
         ("member.account_id", "touchpoints as t join contacts as member on member.contact_id = t.contact_id "
@@ -174,43 +184,31 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
         if account_level else
         ("t.contact_id", "touchpoints as t anti join attribution_conversions as v on v.contact_id = t.contact_id")
     )
-    con.execute(
-        f"""
-        create or replace temp table attribution_paths as
-        with converting as (
-            select list(key order by k) as path, any_value(conversions) as conversions,
-                   any_value(revenue) as revenue
-            from attribution_touches
-            group by journey_id
-        ),
-        null_touches as (
-            select {journey_key} as journey_key, {key} as key, t.ts, t.touchpoint_id
-            from {null_from}
-            where (cast($close_from as date) is null
-                   or t.ts >= cast($close_from as date) - to_days(cast($lookback as integer)))
-              and (cast($close_to as date) is null or t.ts < cast($close_to as date) + interval 1 day)
-        ),
-        non_converting as (
-            select list(key order by ts, touchpoint_id) as path
-            from null_touches
-            group by journey_key
-        ),
-        combined as (
-            select path, conversions, revenue, 0.0::double as nulls from converting
-            union all
-            select path, 0.0::double, 0.0::double, 1.0::double from non_converting
-        )
-        select row_number() over (order by path) as path_id, path,
-               sum(conversions)::double as conversions, sum(revenue)::double as revenue, sum(nulls)::double as nulls
-        from combined
-        group by path
-        """,
-        {**params, "lookback": int(lookback_days)},
-    )
+    null_touches = f"""
+        select {journey_key} as journey_id, {key} as key, 0.0::double as conversions, 0.0::double as revenue,
+               1.0::double as nulls, t.ts, t.touchpoint_id
+        from {null_from}
+        where (cast($close_from as date) is null
+               or t.ts >= cast($close_from as date) - to_days(cast($lookback as integer)))
+          and (cast($close_to as date) is null or t.ts < cast($close_to as date) + interval 1 day)
+    """
+    _prepare_null_aggregates(con, null_touches, "ts, touchpoint_id", chain_models, order,
+                             {**params, "lookback": int(lookback_days)})
 
 
-def _prepare_paths(con, paths: pl.DataFrame) -> None:
-    """Create the temporary journey tables from path input: one journey per path row."""
+def _prepare_null_aggregates(con, source: str, order_by: str, chain_models: Sequence[str], order: int,
+                             params: dict) -> None:
+    """Aggregate the non-converting journeys once: their moves (Markov) and channel sets (Shapley)."""
+    if "markov" in chain_models:
+        con.execute("create or replace temp table attribution_null_moves as "
+                    + _moves_sql(source, order_by, order, per_journey=False), {**params, **_state_params(order)})
+    if "shapley" in chain_models:
+        con.execute("create or replace temp table attribution_null_sets as " + _sets_sql(source), params)
+
+
+def _prepare_paths(con, paths: pl.DataFrame, chain_models: Sequence[str] = (), order: int = 1) -> None:
+    """Create the temporary journey tables from path input: one journey per path row,
+    weighted by its conversions (and, for Markov and Shapley, by its non-converting count)."""
     rows = paths.select("path", "conversions", "revenue", "nulls").with_row_index("journey_id", offset=1)
     con.register("attribution_path_input", rows.to_arrow())
     try:
@@ -225,26 +223,22 @@ def _prepare_paths(con, paths: pl.DataFrame) -> None:
             """
             create or replace temp table attribution_touches as
             with steps as (
-                select journey_id, conversions, revenue, path, unnest(range(1, len(path) + 1)) as k
+                select journey_id, conversions, revenue, nulls, path, unnest(range(1, len(path) + 1)) as k
                 from attribution_path_input
-                where conversions > 0
             )
-            select journey_id, conversions, revenue, null::date as month,
+            select journey_id, conversions, revenue, nulls, null::date as month,
                    path[k] as key, path[k] as channel, null::integer as days_before,
                    null::boolean as before_lead, null::boolean as before_opportunity,
                    k, len(path) as n
             from steps
             """
         )
-        con.execute(
-            """
-            create or replace temp table attribution_paths as
-            select row_number() over (order by path) as path_id, path,
-                   sum(conversions)::double as conversions, sum(revenue)::double as revenue, sum(nulls)::double as nulls
-            from attribution_path_input
-            group by path
-            """
-        )
+        null_rows = """
+            select journey_id, key, 0.0::double as conversions, 0.0::double as revenue, nulls, k
+            from attribution_touches where nulls > 0
+        """
+        _prepare_null_aggregates(con, null_rows, "k", chain_models, order, {})
+        con.execute("delete from attribution_touches where conversions = 0")
     finally:
         con.unregister("attribution_path_input")
 
@@ -267,7 +261,7 @@ _RULE_WEIGHTS = """
                max(k) filter (where channel <> 'direct') as last_non_direct_k,
                max(k) filter (where before_lead) as lead_k,
                max(k) filter (where before_opportunity) as opportunity_k,
-               sum(pow(0.5, days_before / $half_life)) as decay_total
+               {decay_total} as decay_total
         from attribution_touches
         group by journey_id
     ),
@@ -296,29 +290,31 @@ _RULE_WEIGHTS = """
                     when k in (1, lead_k, opportunity_k, n) then 0.9 / full_milestones
                     else 0.1 / (n - full_milestones) end as full_path
         from milestones
-    ),
-    credits as (
-        unpivot (select journey_id, key, month, conversions, revenue, {models} from weights)
-        on {models}
-        into name model value weight
     )
 """
 
 
+def _rule_weights_sql() -> str:
+    return _RULE_WEIGHTS.format(decay_total=_exact_sum("pow(0.5, days_before / $half_life)"))
+
+
 def _rule_credits(con, models: Sequence[str], half_life_days: float, by_month: bool) -> pl.DataFrame:
-    """Credit per key (and month) and model for the rule-based models, from the temp tables."""
+    """Credit per key (and month) and model for the rule-based models, from the temp tables.
+
+    Sums every model's weights in one pass over the touches, then unpivots the small result.
+    """
     if not models:
         return pl.DataFrame()
     month = "month, " if by_month else ""
+    sums = ",\n".join(f"{_exact_sum(f'{m} * conversions')} as {m}_conversions, "
+                       f"{_exact_sum(f'{m} * revenue')} as {m}_revenue" for m in models)
+    pairs = ", ".join(f"({m}_conversions, {m}_revenue) as {m}" for m in models)
     return frame(
         con,
-        _RULE_WEIGHTS.format(models=", ".join(models))
-        + f"""
-        select key, {month}model,
-               sum(weight * conversions) as attributed_conversions,
-               sum(weight * revenue) as attributed_revenue
-        from credits
-        group by all
+        _rule_weights_sql() + f""",
+        totals as (select key, {month}{sums} from weights group by all)
+        select key, {month}model, attributed_conversions, attributed_revenue
+        from (unpivot totals on {pairs} into name model value attributed_conversions, attributed_revenue)
         """,
         {"half_life": float(half_life_days)},
     )
@@ -326,73 +322,121 @@ def _rule_credits(con, models: Sequence[str], half_life_days: float, by_month: b
 
 def _journey_rule_credits(con, models: Sequence[str], half_life_days: float) -> pl.DataFrame:
     """Per-journey weights of each key under each rule-based model (for the bootstrap)."""
+    sums = ", ".join(f"{_exact_sum(m)} as {m}" for m in models)
     return frame(
         con,
-        _RULE_WEIGHTS.format(models=", ".join(models))
-        + "select journey_id, key, model, sum(weight) as weight from credits group by all",
+        _rule_weights_sql() + f""",
+        totals as (select journey_id, key, {sums} from weights group by all)
+        select journey_id, key, model, weight
+        from (unpivot totals on {", ".join(models)} into name model value weight)
+        """,
         {"half_life": float(half_life_days)},
     )
 
 
 # --------------------------------------------------------------------------- Markov and Shapley inputs (SQL)
 
-_STEPS = """
-    with collapsed as (  -- a repeated channel is a self-loop, which changes no absorption probability
-        select path_id, conversions, revenue, nulls,
-               list_filter(path, lambda x, i: i = 1 or x <> path[i - 1]) as path
-        from attribution_paths
-    ),
-    states as (
-        select path_id, conversions, revenue, nulls,
-               list_prepend([$start], list_transform(path, lambda x, i: path[greatest(1, i - $order + 1):i]))
-                   as states
-        from collapsed
-    ),
-    moves as (
-        select path_id, conversions, revenue, nulls, states, unnest(range(1, len(states) + 1)) as i
-        from states
-    ),
-    steps as (  -- the last state moves to (conversion) and (null) with the journeys' weights
-        select path_id, conversions, revenue, nulls, states[i] as from_state,
-               case when i < len(states) then states[i + 1] end as to_state
-        from moves
-    )
-"""
+def _state_params(order: int) -> dict:
+    return {"start": START, "conversion": CONVERSION, "null": NULL} if order else {}
+
+
+def _moves_sql(source: str, order_by: str, order: int, per_journey: bool) -> str:
+    """Markov moves of the journeys in ``source`` (one sort, no per-journey lists).
+
+    ``source`` has ``journey_id, key, conversions, revenue, nulls`` and the ordering
+    columns ``order_by``. For order k the state at a touch is the list of the last k
+    keys (fewer at the journey's start); each touch contributes the move from the
+    previous state (or ``(start)``) into its state, weighted by the journey's
+    conversions + non-conversions, and the last touch the moves into ``(conversion)``
+    (with the revenue as value) and ``(null)``. A repeated key is a self-loop, which
+    changes no absorption probability, so repeats need no special case.
+    Returns ``[journey_id,] from_state, to_state, count, value``.
+    """
+    lags = [f"key_{i}" for i in range(order, 0, -1)]  # key_k, ..., key_1
+    to_state = "list_filter([" + ", ".join([*lags[1:], "key"]) + "], lambda x: x is not null)"
+    from_state = "list_filter([" + ", ".join(lags) + "], lambda x: x is not null)"
+    journey = "journey_id, " if per_journey else ""
+    return f"""
+        with lagged as (
+            select journey_id, conversions, revenue, nulls, key,
+                   {", ".join(f"lag(key, {i}) over w as key_{i}" for i in range(1, order + 1))},
+                   lead(key) over w is null as is_last
+            from ({source})
+            window w as (partition by journey_id order by {order_by})
+        ),
+        steps as materialized (
+            select journey_id, conversions, revenue, nulls, is_last,
+                   case when key_1 is null then [$start] else {from_state} end as from_state,
+                   {to_state} as to_state
+            from lagged
+        )
+        select {journey}from_state, to_state, sum(conversions + nulls) as count, 0.0::double as value
+        from steps group by all
+        union all
+        select {journey}to_state, [$conversion], sum(conversions), {_exact_sum("revenue")}
+        from steps where is_last and conversions > 0 group by all
+        union all
+        select {journey}to_state, [$null], sum(nulls), 0.0::double
+        from steps where is_last and nulls > 0 group by all
+    """
+
+
+def _sets_sql(source: str) -> str:
+    """Journeys of ``source`` aggregated by their set of distinct keys (for Shapley)."""
+    return f"""
+        with journeys as (
+            select journey_id, list_sort(list_distinct(list(key))) as channels,
+                   any_value(conversions) as conversions, any_value(revenue) as revenue,
+                   any_value(nulls) as nulls
+            from ({source})
+            group by journey_id
+        )
+        select channels, sum(conversions) as conversions, {_exact_sum("revenue")} as revenue,
+               sum(conversions + nulls) as journeys
+        from journeys group by all
+    """
+
+
+_CONVERTING = "select journey_id, key, k, conversions, revenue, 0.0::double as nulls from attribution_touches"
 
 
 def _transition_counts(con, order: int) -> pl.DataFrame:
     """Weighted move counts ``from_state, to_state, count, value`` over all journeys."""
     return frame(
         con,
-        _STEPS + f"""
-        select from_state, to_state, sum(conversions + nulls) as count, 0.0 as value
-        from steps where to_state is not null group by all
-        union all
-        select from_state, [$conversion], sum(conversions), sum(revenue)
-        from steps where to_state is null and conversions > 0 group by all
-        union all
-        select from_state, [$null], sum(nulls), 0.0
-        from steps where to_state is null and nulls > 0 group by all
+        f"""
+        with moves as (
+            {_moves_sql(_CONVERTING, "k", order, per_journey=False)}
+            union all
+            select from_state, to_state, count, value from attribution_null_moves
+        )
+        select from_state, to_state, sum(count) as count, {_exact_sum("value")} as value
+        from moves group by all
         """,
-        {"order": order, "start": START, "conversion": CONVERSION, "null": NULL},
+        _state_params(order),
     )
 
 
 def _channel_sets(con) -> pl.DataFrame:
     return frame(
         con,
-        """
-        select list_sort(list_distinct(path)) as channels, sum(conversions) as conversions,
-               sum(revenue) as revenue, sum(conversions + nulls) as journeys
-        from attribution_paths
-        group by all
+        f"""
+        with sets as (
+            {_sets_sql(_CONVERTING)}
+            union all
+            select channels, conversions, revenue, journeys from attribution_null_sets
+        )
+        select channels, sum(conversions) as conversions, {_exact_sum("revenue")} as revenue,
+               sum(journeys) as journeys
+        from sets group by all
         """,
     )
 
 
 def _attributed_totals(con) -> tuple[float, float]:
-    rows = con.execute("select coalesce(sum(conversions), 0), coalesce(sum(revenue), 0) "
-                       "from attribution_paths where conversions > 0").fetchall()
+    rows = con.execute(f"select coalesce(sum(conversions), 0), coalesce({_exact_sum('revenue')}, 0) "
+                       "from (select any_value(conversions) as conversions, any_value(revenue) as revenue "
+                       "      from attribution_touches group by journey_id)").fetchall()
     return float(rows[0][0]), float(rows[0][1])
 
 
@@ -434,7 +478,7 @@ def _unattributed(con, models: Sequence[str], by_month: bool) -> pl.DataFrame:
         con,
         f"""
         select {month}coalesce(sum(conversions), 0)::double as attributed_conversions,
-               coalesce(sum(revenue), 0)::double as attributed_revenue
+               coalesce({_exact_sum("revenue")}, 0) as attributed_revenue
         from attribution_conversions as v
         where not exists (select 1 from attribution_touches as t where t.journey_id = v.journey_id)
         {"group by month" if by_month else ""}
@@ -505,8 +549,8 @@ def attribute(
         number and the total amount of closed-won opportunities closing in the window.
     """
     models = _check(models, by, lookback_days, half_life_days, order)
-    with_paths = any(m not in RULE_MODELS for m in models)
-    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, with_paths):
+    chain = tuple(m for m in models if m not in RULE_MODELS)
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, chain, order):
         result = _credits(con, models, half_life_days, order, by_month)
     return result.rename({"key": by})
 
@@ -530,7 +574,7 @@ def attribute_paths(paths: pl.DataFrame, models: Sequence[str], order: int = 1) 
                            "name that column with --null-col, or choose heuristic models only.")
     con = duckdb.connect()
     try:
-        with _journeys(con, _prepare_paths, paths):
+        with _journeys(con, _prepare_paths, paths, tuple(m for m in models if m not in RULE_MODELS), order):
             result = _credits(con, models, 1.0, order, False)
     finally:
         con.close()
@@ -568,40 +612,24 @@ def bootstrap_intervals(
         raise RevLensError(f"n_boot={n_boot} is too few replicates for an interval; use at least 2 (200 is usual).")
     rule = [m for m in models if m in RULE_MODELS]
     chain = [m for m in models if m not in RULE_MODELS]
-    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, bool(chain)):
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, chain, order):
         conversions = frame(con, "select journey_id, revenue from attribution_conversions order by journey_id")
-        rule_weights = _journey_rule_credits(con, rule, half_life_days) if rule else None
-        chain_input = _BootstrapChain.load(con, order) if chain else None
-    journeys = conversions["journey_id"].to_list()
-    index = {j: i for i, j in enumerate(journeys)}
+        index = {j: i for i, j in enumerate(conversions["journey_id"].to_list())}
+        replicate_rule = _BootstrapRule.load(con, rule, half_life_days, index) if rule else None
+        replicate_chain = _BootstrapChain.load(con, chain, order, index) if chain else None
     revenue = conversions["revenue"].to_numpy()
+    attributed = np.zeros(len(revenue), dtype=bool)
+    for part in (replicate_rule, replicate_chain):
+        if part is not None:
+            attributed[part.rows] = True
     rng = np.random.default_rng(seed)
     samples: list[pl.DataFrame] = []
-    attributed = np.zeros(len(journeys), dtype=bool)
-    if rule_weights is not None:
-        rule_weights = rule_weights.with_columns(
-            pl.col("journey_id").replace_strict(index, return_dtype=pl.Int64).alias("row"))
-        attributed[rule_weights["row"].unique().to_numpy()] = True
-    if chain_input is not None:
-        attributed[[index[j] for j in chain_input.journey_ids]] = True
     for replicate in range(n_boot):
-        multiplicity = np.bincount(rng.integers(0, len(journeys), len(journeys)), minlength=len(journeys)).astype(float) \
-            if journeys else np.zeros(0)
-        parts = []
-        if rule_weights is not None:
-            m = multiplicity[rule_weights["row"].to_numpy()]
-            parts.append(
-                rule_weights.with_columns(
-                    (pl.col("weight") * m).alias("attributed_conversions"),
-                    (pl.col("weight") * m * revenue[rule_weights["row"].to_numpy()]).alias("attributed_revenue"),
-                ).group_by("key", "model").agg(pl.col("attributed_conversions", "attributed_revenue").sum())
-            )
-        if chain_input is not None:
-            parts.append(chain_input.credits(chain, multiplicity, revenue, index))
-        unattributed = ~attributed
+        drawn = np.bincount(rng.integers(0, len(revenue), len(revenue)), minlength=len(revenue)).astype(float)
+        parts = [part.credits(drawn, revenue) for part in (replicate_rule, replicate_chain) if part is not None]
         parts.append(pl.DataFrame({"key": UNATTRIBUTED, "model": list(models),
-                                   "attributed_conversions": float(multiplicity[unattributed].sum()),
-                                   "attributed_revenue": float((multiplicity * revenue)[unattributed].sum())}))
+                                   "attributed_conversions": float(drawn[~attributed].sum()),
+                                   "attributed_revenue": float((drawn * revenue)[~attributed].sum())}))
         samples.append(pl.concat([p.select("key", "model", pl.col("attributed_conversions", "attributed_revenue")
                                            .cast(pl.Float64)) for p in parts])
                        .with_columns(pl.lit(replicate).alias("replicate")))
@@ -610,6 +638,7 @@ def bootstrap_intervals(
     grid = (stacked.select("key", "model").unique()
             .join(pl.DataFrame({"replicate": list(range(n_boot))}), how="cross"))
     full = grid.join(stacked, on=["key", "model", "replicate"], how="left").fill_null(0.0)
+    model_rank = {m: i for i, m in enumerate(MODELS)}
     return (
         full.group_by("key", "model")
         .agg(
@@ -618,101 +647,118 @@ def bootstrap_intervals(
             pl.col("attributed_revenue").quantile(0.025, "linear").alias("revenue_low"),
             pl.col("attributed_revenue").quantile(0.975, "linear").alias("revenue_high"),
         )
-        .sort("model", "key")
+        .sort(pl.col("model").replace_strict(model_rank, return_dtype=pl.Int32), pl.col("key") == UNATTRIBUTED, "key")
         .rename({"key": by})
     )
 
 
-class _BootstrapChain:
-    """Markov and Shapley inputs split into a fixed non-converting part and per-path parts.
+def _codes(values: list) -> tuple[np.ndarray, list]:
+    """Integer codes of ``values`` in order of first appearance, and the distinct values."""
+    distinct: dict = {}
+    codes = np.array([distinct.setdefault(v, len(distinct)) for v in values], dtype=np.int64)
+    return codes, list(distinct)
 
-    A replicate reweights the converting paths by how often their journeys were drawn.
+
+class _BootstrapRule:
+    """Per-journey rule-based weights; a replicate reweights journeys by how often they were drawn.
+
+    Sums run in a fixed row order (``np.bincount``), so replicates are bit-identical run to run.
     """
 
-    def __init__(self, journey_ids, journey_path, null_moves, path_moves, null_sets, path_sets, order):
-        self.journey_ids = journey_ids
-        self.journey_path = journey_path
-        self.null_moves = null_moves
-        self.path_moves = path_moves
-        self.null_sets = null_sets
-        self.path_sets = path_sets
-        self.order = order
+    def __init__(self, rows, weights, groups, group_keys):
+        self.rows, self.weights, self.groups = rows, weights, groups
+        self.group_keys = pl.DataFrame(group_keys, schema=["key", "model"], orient="row")
 
     @classmethod
-    def load(cls, con, order: int) -> "_BootstrapChain":
-        journey_path = frame(
-            con,
-            """
-            with converting as (
-                select journey_id, list(key order by k) as path from attribution_touches group by journey_id
-            )
-            select c.journey_id, p.path_id from converting as c join attribution_paths as p on p.path = c.path
-            """,
-        )
-        params = {"order": order, "start": START, "null": NULL}
-        null_moves = frame(
-            con,
-            _STEPS + """
-            select from_state, coalesce(to_state, [$null]) as to_state, sum(nulls) as count, 0.0 as value
-            from steps where nulls > 0 group by all
-            """,
-            params,
-        )
-        # per converting path: moves of one traversal (to_state null = its last state, the conversion)
-        path_moves = frame(
-            con,
-            _STEPS + """
-            select path_id, from_state, to_state, count(*) as traversals
-            from steps where conversions > 0 group by all
-            """,
-            {"order": order, "start": START},
-        )
-        null_sets = frame(
-            con,
-            """
-            select list_sort(list_distinct(path)) as channels, 0.0 as conversions, 0.0 as revenue,
-                   sum(nulls) as journeys
-            from attribution_paths where nulls > 0 group by all
-            """,
-        )
-        path_sets = frame(
-            con,
-            "select path_id, list_sort(list_distinct(path)) as channels from attribution_paths where conversions > 0",
-        )
-        return cls(journey_path["journey_id"].to_list(), journey_path, null_moves, path_moves, null_sets, path_sets,
-                   order)
+    def load(cls, con, models, half_life_days, index) -> "_BootstrapRule":
+        weights = _journey_rule_credits(con, models, half_life_days).sort("model", "key", "journey_id")
+        groups, group_keys = _codes(list(zip(weights["key"].to_list(), weights["model"].to_list())))
+        rows = np.array([index[j] for j in weights["journey_id"].to_list()], dtype=np.int64)
+        return cls(rows, weights["weight"].to_numpy(), groups, group_keys)
 
-    def credits(self, models, multiplicity: np.ndarray, revenue: np.ndarray, index: dict) -> pl.DataFrame:
-        rows = np.array([index[j] for j in self.journey_ids], dtype=np.int64)
-        drawn = (
-            self.journey_path.with_columns(
-                pl.Series("conversions", multiplicity[rows]),
-                pl.Series("revenue", multiplicity[rows] * revenue[rows]),
-            )
-            .group_by("path_id").agg(pl.col("conversions", "revenue").sum())
-            .filter(pl.col("conversions") > 0)
+    def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
+        n = self.group_keys.height
+        weight = self.weights * drawn[self.rows]
+        return self.group_keys.with_columns(
+            pl.Series("attributed_conversions", np.bincount(self.groups, weights=weight, minlength=n)),
+            pl.Series("attributed_revenue", np.bincount(self.groups, weights=weight * revenue[self.rows], minlength=n)),
         )
-        total_conversions = float(drawn["conversions"].sum())
-        total_revenue = float(drawn["revenue"].sum())
-        parts = []
+
+
+class _BootstrapChain:
+    """Markov and Shapley inputs: per converting journey, plus the fixed non-converting aggregates.
+
+    A replicate weights each converting journey's moves (and channel set) by how often the
+    journey was drawn; the non-converting journeys stay as observed.
+    """
+
+    def __init__(self, models, moves, null_counts, move_arrays, sets, null_journeys, set_arrays):
+        self.models = models
+        self.moves, self.null_counts, self.move_arrays = moves, null_counts, move_arrays
+        self.sets, self.null_journeys, self.set_arrays = sets, null_journeys, set_arrays
+        self.rows = np.unique(np.concatenate([move_arrays[1] if move_arrays else np.zeros(0, np.int64),
+                                              set_arrays[1] if set_arrays else np.zeros(0, np.int64)]))
+
+    @classmethod
+    def load(cls, con, models, order: int, index) -> "_BootstrapChain":
+        moves = null_counts = move_arrays = sets = null_journeys = set_arrays = None
         if "markov" in models:
-            moves = self.path_moves.join(drawn, on="path_id").select(
-                "from_state",
-                pl.coalesce("to_state", pl.lit([CONVERSION])).alias("to_state"),
-                (pl.col("traversals") * pl.col("conversions")).alias("count"),
-                pl.when(pl.col("to_state").is_null()).then(pl.col("revenue")).otherwise(0.0).alias("value"),
+            null_moves = frame(con, "select from_state, to_state, count from attribution_null_moves order by all")
+            journey_moves = frame(con, _moves_sql(_CONVERTING, "k", order, per_journey=True) + " order by all",
+                                  _state_params(order))
+            pair_codes, pairs = _codes([
+                (tuple(a), tuple(b)) for a, b in zip(
+                    null_moves["from_state"].to_list() + journey_moves["from_state"].to_list(),
+                    null_moves["to_state"].to_list() + journey_moves["to_state"].to_list())])
+            moves = pl.DataFrame({"from_state": [list(p[0]) for p in pairs], "to_state": [list(p[1]) for p in pairs]})
+            n_null = null_moves.height
+            null_counts = np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(), minlength=len(pairs))
+            move_arrays = (
+                pair_codes[n_null:],
+                np.array([index[j] for j in journey_moves["journey_id"].to_list()], dtype=np.int64),
+                journey_moves["count"].to_numpy().astype(float),
+                np.array([to == [CONVERSION] for to in journey_moves["to_state"].to_list()]),
             )
-            counts = (pl.concat([self.null_moves.select(moves.columns), moves], how="vertical_relaxed")
-                      .group_by("from_state", "to_state").agg(pl.col("count", "value").sum()))
+        if "shapley" in models:
+            null_sets = frame(con, "select channels, journeys from attribution_null_sets order by all")
+            journey_sets = frame(con, """
+                select journey_id, list_sort(list_distinct(list(key))) as channels
+                from attribution_touches group by journey_id order by journey_id
+                """)
+            set_codes, distinct = _codes([tuple(c) for c in null_sets["channels"].to_list()]
+                                         + [tuple(c) for c in journey_sets["channels"].to_list()])
+            sets = pl.DataFrame({"channels": [list(c) for c in distinct]})
+            null_journeys = np.bincount(set_codes[:null_sets.height], weights=null_sets["journeys"].to_numpy(),
+                                        minlength=len(distinct))
+            set_arrays = (set_codes[null_sets.height:],
+                          np.array([index[j] for j in journey_sets["journey_id"].to_list()], dtype=np.int64))
+        return cls(models, moves, null_counts, move_arrays, sets, null_journeys, set_arrays)
+
+    def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
+        total_conversions = float(drawn[self.rows].sum())
+        total_revenue = float((drawn * revenue)[self.rows].sum())
+        parts = []
+        if self.moves is not None:
+            pair, row, count, to_conversion = self.move_arrays
+            n = self.moves.height
+            counts = self.moves.with_columns(
+                pl.Series("count", self.null_counts + np.bincount(pair, weights=count * drawn[row], minlength=n)),
+                pl.Series("value", np.bincount(pair, weights=np.where(to_conversion, drawn[row] * revenue[row], 0.0),
+                                               minlength=n)),
+            ).filter(pl.col("count") > 0)
             parts.append(markov_credits(counts, total_conversions, total_revenue)
                          .select("key", pl.lit("markov").alias("model"), "attributed_conversions",
                                  "attributed_revenue"))
-        if "shapley" in models:
-            sets = self.path_sets.join(drawn, on="path_id").select(
-                "channels", "conversions", "revenue", pl.col("conversions").alias("journeys"))
-            all_sets = (pl.concat([self.null_sets.select(sets.columns), sets], how="vertical_relaxed")
-                        .group_by("channels").agg(pl.col("conversions", "revenue", "journeys").sum()))
-            parts.append(shapley_credits(all_sets, total_conversions, total_revenue)
+        if self.sets is not None:
+            code, row = self.set_arrays
+            n = self.sets.height
+            set_conversions = np.bincount(code, weights=drawn[row], minlength=n)
+            sets = self.sets.with_columns(
+                pl.Series("conversions", set_conversions),
+                pl.Series("revenue", np.bincount(code, weights=drawn[row] * revenue[row], minlength=n)),
+                pl.Series("journeys", self.null_journeys + set_conversions),
+            )
+            parts.append(shapley_credits(sets, total_conversions, total_revenue)
                          .select("key", pl.lit("shapley").alias("model"), "attributed_conversions",
                                  "attributed_revenue"))
         return pl.concat(parts)
@@ -725,7 +771,7 @@ def top_paths(con, by: str = "channel", lookback_days: int = 90, account_level: 
     """The most frequent converting paths: ``path`` (keys joined by " > "), ``conversions``,
     ``revenue``, ``share`` of the attributed conversions, ``touches``."""
     _check(["linear"], by, lookback_days, 1.0, 1)
-    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, False):
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to):
         return frame(
             con,
             """
@@ -753,7 +799,7 @@ def journeys_with(con, value: str, by: str = "channel", lookback_days: int = 90,
     most recent close first.
     """
     _check(["linear"], by, lookback_days, 1.0, 1)
-    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, False):
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to):
         return frame(
             con,
             """
@@ -762,11 +808,11 @@ def journeys_with(con, value: str, by: str = "channel", lookback_days: int = 90,
                        count(*) filter (where key = $value) as touches_on_value
                 from attribution_touches group by journey_id
             )
-            select v.journey_id as opportunity_id, v.contact_id, v.close_date, j.revenue,
+            select v.opportunity_id, v.contact_id, v.close_date, j.revenue,
                    len(j.path) as touches, j.touches_on_value, array_to_string(j.path, ' > ') as path
             from journeys as j join attribution_conversions as v using (journey_id)
             where j.touches_on_value > 0
-            order by v.close_date desc, opportunity_id
+            order by v.close_date desc, v.opportunity_id
             limit $limit
             """,
             {"value": value, "limit": int(limit)},

@@ -7,6 +7,8 @@ on it, so results are deterministic (no simulation).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +55,7 @@ class AbsorbingChain:
         counts = counts.with_columns(
             pl.col("from_state").list.join("\x1f").alias("_from"),
             pl.col("to_state").list.join("\x1f").alias("_to"),
-        )
+        ).sort("_from", "_to")  # a fixed order: bit-identical results run to run
         ends = {CONVERSION, NULL}
         names = sorted((set(counts["_from"].to_list()) | set(counts["_to"].to_list())) - ends - {START})
         names = [START, *names]
@@ -157,8 +159,8 @@ def markov_credits(counts: pl.DataFrame, total_conversions: float, total_revenue
     if counts.height == 0:
         return pl.DataFrame(schema=schema)
     effects = AbsorbingChain.from_counts(counts).removal_effects()
-    conv_sum = effects["removal_effect_conversions"].sum()
-    value_sum = effects["removal_effect_value"].sum()
+    conv_sum = math.fsum(effects["removal_effect_conversions"])
+    value_sum = math.fsum(effects["removal_effect_value"])
     return effects.select(
         "key",
         (pl.col("removal_effect_conversions") / conv_sum * total_conversions if conv_sum > 0 else pl.lit(0.0))

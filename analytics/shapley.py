@@ -28,6 +28,8 @@ closed form against the full coalition sum). Credits are normalized to the total
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 
@@ -52,19 +54,22 @@ def shapley_credits(channel_sets: pl.DataFrame, total_conversions: float, total_
     sets = channel_sets.filter((pl.col("journeys") > 0) & (pl.col("channels").list.len() > 0))
     if sets.height == 0:
         return pl.DataFrame(schema=schema)
-    phi = (
-        sets.with_columns(
-            (pl.col("conversions") / pl.col("journeys") / pl.col("channels").list.len()).alias("rate_share"),
-            (pl.col("revenue") / pl.col("journeys") / pl.col("channels").list.len()).alias("value_share"),
-        )
-        .explode("channels")
-        .group_by(pl.col("channels").alias("key"))
-        .agg(pl.col("rate_share").sum().alias("shapley_conversion_rate"),
-             pl.col("value_share").sum().alias("shapley_value_rate"))
-        .sort("key")
-    )
-    rate_total = phi["shapley_conversion_rate"].sum()
-    value_total = phi["shapley_value_rate"].sum()
+    # math.fsum is correctly rounded, so the result does not depend on the rows' order
+    rate_parts: dict[str, list[float]] = {}
+    value_parts: dict[str, list[float]] = {}
+    for channels, conversions, revenue, journeys in sets.select(
+            "channels", "conversions", "revenue", "journeys").iter_rows():
+        for channel in channels:
+            rate_parts.setdefault(channel, []).append(conversions / journeys / len(channels))
+            value_parts.setdefault(channel, []).append(revenue / journeys / len(channels))
+    keys = sorted(rate_parts)
+    phi = pl.DataFrame({
+        "key": keys,
+        "shapley_conversion_rate": [math.fsum(rate_parts[k]) for k in keys],
+        "shapley_value_rate": [math.fsum(value_parts[k]) for k in keys],
+    }, schema={"key": pl.Utf8, "shapley_conversion_rate": pl.Float64, "shapley_value_rate": pl.Float64})
+    rate_total = math.fsum(phi["shapley_conversion_rate"])
+    value_total = math.fsum(phi["shapley_value_rate"])
     return phi.select(
         "key",
         (pl.col("shapley_conversion_rate") / rate_total * total_conversions if rate_total > 0 else pl.lit(0.0))

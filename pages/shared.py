@@ -86,6 +86,7 @@ def download_csv(frame: pl.DataFrame, file_name: str, label: str = "Download CSV
 NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
     "Marketing": [
         ("pages/overview.py", "Overview", ":material/dashboard:"),
+        ("pages/attribution.py", "Attribution", ":material/account_tree:"),
     ],
     "Finance": [
         ("pages/roi.py", "ROI", ":material/paid:"),
