@@ -3,8 +3,8 @@
 Runs :func:`analytics.finance_report.financial_report` over the whole demo span
 (2025-05-01 to 2026-10-31, linear model, headcount allocation, previous period
 included) several times and prints the median per configuration, with the time of
-each stage (costs, attribution, bootstrap, ROI assembly, previous period) taken from
-the report's progress callback, then the same as JSON.
+each stage (costs, attribution, bootstrap, ROI assembly; summed over the period and the
+previous period) taken from the report's progress callback, then the same as JSON.
 
     python benchmarks/bench_roi.py --db /work/bench/demo10m.duckdb --runs 5
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -69,13 +70,15 @@ def main() -> None:
                         "stages_median_s": stages, "campaign_rows": runs[0][2],
                         "within_5s_target": statistics.median(totals) <= TARGET_S})
     con.close()
-    print(f"\nFinancial report {START} – {END} on {path} ({touchpoints:,} touchpoints), {args.runs} runs each")
+    load = os.getloadavg()[0]  # the machine may be shared: read the medians with the load in mind
+    print(f"\nFinancial report {START} – {END} on {path} ({touchpoints:,} touchpoints), {args.runs} runs each, "
+          f"{os.cpu_count()} cores, load average {load:.1f}")
     print(f"{'configuration':32s} {'median s':>9s} {'min s':>7s} {'max s':>7s}  stages (median s)")
     for r in results:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stages_median_s"].items())
         print(f"{r['configuration']:32s} {r['median_s']:9.2f} {r['min_s']:7.2f} {r['max_s']:7.2f}  {stages}")
     print(json.dumps({"benchmark": "roi_full_report_18_months", "db": str(path), "touchpoints": touchpoints,
-                      "target_s": TARGET_S, "results": results}, indent=2))
+                      "cores": os.cpu_count(), "load_average_1m": load, "target_s": TARGET_S, "results": results}, indent=2))
 
 
 if __name__ == "__main__":
