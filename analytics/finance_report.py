@@ -40,13 +40,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from analytics.attribution import MODELS, UNATTRIBUTED, attribute, bootstrap_intervals
 from analytics.costs import ALLOCATION_METHODS, OpportunityCostAssumption, campaign_costs, monthly_campaign_costs
 from analytics.errors import RevLensError
 from analytics.roi import DASH, cac, interval_width, model_spread, roas, roi_percentage, roi_record
 from analytics.warehouse import frame
 
-UNATTRIBUTED = "(unattributed)"
 NO_CAMPAIGN = "(no campaign)"
+ATTRIBUTION_NO_KEY = "(none)"  # attribute()'s key for touches without a campaign
 NO_CHANNEL = "(none)"
 TOTAL = "Total"
 # Cheap models whose disagreement feeds the confidence level (Markov and Shapley are left
@@ -199,8 +200,8 @@ class _Inputs:
         self.first_cost_month = min(firsts) if firsts else None
 
 
-def _roi(inputs: _Inputs, months: list[date], gross_margin: float, opportunity: OpportunityCostAssumption,
-         interval: tuple[float, float] | None) -> dict:
+def _roi(inputs: _Inputs, months: list[date], models: list[str], gross_margin: float,
+         opportunity: OpportunityCostAssumption, interval: tuple[float, float] | None) -> dict:
     revenue_months = [m for m, v in inputs.revenue_by_month.items() if v]
     start = inputs.first_cost_month or (min(revenue_months) if revenue_months else months[0])
     monthly_gross_profit = [inputs.revenue_by_month.get(m, 0.0) * gross_margin for m in months if m >= start]
@@ -213,7 +214,8 @@ def _roi(inputs: _Inputs, months: list[date], gross_margin: float, opportunity: 
         attributed_revenue=inputs.revenue,
         attributed_conversions=inputs.conversions,
         monthly_gross_profit=monthly_gross_profit,
-        spread=model_spread(list(inputs.revenue_by_model.values())),
+        # a model that gave the row no credit counts as 0, not as missing
+        spread=model_spread([inputs.revenue_by_model.get(m, 0.0) for m in models]),
         width=interval_width(interval[0], interval[1], inputs.revenue) if interval else None,
     )
     return {**{name: costs.get(name, 0.0) for name in COST_COLUMNS},
@@ -263,6 +265,7 @@ def assemble_report(
     ``unattributed_revenue`` and ``closed_won_revenue``.
     """
     months = period.months()
+    models = list(dict.fromkeys(attributed["model"].to_list())) or [model]
     names = {r["campaign_id"]: (r["campaign_name"], r["channel"]) for r in campaigns.iter_rows(named=True)}
     units: dict[str | None, _Inputs] = {}
 
@@ -278,7 +281,7 @@ def assemble_report(
             units[key].first_cost_month = month
     unattributed = 0.0
     for row in attributed.iter_rows(named=True):
-        key = row["campaign"] if row["campaign"] is not None else NO_CAMPAIGN
+        key = row["campaign"] if row["campaign"] not in (None, ATTRIBUTION_NO_KEY) else NO_CAMPAIGN
         if key == UNATTRIBUTED:
             if row["model"] == model:
                 unattributed += row["attributed_revenue"]
@@ -304,17 +307,19 @@ def assemble_report(
         if key is None:
             name = costs.filter(pl.col("campaign_id").is_null())["campaign_name"].first() if costs.height else None
         channel_key = channel or NO_CHANNEL
-        if key in (NO_CAMPAIGN, NO_CHANNEL):  # touches without a campaign (attribution's "(none)")
+        if key == NO_CAMPAIGN:
             name = NO_CAMPAIGN
         campaign_rows.append({"campaign_id": key, "campaign_name": name or key, "channel": channel,
-                              **_roi(units[key], months, gross_margin, opportunity, campaign_interval.get(key))})
+                              **_roi(units[key], months, models, gross_margin, opportunity,
+                                     campaign_interval.get(key))})
         channel_units.setdefault(channel_key, _Inputs(costs={})).add(units[key])
-    channel_rows = [{"channel": key, **_roi(inputs, months, gross_margin, opportunity, channel_interval.get(key))}
+    channel_rows = [{"channel": key, **_roi(inputs, months, models, gross_margin, opportunity,
+                                                channel_interval.get(key))}
                     for key, inputs in sorted(channel_units.items())]
     total_inputs = _Inputs(costs={})
     for inputs in units.values():
         total_inputs.add(inputs)
-    total = _roi(total_inputs, months, gross_margin, opportunity, None)
+    total = _roi(total_inputs, months, models, gross_margin, opportunity, None)
     total["unattributed_revenue"] = unattributed
     total["closed_won_revenue"] = total["attributed_revenue"] + unattributed
     by_campaign = pl.DataFrame(campaign_rows, schema={"campaign_id": pl.String, "campaign_name": pl.String,
@@ -336,8 +341,6 @@ SUMMARY_METRICS = ("total_investment", "campaign_costs", "operational_costs", "o
 def _period_rows(con, period: ReportPeriod, model: str, allocation: str, lookback_days: int, n_boot: int,
                  models: tuple[str, ...], gross_margin: float, opportunity: OpportunityCostAssumption,
                  step: Callable[[str], None]):
-    from analytics.attribution import attribute, bootstrap_intervals  # the attribution engine (issue 4)
-
     window = {"lookback_days": lookback_days, "close_from": period.start, "close_to": period.end}
     step(f"Costs {period.label}")
     costs = campaign_costs(con, period.start, period.end, allocation)
@@ -440,8 +443,6 @@ def financial_report(
     compare : also compute the previous period (period-over-period change).
     progress : ``progress(fraction, message)`` callback for long runs.
     """
-    from analytics.attribution import MODELS
-
     if model not in MODELS:
         raise RevLensError(f"Unknown attribution model {model!r}; use one of {', '.join(MODELS)}.")
     if allocation not in ALLOCATION_METHODS:

@@ -11,10 +11,12 @@ import polars as pl
 import pytest
 from roi_fixtures import attributed_frame, build_tiny_warehouse
 
+from analytics.attribution import attribute
 from analytics.cli import main
 from analytics.costs import OpportunityCostAssumption, campaign_costs, monthly_campaign_costs
 from analytics.errors import RevLensError
-from analytics.finance_report import (TOTAL, FinancialReport, _change_table, assemble_report, custom_period, financial_report, parse_period,
+from analytics.finance_report import (TOTAL, FinancialReport, _change_table, assemble_report, campaign_deals,
+                                      custom_period, financial_report, parse_period,
                                       records, summarize, write_workbook)
 from analytics.roi import NOT_REACHED
 from analytics.warehouse import connect, frame
@@ -311,3 +313,23 @@ def test_period_over_period_change_by_hand():
     assert change["events"]["total_investment"] == 0.0 and change["events"]["roi_change_pp"] is None
     assert change[TOTAL]["roi_change_pp"] == 42.22
     assert change[TOTAL]["net_revenue_change_pct"] == pytest.approx(225.0)  # (50 - -40) / |-40|
+
+
+def test_a_model_that_gives_no_credit_counts_as_zero_in_the_spread(tiny):
+    costs = campaign_costs(tiny, PERIOD.start, PERIOD.end, "headcount")
+    monthly = monthly_campaign_costs(tiny, PERIOD.start, PERIOD.end, "headcount")
+    campaigns = frame(tiny, "select campaign_id, name as campaign_name, channel from campaigns")
+    attributed = attributed_frame([("CMPA", "linear", JAN, 1.0, 1_000.0), ("CMPB", "first_touch", JAN, 1.0, 1_000.0)])
+    by_campaign, _, _ = assemble_report(PERIOD, costs, monthly, attributed, campaigns, "linear")
+    # CMPA: linear 1000, first_touch 0 -> (1000 - 0) / 500
+    assert "models differ by 200%" in rows(by_campaign, "campaign_id")["CMPA"]["confidence_reason"]
+
+
+def test_drill_down_deals_reproduce_the_linear_credit(demo):
+    credited = attribute(demo, ["linear"], by="campaign", close_from=Q3.start, close_to=Q3.end)
+    for campaign in ("CMP001", "CMP006", "CMP021"):
+        deals = campaign_deals(demo, campaign, Q3.start, Q3.end)
+        expected = credited.filter(pl.col("campaign") == campaign)["attributed_revenue"].sum()
+        assert deals.height > 0
+        assert deals["linear_credit"].sum() == pytest.approx(expected)
+        assert (deals["touch_share"] > 0).all() and (deals["touch_share"] <= 1).all()
