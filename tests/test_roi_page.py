@@ -70,3 +70,13 @@ def test_month_period_and_channel_rows(roi_page):
     assert "campaign_id" not in rows.columns and 1 <= len(rows) <= 9
     assert set(rows["channel"]) <= {"email", "paid_search", "paid_social", "organic_search", "webinar", "events",
                                     "display", "direct", "(none)"}
+
+
+def test_sidebar_channel_filter_narrows_every_view(roi_page):
+    at = roi_page
+    everything = metrics(at)["Total investment"]
+    at.sidebar.multiselect(key="f_channels").select("email").run()
+    assert not at.exception and not at.error
+    assert set(at.dataframe[0].value["channel"]) == {"email"}
+    assert set(at.dataframe[3].value["channel"]) == {"email"}  # budget consumption
+    assert metrics(at)["Total investment"] != everything
