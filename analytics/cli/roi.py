@@ -58,7 +58,7 @@ def _date(text: str | None, option: str) -> date | None:
 
 def _emit(table: pl.DataFrame, fmt: str, out: Path | None) -> None:
     """Write CSV or JSON records to ``out`` or stdout."""
-    text = table.write_csv() if fmt == "csv" else json.dumps(records(table), indent=2, default=str) + "\n"
+    text = table.write_csv() if fmt == "csv" else json.dumps(records(table), indent=2, ensure_ascii=False, default=str) + "\n"
     if out is None:
         sys.stdout.write(text)
     else:
