@@ -20,8 +20,12 @@ Definitions, for a window ``[start, end]`` (dates, both inclusive):
       ``[start_date, end_date]`` with the month; a missing date leaves that side open):
       overhead follows each campaign's share of active campaign-days.
 
-  A month whose pool has no positive weight (no hours booked, no campaign running) stays
-  as an ``(unallocated overhead)`` row, so the totals still reconcile with the ledger.
+  The method is chosen per report (``headcount`` or ``time_based`` for every row) or, with
+  ``as_booked`` (the default), per row: the spec keeps ``allocation_method`` on each overhead
+  cost, so each row is split by its own method (a missing or unknown one counts as
+  ``headcount``), i.e. there is one pool per month and method.
+  A pool with no positive weight (no hours booked, no campaign running) stays as an
+  ``(unallocated overhead)`` row, so the totals still reconcile with the ledger.
 - **Opportunity cost** is the sales time the attributed deals took, an editable assumption
   (see :class:`OpportunityCostAssumption`): ``conversions × hours_per_won_deal × loaded_hourly_rate``.
 
@@ -43,6 +47,8 @@ from analytics.errors import RevLensError
 from analytics.warehouse import COST_CATEGORIES, frame
 
 ALLOCATION_METHODS = ("headcount", "time_based")
+# what a user picks: each row's own method (the spec keeps ``allocation_method`` on the cost), or one for all
+ALLOCATION_CHOICES = ("as_booked", *ALLOCATION_METHODS)
 UNALLOCATED = "(unallocated overhead)"
 
 
@@ -76,9 +82,9 @@ class OpportunityCostAssumption:
 
 
 def _check(start: date, end: date, allocation: str) -> None:
-    if allocation not in ALLOCATION_METHODS:
+    if allocation not in ALLOCATION_CHOICES:
         raise RevLensError(
-            f"Unknown overhead allocation {allocation!r}; use one of {', '.join(ALLOCATION_METHODS)}."
+            f"Unknown overhead allocation {allocation!r}; use one of {', '.join(ALLOCATION_CHOICES)}."
         )
     if start > end:
         raise RevLensError(f"The window starts ({start}) after it ends ({end}); swap the dates.")
@@ -93,17 +99,21 @@ _ALLOCATION_CTES = """
         where cost_date between $start and $end
     ),
     unbooked_pool as (
-        select date_trunc('month', cost_date)::date as month, sum(amount) as pool
+        select date_trunc('month', cost_date)::date as month,
+               case when $allocation != 'as_booked' then $allocation
+                    when allocation_method in $methods then allocation_method
+                    else 'headcount' end as method,
+               sum(amount) as pool
         from window_costs
         where campaign_id is null
-        group by month
+        group by all
     ),
     headcount_weights as (
         select date_trunc('month', cc.cost_date)::date as month, cc.campaign_id,
                sum(coalesce(cc.resource_hours, 0)) as weight
         from campaign_costs as cc
         where cc.campaign_id is not null
-          and date_trunc('month', cc.cost_date)::date in (select month from unbooked_pool)
+          and date_trunc('month', cc.cost_date)::date in (select month from unbooked_pool where method = 'headcount')
         group by all
     ),
     time_weights as (
@@ -111,27 +121,27 @@ _ALLOCATION_CTES = """
                greatest(0, date_diff('day',
                    greatest(coalesce(c.start_date, p.month), p.month),
                    least(coalesce(c.end_date, last_day(p.month)), last_day(p.month))) + 1) as weight
-        from unbooked_pool as p
+        from (select distinct month from unbooked_pool where method = 'time_based') as p
         cross join campaigns as c
     ),
     weights as (
-        select month, campaign_id, weight from headcount_weights where $allocation = 'headcount'
+        select month, 'headcount' as method, campaign_id, weight from headcount_weights
         union all
-        select month, campaign_id, weight from time_weights where $allocation = 'time_based'
+        select month, 'time_based' as method, campaign_id, weight from time_weights
     ),
     shares as (
-        select month, campaign_id, weight / sum(weight) over (partition by month) as share
+        select month, method, campaign_id, weight / sum(weight) over (partition by month, method) as share
         from weights
         where weight > 0
     ),
     allocated as (
-        select s.campaign_id, p.month, p.pool * s.share as amount
+        select s.campaign_id, p.month, p.method, p.pool * s.share as amount
         from unbooked_pool as p
-        join shares as s using (month)
+        join shares as s using (month, method)
         union all
-        select null as campaign_id, p.month, p.pool as amount
+        select null as campaign_id, p.month, p.method, p.pool as amount
         from unbooked_pool as p
-        where p.month not in (select month from shares)
+        anti join shares as s using (month, method)
     )
 """
 
@@ -188,7 +198,7 @@ from window_costs
 where campaign_id = $campaign_id
 union all
 select month as cost_date, 'operational_overhead' as category, amount, null as platform,
-       $allocation as allocation_method, null as resource_hours, 'allocated' as source
+       method as allocation_method, null as resource_hours, 'allocated' as source
 from allocated
 where campaign_id = $campaign_id
 order by cost_date, source, category
@@ -215,18 +225,19 @@ order by campaign_id nulls last, month
 
 def _params(start: date, end: date, allocation: str, **extra) -> dict:
     _check(start, end, allocation)
-    return {"start": start, "end": end, "allocation": allocation, **extra}
+    return {"start": start, "end": end, "allocation": allocation, "methods": list(ALLOCATION_METHODS), **extra}
 
 
 def campaign_costs(con: duckdb.DuckDBPyConnection, start: date, end: date,
-                   allocation: str = "headcount") -> pl.DataFrame:
+                   allocation: str = "as_booked") -> pl.DataFrame:
     """Costs per campaign in ``[start, end]``, by category, with unbooked overhead allocated.
 
     Parameters
     ----------
     con : warehouse connection.
     start, end : the window (both inclusive), on ``cost_date``.
-    allocation : ``"headcount"`` or ``"time_based"`` (formulas in the module docstring).
+    allocation : ``"as_booked"`` (each unbooked row's own ``allocation_method``),
+        ``"headcount"`` or ``"time_based"`` (formulas in the module docstring).
 
     Returns
     -------
@@ -244,13 +255,13 @@ def campaign_costs(con: duckdb.DuckDBPyConnection, start: date, end: date,
 
 
 def monthly_campaign_costs(con: duckdb.DuckDBPyConnection, start: date, end: date,
-                           allocation: str = "headcount") -> pl.DataFrame:
+                           allocation: str = "as_booked") -> pl.DataFrame:
     """Booked plus allocated cost per campaign and calendar month (``campaign_id, month, cost``)."""
     return frame(con, _MONTHLY_COSTS_SQL, _params(start, end, allocation))
 
 
 def cost_lines(con: duckdb.DuckDBPyConnection, campaign_id: str, start: date, end: date,
-               allocation: str = "headcount") -> pl.DataFrame:
+               allocation: str = "as_booked") -> pl.DataFrame:
     """A campaign's cost lines in the window: its booked rows and its monthly allocated overhead.
 
     Columns ``cost_date, category, amount, platform, allocation_method, resource_hours,

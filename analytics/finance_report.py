@@ -4,8 +4,8 @@ For a period ``[start, end]`` (a month ``2026-09``, a quarter ``2026-Q3``, a yea
 or a custom range) and an attribution model, each campaign gets:
 
 - its costs in the period (:mod:`analytics.costs`: booked by category, unbooked overhead
-  allocated by ``headcount`` or ``time_based``) and the opportunity cost of the deals
-  attributed to it (``attributed_conversions × hours_per_won_deal × loaded_hourly_rate``);
+  allocated by each row's own method, or by ``headcount`` or ``time_based`` for all) and the
+  opportunity cost of the deals attributed to it (``attributed_conversions × hours_per_won_deal × loaded_hourly_rate``);
 - its attributed revenue and conversions: closed-won deals whose ``close_date`` falls in
   the period, credited by :func:`analytics.attribution.attribute` (``by="campaign"``);
 - the ROI figures of :func:`analytics.roi.roi_record`. Payback counts months from the first
@@ -41,7 +41,7 @@ import duckdb
 import polars as pl
 
 from analytics.attribution import MODELS, UNATTRIBUTED, attribute, bootstrap_intervals
-from analytics.costs import ALLOCATION_METHODS, OpportunityCostAssumption, campaign_costs, monthly_campaign_costs
+from analytics.costs import ALLOCATION_CHOICES, OpportunityCostAssumption, campaign_costs, monthly_campaign_costs
 from analytics.errors import RevLensError
 from analytics.roi import DASH, cac, interval_width, model_spread, roas, roi_percentage, roi_record
 from analytics.warehouse import frame
@@ -418,7 +418,7 @@ def financial_report(
     end: date,
     kind: str = "custom",
     model: str = "linear",
-    allocation: str = "headcount",
+    allocation: str = "as_booked",
     lookback_days: int = 90,
     gross_margin: float = DEFAULT_GROSS_MARGIN,
     hours_per_won_deal: float = OpportunityCostAssumption.hours_per_won_deal,
@@ -435,7 +435,7 @@ def financial_report(
     start, end : the period (inclusive); ``kind`` (``month``/``quarter``/``year``/``custom``)
         decides what the previous period is.
     model : attribution model (one of :data:`analytics.attribution.MODELS`).
-    allocation : overhead allocation, ``headcount`` or ``time_based``.
+    allocation : overhead allocation: ``as_booked`` (each row's own method), ``headcount`` or ``time_based``.
     lookback_days : attribution lookback window.
     gross_margin : share of revenue that is gross profit, for the payback (0 < margin ≤ 1).
     hours_per_won_deal, loaded_hourly_rate : the opportunity-cost assumption.
@@ -445,8 +445,8 @@ def financial_report(
     """
     if model not in MODELS:
         raise RevLensError(f"Unknown attribution model {model!r}; use one of {', '.join(MODELS)}.")
-    if allocation not in ALLOCATION_METHODS:
-        raise RevLensError(f"Unknown overhead allocation {allocation!r}; use one of {', '.join(ALLOCATION_METHODS)}.")
+    if allocation not in ALLOCATION_CHOICES:
+        raise RevLensError(f"Unknown overhead allocation {allocation!r}; use one of {', '.join(ALLOCATION_CHOICES)}.")
     if not 0 < gross_margin <= 1:
         raise RevLensError(f"The gross margin {gross_margin} is outside (0, 1]; give it as a fraction, e.g. 0.8.")
     opportunity = OpportunityCostAssumption(hours_per_won_deal, loaded_hourly_rate)

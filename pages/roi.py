@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import overview
 from analytics.attribution import MODELS
 from analytics.budget import budget_consumption
-from analytics.costs import ALLOCATION_METHODS, OpportunityCostAssumption, cost_lines
+from analytics.costs import ALLOCATION_CHOICES, OpportunityCostAssumption, cost_lines
 from analytics.finance_report import (DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, campaign_deals, custom_period, financial_report,
                                       parse_period, period_labels, summarize, workbook_bytes)
 from analytics.roi import DASH, NOT_REACHED, format_roi
@@ -32,9 +32,10 @@ else:
                                            key=f"roi_{kind}"))
 model = right.selectbox("Attribution model", MODELS, index=MODELS.index("linear"), key="roi_model",
                         help="How closed-won revenue is credited to the campaigns that touched the deal.")
-allocation = far.selectbox("Overhead allocation", ALLOCATION_METHODS, key="roi_allocation",
-                           help="headcount: by each campaign's share of booked people hours that month; "
-                                "time_based: by its share of active campaign-days that month.")
+allocation = far.selectbox("Overhead allocation", ALLOCATION_CHOICES, key="roi_allocation",
+                           help="Overhead not booked to a campaign, split per month. headcount: by each campaign's "
+                                "share of booked people hours; time_based: by its share of active campaign-days; "
+                                "as_booked: by the method recorded on each overhead row.")
 with st.expander("Assumptions"):
     a1, a2, a3, a4 = st.columns(4)
     gross_margin = a1.number_input("Gross margin", 0.05, 1.0, DEFAULT_GROSS_MARGIN, 0.05, key="roi_margin",

@@ -12,8 +12,9 @@ CMPC    webinar     Feb 1 - Feb 28   none
 CMPD    paid_search Feb 1 - Feb 28   Feb 1: media 250
 ======  ==========  ===============  =========================================================
 
-Unbooked overhead (campaign_id null): Jan 1 800, Feb 1 600, Mar 1 400 (no campaign runs
-in March and none booked hours, so the March pool stays unallocated).
+Unbooked overhead (campaign_id null): Jan 1 800 (no allocation_method), Feb 1 600 (booked as
+``time_based``), Mar 1 400 (no campaign runs in March and none booked hours, so the March
+pool stays unallocated).
 """
 
 from __future__ import annotations
@@ -30,17 +31,17 @@ CAMPAIGNS = [
     ("CMPC", "Gamma webinar", "webinar", date(2026, 2, 1), date(2026, 2, 28), 0.0),
     ("CMPD", "Delta search", "paid_search", date(2026, 2, 1), date(2026, 2, 28), 1_000.0),
 ]
-COSTS = [
-    ("CMPA", date(2025, 12, 15), "media_spend", 999.0, None),
-    ("CMPA", date(2026, 1, 1), "media_spend", 1_000.0, None),
-    ("CMPA", date(2026, 1, 1), "creative_production", 300.0, 30.0),
-    ("CMPB", date(2026, 1, 1), "creative_production", 100.0, 10.0),
-    ("CMPB", date(2026, 2, 1), "media_spend", 500.0, None),
-    ("CMPB", date(2026, 2, 1), "creative_production", 200.0, 20.0),
-    ("CMPD", date(2026, 2, 1), "media_spend", 250.0, None),
-    (None, date(2026, 1, 1), "operational_overhead", 800.0, None),
-    (None, date(2026, 2, 1), "operational_overhead", 600.0, None),
-    (None, date(2026, 3, 1), "operational_overhead", 400.0, None),
+COSTS = [  # campaign_id, cost_date, category, amount, resource_hours, allocation_method
+    ("CMPA", date(2025, 12, 15), "media_spend", 999.0, None, None),
+    ("CMPA", date(2026, 1, 1), "media_spend", 1_000.0, None, None),
+    ("CMPA", date(2026, 1, 1), "creative_production", 300.0, 30.0, None),
+    ("CMPB", date(2026, 1, 1), "creative_production", 100.0, 10.0, None),
+    ("CMPB", date(2026, 2, 1), "media_spend", 500.0, None, None),
+    ("CMPB", date(2026, 2, 1), "creative_production", 200.0, 20.0, None),
+    ("CMPD", date(2026, 2, 1), "media_spend", 250.0, None, None),
+    (None, date(2026, 1, 1), "operational_overhead", 800.0, None, None),
+    (None, date(2026, 2, 1), "operational_overhead", 600.0, None, "time_based"),
+    (None, date(2026, 3, 1), "operational_overhead", 400.0, None, None),
 ]
 
 
@@ -49,8 +50,8 @@ def build_tiny_warehouse(path) -> str:
     create_schema(con)
     con.executemany("insert into campaigns (campaign_id, name, channel, start_date, end_date, budget) "
                     "values (?, ?, ?, ?, ?, ?)", CAMPAIGNS)
-    con.executemany("insert into campaign_costs (campaign_id, cost_date, category, amount, resource_hours) "
-                    "values (?, ?, ?, ?, ?)", COSTS)
+    con.executemany("insert into campaign_costs (campaign_id, cost_date, category, amount, resource_hours, "
+                    "allocation_method) values (?, ?, ?, ?, ?, ?)", COSTS)
     con.close()
     return str(path)
 

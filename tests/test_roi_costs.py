@@ -57,7 +57,18 @@ def test_time_based_allocation_by_hand(con):
     assert rows["CMPD"]["allocated_overhead"] == pytest.approx(200.0)
 
 
-@pytest.mark.parametrize("method", ["headcount", "time_based"])
+def test_as_booked_allocation_follows_each_rows_method(con):
+    # Jan (no method -> headcount): A 600, B 200; Feb (time_based): B, C, D 200 each
+    rows = by_id(campaign_costs(con, JAN, FEB, "as_booked"))
+    assert rows["CMPA"]["allocated_overhead"] == pytest.approx(600.0)
+    assert rows["CMPB"]["allocated_overhead"] == pytest.approx(400.0)
+    assert rows["CMPC"]["allocated_overhead"] == pytest.approx(200.0)
+    assert rows["CMPD"]["allocated_overhead"] == pytest.approx(200.0)
+    lines = cost_lines(con, "CMPB", JAN, FEB, "as_booked").filter(pl.col("source") == "allocated")
+    assert lines["allocation_method"].to_list() == ["headcount", "time_based"]
+
+
+@pytest.mark.parametrize("method", ["as_booked", "headcount", "time_based"])
 def test_a_pool_without_weights_stays_unallocated_and_totals_reconcile(con, method):
     table = campaign_costs(con, JAN, MAR_END, method)
     unallocated = table.filter(pl.col("campaign_id").is_null())
@@ -77,7 +88,7 @@ def test_cost_lines_add_up_to_the_campaign_total(con):
 
 
 def test_bad_method_or_window_is_a_clear_error(con):
-    with pytest.raises(RevLensError, match="headcount, time_based"):
+    with pytest.raises(RevLensError, match="as_booked, headcount, time_based"):
         campaign_costs(con, JAN, FEB, "by_magic")
     with pytest.raises(RevLensError, match="swap"):
         campaign_costs(con, FEB, JAN)

@@ -43,6 +43,7 @@ class BudgetFormat(str, Enum):
 
 
 class Allocation(str, Enum):
+    as_booked = "as_booked"
     headcount = "headcount"
     time_based = "time_based"
 
@@ -76,7 +77,7 @@ def roi(
     by: Annotated[By, typer.Option(help="Rows of the CSV/JSON output.")] = By.campaign,
     format: Annotated[ReportFormat, typer.Option(help="csv or json (the --by rows), xlsx (every view).")] = ReportFormat.csv,
     out: Annotated[Optional[Path], typer.Option(help="Output file (required for xlsx; stdout otherwise).")] = None,
-    allocation: Annotated[Allocation, typer.Option(help="How overhead not booked to a campaign is allocated.")] = Allocation.headcount,
+    allocation: Annotated[Allocation, typer.Option(help="How overhead not booked to a campaign is allocated: each row's own method, or one for all.")] = Allocation.as_booked,
     lookback_days: Annotated[int, typer.Option(help="Attribution lookback window in days.")] = 90,
     gross_margin: Annotated[float, typer.Option(help="Gross margin for the payback (fraction).")] = DEFAULT_GROSS_MARGIN,
     hours_per_won_deal: Annotated[float, typer.Option(help="Opportunity cost: sales hours per won deal.")] = OpportunityCostAssumption.hours_per_won_deal,
