@@ -271,6 +271,8 @@ def test_cli_csv_and_xlsx(demo_db, capsys, tmp_path):
         (("--period", "2026-13"), "not a month, quarter or year"),
         (("--period", "2026-Q3", "--from", "2026-01-01"), "not both"),
         ((), "Say which period"),
+        (("--from", "2026-07-01"), "both ends"),
+        (("--from", "2026-07-01", "--to", "July"), "not a date"),
         (("--period", "2026-Q3", "--model", "magic"), "Unknown attribution model"),
         (("--period", "2026-Q3", "--format", "xlsx"), "--out"),
     ],

@@ -59,7 +59,10 @@ def _date(text: str | None, option: str) -> date | None:
 
 def _emit(table: pl.DataFrame, fmt: str, out: Path | None) -> None:
     """Write CSV or JSON records to ``out`` or stdout."""
-    text = table.write_csv() if fmt == "csv" else json.dumps(records(table), indent=2, ensure_ascii=False, default=str) + "\n"
+    if fmt == "csv":
+        text = table.write_csv()
+    else:
+        text = json.dumps(records(table), indent=2, ensure_ascii=False, default=str) + "\n"
     if out is None:
         sys.stdout.write(text)
     else:
@@ -92,6 +95,8 @@ def roi(
         window = parse_period(period)
     elif from_ and to:
         window = custom_period(_date(from_, "--from"), _date(to, "--to"))
+    elif from_ or to:
+        raise RevLensError("A custom range needs both ends: give --from DATE and --to DATE (YYYY-MM-DD).")
     else:
         raise RevLensError("Say which period to report: --period 2026-Q3 (or 2026-09, 2026), or --from DATE --to DATE.")
     if format is ReportFormat.xlsx and out is None:
