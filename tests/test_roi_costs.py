@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from roi_fixtures import build_tiny_warehouse
 
+from analytics.budget import budget_consumption, data_as_of
 from analytics.costs import UNALLOCATED, campaign_costs, cost_lines, monthly_campaign_costs
 from analytics.errors import RevLensError
 from analytics.warehouse import connect
@@ -92,3 +93,18 @@ def test_bad_method_or_window_is_a_clear_error(con):
         campaign_costs(con, JAN, FEB, "by_magic")
     with pytest.raises(RevLensError, match="swap"):
         campaign_costs(con, FEB, JAN)
+
+
+def test_budget_consumption_on_the_tiny_warehouse(con):
+    assert data_as_of(con) == date(2026, 3, 31)  # end of the latest cost month
+    table = {r["campaign_id"]: r for r in budget_consumption(con, date(2026, 1, 31)).iter_rows(named=True)}
+    a = table["CMPA"]  # Dec 15 999 + Jan 1 1300 = 2299 over Dec 15..Jan 31 (48 days); budget 1500
+    assert a["spent"] == 2_299.0 and a["status"] == "active"
+    assert a["burn_rate_per_day"] == pytest.approx(2_299.0 / 48)
+    assert a["projected_spend"] == pytest.approx(2_299.0) and a["over_budget"]
+    assert a["run_out_date"] == date(2026, 1, 15)  # day ceil(1500 / (2299/48)) = 32 from Dec 15
+    b = table["CMPB"]  # 100 over Jan 1..31, 28 days left to Feb 28; budget 700
+    assert b["projected_spend"] == pytest.approx(100 + 100 / 31 * 28)
+    assert b["run_out_date"] is None and not b["over_budget"]
+    assert table["CMPC"]["status"] == "not started" and table["CMPC"]["consumption_pct"] is None
+    assert table["CMPD"]["spent"] == 0.0  # its Feb cost is after the as-of day
