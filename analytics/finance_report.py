@@ -513,6 +513,21 @@ def summarize(table: pl.DataFrame) -> dict:
             "cac": cac(sums["total_investment"], sums["attributed_conversions"])}
 
 
+def previous_summary(report: FinancialReport, channels: tuple[str, ...] = ()) -> dict | None:
+    """The previous period's investment, revenue, net and ROI, over ``channels`` (all when empty).
+
+    Sums of the ``*_previous`` columns of ``report.change`` and ``roi_percentage`` of the sums;
+    ``None`` when the report has no previous period.
+    """
+    if report.previous_period is None:
+        return None
+    rows = report.change.filter(pl.col("channel") != TOTAL)
+    if channels:
+        rows = rows.filter(pl.col("channel").is_in(list(channels)))
+    sums = {name: float(rows[f"{name}_previous"].sum()) for name in CHANGE_FIELDS}
+    return {**sums, "roi_percentage": roi_percentage(sums["net_revenue"], sums["total_investment"])}
+
+
 _CAMPAIGN_DEALS_SQL = """
 with
     won as (

@@ -10,7 +10,7 @@ from analytics.attribution import MODELS
 from analytics.budget import budget_consumption
 from analytics.costs import ALLOCATION_CHOICES, OpportunityCostAssumption, cost_lines
 from analytics.finance_report import (DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, campaign_deals, custom_period, financial_report,
-                                      parse_period, period_labels, summarize, workbook_bytes)
+                                      parse_period, period_labels, previous_summary, summarize, workbook_bytes)
 from analytics.roi import DASH, NOT_REACHED, format_roi
 from pages.shared import cached, download_csv, filters
 
@@ -67,8 +67,7 @@ st.caption(
 
 # ---- KPI row
 current = summarize(by_campaign)
-previous_rows = report.totals.filter(pl.col("period") == "previous")
-previous = previous_rows.row(0, named=True) if previous_rows.height and not f.channels else None
+previous = previous_summary(report, f.channels)
 
 
 def delta(name: str, percent_points: bool = False) -> str | None:

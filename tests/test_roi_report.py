@@ -17,7 +17,7 @@ from analytics.costs import OpportunityCostAssumption, campaign_costs, monthly_c
 from analytics.errors import RevLensError
 from analytics.finance_report import (TOTAL, FinancialReport, _change_table, assemble_report, campaign_deals,
                                       custom_period, financial_report, parse_period,
-                                      records, summarize, write_workbook)
+                                      previous_summary, records, summarize, write_workbook)
 from analytics.roi import NOT_REACHED
 from analytics.warehouse import connect, frame
 
@@ -197,6 +197,11 @@ def test_no_infinite_numbers_and_undefined_roi_only_without_investment(report):
 
 def test_previous_period_is_the_previous_quarter(report):
     previous = report.totals.filter(pl.col("period") == "previous").row(0, named=True)
+    everything = previous_summary(report)
+    assert everything["total_investment"] == pytest.approx(previous["total_investment"])
+    assert everything["roi_percentage"] == previous["roi_percentage"]
+    email = previous_summary(report, ("email",))
+    assert 0 < email["total_investment"] < everything["total_investment"]
     assert (previous["start"], previous["end"]) == (date(2026, 4, 1), date(2026, 6, 30))
     summary = rows(report.summary, "metric")["total_investment"]
     assert summary["change"] == pytest.approx(summary["current"] - summary["previous"])
