@@ -1,5 +1,5 @@
-"""RevLens: the entrypoint. Builds the demo warehouse on first start, sets the shared
-filters (kept in the URL so a view can be shared), and hands over to the pages."""
+"""RevLens: the entrypoint. Builds the demo warehouse on first start, shows the shared
+filters (kept in the URL so a view can be shared) and hands over to the chosen page."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def _parse_list(text: str | None, allowed: list[str]) -> list[str]:
     return [item for item in (text or "").split(",") if item in allowed]
 
 
-def sidebar_filters() -> Filters:
-    """Date range, segment and channel; read from and written back to the URL."""
+def filter_bar() -> Filters:
+    """Date range, segment and channel above the page; read from and written back to the URL."""
     first, last = cached(overview.data_range)
     segments, channels = cached(overview.segment_and_channel_options)
     params = st.query_params
@@ -52,9 +52,11 @@ def sidebar_filters() -> Filters:
         st.session_state.f_dates = (start, end)
         st.session_state.f_segments = _parse_list(params.get("segment"), segments)
         st.session_state.f_channels = _parse_list(params.get("channel"), channels)
-    with st.sidebar:
-        st.header("Filters")
-        dates = st.date_input("Date range", key="f_dates", min_value=first, max_value=last, format="YYYY-MM-DD")
+    # In the main area, not the sidebar: in Streamlit 1.67 changes to sidebar widgets of the
+    # entrypoint are lost when the app uses st.navigation.
+    with st.container(horizontal=True, vertical_alignment="bottom", key="filter_bar"):
+        dates = st.date_input("Date range", key="f_dates", min_value=first, max_value=last,
+                              format="YYYY-MM-DD", width=260)
         chosen_segments = st.multiselect("Segment", segments, key="f_segments", placeholder="All segments")
         chosen_channels = st.multiselect("Channel", channels, key="f_channels", placeholder="All channels")
     start, end = (dates[0], dates[1]) if len(dates) == 2 else (dates[0], dates[0])
@@ -68,11 +70,13 @@ def sidebar_filters() -> Filters:
 
 ensure_warehouse()
 warehouse()  # a missing, foreign or locked file stops here with a clear message
-st.session_state["filters"] = sidebar_filters()
 
-navigation = st.navigation({
+pages_by_group = {
     group: [st.Page(path, title=title, icon=icon, url_path=path.removeprefix("pages/").removesuffix(".py"))
             for path, title, icon in pages]
     for group, pages in NAVIGATION.items() if pages
-})
-navigation.run()
+}
+page = st.navigation(pages_by_group, position="top")
+if page not in pages_by_group.get("Operations", []):  # operations pages show every row, unfiltered
+    st.session_state["filters"] = filter_bar()
+page.run()

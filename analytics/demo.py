@@ -21,6 +21,8 @@ Planted ground truth (what later models must recover)
 
    (a Hill curve with half-saturation ``k_c``, the monthly spend at which the
    paid volume is half its ceiling ``a_c``; ``b_c`` is the unpaid baseline).
+   Spend and ``k_c`` scale with the size of the build, ``touchpoints / 500,000``;
+   ``CHANNEL_TRUTH`` gives them at the default size.
    Touches carry the lift above, so expected attributed revenue per channel-month
    saturates in spend with the same ``k_c``.
 3. **Churn drivers.** For each customer account, four drivers are drawn first:
@@ -188,6 +190,7 @@ class DemoBuilder:
         self.n_touchpoints = int(touchpoints)
         self.n_contacts = max(200, self.n_touchpoints // 10)
         self.n_accounts = max(40, self.n_contacts // 10)
+        self.scale = self.n_touchpoints / DEFAULT_TOUCHPOINTS  # spend grows with the business
         self.end = end
         self.bounds = _month_starts(end, MONTHS)
         self.start_s = self.bounds[0].astype("int64")
@@ -286,7 +289,7 @@ class DemoBuilder:
                     m1 = min(MONTHS + 2, m0 + length - 1)  # may run past the data's end
                 active = np.zeros(MONTHS)
                 active[m0:min(m1, MONTHS - 1) + 1] = 1
-                level = truth.monthly_spend * rng.uniform(0.5, 1.6) * (0.6 if j == 0 else 1.0)
+                level = truth.monthly_spend * self.scale * rng.uniform(0.5, 1.6) * (0.6 if j == 0 else 1.0)
                 spend = active * level * rng.lognormal(0, 0.35, MONTHS)
                 spend = np.round(spend, 2)
                 monthly[c] += spend
@@ -327,7 +330,7 @@ class DemoBuilder:
         for m in range(MONTHS):
             cost_date = self.bounds[m].astype("datetime64[D]").astype(date)
             costs.append({"campaign_id": None, "cost_date": cost_date, "category": "operational_overhead",
-                          "amount": round(float(60_000 * rng.uniform(0.9, 1.1)), 2), "platform": None,
+                          "amount": round(float(60_000 * self.scale * rng.uniform(0.9, 1.1)), 2), "platform": None,
                           "allocation_method": "headcount", "resource_hours": None})
         self._insert("campaigns", pl.DataFrame(rows))
         self._insert("campaign_costs", pl.DataFrame(costs, schema={
@@ -340,7 +343,7 @@ class DemoBuilder:
         volume = np.zeros((len(CHANNELS), MONTHS))
         for c, channel in enumerate(CHANNELS):
             t = CHANNEL_TRUTH[channel]
-            volume[c] = t.baseline + t.ceiling * monthly[c] / (monthly[c] + t.half_saturation)
+            volume[c] = t.baseline + t.ceiling * monthly[c] / (monthly[c] + t.half_saturation * self.scale)
         self.channel_spend = monthly
         self.channel_volume = volume
         self.channel_cum = np.cumsum(volume.T, axis=1)  # (months, channels)
@@ -362,8 +365,10 @@ class DemoBuilder:
         month_weight = self.channel_volume.sum(axis=0)
         month = rng.choice(MONTHS, size=n, p=month_weight / month_weight.sum())
         b = self.bounds.astype("int64")
-        journey_start = b[month] + rng.integers(0, 28 * 86400, n)
-        span = np.minimum(rng.integers(5, 120, n) * 86400, self.end_s - journey_start)
+        # journeys are centred on a day of their month; touches that would fall outside the
+        # 18 months are reflected back in, which keeps the edge months as busy as the rest
+        journey_centre = b[month] + rng.integers(0, 28 * 86400, n)
+        span = rng.integers(5, 120, n) * 86400
         # touch counts: 1 + multinomial with gamma heterogeneity; sums exactly to n_touchpoints
         weight = rng.gamma(2.0, 1.0, n)
         counts = 1 + rng.multinomial(self.n_touchpoints - n, weight / weight.sum())
@@ -381,12 +386,10 @@ class DemoBuilder:
             self.progress(0.33 + 0.1 * lo / n, f"Generating touchpoints {next_tp - 1:,} of {self.n_touchpoints:,}")
             c_counts = counts[lo:hi]
             owner = np.repeat(np.arange(lo, hi), c_counts)
-            # order-statistics within the journey: sorted uniform offsets per contact
-            offsets = rng.random(len(owner))
-            order = np.lexsort((offsets, owner))
-            offsets = offsets[order]
-            ts = journey_start[owner] + (offsets * span[owner]).astype("int64")
-            ts = np.minimum(ts, self.end_s)
+            ts = journey_centre[owner] + ((rng.random(len(owner)) - 0.5) * span[owner]).astype("int64")
+            ts = np.where(ts > self.end_s, 2 * self.end_s - ts, ts)
+            ts = np.where(ts < self.start_s, 2 * self.start_s - ts, ts)
+            ts = ts[np.lexsort((ts, owner))]  # owner is already sorted: this orders each journey
             tmonth = self._month_of(ts)
             ch = _draw_categorical(rng, self.channel_cum[tmonth])
             camp_slot = _draw_categorical(rng, self.campaign_cum[ch, tmonth])

@@ -5,7 +5,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from analytics import overview
-from pages.shared import cached, download_csv, filters
+from pages.shared import cached, download_csv, filters, money
 
 f = filters()
 st.title("Overview")
@@ -17,21 +17,21 @@ st.caption(
 
 kpis = cached(overview.kpis, start=f.start, end=f.end, segments=f.segments, channels=f.channels)
 labels = {
-    "open_pipeline": ("Open pipeline", "${:,.0f}", "Amount of opportunities open at the end of the period"),
-    "won_revenue": ("Won revenue", "${:,.0f}", "Closed-won amount with a close date in the period"),
-    "marketing_spend": ("Marketing spend", "${:,.0f}", "All campaign costs dated in the period"),
-    "active_accounts": ("Active accounts", "{:,.0f}", "Paying accounts not churned at the end of the period"),
-    "arr": ("ARR", "${:,.0f}", "Annual recurring revenue of the active accounts"),
+    "open_pipeline": ("Open pipeline", money, "Amount of opportunities open at the end of the period"),
+    "won_revenue": ("Won revenue", money, "Closed-won amount with a close date in the period"),
+    "marketing_spend": ("Marketing spend", money, "All campaign costs dated in the period"),
+    "active_accounts": ("Active accounts", "{:,.0f}".format, "Paying accounts not churned at the end of the period"),
+    "arr": ("ARR", money, "Annual recurring revenue of the active accounts"),
 }
 for column, (name, (label, fmt, help_text)) in zip(st.columns(len(labels)), labels.items()):
     value = kpis[name]
     pct = value.delta_pct
     column.metric(
         label,
-        fmt.format(value.current),
+        fmt(value.current),
         delta=None if pct is None else f"{pct:+.1f}%",
         delta_color="inverse" if name == "marketing_spend" else "normal",
-        help=f"{help_text}. Previous period: {fmt.format(value.previous)}.",
+        help=f"{help_text}. Previous period: {fmt(value.previous)}.",
         border=True,
     )
 
@@ -50,7 +50,7 @@ else:
     figure.update_layout(barmode="group", height=420, margin={"t": 10, "b": 10},
                          legend={"orientation": "h", "y": 1.08}, hovermode="x unified")
     figure.update_yaxes(title_text="USD", secondary_y=False)
-    figure.update_yaxes(title_text="Touchpoints", secondary_y=True, showgrid=False)
+    figure.update_yaxes(title_text="Touchpoints", secondary_y=True, showgrid=False, rangemode="tozero")
     st.plotly_chart(figure, width="stretch")
     with st.expander("Monthly figures"):
         st.dataframe(trends, width="stretch", hide_index=True, column_config={

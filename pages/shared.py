@@ -100,3 +100,14 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
 
 def page_paths() -> list[str]:
     return [path for pages in NAVIGATION.values() for path, _, _ in pages]
+
+
+def money(value: float | None) -> str:
+    """Compact dollars for KPI tiles: $950, $12.3K, $4.56M, $1.20B; None as an em dash."""
+    if value is None:
+        return "—"
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    for threshold, suffix, digits in ((1e9, "B", 2), (1e6, "M", 2), (1e3, "K", 1)):
+        if value >= threshold:
+            return f"{sign}${value / threshold:,.{digits}f}{suffix}"
+    return f"{sign}${value:,.0f}"

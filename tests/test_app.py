@@ -34,7 +34,7 @@ def test_overview_kpis_follow_the_filters(app):
     app.run()
     everything = _kpis(app)
     assert set(everything) == {"Open pipeline", "Won revenue", "Marketing spend", "Active accounts", "ARR"}
-    app.sidebar.multiselect(key="f_segments").select("Enterprise").run()
+    app.multiselect(key="f_segments").select("Enterprise").run()
     assert not app.exception
     enterprise = _kpis(app)
     assert enterprise["Won revenue"] != everything["Won revenue"]

@@ -91,3 +91,11 @@ def test_kpis_reconcile_with_trends_on_the_demo(demo_db):
     trends = overview.monthly_trends(con, start, end)
     assert trends["won_revenue"].sum() == pytest.approx(k["won_revenue"].current)
     assert trends["marketing_spend"].sum() == pytest.approx(k["marketing_spend"].current)
+
+
+@pytest.mark.parametrize("value, text", [
+    (None, "—"), (0, "$0"), (950.4, "$950"), (12_345, "$12.3K"), (-4_560_000, "-$4.56M"), (1.2e9, "$1.20B"),
+])
+def test_money_format(value, text):
+    from pages.shared import money
+    assert money(value) == text

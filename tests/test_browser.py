@@ -1,0 +1,109 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright against `streamlit run app.py`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling out, which this network refuses.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_db, tmp_path_factory):
+    port = _free_port()
+    env = {**os.environ, "REVLENS_DB": demo_db,
+           "REVLENS_OPS_URL": f"sqlite:///{tmp_path_factory.mktemp('ops') / 'ops.sqlite'}"}
+    log = open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail(f"streamlit did not start; see {log.name}")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `apt-get install chromium` (.ci/run installs it).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        yield page
+        browser.close()
+
+
+def wait_for_run(page, timeout_ms: int = 90_000) -> None:
+    """Wait until the script run has finished: the app is rendered and the running indicator is gone."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
+
+
+def metric_values(page) -> dict[str, str]:
+    values = {}
+    for metric in page.locator('[data-testid="stMetric"]').all():
+        label = metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        values[label] = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return values
+
+
+def test_overview_renders_and_follows_a_filter(server, page):
+    page.goto(server)
+    wait_for_run(page)
+    page.wait_for_selector('[data-testid="stMetric"]')
+    assert page.locator('[data-testid="stException"]').count() == 0
+    before = metric_values(page)
+    assert set(before) == {"Open pipeline", "Won revenue", "Marketing spend", "Active accounts", "ARR"}
+    assert all(re.fullmatch(r"\$?[\d,.]+[KMB]?", value) for value in before.values()), before
+    page.wait_for_selector(".js-plotly-plot")
+    page.screenshot(path=str(ROOT / "docs" / "overview.png"), full_page=True)
+
+    # choose one segment in the filter bar
+    page.locator('[data-testid="stMultiSelect"]').first.click()
+    page.get_by_role("option", name="Enterprise").click()
+    page.locator("h1").first.click()  # close the dropdown
+    page.wait_for_function(
+        "before => [...document.querySelectorAll('[data-testid=stMetricValue]')].map(e => e.innerText).join('|') !== before",
+        arg="|".join(before.values()), timeout=60_000)
+    wait_for_run(page)
+    after = metric_values(page)
+    assert after["Won revenue"] != before["Won revenue"]
+    assert after["ARR"] != before["ARR"]
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "segment=Enterprise" in page.url
