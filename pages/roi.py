@@ -12,7 +12,7 @@ from analytics.costs import ALLOCATION_CHOICES, OpportunityCostAssumption, cost_
 from analytics.finance_report import (DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, campaign_deals, custom_period, financial_report,
                                       parse_period, period_labels, previous_summary, summarize, workbook_bytes)
 from analytics.roi import DASH, NOT_REACHED, format_roi
-from pages.shared import cached, download_csv, filters
+from pages.shared import cached, download_csv, filters, money
 
 f = filters()
 st.title("Campaign ROI")
@@ -82,20 +82,13 @@ def usd(value: float | None) -> str:
     return DASH if value is None else f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
 
 
-def usd_short(value: float) -> str:
-    """$2.07M / $654.5k / $980: fits a KPI tile."""
-    size = abs(value)
-    text = f"${size / 1e6:,.2f}M" if size >= 1e6 else f"${size / 1e3:,.1f}k" if size >= 1e4 else f"${size:,.0f}"
-    return "-" + text if value < 0 else text
-
-
 k1, k2, k3, k4, k5, k6 = st.columns(6)
-k1.metric("Total investment", usd_short(current["total_investment"]), delta("total_investment"),
+k1.metric("Total investment", money(current["total_investment"]), delta("total_investment"),
           delta_color="inverse", border=True,
           help=f"{usd(current['total_investment'])}: campaign costs + operational costs + opportunity costs")
-k2.metric("Attributed revenue", usd_short(current["attributed_revenue"]), delta("attributed_revenue"), border=True,
+k2.metric("Attributed revenue", money(current["attributed_revenue"]), delta("attributed_revenue"), border=True,
           help=f"{usd(current['attributed_revenue'])} of closed-won revenue credited to campaigns")
-k3.metric("Net revenue", usd_short(current["net_revenue"]), delta("net_revenue"), border=True,
+k3.metric("Net revenue", money(current["net_revenue"]), delta("net_revenue"), border=True,
           help=f"{usd(current['net_revenue'])}: attributed revenue − total investment")
 k4.metric("ROI", format_roi(current["roi_percentage"]), delta("roi_percentage", True), border=True,
           help="net revenue / total investment × 100")
@@ -143,7 +136,7 @@ styled = (shown.to_pandas().style
           .map(roi_colour, subset=["roi_percentage", "net_revenue"])
           .format({"roi_percentage": or_dash(format_roi), "roas": or_dash("{:.2f}×".format), "cac": or_dash(usd),
                    "payback_months": or_dash(lambda v: NOT_REACHED if v == NOT_REACHED_SORT else f"{v:.1f}")}))
-money = st.column_config.NumberColumn(format="dollar")
+dollars = st.column_config.NumberColumn(format="dollar")
 st.dataframe(styled, width="stretch", hide_index=True, column_config={
     "campaign_id": "Campaign", "campaign_name": "Name", "channel": "Channel",
     "total_investment": st.column_config.NumberColumn("Investment", format="dollar"),
@@ -155,8 +148,8 @@ st.dataframe(styled, width="stretch", hide_index=True, column_config={
     "attributed_conversions": st.column_config.NumberColumn("Conversions", format="%.1f"),
     "payback_months": st.column_config.NumberColumn("Payback (months)"),
     "confidence_level": "Confidence", "confidence_reason": "Why",
-    "media_spend": money, "creative_production": money, "platform_fees": money,
-    "operational_costs": money, "opportunity_costs": money,
+    "media_spend": dollars, "creative_production": dollars, "platform_fees": dollars,
+    "operational_costs": dollars, "opportunity_costs": dollars,
 })
 d1, d2 = st.columns(2)
 with d1:
@@ -177,7 +170,7 @@ with chart_left:
     net = sum(value for _, value in steps)
     waterfall = go.Figure(go.Waterfall(
         x=[label for label, _ in steps] + ["Net revenue"], y=[value for _, value in steps] + [0],
-        measure=["relative"] * len(steps) + ["total"], text=[usd_short(v) for _, v in steps] + [usd_short(net)],
+        measure=["relative"] * len(steps) + ["total"], text=[money(v) for _, v in steps] + [money(net)],
         textposition="outside",
         decreasing={"marker": {"color": "#d9534f"}}, increasing={"marker": {"color": "#5cb85c"}},
         totals={"marker": {"color": "#337ab7"}}))

@@ -72,10 +72,10 @@ def test_month_period_and_channel_rows(roi_page):
                                     "display", "direct", "(none)"}
 
 
-def test_sidebar_channel_filter_narrows_every_view(roi_page):
+def test_channel_filter_narrows_every_view(roi_page):
     at = roi_page
     everything = metrics(at)["Total investment"]
-    at.sidebar.multiselect(key="f_channels").select("email").run()
+    at.multiselect(key="f_channels").select("email").run()
     assert not at.exception and not at.error
     assert set(at.dataframe[0].value["channel"]) == {"email"}
     assert set(at.dataframe[3].value["channel"]) == {"email"}  # budget consumption
