@@ -20,9 +20,9 @@ st.title("Campaign ROI")
 # ---- what to report
 first, last = cached(overview.data_range)
 left, middle, right, far = st.columns([2, 2, 2, 2])
-period_kind = left.segmented_control("Period", ["Sidebar dates", "Month", "Quarter"], default="Quarter",
+period_kind = left.segmented_control("Period", ["Filter dates", "Month", "Quarter"], default="Quarter",
                                      key="roi_period_kind") or "Quarter"
-if period_kind == "Sidebar dates":
+if period_kind == "Filter dates":
     period = custom_period(f.start, f.end)
 else:
     kind = "month" if period_kind == "Month" else "quarter"
