@@ -5,7 +5,8 @@ or a custom range) and an attribution model, each campaign gets:
 
 - its costs in the period (:mod:`analytics.costs`: booked by category, unbooked overhead
   allocated by each row's own method, or by ``headcount`` or ``time_based`` for all) and the
-  opportunity cost of the deals attributed to it (``attributed_conversions × hours_per_won_deal × loaded_hourly_rate``);
+  opportunity cost of the deals attributed to it
+  (``attributed_conversions × hours_per_won_deal × loaded_hourly_rate``);
 - its attributed revenue and conversions: closed-won deals whose ``close_date`` falls in
   the period, credited by :func:`analytics.attribution.attribute` (``by="campaign"``);
 - the ROI figures of :func:`analytics.roi.roi_record`. Payback counts months from the first
