@@ -104,7 +104,9 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
         ("pages/overview.py", "Overview", ":material/dashboard:"),
         ("pages/attribution.py", "Attribution", ":material/account_tree:"),
     ],
-    "Finance": [],
+    "Finance": [
+        ("pages/roi.py", "ROI", ":material/paid:"),
+    ],
     "Customer Success": [],
     "Operations": [
         ("pages/data.py", "Data", ":material/database:"),
