@@ -102,11 +102,15 @@ def download_csv(frame: pl.DataFrame, file_name: str, label: str = "Download CSV
 NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
     "Marketing": [
         ("pages/overview.py", "Overview", ":material/dashboard:"),
+        ("pages/attribution.py", "Attribution", ":material/account_tree:"),
     ],
-    "Finance": [],
+    "Finance": [
+        ("pages/roi.py", "ROI", ":material/paid:"),
+    ],
     "Customer Success": [],
     "Operations": [
         ("pages/data.py", "Data", ":material/database:"),
+        ("pages/imports.py", "Import", ":material/upload_file:"),
         ("pages/actions.py", "Actions", ":material/outbox:"),
     ],
 }

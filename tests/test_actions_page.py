@@ -16,10 +16,6 @@ def page(app_test, tmp_path, monkeypatch):
     monkeypatch.setenv("REVLENS_CONFIRMERS", USER)
     monkeypatch.setenv("REVLENS_USER", USER)
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
-    # AppTest puts Streamlit back in pages-folder mode before every run, so main's deep-link guard
-    # (pages.shared._run_through_entrypoint) reruns every run and a button click is lost in that rerun.
-    import pages.shared
-    monkeypatch.setattr(pages.shared, "_run_through_entrypoint", lambda: None)
 
     def open_page():
         at = app_test()
