@@ -4,8 +4,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from analytics import attribution
+from analytics import attribution, crm_push
 from pages.shared import cached, download_csv, filters
+from pages.shared_actions import action_button, queued_notice
 
 MODEL_LABELS = {
     "first_touch": "First touch", "last_touch": "Last touch", "last_non_direct": "Last non-direct",
@@ -96,6 +97,18 @@ st.dataframe(shares, width="stretch", hide_index=True, column_config={
 })
 download_csv(table.sort("model", by), f"revlens_attribution_{by}_{f.start}_{f.end}.csv",
              label="Download all figures (CSV)", key="attr_download")
+
+st.subheader("Push to HubSpot")
+push = cached(crm_push.attribution_targets, close_from=f.start, close_to=f.end, lookback_days=int(lookback_days))
+st.caption(f"Each contact's attributed revenue (contact level, the same under every model: "
+           f"${push['attributed_revenue'].sum():,.0f} over {push.height:,} contacts with a HubSpot id) and last "
+           "campaign interaction, to the HubSpot contact properties marketing_platform_attributed_revenue and "
+           "last_campaign_interaction.")
+action_button("Push attributed revenue to HubSpot…", "update_properties",
+              lambda: crm_push.frame_to_targets(push, crm_push.attribution_properties()), {},
+              preview_frame=push, title="Push attributed revenue (syncAttributionToCRM)", key="attr_push",
+              disabled=push.is_empty(), icon=":material/cloud_upload:")
+queued_notice()
 
 st.subheader("Top converting paths")
 paths = cached(attribution.top_paths, by=by, lookback_days=int(lookback_days), account_level=account_level,

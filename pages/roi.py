@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from analytics import overview
+from analytics import crm_push, overview
 from analytics.attribution import MODELS
 from analytics.budget import budget_consumption
 from analytics.costs import ALLOCATION_CHOICES, OpportunityCostAssumption, cost_lines
@@ -13,6 +13,7 @@ from analytics.finance_report import (DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, camp
                                       parse_period, period_labels, previous_summary, summarize, workbook_bytes)
 from analytics.roi import DASH, NOT_REACHED, format_roi
 from pages.shared import cached, download_csv, filters, money
+from pages.shared_actions import action_button, queued_notice
 
 f = filters()
 st.title("Campaign ROI")
@@ -220,6 +221,18 @@ else:
             "touch_share": st.column_config.NumberColumn("Touch share", format="percent"),
             "linear_credit": st.column_config.NumberColumn("Linear credit", format="dollar")})
         st.caption(f"{deals.height} deals; the table above credits them with the {model} model.")
+    with st.container(border=True):
+        audience = cached(crm_push.campaign_audience, campaign_id=chosen, start=period.start, end=period.end)
+        st.markdown(f"**Follow-up campaign**: the {audience.height:,} contacts (with a HubSpot id) this campaign "
+                    "engaged in the period, added to a HubSpot list that starts the follow-up.")
+        list_col, button_col = st.columns([2, 1], vertical_alignment="bottom")
+        list_id = list_col.text_input("HubSpot list id", key="roi_list_id", placeholder="e.g. 123").strip()
+        with button_col:
+            action_button("Add them to the list…", "add_to_list", lambda: crm_push.frame_to_targets(audience),
+                          {"list_id": list_id}, preview_frame=audience, key="roi_follow_up",
+                          title=f"Follow-up campaign for {names.get(chosen, chosen)}",
+                          disabled=not list_id or audience.is_empty(), icon=":material/group_add:")
+        queued_notice()
 
 # ---- budget consumption
 st.subheader("Budget consumption")

@@ -11,16 +11,17 @@ USER = "ana@example.com"
 
 @pytest.fixture()
 def page(app_test, tmp_path, monkeypatch):
+    """Opens a page (default: Actions) of a fresh app, with a temporary ops store and no token."""
     monkeypatch.setenv("REVLENS_OPS_URL", f"sqlite:///{tmp_path / 'ops.sqlite'}")
     monkeypatch.setenv("REVLENS_SECRETS", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("REVLENS_CONFIRMERS", USER)
     monkeypatch.setenv("REVLENS_USER", USER)
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
 
-    def open_page():
+    def open_page(path: str = "pages/actions.py"):
         at = app_test()
         at.run()
-        at.switch_page("pages/actions.py").run()
+        at.switch_page(path).run()
         assert not at.exception, [e.value for e in at.exception]
         return at
     return open_page
@@ -83,3 +84,68 @@ def test_confirm_dialog_queues_when_connected_and_the_user_may_confirm(page, mon
     shown = [e.value for e in [*at.title, *at.markdown, *at.caption, *at.code, *at.info, *at.warning, *at.success,
                                *at.error, *at.metric]]
     assert shown and "pat-page-test" not in str(shown)
+
+
+@pytest.fixture()
+def connected(page, monkeypatch):
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-page-test")
+    monkeypatch.setenv("REVLENS_APP_WORKER", "0")  # queue only; delivery is tested elsewhere
+    return page
+
+
+def _queued_targets(action_id: int) -> list[dict]:
+    import json
+
+    import sqlalchemy as sa
+
+    with outbox.store().connect() as conn:
+        rows = conn.execute(sa.select(outbox.action_batches.c.targets)
+                            .where(outbox.action_batches.c.action_id == action_id)).scalars().all()
+    return [target for row in rows for target in json.loads(row)]
+
+
+def test_attribution_page_pushes_attributed_revenue(connected, demo_db):
+    from analytics import crm_push
+    from analytics.warehouse import connect
+
+    at = connected("pages/attribution.py")
+    at.button(key="attr_push").click().run()
+    at.button(key="confirm_action").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    queued = outbox.list_actions().row(0, named=True)
+    assert queued["kind"] == "update_properties" and queued["topic"] == "revenue-attribution"
+    start, end = at.session_state["f_dates"]
+    con = connect(demo_db, read_only=True)
+    try:
+        expected = crm_push.attribution_targets(con, start, end, lookback_days=90)
+    finally:
+        con.close()
+    targets = _queued_targets(queued["id"])
+    assert queued["target_count"] == expected.height == len(targets) > 0
+    revenue = {t["hubspot_id"]: t["properties"]["marketing_platform_attributed_revenue"] for t in targets}
+    assert revenue == dict(expected.select("hubspot_id", "attributed_revenue").rows())
+    assert all(t["properties"]["last_campaign_interaction"] for t in targets)
+
+
+def test_roi_drilldown_adds_the_campaigns_engaged_contacts_to_a_list(connected, demo_db):
+    from analytics.warehouse import connect
+
+    at = connected("pages/roi.py")
+    assert at.button(key="roi_follow_up").disabled  # no list id yet
+    campaign = at.selectbox(key="roi_campaign").value
+    at.text_input(key="roi_list_id").input("42").run()
+    at.button(key="roi_follow_up").click().run()
+    at.button(key="confirm_action").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    queued = outbox.list_actions().row(0, named=True)
+    assert queued["kind"] == "add_to_list" and queued["topic"] == "campaign-performance"
+    targets = _queued_targets(queued["id"])
+    assert len(targets) == queued["target_count"] >= outbox.AUDIENCE_MIN
+    con = connect(demo_db, read_only=True)
+    try:
+        touched = {row[0] for row in con.execute(
+            "select distinct c.hubspot_id from touchpoints t join contacts c using (contact_id) "
+            "where t.campaign_id = ?", [campaign]).fetchall()}
+    finally:
+        con.close()
+    assert {t["hubspot_id"] for t in targets} <= touched
