@@ -256,8 +256,9 @@ def _explain(path: Path, exc: Exception) -> WarehouseError:
     text = str(exc)
     if "lock" in text.lower():
         return WarehouseError(
-            f"The warehouse {path} is locked by another process that is writing to it "
-            "(an import or a demo build); wait for it to finish or stop it, then retry."
+            f"The warehouse {path} is locked by another process (a running import or demo build, or, "
+            "for a write, the RevLens app, which keeps it open); wait for that process to finish or stop it, "
+            "or import from the app's Import page, then retry."
         )
     if "not a valid DuckDB database" in text or "Unknown file format" in text or "invalid" in text.lower():
         return WarehouseError(

@@ -104,10 +104,13 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
         ("pages/overview.py", "Overview", ":material/dashboard:"),
         ("pages/attribution.py", "Attribution", ":material/account_tree:"),
     ],
-    "Finance": [],
+    "Finance": [
+        ("pages/roi.py", "ROI", ":material/paid:"),
+    ],
     "Customer Success": [],
     "Operations": [
         ("pages/data.py", "Data", ":material/database:"),
+        ("pages/imports.py", "Import", ":material/upload_file:"),
     ],
 }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -29,14 +28,20 @@ def app_test(demo_db, monkeypatch):
     """A factory of AppTests of ``app.py`` on the small demo warehouse.
 
     AppTest (Streamlit 1.67) resets the pages-folder flag before every run, so an app
-    that has a ``pages/`` folder *and* calls ``st.navigation`` runs the folder's
-    scripts directly from its second run on, skipping the entrypoint. The real server
-    never does (``st.navigation`` clears the flag for good); the runner's check is
-    pinned to that behaviour here.
+    that has a ``pages/`` folder *and* calls ``st.navigation`` would start every run in
+    the old pages-folder mode, which the real server leaves for good once ``app.py`` has
+    run (``st.navigation`` clears the flag). The flag is cleared after AppTest sets it,
+    as the real server has it.
     """
-    from streamlit.runtime.scriptrunner import script_runner
+    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setattr(script_runner, "PagesManager", SimpleNamespace(uses_pages_directory=False))
+    original_init = PagesManager.__init__
+
+    def init_as_the_server_runs(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_as_the_server_runs)
     monkeypatch.setenv("REVLENS_DB", demo_db)
     return lambda: AppTest.from_file(APP, default_timeout=APP_TIMEOUT)

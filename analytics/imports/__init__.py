@@ -1,0 +1,56 @@
+"""Importing CRM and product exports into the warehouse (issue 3).
+
+``import_file(con, source, path)`` maps, validates, merges and upserts one file in
+one transaction; ``import_files(db, source, paths)`` opens the warehouse for it.
+See :mod:`analytics.imports.pipeline` for the steps and the counting identity.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from analytics.errors import RevLensError
+from analytics.imports.ledger import import_history, merge_log, quality_by_table, quarantined_rows
+from analytics.imports.mapping import MAPPINGS_DIR, SOURCES, MappingError, default_sources, detect_source, source_for
+from analytics.imports.pipeline import ImportResult, Progress, import_file, preview, quality_score
+from analytics.imports.reading import FileReadError, describe_file
+from analytics.warehouse import connect
+
+__all__ = [
+    "MAPPINGS_DIR", "SOURCES", "FileReadError", "ImportResult", "MappingError", "default_sources",
+    "describe_file", "detect_source", "import_file", "import_files", "import_history", "merge_log",
+    "preview", "quality_by_table", "quality_score", "quarantined_rows", "source_for",
+]
+
+
+def import_files(db: str | Path, source: str, paths: list[str | Path], mapping: str | Path | None = None,
+                 progress: Progress | None = None, memory_limit: str | None = None,
+                 labels: list[str] | None = None) -> list[ImportResult]:
+    """Import each file of ``paths`` as ``source`` into the warehouse at ``db`` (one transaction per file).
+
+    ``labels`` name the files in the ledger (default: their paths; the app passes the
+    uploaded file names). ``memory_limit`` (e.g. ``"1GB"``) caps DuckDB's memory for this connection; larger
+    intermediate results spill to disk, so a 10-million-row file imports in bounded memory.
+    """
+    con = connect(db)
+    try:
+        if memory_limit:
+            con.execute(f"set memory_limit = '{_checked_size(memory_limit)}'")
+        results = []
+        for i, path in enumerate(paths):
+            def step(fraction: float, message: str, i=i) -> None:
+                if progress:
+                    progress((i + fraction) / len(paths), message)
+            label = labels[i] if labels else None
+            results.append(import_file(con, source, path, mapping, step, file_label=label))
+        return results
+    finally:
+        con.close()
+
+
+def _checked_size(size: str) -> str:
+    """A memory size such as ``512MB`` or ``2GB`` (a setting cannot be bound, so it is checked)."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", size.strip(), flags=re.IGNORECASE):
+        raise RevLensError(f"--memory-limit {size!r} is not a size; write it like 512MB or 2GB.")
+    return size.strip()

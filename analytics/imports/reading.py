@@ -1,0 +1,213 @@
+"""Reading real-world export files as raw, all-text rows.
+
+DuckDB's readers do the work (streaming, parallel, spilling to disk); this module
+only decides how to call them: the format from the file extension, and for CSV the
+encoding (UTF-8 with or without BOM, UTF-16 with BOM, else Latin-1), the delimiter
+(the most frequent of ``, ; tab |`` in the header line) and the header names. XLSX
+sheets are converted to a CSV first (openpyxl, streaming).
+
+:func:`raw_sql` reads the columns ``c0 .. cN`` (file order, all text) with the
+record number ``_rec``; a record's text line is ``first_line + _rec`` plus the line
+breaks inside quoted values before it (:func:`line_breaks_sql`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from analytics.errors import RevLensError
+
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+DELIMITERS = (",", ";", "\t", "|")
+SAMPLE_BYTES = 1 << 16
+
+
+class FileReadError(RevLensError):
+    """The file cannot be read at all; nothing was imported."""
+
+
+@dataclass(frozen=True)
+class FileLayout:
+    """How to read one file: its format, headers and CSV dialect."""
+
+    path: Path
+    kind: str  # csv | json | parquet
+    headers: tuple[str, ...]
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    empty: bool = False  # no header at all (0 bytes or blank)
+    parallel: bool = True  # DuckDB's parallel CSV reader
+
+    @property
+    def first_line(self) -> int:
+        """The line of the first record: 2 below a CSV header, 1 in JSON lines and Parquet (row 1)."""
+        return 2 if self.kind == "csv" else 1
+
+    @property
+    def staged_columns(self) -> tuple[str, ...]:
+        return tuple(f"c{i}" for i in range(len(self.headers)))
+
+
+def _encoding(sample: bytes) -> tuple[str, int]:
+    """(DuckDB encoding name, BOM length) of a file from its first bytes."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8", 3
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", 2
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a multi-byte character cut at the end of the sample is still UTF-8
+        if exc.start < len(sample) - 3:
+            return "latin-1", 0
+    return "utf-8", 0
+
+
+def _python_codec(encoding: str) -> str:
+    return {"utf-8": "utf-8-sig", "utf-16": "utf-16", "latin-1": "latin-1"}[encoding]
+
+
+def _first_record(text: str) -> tuple[str, ...]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(DELIMITERS, key=first_line.count)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"')
+    return delimiter, tuple(next(reader, []))
+
+
+def _xlsx_to_csv(path: Path, workdir: Path) -> Path:
+    """Write the first sheet of a workbook as UTF-8 CSV; dates as ISO text."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise FileReadError(f"{path} is not a readable Excel workbook ({exc}); save it again as .xlsx or CSV.") from None
+    target = workdir / (path.stem + ".csv")
+    with target.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            if row is None or all(v is None for v in row):
+                continue
+            writer.writerow(["" if v is None else
+                             v.isoformat(sep=" ") if isinstance(v, datetime) else
+                             v.isoformat() if isinstance(v, (date, time)) else v for v in row])
+    book.close()
+    return target
+
+
+def describe_file(path: str | Path, workdir: Path | None = None) -> FileLayout:
+    """Work out how to read ``path``; raises :class:`FileReadError` when it cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileReadError(f"No file at {path}; check the path.")
+    suffix = path.suffix.lower()
+    if suffix in XLSX_SUFFIXES:
+        path = _xlsx_to_csv(path, workdir or Path(tempfile.mkdtemp(prefix="revlens-import-")))
+        suffix = ".csv"
+    if suffix in PARQUET_SUFFIXES or suffix in JSON_SUFFIXES:
+        kind = "parquet" if suffix in PARQUET_SUFFIXES else "json"
+        if path.stat().st_size == 0:
+            return FileLayout(path, kind, (), empty=True)
+        reader = "read_parquet" if kind == "parquet" else "read_json_auto"
+        try:
+            rows = duckdb.connect().execute(f"describe select * from {reader}(?)", [str(path)]).fetchall()
+        except duckdb.Error as exc:
+            raise FileReadError(f"{path} is not readable as {kind} ({str(exc).splitlines()[0]}); "
+                                "export it again or save it as CSV.") from None
+        return FileLayout(path, kind, tuple(r[0] for r in rows))
+    if suffix not in CSV_SUFFIXES:
+        raise FileReadError(f"{path} has the extension {suffix or '(none)'}; import .csv, .xlsx, .parquet or .jsonl files.")
+    with path.open("rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+    encoding, _ = _encoding(sample)
+    text = sample.decode(_python_codec(encoding), errors="replace")
+    if not text.strip():
+        return FileLayout(path, "csv", (), encoding, empty=True)
+    delimiter, headers = _first_record(text)
+    if not any(h.strip() for h in headers):
+        raise FileReadError(f"The first line of {path} is not a header row; put the column names on line 1.")
+    return FileLayout(path, "csv", tuple(h.replace("\ufeff", "").strip() for h in headers), encoding, delimiter)
+
+
+def raw_sql(layout: FileLayout, limit: int | None = None, numbered: bool = True) -> str:
+    """A query of the file as text columns ``c0 .. cN`` with ``_rec``, the 0-based record number.
+
+    The file path is the bound parameter ``$import_path``; the other reader options
+    come from fixed lists (encoding, delimiter). ``row_number() over ()`` runs as
+    DuckDB's streaming window over the order-preserving scan, so ``_rec`` follows the
+    file and costs no materialization; statements that need no line number leave it
+    out (``numbered=False``), which keeps the scan fully parallel.
+    """
+    number = "row_number() over () - 1" if numbered else "null::bigint"
+    if layout.kind != "csv":
+        reader = "read_parquet" if layout.kind == "parquet" else "read_json_auto"
+        select = ", ".join(f"#{i + 1}::varchar as {name}" for i, name in enumerate(layout.staged_columns))
+        sql = f"select {number} as _rec, {select} from {reader}($import_path)"
+        return sql + (f" limit {int(limit)}" if limit is not None else "")
+    assert layout.encoding in ("utf-8", "utf-16", "latin-1") and layout.delimiter in DELIMITERS
+    columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in layout.staged_columns) + "}"
+    delimiter = "\t" if layout.delimiter == "\t" else layout.delimiter
+    return (f"select {number} as _rec, * from read_csv($import_path, header = true, "
+            f"auto_detect = false, columns = {columns}, delim = '{delimiter}', quote = '\"', escape = '\"', "
+            f"encoding = '{layout.encoding}', null_padding = true, parallel = {str(layout.parallel).lower()})"
+            + (f" limit {int(limit)}" if limit is not None else ""))
+
+
+def line_breaks_sql(layout: FileLayout) -> str:
+    """A query of the records that hold line breaks inside quoted values: ``_rec, breaks``.
+
+    A record's text line is ``first_line + _rec`` plus the breaks of the records before
+    it; most files have none, so the correction reads only this small result.
+    """
+    counts = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)"
+                        for c in layout.staged_columns) or "0"
+    return f"select _rec, {counts} as breaks from ({raw_sql(layout)}) r where {counts} > 0"
+
+
+def _explain_csv_error(layout: FileLayout, exc: duckdb.Error) -> FileReadError:
+    text = str(exc)
+    first = text.splitlines()[0]
+    if "Expected Number of Columns" in text:
+        line = first.split("Line:")[-1].strip() if "Line:" in first else "?"
+        return FileReadError(f"{layout.path} line {line} has more fields than the header's {len(layout.headers)}; "
+                             f"put quotes around values that contain '{layout.delimiter}' and import again.")
+    if "unicode" in text.lower():
+        return FileReadError(f"{layout.path} mixes text encodings ({first}); save it as UTF-8 and import again.")
+    return FileReadError(f"{layout.path} cannot be read as CSV ({first}); check that it is a delimited text export.")
+
+
+def with_read_retries(layout: FileLayout, run: Callable[[FileLayout], None]) -> FileLayout:
+    """Call ``run(layout)`` (a statement that reads the file), adapting the reader on the way.
+
+    DuckDB pads short rows only in its serial reader when values contain line breaks,
+    and a Latin-1 character may first appear after the sampled bytes; both retry with
+    the adapted layout, which is returned for the statements that read the file again.
+    """
+    last_error = None
+    for _ in range(4):
+        try:
+            run(layout)
+            return layout
+        except duckdb.Error as exc:
+            last_error, text = exc, str(exc)
+            if "quoted new lines" in text and layout.parallel:
+                layout = replace(layout, parallel=False)
+            elif "unicode" in text.lower() and layout.encoding == "utf-8":
+                layout = replace(layout, encoding="latin-1")
+            elif layout.kind == "csv":
+                raise _explain_csv_error(layout, exc) from None
+            else:
+                raise FileReadError(f"{layout.path} cannot be read as {layout.kind} ({text.splitlines()[0]}); "
+                                    "export it again or save it as CSV.") from None
+    raise _explain_csv_error(layout, last_error)
