@@ -599,7 +599,11 @@ def _credits(con, models: Sequence[str], half_life_days: float, order: int, by_m
         parts.append(chain_credits)
     parts.append(_unattributed(con, models, by_month))
     columns = ["key", *(["month"] if by_month else []), "model", "attributed_conversions", "attributed_revenue"]
-    result = pl.concat([p.select(columns) for p in parts if p.height], how="vertical_relaxed")
+    filled = [p.select(columns) for p in parts if p.height]
+    if not filled:  # by month, with no deal in the window
+        return pl.DataFrame(schema={"key": pl.Utf8, **({"month": pl.Date} if by_month else {}), "model": pl.Utf8,
+                                    "attributed_conversions": pl.Float64, "attributed_revenue": pl.Float64})
+    result = pl.concat(filled, how="vertical_relaxed")
     model_rank = {m: i for i, m in enumerate(MODELS)}
     return result.sort(
         pl.col("model").replace_strict(model_rank, return_dtype=pl.Int32),
@@ -767,7 +771,7 @@ class _BootstrapRule:
 
     def __init__(self, rows, weights, groups, group_keys):
         self.rows, self.weights, self.groups = rows, weights, groups
-        self.group_keys = pl.DataFrame(group_keys, schema=["key", "model"], orient="row")
+        self.group_keys = pl.DataFrame(group_keys, schema={"key": pl.Utf8, "model": pl.Utf8}, orient="row")
 
     @classmethod
     def load(cls, con, models, half_life_days, index) -> "_BootstrapRule":
@@ -809,7 +813,8 @@ class _BootstrapChain:
             pair_codes, pairs = _codes(list(zip(
                 null_moves["from_state"].to_list() + journey_moves["from_state"].to_list(),
                 null_moves["to_state"].to_list() + journey_moves["to_state"].to_list())))
-            moves = pl.DataFrame({"from_state": [p[0] for p in pairs], "to_state": [p[1] for p in pairs]})
+            moves = pl.DataFrame({"from_state": [p[0] for p in pairs], "to_state": [p[1] for p in pairs]},
+                                 schema={"from_state": pl.Utf8, "to_state": pl.Utf8})
             n_null = null_moves.height
             null_counts = np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(), minlength=len(pairs))
             move_arrays = (
@@ -825,7 +830,8 @@ class _BootstrapChain:
                                       f"({_with_channels(_journey_sets_sql(_CONVERTING, bits), bits)}) "
                                       "order by journey_id")
             set_codes, distinct = _codes(null_sets["channels"].to_list() + journey_sets["channels"].to_list())
-            sets = pl.DataFrame({"channels": distinct}).with_columns(pl.col("channels").str.split(_SEP))
+            sets = pl.DataFrame({"channels": distinct}, schema={"channels": pl.Utf8}).with_columns(
+                pl.col("channels").str.split(_SEP))
             null_journeys = np.bincount(set_codes[:null_sets.height], weights=null_sets["journeys"].to_numpy(),
                                         minlength=len(distinct))
             set_arrays = (set_codes[null_sets.height:],

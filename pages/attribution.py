@@ -48,14 +48,14 @@ params = dict(by=by, lookback_days=int(lookback_days), half_life_days=float(half
               account_level=account_level, close_from=f.start, close_to=f.end)
 with st.spinner("Attributing the conversions…"):
     credits = cached(attribution.attribute, models=tuple(models), **params)
-    intervals = (cached(attribution.bootstrap_intervals, models=tuple(models), n_boot=BOOTSTRAP_REPLICATES, seed=0,
-                        **params) if show_intervals else None)
-
 totals = credits.filter(pl.col("model") == models[0])
 conversions, revenue = totals["attributed_conversions"].sum(), totals["attributed_revenue"].sum()
 if conversions == 0:
     st.info("No closed-won deals close in the selected period; widen the date range in the filter bar.")
     st.stop()
+with st.spinner(f"Bootstrapping the intervals ({BOOTSTRAP_REPLICATES} replicates)…"):
+    intervals = (cached(attribution.bootstrap_intervals, models=tuple(models), n_boot=BOOTSTRAP_REPLICATES, seed=0,
+                        **params) if show_intervals else None)
 unattributed = credits.filter(pl.col(by) == attribution.UNATTRIBUTED, pl.col("model") == models[0])
 m1, m2, m3 = st.columns(3)
 m1.metric("Conversions", f"{conversions:,.0f}", border=True)

@@ -16,6 +16,9 @@ st.caption(
     + f" · version {wh.version()[:8]}"
 )
 
+st.page_link("pages/imports.py", label="Load your own exports: upload, map, validate, see quarantined rows",
+             icon=":material/upload_file:")
+
 summary = cached(catalog.table_summaries)
 st.dataframe(summary, width="stretch", hide_index=True, column_config={
     "table": "Table",

@@ -567,3 +567,19 @@ def test_account_level_pools_an_accounts_contacts_and_keeps_deals_without_accoun
     markov = account.filter(pl.col("model") == "markov")
     assert markov["attributed_conversions"].sum() == pytest.approx(2.0)
     assert dict(markov.select("channel", "attributed_conversions").iter_rows()).get("display", 0.0) == 0.0
+
+
+@pytest.mark.parametrize("by_month", [False, True])
+def test_a_window_without_deals(hand_db, by_month):
+    result = attribute(hand_db, MODELS, close_from=date(2030, 1, 1), close_to=date(2030, 12, 31), by_month=by_month)
+    assert result["attributed_conversions"].sum() == 0
+    if not by_month:
+        assert result.filter(pl.col("channel") == UNATTRIBUTED).height == len(MODELS)
+    else:
+        assert result.columns == ["channel", "month", "model", "attributed_conversions", "attributed_revenue"]
+
+
+def test_bootstrap_of_a_window_without_deals(hand_db):
+    intervals = bootstrap_intervals(hand_db, MODELS, n_boot=3, close_from=date(2030, 1, 1), close_to=date(2030, 1, 2))
+    assert intervals.columns == ["channel", "model", "conversions_low", "conversions_high", "revenue_low", "revenue_high"]
+    assert (intervals["conversions_high"] == 0).all()

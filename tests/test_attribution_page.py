@@ -70,3 +70,13 @@ def test_drill_down_and_timeline(page):
 def test_no_models_asks_for_one(page):
     page.multiselect(key="attr_models").set_value([]).run()
     assert any("at least one model" in i.value for i in page.info)
+
+
+def test_a_period_without_deals_says_so(app_test):
+    at = app_test()
+    at.query_params["from"] = "2025-05-01"
+    at.query_params["to"] = "2025-05-02"
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("No closed-won deals" in i.value for i in at.info)
