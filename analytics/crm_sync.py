@@ -7,7 +7,8 @@ the spec's daily ``02:00 crm_contact_sync`` schedules it.
 Reading
 -------
 HubSpot's search API (``crm.contacts.search_api.do_search``, ``crm.deals.search_api``),
-filtered ``lastmodifieddate >= cursor`` (deals: ``hs_lastmodifieddate``), sorted ascending,
+filtered ``lastmodifieddate >= cursor`` (deals: ``hs_lastmodifieddate``; the value in epoch
+milliseconds, the cursor itself is kept as ISO-8601 UTC), sorted ascending,
 100 per page. Search stops at 10,000 results per query, so after 9,900 rows the query
 restarts from the last modification time seen (rows at that exact time are read again;
 the merge is idempotent). Deals' contacts come from the v4 associations batch read.
@@ -100,6 +101,12 @@ def parse_time(value) -> datetime | None:
     return moment
 
 
+def epoch_ms(cursor: str) -> str:
+    """A cursor (ISO-8601 UTC) as the epoch milliseconds HubSpot's search filters take for datetimes."""
+    moment = parse_time(cursor).replace(tzinfo=timezone.utc)
+    return str(int(round(moment.timestamp() * 1000)))
+
+
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -126,7 +133,8 @@ def pull(gateway: hs.HubSpotGateway, object_type: str, since: str | None,
     records: dict[str, dict] = {}
     after = 0
     while True:
-        body = {"filterGroups": [{"filters": [{"propertyName": modified, "operator": "GTE", "value": since}]}]
+        body = {"filterGroups": [{"filters": [{"propertyName": modified, "operator": "GTE",
+                                               "value": epoch_ms(since)}]}]
                 if since else [],
                 "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
                 "properties": PROPERTIES[object_type], "limit": PAGE, "after": str(after)}

@@ -305,6 +305,9 @@ class HubSpotServer:
             for condition in group["filters"]:
                 assert condition["propertyName"] == modified, condition
                 threshold = condition["value"]
+                if str(threshold).isdigit():  # datetimes are filtered in epoch milliseconds
+                    moment = datetime.fromtimestamp(int(threshold) / 1000, tz=timezone.utc)
+                    threshold = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
                 if condition["operator"] == "GTE":
                     rows = [(i, p) for i, p in rows if p[modified] >= threshold]
                 elif condition["operator"] == "GT":

@@ -120,3 +120,12 @@ def test_sync_cli_without_a_token_says_how_to_fix_it(setup, tmp_path):
     result = subprocess.run([sys.executable, "-m", "analytics", "sync", "hubspot", "--db", str(db)], env=env,
                             cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "HUBSPOT_ACCESS_TOKEN" in result.stderr
+
+
+def test_cursor_times_convert_both_ways():
+    from analytics.crm_sync import epoch_ms, parse_time
+
+    assert epoch_ms("1970-01-01T00:00:01.500Z") == "1500"
+    assert epoch_ms("2026-11-01T10:00:00.000Z") == "1793527200000"
+    assert iso(parse_time("1793527200000")) == "2026-11-01T10:00:00.000Z"
+    assert iso(parse_time("2026-11-01T11:00:00+01:00")) == "2026-11-01T10:00:00.000Z"
