@@ -8,7 +8,8 @@ Reading
 -------
 HubSpot's search API (``crm.contacts.search_api.do_search``, ``crm.deals.search_api``),
 filtered ``lastmodifieddate >= cursor`` (deals: ``hs_lastmodifieddate``; the value in epoch
-milliseconds, the cursor itself is kept as ISO-8601 UTC), sorted ascending,
+milliseconds, the cursor itself is kept as ISO-8601 UTC; 5 minutes before the cursor, since
+the search index trails writes and a late-indexed record must not be missed), sorted ascending,
 100 per page. Search stops at 10,000 results per query, so after 9,900 rows the query
 restarts from the last modification time seen (rows at that exact time are read again;
 the merge is idempotent). Deals' contacts come from the v4 associations batch read.
@@ -38,7 +39,7 @@ for deals).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -55,6 +56,8 @@ from analytics.warehouse import bump_version, connect
 SOURCE = "hubspot"
 PAGE = 100
 SEARCH_CAP = 10_000
+# HubSpot's search index trails writes by seconds: re-read a little before the cursor (the merge is idempotent).
+OVERLAP = timedelta(minutes=5)
 MODIFIED = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
 PROPERTIES = {
     "contacts": ["email", "firstname", "lastname", "company", "lifecyclestage", "hubspot_owner_id", "createdate",
@@ -101,9 +104,9 @@ def parse_time(value) -> datetime | None:
     return moment
 
 
-def epoch_ms(cursor: str) -> str:
-    """A cursor (ISO-8601 UTC) as the epoch milliseconds HubSpot's search filters take for datetimes."""
-    moment = parse_time(cursor).replace(tzinfo=timezone.utc)
+def epoch_ms(cursor: str, overlap: timedelta = timedelta(0)) -> str:
+    """A cursor (ISO-8601 UTC), minus ``overlap``, as the epoch milliseconds HubSpot's search filters take."""
+    moment = parse_time(cursor).replace(tzinfo=timezone.utc) - overlap
     return str(int(round(moment.timestamp() * 1000)))
 
 
@@ -132,9 +135,10 @@ def pull(gateway: hs.HubSpotGateway, object_type: str, since: str | None,
     modified = MODIFIED[object_type]
     records: dict[str, dict] = {}
     after = 0
+    overlap = OVERLAP  # only before the stored cursor; a restart past 10,000 results needs none
     while True:
         body = {"filterGroups": [{"filters": [{"propertyName": modified, "operator": "GTE",
-                                               "value": epoch_ms(since)}]}]
+                                               "value": epoch_ms(since, overlap)}]}]
                 if since else [],
                 "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
                 "properties": PROPERTIES[object_type], "limit": PAGE, "after": str(after)}
@@ -152,7 +156,7 @@ def pull(gateway: hs.HubSpotGateway, object_type: str, since: str | None,
             if since is not None and iso(newest) <= since:
                 raise RevLensError(f"More than {SEARCH_CAP:,} HubSpot {object_type} share the modification time "
                                    f"{since}; pull them with a HubSpot export and `python -m analytics import`.")
-            since, after = iso(newest), 0
+            since, after, overlap = iso(newest), 0, timedelta(0)
     return list(records.values())
 
 
