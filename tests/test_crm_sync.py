@@ -129,3 +129,16 @@ def test_cursor_times_convert_both_ways():
     assert epoch_ms("2026-11-01T10:00:00.000Z") == "1793527200000"
     assert iso(parse_time("1793527200000")) == "2026-11-01T10:00:00.000Z"
     assert iso(parse_time("2026-11-01T11:00:00+01:00")) == "2026-11-01T10:00:00.000Z"
+
+
+def test_a_record_indexed_late_just_before_the_cursor_is_still_pulled(setup):
+    db, server, gateway = setup
+    server.add_contact("first@example.com", contact_id="701", lastmodifieddate="2026-11-01T10:00:00.000Z")
+    sync_hubspot(db, gateway)
+    # appear in search only now, modified before the cursor: 3 minutes (inside the overlap) and 10 minutes
+    server.add_contact("late@example.com", contact_id="702", lastmodifieddate="2026-11-01T09:57:00.000Z")
+    server.add_contact("older@example.com", contact_id="703", lastmodifieddate="2026-11-01T09:50:00.000Z")
+    again = {r.object_type: r for r in sync_hubspot(db, gateway)}
+    assert again["contacts"].pulled == 2  # 701 again (merges to the same row) and 702
+    assert row(db, "select hubspot_id from contacts where hubspot_id in ('701', '702', '703') order by 1") == [
+        ("701",), ("702",)]
