@@ -42,16 +42,19 @@ def filter_bar() -> Filters:
     first, last = cached(overview.data_range)
     segments, channels = cached(overview.segment_and_channel_options)
     params = st.query_params
-    if "filters_from_url" not in st.session_state:
-        st.session_state.filters_from_url = True
-        # default: the last six whole months, so the previous period is inside the data too
-        months_back = last.year * 12 + last.month - 1 - 5
+    kept = st.session_state.setdefault("filters_kept", {})
+    if not kept:  # first run of the session: from the URL, else the last six whole months
+        months_back = last.year * 12 + last.month - 1 - 5  # so the previous period is inside the data too
         default_start = max(first, date(months_back // 12, months_back % 12 + 1, 1))
         start = min(max(_parse_date(params.get("from"), default_start), first), last)
         end = min(max(_parse_date(params.get("to"), last), start), last)
-        st.session_state.f_dates = (start, end)
-        st.session_state.f_segments = _parse_list(params.get("segment"), segments)
-        st.session_state.f_channels = _parse_list(params.get("channel"), channels)
+        kept.update(f_dates=(start, end), f_segments=_parse_list(params.get("segment"), segments),
+                    f_channels=_parse_list(params.get("channel"), channels))
+    # Streamlit forgets a widget's state after a run that does not draw it (an Operations
+    # page): restore the filters from the copy kept outside the widgets.
+    for key, value in kept.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
     # In the main area, not the sidebar: in Streamlit 1.67 changes to sidebar widgets of the
     # entrypoint are lost when the app uses st.navigation.
     with st.container(horizontal=True, vertical_alignment="bottom", key="filter_bar"):
@@ -60,6 +63,7 @@ def filter_bar() -> Filters:
         chosen_segments = st.multiselect("Segment", segments, key="f_segments", placeholder="All segments")
         chosen_channels = st.multiselect("Channel", channels, key="f_channels", placeholder="All channels")
     start, end = (dates[0], dates[1]) if len(dates) == 2 else (dates[0], dates[0])
+    kept.update(f_dates=(start, end), f_segments=chosen_segments, f_channels=chosen_channels)
     st.query_params.from_dict({
         "from": start.isoformat(), "to": end.isoformat(),
         **({"segment": ",".join(chosen_segments)} if chosen_segments else {}),

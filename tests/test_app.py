@@ -74,3 +74,15 @@ def test_missing_custom_path_is_not_silently_created(app_test, tmp_path, monkeyp
     at = app_test().run()
     assert any("No warehouse at" in e.value for e in at.error)
     assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_filters_survive_a_visit_to_an_unfiltered_page(app):
+    app.run()
+    app.multiselect(key="f_segments").select("SMB").run()
+    smb = _kpis(app)
+    app.switch_page("pages/data.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    app.switch_page("pages/overview.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.multiselect(key="f_segments").value == ["SMB"]
+    assert _kpis(app) == smb
