@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
 from tests.hubspot_server import HubSpotServer, seed_contacts
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, metric_values, wait_for_run
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, metric_values, streamlit_server, wait_for_run
 
 pytestmark = pytest.mark.browser
 TOKEN = "pat-browser-secret-42"
@@ -23,29 +20,10 @@ def app_url(demo_db, tmp_path):
         pytest.skip("Chromium is missing at /usr/bin/chromium (apt-get install chromium)")
     with HubSpotServer(TOKEN) as hubspot:
         seed_contacts(hubspot, 10)
-        port = _free_port()
-        env = {**os.environ, "REVLENS_DB": demo_db, "REVLENS_OPS_URL": f"sqlite:///{tmp_path / 'ops.sqlite'}",
-               "HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_API_BASE": hubspot.base_url, "REVLENS_USER": "ana",
+        env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_API_BASE": hubspot.base_url, "REVLENS_USER": "ana",
                "REVLENS_CONFIRMERS": "ana", "REVLENS_SECRETS": str(tmp_path / "absent.toml")}
-        log = open(tmp_path / "streamlit.log", "w")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        try:
+        with streamlit_server(demo_db, tmp_path, **env) as url:
             yield url, hubspot, tmp_path / "streamlit.log"
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-            log.close()
 
 
 def test_confirm_in_the_dialog_then_the_worker_delivers(app_url):

@@ -31,11 +31,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: str, workdir: Path):
-    """`streamlit run app.py` on a free localhost port; yields its URL once healthy."""
+def streamlit_server(db: str, workdir: Path, **extra_env: str):
+    """`streamlit run app.py` on a free localhost port; yields its URL once healthy.
+
+    Its output goes to ``workdir / "streamlit.log"``.
+    """
     port = _free_port()
-    env = {**os.environ, "REVLENS_DB": db, "REVLENS_OPS_URL": f"sqlite:///{workdir / 'ops.sqlite'}"}
-    log = open(workdir / f"streamlit-{port}.log", "w")
+    env = {**os.environ, "REVLENS_DB": db, "REVLENS_OPS_URL": f"sqlite:///{workdir / 'ops.sqlite'}", **extra_env}
+    log = open(workdir / "streamlit.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
