@@ -90,11 +90,11 @@ def wait_for_run(page, timeout_ms: int = 90_000) -> None:
 
 
 def metric_values(page) -> dict[str, str]:
-    values = {}
-    for metric in page.locator('[data-testid="stMetric"]').all():
-        label = metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()
-        values[label] = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
-    return values
+    """Label -> value of every KPI tile, read in one go (a rerun may redraw them at any time)."""
+    return page.evaluate("""() => Object.fromEntries(
+        [...document.querySelectorAll('[data-testid="stMetric"]')].map(m => [
+            (m.querySelector('[data-testid="stMetricLabel"]')?.innerText ?? '').trim(),
+            (m.querySelector('[data-testid="stMetricValue"]')?.innerText ?? '').trim()]))""")
 
 
 def test_overview_renders_and_follows_a_filter(server, page):
