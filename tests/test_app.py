@@ -86,3 +86,16 @@ def test_filters_survive_a_visit_to_an_unfiltered_page(app):
     assert not app.exception, [e.value for e in app.exception]
     assert app.multiselect(key="f_segments").value == ["SMB"]
     assert _kpis(app) == smb
+
+
+def test_first_start_builds_the_demo_warehouse(app_test, tmp_path, monkeypatch):
+    """A fresh checkout: no REVLENS_DB, no data/warehouse.duckdb -> the app builds the demo, then shows it."""
+    monkeypatch.delenv("REVLENS_DB")
+    monkeypatch.chdir(tmp_path)
+    at = app_test()
+    at.default_timeout = 300
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert (tmp_path / "data" / "warehouse.duckdb").exists()
+    assert [s.label for s in at.status] == ["Demo warehouse ready"]
+    assert len(at.metric) == 5
