@@ -17,7 +17,7 @@ import pytest
 
 from analytics.attribution import (
     DIMENSIONS, MODELS, PATH_MODELS, RULE_MODELS, UNATTRIBUTED, attribute, attribute_paths,
-    bootstrap_intervals, contact_timeline, journeys_with, top_paths,
+    attribute_with_intervals, bootstrap_intervals, contact_timeline, journeys_with, top_paths,
 )
 from analytics.errors import RevLensError
 from analytics.paths import detect_delimiter, read_paths
@@ -331,6 +331,18 @@ def test_deterministic(demo):
     a = bootstrap_intervals(demo, ["linear", "markov", "shapley"], n_boot=20, seed=5)
     b = bootstrap_intervals(demo, ["linear", "markov", "shapley"], n_boot=20, seed=5)
     assert a.equals(b)
+
+
+@pytest.mark.parametrize("models, interval_models", [
+    (("linear", "first_touch", "time_decay"), ("linear",)),
+    (("w_shaped", "markov"), ("shapley", "last_touch")),
+])
+def test_one_journey_build_gives_the_same_credits_and_intervals(demo, models, interval_models):
+    window = {"by": "campaign", "close_from": date(2026, 1, 1), "close_to": date(2026, 6, 30)}
+    credits, intervals = attribute_with_intervals(demo, models, interval_models, n_boot=10, seed=3,
+                                                  by_month=True, **window)
+    assert credits.equals(attribute(demo, models, by_month=True, **window))
+    assert intervals.equals(bootstrap_intervals(demo, interval_models, n_boot=10, seed=3, **window))
 
 
 def test_bootstrap_intervals_bracket_the_estimate(demo):
