@@ -149,34 +149,52 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
     journey_touch = (
         """
         from attribution_conversions as v
-        join (select t.*, coalesce('a:' || member.account_id, 'c:' || t.contact_id) as group_key
+        join (select t.*, t.rowid as touch_rowid, coalesce('a:' || member.account_id, 'c:' || t.contact_id) as group_key
               from touchpoints as t left join contacts as member on member.contact_id = t.contact_id) as t
           on t.group_key = v.group_key
         """
         if account_level else
         """
         from attribution_conversions as v
-        join touchpoints as t on t.contact_id = v.contact_id
+        join (select *, rowid as touch_rowid from touchpoints) as t on t.contact_id = v.contact_id
         """
     )
+    # k orders a journey's touches by (ts, touchpoint_id) without a sort: the timestamp's
+    # microseconds shifted left, plus the rank by touchpoint_id among touches of the journey
+    # with the same timestamp (added below). Reading touchpoint_id for every touchpoint would
+    # cost more than the whole join, so only the few tied touches fetch it, by rowid.
     con.execute(
         f"""
         create or replace temp table attribution_touches as
-        with eligible as (
-            select v.journey_id, t.touchpoint_id, t.ts, {key} as key, t.channel = 'direct' as is_direct,
-                   date_diff('day', t.ts::date, v.close_date) as days_before,
-                   t.ts <= v.lead_created_at as before_lead,
-                   t.ts <= v.opportunity_created_at as before_opportunity
-            {journey_touch}
-            where t.ts < v.close_date + interval 1 day
-              and t.ts >= v.close_date - to_days(cast($lookback as integer))
-        )
-        -- narrow on purpose: the sort carries every column; per-journey values join from conversions
-        select journey_id, key, is_direct, days_before, before_lead, before_opportunity,
-               row_number() over (partition by journey_id order by ts, touchpoint_id) as k
-        from eligible
+        select v.journey_id, {key} as key, t.channel = 'direct' as is_direct,
+               date_diff('day', t.ts::date, v.close_date) as days_before,
+               t.ts <= v.lead_created_at as before_lead,
+               t.ts <= v.opportunity_created_at as before_opportunity,
+               epoch_us(t.ts)::hugeint << 32 as k, t.touch_rowid
+        {journey_touch}
+        where t.ts < v.close_date + interval 1 day
+          and t.ts >= v.close_date - to_days(cast($lookback as integer))
         """,
         {"lookback": int(lookback_days)},
+    )
+    con.execute(
+        """
+        with tied as (
+            select journey_id, k from attribution_touches group by all having count(*) > 1
+        ),
+        tied_touches as (
+            select a.touch_rowid, a.journey_id, a.k
+            from attribution_touches as a semi join tied using (journey_id, k)
+        ),
+        ranked as (
+            select s.touch_rowid, s.journey_id,
+                   row_number() over (partition by s.journey_id, s.k order by t.touchpoint_id) - 1 as tie_rank
+            from tied_touches as s join touchpoints as t on t.rowid = s.touch_rowid
+        )
+        update attribution_touches as a set k = a.k + r.tie_rank
+        from ranked as r
+        where a.touch_rowid = r.touch_rowid and a.journey_id = r.journey_id and r.tie_rank > 0
+        """
     )
     if not chain_models:
         return
@@ -285,7 +303,7 @@ def _journeys(con, prepare, *args) -> Iterator[None]:
 
 _RULE_WEIGHTS = """
     with journey_facts as (
-        select journey_id, count(*) as n,
+        select journey_id, count(*) as n, min(k) as first_k, max(k) as last_k,
                max(k) filter (where not is_direct) as last_non_direct_k,
                max(k) filter (where before_lead) as lead_k,
                max(k) filter (where before_opportunity) as opportunity_k,
@@ -295,29 +313,29 @@ _RULE_WEIGHTS = """
     ),
     milestones as (
         select t.*, v.conversions, v.revenue, v.month,
-               f.n, f.last_non_direct_k, f.lead_k, f.opportunity_k, f.decay_total,
+               f.n, f.first_k, f.last_k, f.last_non_direct_k, f.lead_k, f.opportunity_k, f.decay_total,
                case when f.n = 1 then 1 else 2 end as u_milestones,
-               len(list_distinct([1, f.lead_k, f.opportunity_k])) as w_milestones,
-               len(list_distinct([1, f.lead_k, f.opportunity_k, f.n])) as full_milestones
+               len(list_distinct([f.first_k, f.lead_k, f.opportunity_k])) as w_milestones,
+               len(list_distinct([f.first_k, f.lead_k, f.opportunity_k, f.last_k])) as full_milestones
         from attribution_touches as t
         join journey_facts as f using (journey_id)
         join attribution_conversions as v using (journey_id)
     ),
     weights as (
         select journey_id, key, month, conversions, revenue,
-               (k = 1)::double as first_touch,
-               (k = n)::double as last_touch,
-               (k = coalesce(last_non_direct_k, n))::double as last_non_direct,
+               (k = first_k)::double as first_touch,
+               (k = last_k)::double as last_touch,
+               (k = coalesce(last_non_direct_k, last_k))::double as last_non_direct,
                1.0 / n as linear,
                pow(0.5, days_before / $half_life) / decay_total as time_decay,
                case when n = u_milestones then 1.0 / n
-                    when k = 1 or k = n then 0.8 / u_milestones
+                    when k = first_k or k = last_k then 0.8 / u_milestones
                     else 0.2 / (n - u_milestones) end as position_based,
                case when n = w_milestones then 1.0 / n
-                    when k in (1, lead_k, opportunity_k) then 0.9 / w_milestones
+                    when k in (first_k, lead_k, opportunity_k) then 0.9 / w_milestones
                     else 0.1 / (n - w_milestones) end as w_shaped,
                case when n = full_milestones then 1.0 / n
-                    when k in (1, lead_k, opportunity_k, n) then 0.9 / full_milestones
+                    when k in (first_k, lead_k, opportunity_k, last_k) then 0.9 / full_milestones
                     else 0.1 / (n - full_milestones) end as full_path
         from milestones
     )
@@ -594,7 +612,8 @@ def _credits(con, models: Sequence[str], half_life_days: float, order: int, by_m
     if chain:
         chain_credits = _chain_credits(con, chain, order)
         if by_month and chain_credits.height:
-            linear = _rule_credits(con, ["linear"], half_life_days, True).drop("model")
+            # sorted: the shares' float sums then add in the same order every run
+            linear = _rule_credits(con, ["linear"], half_life_days, True).drop("model").sort("key", "month")
             chain_credits = _split_by_month(chain_credits, linear)
         parts.append(chain_credits)
     parts.append(_unattributed(con, models, by_month))
