@@ -377,6 +377,7 @@ def _journey_rule_credits(con, models: Sequence[str], half_life_days: float) -> 
         totals as (select journey_id, key, {sums} from weights group by all)
         select journey_id, key, model, weight
         from (unpivot totals on {", ".join(models)} into name model value weight)
+        order by model, key, journey_id
         """,
         {"half_life": float(half_life_days)},
     )
@@ -780,7 +781,7 @@ def _bootstrap(con, models: Sequence[str], n_boot: int, seed: int, half_life_day
     rule = [m for m in models if m in RULE_MODELS]
     chain = [m for m in models if m not in RULE_MODELS]
     conversions = frame(con, "select journey_id, revenue from attribution_conversions order by journey_id")
-    index = {j: i for i, j in enumerate(conversions["journey_id"].to_list())}
+    index = conversions["journey_id"].to_numpy()  # sorted: a journey's row is found by binary search
     replicate_rule = _BootstrapRule.load(con, rule, half_life_days, index) if rule else None
     replicate_chain = _BootstrapChain.load(con, chain, order, index) if chain else None
     revenue = conversions["revenue"].to_numpy()
@@ -826,6 +827,11 @@ def _codes(values: list) -> tuple[np.ndarray, list]:
     return codes, list(distinct)
 
 
+def _rows_of(journey_ids: np.ndarray, wanted: pl.Series) -> np.ndarray:
+    """Positions of the ``wanted`` journey ids in the sorted ``journey_ids``."""
+    return np.searchsorted(journey_ids, wanted.to_numpy()).astype(np.int64)
+
+
 class _BootstrapRule:
     """Per-journey rule-based weights; a replicate reweights journeys by how often they were drawn.
 
@@ -838,10 +844,13 @@ class _BootstrapRule:
 
     @classmethod
     def load(cls, con, models, half_life_days, index) -> "_BootstrapRule":
-        weights = _journey_rule_credits(con, models, half_life_days).sort("model", "key", "journey_id")
-        groups, group_keys = _codes(list(zip(weights["key"].to_list(), weights["model"].to_list())))
-        rows = np.array([index[j] for j in weights["journey_id"].to_list()], dtype=np.int64)
-        return cls(rows, weights["weight"].to_numpy(), groups, group_keys)
+        weights = _journey_rule_credits(con, models, half_life_days)  # sorted by model, key, journey_id
+        # sorted rows: a (key, model) group starts where either changes
+        starts = weights.select(((pl.col("model") != pl.col("model").shift()) | (pl.col("key") != pl.col("key").shift()))
+                                .fill_null(True).alias("start"))["start"].to_numpy()
+        groups = np.cumsum(starts) - 1
+        group_keys = list(zip(weights["key"].filter(starts).to_list(), weights["model"].filter(starts).to_list()))
+        return cls(_rows_of(index, weights["journey_id"]), weights["weight"].to_numpy(), groups, group_keys)
 
     def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
         n = self.group_keys.height
@@ -882,7 +891,7 @@ class _BootstrapChain:
             null_counts = np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(), minlength=len(pairs))
             move_arrays = (
                 pair_codes[n_null:],
-                np.array([index[j] for j in journey_moves["journey_id"].to_list()], dtype=np.int64),
+                _rows_of(index, journey_moves["journey_id"]),
                 journey_moves["count"].to_numpy().astype(float),
                 (journey_moves["to_state"] == CONVERSION).to_numpy(),
             )
@@ -898,7 +907,7 @@ class _BootstrapChain:
             null_journeys = np.bincount(set_codes[:null_sets.height], weights=null_sets["journeys"].to_numpy(),
                                         minlength=len(distinct))
             set_arrays = (set_codes[null_sets.height:],
-                          np.array([index[j] for j in journey_sets["journey_id"].to_list()], dtype=np.int64))
+                          _rows_of(index, journey_sets["journey_id"]))
         return cls(models, moves, null_counts, move_arrays, sets, null_journeys, set_arrays)
 
     def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
