@@ -160,7 +160,7 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
         """
     )
     # k orders a journey's touches by (ts, touchpoint_id) without a sort: the timestamp's
-    # microseconds shifted left, plus the rank by touchpoint_id among touches of the journey
+    # microseconds times 2^32, plus the rank by touchpoint_id among touches of the journey
     # with the same timestamp (added below). Reading touchpoint_id for every touchpoint would
     # cost more than the whole join, so only the few tied touches fetch it, by rowid.
     con.execute(
@@ -170,7 +170,7 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
                date_diff('day', t.ts::date, v.close_date) as days_before,
                t.ts <= v.lead_created_at as before_lead,
                t.ts <= v.opportunity_created_at as before_opportunity,
-               epoch_us(t.ts)::hugeint << 32 as k, t.touch_rowid
+               epoch_us(t.ts)::hugeint * 4294967296 as k, t.touch_rowid  -- not <<: ts may precede 1970
         {journey_touch}
         where t.ts < v.close_date + interval 1 day
           and t.ts >= v.close_date - to_days(cast($lookback as integer))
