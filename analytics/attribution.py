@@ -846,8 +846,8 @@ class _BootstrapRule:
     def load(cls, con, models, half_life_days, index) -> "_BootstrapRule":
         weights = _journey_rule_credits(con, models, half_life_days)  # sorted by model, key, journey_id
         # sorted rows: a (key, model) group starts where either changes
-        starts = weights.select(((pl.col("model") != pl.col("model").shift()) | (pl.col("key") != pl.col("key").shift()))
-                                .fill_null(True).alias("start"))["start"].to_numpy()
+        changed = (pl.col("model") != pl.col("model").shift()) | (pl.col("key") != pl.col("key").shift())
+        starts = weights.select(changed.fill_null(True).alias("start"))["start"].to_numpy()
         groups = np.cumsum(starts) - 1
         group_keys = list(zip(weights["key"].filter(starts).to_list(), weights["model"].filter(starts).to_list()))
         return cls(_rows_of(index, weights["journey_id"]), weights["weight"].to_numpy(), groups, group_keys)

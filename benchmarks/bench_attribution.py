@@ -139,7 +139,8 @@ def main() -> None:
     parser.add_argument("--page-reruns", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the JSON here")
     parser.add_argument("--rule-only", action="store_true",
-                        help="only the eight rule-based models (and them together), no Markov/Shapley/ChannelAttribution")
+                        help="only the eight rule-based models (and them together): "
+                             "no Markov, Shapley or ChannelAttribution")
     args = parser.parse_args()
 
     ensure_warehouse(args.db, args.touchpoints)
