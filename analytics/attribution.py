@@ -149,34 +149,52 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
     journey_touch = (
         """
         from attribution_conversions as v
-        join (select t.*, coalesce('a:' || member.account_id, 'c:' || t.contact_id) as group_key
+        join (select t.*, t.rowid as touch_rowid, coalesce('a:' || member.account_id, 'c:' || t.contact_id) as group_key
               from touchpoints as t left join contacts as member on member.contact_id = t.contact_id) as t
           on t.group_key = v.group_key
         """
         if account_level else
         """
         from attribution_conversions as v
-        join touchpoints as t on t.contact_id = v.contact_id
+        join (select *, rowid as touch_rowid from touchpoints) as t on t.contact_id = v.contact_id
         """
     )
+    # k orders a journey's touches by (ts, touchpoint_id) without a sort: the timestamp's
+    # microseconds times 2^32, plus the rank by touchpoint_id among touches of the journey
+    # with the same timestamp (added below). Reading touchpoint_id for every touchpoint would
+    # cost more than the whole join, so only the few tied touches fetch it, by rowid.
     con.execute(
         f"""
         create or replace temp table attribution_touches as
-        with eligible as (
-            select v.journey_id, t.touchpoint_id, t.ts, {key} as key, t.channel = 'direct' as is_direct,
-                   date_diff('day', t.ts::date, v.close_date) as days_before,
-                   t.ts <= v.lead_created_at as before_lead,
-                   t.ts <= v.opportunity_created_at as before_opportunity
-            {journey_touch}
-            where t.ts < v.close_date + interval 1 day
-              and t.ts >= v.close_date - to_days(cast($lookback as integer))
-        )
-        -- narrow on purpose: the sort carries every column; per-journey values join from conversions
-        select journey_id, key, is_direct, days_before, before_lead, before_opportunity,
-               row_number() over (partition by journey_id order by ts, touchpoint_id) as k
-        from eligible
+        select v.journey_id, {key} as key, t.channel = 'direct' as is_direct,
+               date_diff('day', t.ts::date, v.close_date) as days_before,
+               t.ts <= v.lead_created_at as before_lead,
+               t.ts <= v.opportunity_created_at as before_opportunity,
+               epoch_us(t.ts)::hugeint * 4294967296 as k, t.touch_rowid  -- not <<: ts may precede 1970
+        {journey_touch}
+        where t.ts < v.close_date + interval 1 day
+          and t.ts >= v.close_date - to_days(cast($lookback as integer))
         """,
         {"lookback": int(lookback_days)},
+    )
+    con.execute(
+        """
+        with tied as (
+            select journey_id, k from attribution_touches group by all having count(*) > 1
+        ),
+        tied_touches as (
+            select a.touch_rowid, a.journey_id, a.k
+            from attribution_touches as a semi join tied using (journey_id, k)
+        ),
+        ranked as (
+            select s.touch_rowid, s.journey_id,
+                   row_number() over (partition by s.journey_id, s.k order by t.touchpoint_id) - 1 as tie_rank
+            from tied_touches as s join touchpoints as t on t.rowid = s.touch_rowid
+        )
+        update attribution_touches as a set k = a.k + r.tie_rank
+        from ranked as r
+        where a.touch_rowid = r.touch_rowid and a.journey_id = r.journey_id and r.tie_rank > 0
+        """
     )
     if not chain_models:
         return
@@ -285,7 +303,7 @@ def _journeys(con, prepare, *args) -> Iterator[None]:
 
 _RULE_WEIGHTS = """
     with journey_facts as (
-        select journey_id, count(*) as n,
+        select journey_id, count(*) as n, min(k) as first_k, max(k) as last_k,
                max(k) filter (where not is_direct) as last_non_direct_k,
                max(k) filter (where before_lead) as lead_k,
                max(k) filter (where before_opportunity) as opportunity_k,
@@ -295,29 +313,29 @@ _RULE_WEIGHTS = """
     ),
     milestones as (
         select t.*, v.conversions, v.revenue, v.month,
-               f.n, f.last_non_direct_k, f.lead_k, f.opportunity_k, f.decay_total,
+               f.n, f.first_k, f.last_k, f.last_non_direct_k, f.lead_k, f.opportunity_k, f.decay_total,
                case when f.n = 1 then 1 else 2 end as u_milestones,
-               len(list_distinct([1, f.lead_k, f.opportunity_k])) as w_milestones,
-               len(list_distinct([1, f.lead_k, f.opportunity_k, f.n])) as full_milestones
+               len(list_distinct([f.first_k, f.lead_k, f.opportunity_k])) as w_milestones,
+               len(list_distinct([f.first_k, f.lead_k, f.opportunity_k, f.last_k])) as full_milestones
         from attribution_touches as t
         join journey_facts as f using (journey_id)
         join attribution_conversions as v using (journey_id)
     ),
     weights as (
         select journey_id, key, month, conversions, revenue,
-               (k = 1)::double as first_touch,
-               (k = n)::double as last_touch,
-               (k = coalesce(last_non_direct_k, n))::double as last_non_direct,
+               (k = first_k)::double as first_touch,
+               (k = last_k)::double as last_touch,
+               (k = coalesce(last_non_direct_k, last_k))::double as last_non_direct,
                1.0 / n as linear,
                pow(0.5, days_before / $half_life) / decay_total as time_decay,
                case when n = u_milestones then 1.0 / n
-                    when k = 1 or k = n then 0.8 / u_milestones
+                    when k = first_k or k = last_k then 0.8 / u_milestones
                     else 0.2 / (n - u_milestones) end as position_based,
                case when n = w_milestones then 1.0 / n
-                    when k in (1, lead_k, opportunity_k) then 0.9 / w_milestones
+                    when k in (first_k, lead_k, opportunity_k) then 0.9 / w_milestones
                     else 0.1 / (n - w_milestones) end as w_shaped,
                case when n = full_milestones then 1.0 / n
-                    when k in (1, lead_k, opportunity_k, n) then 0.9 / full_milestones
+                    when k in (first_k, lead_k, opportunity_k, last_k) then 0.9 / full_milestones
                     else 0.1 / (n - full_milestones) end as full_path
         from milestones
     )
@@ -359,6 +377,7 @@ def _journey_rule_credits(con, models: Sequence[str], half_life_days: float) -> 
         totals as (select journey_id, key, {sums} from weights group by all)
         select journey_id, key, model, weight
         from (unpivot totals on {", ".join(models)} into name model value weight)
+        order by model, key, journey_id
         """,
         {"half_life": float(half_life_days)},
     )
@@ -594,7 +613,8 @@ def _credits(con, models: Sequence[str], half_life_days: float, order: int, by_m
     if chain:
         chain_credits = _chain_credits(con, chain, order)
         if by_month and chain_credits.height:
-            linear = _rule_credits(con, ["linear"], half_life_days, True).drop("model")
+            # sorted: the shares' float sums then add in the same order every run
+            linear = _rule_credits(con, ["linear"], half_life_days, True).drop("model").sort("key", "month")
             chain_credits = _split_by_month(chain_credits, linear)
         parts.append(chain_credits)
     parts.append(_unattributed(con, models, by_month))
@@ -712,15 +732,58 @@ def bootstrap_intervals(
         ``<by>, model, conversions_low, conversions_high, revenue_low, revenue_high``.
     """
     models = _check(models, by, lookback_days, half_life_days, order)
+    _check_n_boot(n_boot)
+    chain = tuple(m for m in models if m not in RULE_MODELS)
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, chain, order):
+        return _bootstrap(con, models, n_boot, seed, half_life_days, order).rename({"key": by})
+
+
+def attribute_with_intervals(
+    con: duckdb.DuckDBPyConnection,
+    models: Sequence[str],
+    interval_models: Sequence[str],
+    by: str = "channel",
+    n_boot: int = 200,
+    seed: int = 0,
+    lookback_days: int = 90,
+    half_life_days: float = 7.0,
+    order: int = 1,
+    account_level: bool = False,
+    close_from: date | None = None,
+    close_to: date | None = None,
+    by_month: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`attribute` of ``models`` and :func:`bootstrap_intervals` of ``interval_models``
+    from one build of the journeys (the costly part of both on a large warehouse).
+
+    The parameters mean the same as there. Returns ``(credits, intervals)``, each equal to
+    what the two functions return on their own with the same arguments.
+    """
+    models = _check(models, by, lookback_days, half_life_days, order)
+    interval_models = _check(interval_models, by, lookback_days, half_life_days, order)
+    _check_n_boot(n_boot)
+    chain = tuple(m for m in dict.fromkeys((*models, *interval_models)) if m not in RULE_MODELS)
+    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, chain, order):
+        credits = _credits(con, models, half_life_days, order, by_month)
+        intervals = _bootstrap(con, interval_models, n_boot, seed, half_life_days, order)
+    return credits.rename({"key": by}), intervals.rename({"key": by})
+
+
+def _check_n_boot(n_boot: int) -> None:
     if n_boot < 2:
         raise RevLensError(f"n_boot={n_boot} is too few replicates for an interval; use at least 2 (200 is usual).")
+
+
+def _bootstrap(con, models: Sequence[str], n_boot: int, seed: int, half_life_days: float,
+               order: int) -> pl.DataFrame:
+    """Bootstrap intervals (see :func:`bootstrap_intervals`) from the journey tables on ``con``,
+    as ``key, model, conversions_low, conversions_high, revenue_low, revenue_high``."""
     rule = [m for m in models if m in RULE_MODELS]
     chain = [m for m in models if m not in RULE_MODELS]
-    with _journeys(con, _prepare_warehouse, by, lookback_days, account_level, close_from, close_to, chain, order):
-        conversions = frame(con, "select journey_id, revenue from attribution_conversions order by journey_id")
-        index = {j: i for i, j in enumerate(conversions["journey_id"].to_list())}
-        replicate_rule = _BootstrapRule.load(con, rule, half_life_days, index) if rule else None
-        replicate_chain = _BootstrapChain.load(con, chain, order, index) if chain else None
+    conversions = frame(con, "select journey_id, revenue from attribution_conversions order by journey_id")
+    index = conversions["journey_id"].to_numpy()  # sorted: a journey's row is found by binary search
+    replicate_rule = _BootstrapRule.load(con, rule, half_life_days, index) if rule else None
+    replicate_chain = _BootstrapChain.load(con, chain, order, index) if chain else None
     revenue = conversions["revenue"].to_numpy()
     attributed = np.zeros(len(revenue), dtype=bool)
     for part in (replicate_rule, replicate_chain):
@@ -752,8 +815,9 @@ def bootstrap_intervals(
             pl.col("attributed_revenue").quantile(0.975, "linear").alias("revenue_high"),
         )
         .sort(pl.col("model").replace_strict(model_rank, return_dtype=pl.Int32), pl.col("key") == UNATTRIBUTED, "key")
-        .rename({"key": by})
     )
+
+
 
 
 def _codes(values: list) -> tuple[np.ndarray, list]:
@@ -761,6 +825,11 @@ def _codes(values: list) -> tuple[np.ndarray, list]:
     distinct: dict = {}
     codes = np.array([distinct.setdefault(v, len(distinct)) for v in values], dtype=np.int64)
     return codes, list(distinct)
+
+
+def _rows_of(journey_ids: np.ndarray, wanted: pl.Series) -> np.ndarray:
+    """Positions of the ``wanted`` journey ids in the sorted ``journey_ids``."""
+    return np.searchsorted(journey_ids, wanted.to_numpy()).astype(np.int64)
 
 
 class _BootstrapRule:
@@ -775,10 +844,13 @@ class _BootstrapRule:
 
     @classmethod
     def load(cls, con, models, half_life_days, index) -> "_BootstrapRule":
-        weights = _journey_rule_credits(con, models, half_life_days).sort("model", "key", "journey_id")
-        groups, group_keys = _codes(list(zip(weights["key"].to_list(), weights["model"].to_list())))
-        rows = np.array([index[j] for j in weights["journey_id"].to_list()], dtype=np.int64)
-        return cls(rows, weights["weight"].to_numpy(), groups, group_keys)
+        weights = _journey_rule_credits(con, models, half_life_days)  # sorted by model, key, journey_id
+        # sorted rows: a (key, model) group starts where either changes
+        changed = (pl.col("model") != pl.col("model").shift()) | (pl.col("key") != pl.col("key").shift())
+        starts = weights.select(changed.fill_null(True).alias("start"))["start"].to_numpy()
+        groups = np.cumsum(starts) - 1
+        group_keys = list(zip(weights["key"].filter(starts).to_list(), weights["model"].filter(starts).to_list()))
+        return cls(_rows_of(index, weights["journey_id"]), weights["weight"].to_numpy(), groups, group_keys)
 
     def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
         n = self.group_keys.height
@@ -819,7 +891,7 @@ class _BootstrapChain:
             null_counts = np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(), minlength=len(pairs))
             move_arrays = (
                 pair_codes[n_null:],
-                np.array([index[j] for j in journey_moves["journey_id"].to_list()], dtype=np.int64),
+                _rows_of(index, journey_moves["journey_id"]),
                 journey_moves["count"].to_numpy().astype(float),
                 (journey_moves["to_state"] == CONVERSION).to_numpy(),
             )
@@ -835,7 +907,7 @@ class _BootstrapChain:
             null_journeys = np.bincount(set_codes[:null_sets.height], weights=null_sets["journeys"].to_numpy(),
                                         minlength=len(distinct))
             set_arrays = (set_codes[null_sets.height:],
-                          np.array([index[j] for j in journey_sets["journey_id"].to_list()], dtype=np.int64))
+                          _rows_of(index, journey_sets["journey_id"]))
         return cls(models, moves, null_counts, move_arrays, sets, null_journeys, set_arrays)
 
     def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:

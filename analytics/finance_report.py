@@ -41,7 +41,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from analytics.attribution import MODELS, UNATTRIBUTED, attribute, bootstrap_intervals
+from analytics.attribution import MODELS, UNATTRIBUTED, attribute, attribute_with_intervals
 from analytics.costs import ALLOCATION_CHOICES, OpportunityCostAssumption, campaign_costs, monthly_campaign_costs
 from analytics.errors import RevLensError
 from analytics.roi import DASH, cac, interval_width, model_spread, roas, roi_percentage, roi_record
@@ -349,14 +349,16 @@ def _period_rows(con, period: ReportPeriod, model: str, allocation: str, lookbac
     step(f"Attribution {period.label} ({', '.join(models)})")
     # attribute() needs at least one closed-won deal in the window; without one nothing is credited
     deals = con.execute(_WON_COUNT_SQL, {"start": period.start, "end": period.end}).fetchall()[0][0]
-    attributed = attribute(con, list(models), by="campaign", by_month=True, **window) if deals else \
-        pl.DataFrame(schema=_ATTRIBUTED_SCHEMA)
-    campaign_intervals = None
+    attributed, campaign_intervals = pl.DataFrame(schema=_ATTRIBUTED_SCHEMA), None
+    if deals and n_boot > 0:
+        # one journey build for the credits and the intervals (per campaign only: a second
+        # bootstrap by channel would double the report's time)
+        attributed, campaign_intervals = attribute_with_intervals(
+            con, list(models), [model], by="campaign", n_boot=n_boot, by_month=True, **window)
+    elif deals:
+        attributed = attribute(con, list(models), by="campaign", by_month=True, **window)
     if n_boot > 0:
         step(f"Bootstrap intervals {period.label} ({n_boot} resamples)")
-        if deals:
-            # per campaign only: a second bootstrap by channel would double the report's time
-            campaign_intervals = bootstrap_intervals(con, [model], by="campaign", n_boot=n_boot, **window)
     step(f"ROI {period.label}")
     return assemble_report(period, costs, monthly, attributed, frame(con, _CAMPAIGNS_SQL), model,
                            campaign_intervals=campaign_intervals, gross_margin=gross_margin, opportunity=opportunity)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import polars as pl  # noqa: E402
 
-from analytics.attribution import MODELS, attribute, attribute_paths, export_paths  # noqa: E402
+from analytics.attribution import MODELS, RULE_MODELS, attribute, attribute_paths, export_paths  # noqa: E402
 from analytics.demo import build_demo  # noqa: E402
 from analytics.paths import path_frame  # noqa: E402
 from analytics.warehouse import connect  # noqa: E402
@@ -59,14 +59,14 @@ def ensure_warehouse(path: Path, touchpoints: int) -> None:
                progress=lambda fraction, message: print(f"  {fraction:4.0%} {message}", flush=True))
 
 
-def bench_models(con, runs: int) -> dict:
+def bench_models(con, runs: int, models: tuple[str, ...] = MODELS) -> dict:
     per_run = []
     for run in range(runs):
         baseline, _ = timed(lambda: con.execute(BASELINE_SQL).fetchall())
         join_floor, _ = timed(lambda: con.execute(JOIN_FLOOR_SQL).fetchall())
-        models = {m: timed(attribute, con, [m])[0] for m in MODELS}
-        together, _ = timed(attribute, con, MODELS)
-        per_run.append({"baseline_s": baseline, "join_floor_s": join_floor, "models_s": models,
+        each = {m: timed(attribute, con, [m])[0] for m in models}
+        together, _ = timed(attribute, con, models)
+        per_run.append({"baseline_s": baseline, "join_floor_s": join_floor, "models_s": each,
                         "all_models_s": together})
         print(f"  run {run + 1}/{runs}: baseline {baseline:.3f} s, all models {together:.2f} s", flush=True)
     return {
@@ -76,7 +76,7 @@ def bench_models(con, runs: int) -> dict:
         "models": {
             m: {"seconds": statistics.median(r["models_s"][m] for r in per_run),
                 "ratio_to_baseline": statistics.median(r["models_s"][m] / r["baseline_s"] for r in per_run)}
-            for m in MODELS
+            for m in models
         },
         "all_models_s": statistics.median(r["all_models_s"] for r in per_run),
         "runs": per_run,
@@ -138,6 +138,9 @@ def main() -> None:
     parser.add_argument("--page", action="store_true", help="also time the Attribution page (cold and cached reruns)")
     parser.add_argument("--page-reruns", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the JSON here")
+    parser.add_argument("--rule-only", action="store_true",
+                        help="only the eight rule-based models (and them together): "
+                             "no Markov, Shapley or ChannelAttribution")
     args = parser.parse_args()
 
     ensure_warehouse(args.db, args.touchpoints)
@@ -146,9 +149,10 @@ def main() -> None:
     result: dict = {"db": str(args.db), "touchpoints": touchpoints, "runs": args.runs,
                     "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}
     print(f"Attribution benchmark on {args.db} ({touchpoints:,} touchpoints), {args.runs} runs", flush=True)
-    result["models"] = bench_models(con, args.runs)
-    print("Markov order 1 vs ChannelAttribution…", flush=True)
-    result["markov_vs_channelattribution"] = bench_markov_vs_channelattribution(con, args.ca_runs)
+    result["models"] = bench_models(con, args.runs, RULE_MODELS if args.rule_only else MODELS)
+    if not args.rule_only:
+        print("Markov order 1 vs ChannelAttribution…", flush=True)
+        result["markov_vs_channelattribution"] = bench_markov_vs_channelattribution(con, args.ca_runs)
     con.close()
     if args.page:
         print("Attribution page (AppTest)…", flush=True)
@@ -163,10 +167,11 @@ def main() -> None:
     for model, figures in models["models"].items():
         print(f"{model:<18}{figures['seconds']:>10.2f}{figures['ratio_to_baseline']:>12.1f}")
     print(f"{'all models':<18}{models['all_models_s']:>10.2f}")
-    versus = result["markov_vs_channelattribution"]
-    print(f"\nMarkov order 1 on {versus['distinct_paths']:,} distinct paths ({versus['journeys']:,} journeys): "
-          f"ours {versus['ours_s']:.2f} s, ChannelAttribution {versus['channelattribution_s']:.2f} s "
-          f"({versus['speedup']:.1f}× faster); largest difference in credit {versus['max_relative_difference']:.2%}")
+    versus = result.get("markov_vs_channelattribution")
+    if versus:
+        print(f"\nMarkov order 1 on {versus['distinct_paths']:,} distinct paths ({versus['journeys']:,} journeys): "
+              f"ours {versus['ours_s']:.2f} s, ChannelAttribution {versus['channelattribution_s']:.2f} s "
+              f"({versus['speedup']:.1f}× faster); largest difference in credit {versus['max_relative_difference']:.2%}")
     if "page" in result:
         page = result["page"]
         print(f"\nAttribution page: cold {page['cold_s']:.1f} s, cached rerun {page['warm_rerun_s'] * 1000:.0f} ms (median)")

@@ -17,7 +17,7 @@ import pytest
 
 from analytics.attribution import (
     DIMENSIONS, MODELS, PATH_MODELS, RULE_MODELS, UNATTRIBUTED, attribute, attribute_paths,
-    bootstrap_intervals, contact_timeline, journeys_with, top_paths,
+    attribute_with_intervals, bootstrap_intervals, contact_timeline, journeys_with, top_paths,
 )
 from analytics.errors import RevLensError
 from analytics.paths import detect_delimiter, read_paths
@@ -333,6 +333,18 @@ def test_deterministic(demo):
     assert a.equals(b)
 
 
+@pytest.mark.parametrize("models, interval_models", [
+    (("linear", "first_touch", "time_decay"), ("linear",)),
+    (("w_shaped", "markov"), ("shapley", "last_touch")),
+])
+def test_one_journey_build_gives_the_same_credits_and_intervals(demo, models, interval_models):
+    window = {"by": "campaign", "close_from": date(2026, 1, 1), "close_to": date(2026, 6, 30)}
+    credits, intervals = attribute_with_intervals(demo, models, interval_models, n_boot=10, seed=3,
+                                                  by_month=True, **window)
+    assert credits.equals(attribute(demo, models, by_month=True, **window))
+    assert intervals.equals(bootstrap_intervals(demo, interval_models, n_boot=10, seed=3, **window))
+
+
 def test_bootstrap_intervals_bracket_the_estimate(demo):
     point = attribute(demo, ["linear", "markov", "shapley"])
     intervals = bootstrap_intervals(demo, ["linear", "markov", "shapley"], n_boot=60, seed=1)
@@ -583,3 +595,29 @@ def test_bootstrap_of_a_window_without_deals(hand_db):
     intervals = bootstrap_intervals(hand_db, MODELS, n_boot=3, close_from=date(2030, 1, 1), close_to=date(2030, 1, 2))
     assert intervals.columns == ["channel", "model", "conversions_low", "conversions_high", "revenue_low", "revenue_high"]
     assert (intervals["conversions_high"] == 0).all()
+
+
+def test_touch_order_ties_and_touches_before_1970(tmp_path):
+    """Three touches at one second (ids inserted out of order) and one before 1970: the first
+    touch is the earliest, the last the highest touchpoint id among the tied latest ones."""
+    path = tmp_path / "ties.duckdb"
+    con = connect(path)
+    create_schema(con)
+    con.executemany("insert into touchpoints (touchpoint_id, contact_id, campaign_id, channel, touchpoint_type, ts) "
+                    "values (?, 'C1', null, ?, 'visit', ?)",
+                    [("T9", "email", datetime(1970, 1, 5, 12)), ("T2", "display", datetime(1969, 12, 20)),
+                     ("T7", "webinar", datetime(1970, 1, 5, 12)), ("T8", "events", datetime(1970, 1, 5, 12))])
+    con.execute("insert into contacts (contact_id, account_id, created_at) values ('C1', null, '1969-12-01')")
+    con.execute("insert into opportunities (opportunity_id, contact_id, account_id, amount, is_closed_won, created_at, "
+                "close_date, is_closed) values ('O1', 'C1', null, 100, true, '1970-01-02', '1970-01-10', true)")
+    con.close()
+    con = connect(path, read_only=True)
+    try:
+        first = _as_dict(attribute(con, ["first_touch"]))
+        last = _as_dict(attribute(con, ["last_touch"]))
+        paths = top_paths(con)
+    finally:
+        con.close()
+    assert first["display"] == (1.0, 100.0)
+    assert last["email"] == (1.0, 100.0)  # T9 > T8 > T7 at the same second
+    assert paths["path"].to_list() == ["display > webinar > events > email"]
