@@ -46,16 +46,18 @@ if not models:
 
 params = dict(by=by, lookback_days=int(lookback_days), half_life_days=float(half_life_days), order=int(order),
               account_level=account_level, close_from=f.start, close_to=f.end)
-with st.spinner("Attributing the conversions…"):
-    credits = cached(attribution.attribute, models=tuple(models), **params)
+if show_intervals:  # credits and intervals from one build of the journeys
+    with st.spinner(f"Attributing the conversions, with {BOOTSTRAP_REPLICATES} bootstrap replicates…"):
+        credits, intervals = cached(attribution.attribute_with_intervals, models=tuple(models),
+                                    interval_models=tuple(models), n_boot=BOOTSTRAP_REPLICATES, seed=0, **params)
+else:
+    with st.spinner("Attributing the conversions…"):
+        credits, intervals = cached(attribution.attribute, models=tuple(models), **params), None
 totals = credits.filter(pl.col("model") == models[0])
 conversions, revenue = totals["attributed_conversions"].sum(), totals["attributed_revenue"].sum()
 if conversions == 0:
     st.info("No closed-won deals close in the selected period; widen the date range in the filter bar.")
     st.stop()
-with st.spinner(f"Bootstrapping the intervals ({BOOTSTRAP_REPLICATES} replicates)…"):
-    intervals = (cached(attribution.bootstrap_intervals, models=tuple(models), n_boot=BOOTSTRAP_REPLICATES, seed=0,
-                        **params) if show_intervals else None)
 unattributed = credits.filter(pl.col(by) == attribution.UNATTRIBUTED, pl.col("model") == models[0])
 m1, m2, m3 = st.columns(3)
 m1.metric("Conversions", f"{conversions:,.0f}", border=True)
