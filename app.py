@@ -8,7 +8,6 @@ from datetime import date
 import streamlit as st
 
 from analytics import overview
-from analytics.demo import build_demo
 from analytics.warehouse import DEFAULT_DB, db_path
 from pages.shared import NAVIGATION, Filters, cached, warehouse
 
@@ -20,6 +19,8 @@ def ensure_warehouse() -> None:
     path = db_path()
     if path.exists() or str(path) != DEFAULT_DB:
         return  # a user-set REVLENS_DB that is missing gets a clear error from warehouse()
+    from analytics.demo import build_demo  # only on first start: keeps numpy off the cold path
+
     with st.status("First start: building the demo warehouse…", expanded=True) as status:
         bar = st.progress(0.0)
         build_demo(path, progress=lambda fraction, message: bar.progress(min(fraction, 1.0), text=message))
