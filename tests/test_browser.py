@@ -89,6 +89,12 @@ def wait_for_run(page, timeout_ms: int = 90_000) -> None:
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
 
 
+def wait_for_kpis(page) -> None:
+    """The first load reports "not running" before its run starts: wait for all five KPI tiles."""
+    page.wait_for_function("document.querySelectorAll('[data-testid=stMetricValue]').length === 5",
+                           timeout=90_000)
+
+
 def metric_values(page) -> dict[str, str]:
     """Label -> value of every KPI tile, read in one go (a rerun may redraw them at any time)."""
     return page.evaluate("""() => Object.fromEntries(
@@ -100,7 +106,7 @@ def metric_values(page) -> dict[str, str]:
 def test_overview_renders_and_follows_a_filter(server, page):
     page.goto(server)
     wait_for_run(page)
-    page.wait_for_selector('[data-testid="stMetric"]')
+    wait_for_kpis(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     before = metric_values(page)
     assert set(before) == {"Open pipeline", "Won revenue", "Marketing spend", "Active accounts", "ARR"}
@@ -128,7 +134,7 @@ def test_a_deep_link_opened_first_runs_through_the_entrypoint(demo_db, tmp_path,
     with streamlit_server(demo_db, tmp_path) as url:
         page.goto(f"{url}/overview?segment=SMB&from=2026-01-01&to=2026-03-31")
         wait_for_run(page)
-        page.wait_for_selector('[data-testid="stMetric"]')
+        wait_for_kpis(page)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert "SMB" in page.locator('[data-testid="stMultiSelect"]').first.inner_text()
         assert page.get_by_text("01 Jan 2026 – 31 Mar 2026").count() == 1  # the Overview's caption
