@@ -7,14 +7,14 @@ on it, so results are deterministic (no simulation).
 
 from __future__ import annotations
 
-import math
-
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
+from analytics.credit import proportional_credit
 
 START = "(start)"
 CONVERSION = "(conversion)"
@@ -159,14 +159,5 @@ def markov_credits(counts: pl.DataFrame, total_conversions: float, total_revenue
     if counts.height == 0:
         return pl.DataFrame(schema=schema)
     effects = AbsorbingChain.from_counts(counts).removal_effects()
-    conv_sum = math.fsum(effects["removal_effect_conversions"])
-    value_sum = math.fsum(effects["removal_effect_value"])
-    return effects.select(
-        "key",
-        (pl.col("removal_effect_conversions") / conv_sum * total_conversions if conv_sum > 0 else pl.lit(0.0))
-        .alias("attributed_conversions"),
-        (pl.col("removal_effect_value") / value_sum * total_revenue if value_sum > 0 else pl.lit(0.0))
-        .alias("attributed_revenue"),
-        "removal_effect_conversions",
-        "removal_effect_value",
-    ).cast(schema)
+    return proportional_credit(effects, "removal_effect_conversions", "removal_effect_value",
+                               total_conversions, total_revenue).cast(schema)

@@ -32,6 +32,8 @@ import math
 
 import polars as pl
 
+from analytics.credit import proportional_credit
+
 
 def shapley_credits(channel_sets: pl.DataFrame, total_conversions: float, total_revenue: float) -> pl.DataFrame:
     """Shapley credit per channel from journeys aggregated by channel set.
@@ -68,14 +70,5 @@ def shapley_credits(channel_sets: pl.DataFrame, total_conversions: float, total_
         "shapley_conversion_rate": [math.fsum(rate_parts[k]) for k in keys],
         "shapley_value_rate": [math.fsum(value_parts[k]) for k in keys],
     }, schema={"key": pl.Utf8, "shapley_conversion_rate": pl.Float64, "shapley_value_rate": pl.Float64})
-    rate_total = math.fsum(phi["shapley_conversion_rate"])
-    value_total = math.fsum(phi["shapley_value_rate"])
-    return phi.select(
-        "key",
-        (pl.col("shapley_conversion_rate") / rate_total * total_conversions if rate_total > 0 else pl.lit(0.0))
-        .alias("attributed_conversions"),
-        (pl.col("shapley_value_rate") / value_total * total_revenue if value_total > 0 else pl.lit(0.0))
-        .alias("attributed_revenue"),
-        "shapley_conversion_rate",
-        "shapley_value_rate",
-    ).cast(schema)
+    return proportional_credit(phi, "shapley_conversion_rate", "shapley_value_rate",
+                               total_conversions, total_revenue).cast(schema)

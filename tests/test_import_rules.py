@@ -15,6 +15,7 @@ from analytics.imports import import_files, quality_score
 from analytics.imports import pipeline
 from analytics.imports.mapping import MappingError
 from analytics.warehouse import TABLES
+from tests.test_import_files import query
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -22,14 +23,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def run(db, source: str, fixture: str):
     (result,) = import_files(db, source, [FIXTURES / fixture])
     return result
-
-
-def query(db, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def snapshot(db) -> dict[str, list]:
