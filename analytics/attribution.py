@@ -60,6 +60,7 @@ import numpy as np
 import polars as pl
 
 from analytics.errors import RevLensError
+from analytics.journeys import journeys_current
 from analytics.markov import CONVERSION, NULL, SEP as _SEP, START, markov_credits
 from analytics.shapley import shapley_credits
 from analytics.warehouse import frame
@@ -120,9 +121,76 @@ def _check(models: Sequence[str], by: str, lookback_days: int, half_life_days: f
 def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
                        close_from: date | None, close_to: date | None, chain_models: Sequence[str] = (),
                        order: int = 1) -> None:
-    """Create the temporary journey tables from the warehouse on ``con``."""
+    """Create the temporary journey tables (or views) from the warehouse on ``con``."""
     key = f"coalesce({_DIMENSION_COLUMN[by]}, '(none)')"
     params = {"close_from": close_from, "close_to": close_to}
+    if not account_level and journeys_current(con):
+        _journey_views(con, by, lookback_days, close_from, close_to)
+    else:
+        _build_journeys(con, key, lookback_days, account_level, params)
+    if not chain_models:
+        return
+    journey_key, null_from = _null_journey_sql(account_level)
+    null_touches = _NULL_TOUCHES.format(journey_key=journey_key, key=key, null_from=null_from)
+    params = {**params, "lookback": int(lookback_days)}
+    if "shapley" in chain_models:
+        # a bit per key: a journey's channel set is then a bit_or, far cheaper than a list per journey
+        con.execute(
+            f"""
+            create or replace temp table attribution_key_bits as
+            select key, (row_number() over (order by key) - 1)::integer as bit
+            from (select key from attribution_touches union select key from ({null_touches}))
+            """,
+            params,
+        )
+        if con.execute("select count(*) from attribution_key_bits").fetchall()[0][0] > MAX_BITMASK_KEYS:
+            con.execute("drop table attribution_key_bits")
+    bits = _uses_key_bits(con)
+    _prepare_null_aggregates(con, _lagged_by_window(null_touches, "ts, touchpoint_id", order, _NULL_WEIGHTS),
+                             _sets_sql(_journey_sets_sql(f"select *, {_NULL_WEIGHTS} from ({null_touches})", bits),
+                                       bits),
+                             chain_models, order, params)
+
+
+# the journey tables' key column per dimension (see analytics.journeys)
+_JOURNEY_KEY = {"channel": "channel", "campaign": "campaign", "touchpoint_type": "touchpoint_type"}
+
+
+def _journey_views(con, by: str, lookback_days: int, close_from: date | None, close_to: date | None) -> None:
+    """The journey tables as temporary views over the materialized ones (:mod:`analytics.journeys`).
+
+    Views take no parameters, so the window's values are bound into session variables.
+    """
+    con.execute("set variable attribution_lookback = cast($lookback as integer)", {"lookback": int(lookback_days)})
+    con.execute("set variable attribution_close_from = cast($close_from as date)", {"close_from": close_from})
+    con.execute("set variable attribution_close_to = cast($close_to as date)", {"close_to": close_to})
+    in_window = """
+        (getvariable('attribution_close_from') is null or close_date >= getvariable('attribution_close_from'))
+        and (getvariable('attribution_close_to') is null or close_date <= getvariable('attribution_close_to'))
+    """
+    con.execute(
+        f"""
+        create or replace temp view attribution_conversions as
+        select journey_id, opportunity_id, contact_id, 'c:' || contact_id as group_key,
+               1.0::double as conversions, revenue, close_date, month,
+               opportunity_created_at, lead_created_at
+        from _journey_deals
+        where {in_window}
+        """
+    )
+    con.execute(
+        f"""
+        create or replace temp view attribution_touches as
+        select journey_id, {_JOURNEY_KEY[by]} as key, channel = 'direct' as is_direct, days_before,
+               before_lead, before_opportunity, k
+        from _journey_touches
+        where days_before <= getvariable('attribution_lookback') and {in_window}
+        """
+    )
+
+
+def _build_journeys(con, key: str, lookback_days: int, account_level: bool, params: dict) -> None:
+    """Build the journey tables from the raw tables (account-level, or no current journey tables)."""
     con.execute(
         """
         create or replace temp table attribution_conversions as
@@ -196,28 +264,6 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
         where a.touch_rowid = r.touch_rowid and a.journey_id = r.journey_id and r.tie_rank > 0
         """
     )
-    if not chain_models:
-        return
-    journey_key, null_from = _null_journey_sql(account_level)
-    null_touches = _NULL_TOUCHES.format(journey_key=journey_key, key=key, null_from=null_from)
-    params = {**params, "lookback": int(lookback_days)}
-    if "shapley" in chain_models:
-        # a bit per key: a journey's channel set is then a bit_or, far cheaper than a list per journey
-        con.execute(
-            f"""
-            create or replace temp table attribution_key_bits as
-            select key, (row_number() over (order by key) - 1)::integer as bit
-            from (select key from attribution_touches union select key from ({null_touches}))
-            """,
-            params,
-        )
-        if con.execute("select count(*) from attribution_key_bits").fetchall()[0][0] > MAX_BITMASK_KEYS:
-            con.execute("drop table attribution_key_bits")
-    bits = _uses_key_bits(con)
-    _prepare_null_aggregates(con, _lagged_by_window(null_touches, "ts, touchpoint_id", order, _NULL_WEIGHTS),
-                             _sets_sql(_journey_sets_sql(f"select *, {_NULL_WEIGHTS} from ({null_touches})", bits),
-                                       bits),
-                             chain_models, order, params)
 
 
 # Non-converting journeys: every contact (account) without a conversion in the window, its
@@ -291,80 +337,130 @@ def _prepare_paths(con, paths: pl.DataFrame, chain_models: Sequence[str] = (), o
 
 @contextlib.contextmanager
 def _journeys(con, prepare, *args) -> Iterator[None]:
-    prepare(con, *args)
     try:
+        prepare(con, *args)
         yield
     finally:
-        for table in _TEMP_TABLES:
-            con.execute(f"drop table if exists {table}")
+        temporary = con.execute("select table_name, 'table' from duckdb_tables() where temporary "
+                                "union all select view_name, 'view' from duckdb_views() where temporary").fetchall()
+        for name, kind in temporary:
+            if name in _TEMP_TABLES:
+                con.execute(f"drop {kind} {name}")
 
 
 # --------------------------------------------------------------------------- rule-based (SQL)
 
-_RULE_WEIGHTS = """
-    with journey_facts as (
-        select journey_id, count(*) as n, min(k) as first_k, max(k) as last_k,
-               max(k) filter (where not is_direct) as last_non_direct_k,
-               max(k) filter (where before_lead) as lead_k,
-               max(k) filter (where before_opportunity) as opportunity_k,
-               {decay_total} as decay_total
-        from attribution_touches
-        group by journey_id
-    ),
-    milestones as (
-        select t.*, v.conversions, v.revenue, v.month,
-               f.n, f.first_k, f.last_k, f.last_non_direct_k, f.lead_k, f.opportunity_k, f.decay_total,
-               case when f.n = 1 then 1 else 2 end as u_milestones,
-               len(list_distinct([f.first_k, f.lead_k, f.opportunity_k])) as w_milestones,
-               len(list_distinct([f.first_k, f.lead_k, f.opportunity_k, f.last_k])) as full_milestones
-        from attribution_touches as t
-        join journey_facts as f using (journey_id)
-        join attribution_conversions as v using (journey_id)
-    ),
-    weights as (
-        select journey_id, key, month, conversions, revenue,
-               (k = first_k)::double as first_touch,
-               (k = last_k)::double as last_touch,
-               (k = coalesce(last_non_direct_k, last_k))::double as last_non_direct,
-               1.0 / n as linear,
-               pow(0.5, days_before / $half_life) / decay_total as time_decay,
-               case when n = u_milestones then 1.0 / n
-                    when k = first_k or k = last_k then 0.8 / u_milestones
-                    else 0.2 / (n - u_milestones) end as position_based,
-               case when n = w_milestones then 1.0 / n
-                    when k in (first_k, lead_k, opportunity_k) then 0.9 / w_milestones
-                    else 0.1 / (n - w_milestones) end as w_shaped,
-               case when n = full_milestones then 1.0 / n
-                    when k in (first_k, lead_k, opportunity_k, last_k) then 0.9 / full_milestones
-                    else 0.1 / (n - full_milestones) end as full_path
-        from milestones
-    )
-"""
+# Journey-level facts, over a journey's touches (k orders them and is unique within a journey).
+_JOURNEY_FACTS = {
+    "n": "count(*)",
+    "first_k": "min(k)",
+    "last_k": "max(k)",
+    "last_non_direct_k": "max(k) filter (where not is_direct)",
+    "lead_k": "max(k) filter (where before_lead)",
+    "opportunity_k": "max(k) filter (where before_opportunity)",
+    "decay_total": _exact_sum("pow(0.5, days_before / $half_life)"),
+}
+# A touch's weight under the single-touch, linear and time-decay models, and the facts it needs.
+_TOUCH_WEIGHT = {
+    "first_touch": ("(k = first_k)::double", ("first_k",)),
+    "last_touch": ("(k = last_k)::double", ("last_k",)),
+    "last_non_direct": ("(k = coalesce(last_non_direct_k, last_k))::double", ("last_k", "last_non_direct_k")),
+    "linear": ("1.0 / n", ("n",)),
+    "time_decay": ("pow(0.5, days_before / $half_life) / decay_total", ("decay_total",)),
+}
+# Milestone models: their milestone touches (first_k is never NULL) and the share S they split.
+_MILESTONES = {
+    "position_based": (("first_k", "last_k"), 0.8),
+    "w_shaped": (("first_k", "lead_k", "opportunity_k"), 0.9),
+    "full_path": (("first_k", "lead_k", "opportunity_k", "last_k"), 0.9),
+}
 
 
-def _rule_weights_sql() -> str:
-    return _RULE_WEIGHTS.format(decay_total=_exact_sum("pow(0.5, days_before / $half_life)"))
+def _distinct_milestones(columns: Sequence[str]) -> str:
+    """SQL for the number of distinct non-NULL values among ``columns`` (the first never NULL)."""
+    later = [f"({c} is not null" + "".join(f" and {c} is distinct from {p}" for p in columns[:i]) + ")::integer"
+             for i, c in enumerate(columns) if i]
+    return " + ".join(["1", *later])
+
+
+def _rule_weights_sql(models: Sequence[str]) -> str:
+    """CTEs ``journey_facts`` and ``weights`` (a touch's weight under each of ``models``).
+
+    Only the facts the models need are computed. A milestone model's two weights, S/m for
+    a milestone touch and (1 - S)/(n - m) for the others (1/n each when n = m), are
+    computed per journey, so the per-touch work is one comparison per milestone.
+    """
+    needs = {"n", *(c for m in models if m in _MILESTONES for c in _MILESTONES[m][0])}
+    needs |= {c for m in models if m in _TOUCH_WEIGHT for c in _TOUCH_WEIGHT[m][1]}
+    facts = ", ".join(f"{expr} as {name}" for name, expr in _JOURNEY_FACTS.items() if name in needs)
+    counts, journey_weights, touch_weights = [], [], []
+    for m in models:
+        if m in _TOUCH_WEIGHT:
+            touch_weights.append(f"{_TOUCH_WEIGHT[m][0]} as {m}")
+            continue
+        milestones, share = _MILESTONES[m]
+        counts.append(f"{_distinct_milestones(milestones)} as {m}_m")
+        journey_weights.append(f"case when n = {m}_m then 1.0 / n else {share} / {m}_m end as {m}_milestone, "
+                               f"case when n > {m}_m then {1 - share:.1f} / (n - {m}_m) end as {m}_rest")
+        is_milestone = " or ".join(f"k = {c}" for c in milestones)
+        touch_weights.append(f"case when {is_milestone} then {m}_milestone else {m}_rest end as {m}")
+    return f"""
+        with journey_facts as (
+            select journey_id, {facts} from attribution_touches group by journey_id
+        ),
+        milestone_counts as (
+            select *{"".join(f", {c}" for c in counts)} from journey_facts
+        ),
+        journeys as (
+            select f.*{"".join(f", {w}" for w in journey_weights)}, v.conversions, v.revenue, v.month
+            from milestone_counts as f join attribution_conversions as v using (journey_id)
+        ),
+        weights as (
+            select t.journey_id, t.key, j.month, j.conversions, j.revenue, {", ".join(touch_weights)}
+            from attribution_touches as t join journeys as j using (journey_id)
+        )
+    """
+
+
+def _half_life(models: Sequence[str], half_life_days: float) -> dict:
+    return {"half_life": float(half_life_days)} if "time_decay" in models else {}
+
+
+def _unattributed_sql(by_month: bool, attributed: str) -> str:
+    """Conversions and revenue (per month) of the conversions whose journey is not in
+    ``attributed`` (a relation with ``journey_id``): those without an eligible touch."""
+    month = "month, " if by_month else ""
+    return f"""
+        select {month}coalesce(sum(conversions), 0)::double as conversions,
+               coalesce({_exact_sum("revenue")}, 0) as revenue
+        from attribution_conversions anti join {attributed} using (journey_id)
+        {"group by month" if by_month else ""}
+    """
 
 
 def _rule_credits(con, models: Sequence[str], half_life_days: float, by_month: bool) -> pl.DataFrame:
-    """Credit per key (and month) and model for the rule-based models, from the temp tables.
+    """Credit per key (and month) and model for the rule-based models, with the
+    ``(unattributed)`` row, from the journey tables.
 
     Sums every model's weights in one pass over the touches, then unpivots the small result.
     """
-    if not models:
-        return pl.DataFrame()
     month = "month, " if by_month else ""
     sums = ",\n".join(f"{_exact_sum(f'{m} * conversions')} as {m}_conversions, "
                        f"{_exact_sum(f'{m} * revenue')} as {m}_revenue" for m in models)
     pairs = ", ".join(f"({m}_conversions, {m}_revenue) as {m}" for m in models)
     return frame(
         con,
-        _rule_weights_sql() + f""",
-        totals as (select key, {month}{sums} from weights group by all)
+        _rule_weights_sql(models) + f""",
+        unattributed as ({_unattributed_sql(by_month, "journey_facts")}),
+        totals as (
+            select key, {month}{sums} from weights group by all
+            union all
+            select $unattributed, {month}{", ".join("conversions, revenue" for _ in models)} from unattributed
+        )
         select key, {month}model, attributed_conversions, attributed_revenue
         from (unpivot totals on {pairs} into name model value attributed_conversions, attributed_revenue)
         """,
-        {"half_life": float(half_life_days)},
+        {**_half_life(models, half_life_days), "unattributed": UNATTRIBUTED},
     )
 
 
@@ -373,13 +469,13 @@ def _journey_rule_credits(con, models: Sequence[str], half_life_days: float) -> 
     sums = ", ".join(f"{_exact_sum(m)} as {m}" for m in models)
     return frame(
         con,
-        _rule_weights_sql() + f""",
+        _rule_weights_sql(models) + f""",
         totals as (select journey_id, key, {sums} from weights group by all)
         select journey_id, key, model, weight
         from (unpivot totals on {", ".join(models)} into name model value weight)
         order by model, key, journey_id
         """,
-        {"half_life": float(half_life_days)},
+        _half_life(models, half_life_days),
     )
 
 
@@ -551,8 +647,7 @@ def _channel_sets(con) -> pl.DataFrame:
 
 def _attributed_totals(con) -> tuple[float, float]:
     rows = con.execute(f"select coalesce(sum(conversions), 0), coalesce({_exact_sum('revenue')}, 0) "
-                       "from attribution_conversions as v where exists "
-                       "(select 1 from attribution_touches as t where t.journey_id = v.journey_id)").fetchall()
+                       "from attribution_conversions semi join attribution_touches using (journey_id)").fetchall()
     return float(rows[0][0]), float(rows[0][1])
 
 
@@ -589,18 +684,9 @@ def _split_by_month(credits: pl.DataFrame, linear_by_month: pl.DataFrame) -> pl.
 
 
 def _unattributed(con, models: Sequence[str], by_month: bool) -> pl.DataFrame:
-    month = "month, " if by_month else ""
-    totals = frame(
-        con,
-        f"""
-        select {month}coalesce(sum(conversions), 0)::double as attributed_conversions,
-               coalesce({_exact_sum("revenue")}, 0) as attributed_revenue
-        from attribution_conversions as v
-        where not exists (select 1 from attribution_touches as t where t.journey_id = v.journey_id)
-        {"group by month" if by_month else ""}
-        """,
-    )
-    return (totals.join(pl.DataFrame({"model": list(models)}), how="cross")
+    totals = frame(con, _unattributed_sql(by_month, "(select distinct journey_id from attribution_touches)"))
+    return (totals.rename({"conversions": "attributed_conversions", "revenue": "attributed_revenue"})
+            .join(pl.DataFrame({"model": list(models)}), how="cross")
             .with_columns(pl.lit(UNATTRIBUTED).alias("key")))
 
 
@@ -617,7 +703,7 @@ def _credits(con, models: Sequence[str], half_life_days: float, order: int, by_m
             linear = _rule_credits(con, ["linear"], half_life_days, True).drop("model").sort("key", "month")
             chain_credits = _split_by_month(chain_credits, linear)
         parts.append(chain_credits)
-    parts.append(_unattributed(con, models, by_month))
+        parts.append(_unattributed(con, chain, by_month))
     columns = ["key", *(["month"] if by_month else []), "model", "attributed_conversions", "attributed_revenue"]
     filled = [p.select(columns) for p in parts if p.height]
     if not filled:  # by month, with no deal in the window

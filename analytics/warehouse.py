@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from analytics.errors import RevLensError
+from analytics.journeys import refresh_journeys
 
 DEFAULT_DB = "data/warehouse.duckdb"
 DEFAULT_OPS_URL = "sqlite:///data/ops.sqlite"
@@ -240,7 +241,11 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def bump_version(con: duckdb.DuckDBPyConnection, source: str) -> str:
-    """Stamp the warehouse with a new version; every cache keyed on it is invalidated."""
+    """Stamp the warehouse with a new version after a load.
+
+    Every cache keyed on the version is invalidated, and the derived journey tables
+    (:mod:`analytics.journeys`) are rebuilt for it, in the caller's transaction.
+    """
     version = uuid.uuid4().hex
     loaded_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for key, value in (("version", version), ("loaded_at", loaded_at), ("last_load", source)):
@@ -249,6 +254,7 @@ def bump_version(con: duckdb.DuckDBPyConnection, source: str) -> str:
             "on conflict (key) do update set value = excluded.value",
             [key, value],
         )
+    refresh_journeys(con, version)
     return version
 
 

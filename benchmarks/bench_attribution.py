@@ -9,7 +9,14 @@ Measures, in one process and for each of ``--runs`` runs:
    paths (the warehouse's journeys exported with ``export_paths``; both start from the
    same in-memory CA-format table, ours including the parsing of the path strings);
 5. optionally (``--page``) the Attribution page in Streamlit's AppTest: one cold run,
-   then warm reruns served from the cache (the figure the <200 ms goal is about).
+   then warm reruns served from the cache (the figure the <200 ms goal is about);
+6. the cost the journey tables move to load time (``refresh_journeys`` on a copy of the
+   warehouse, rolled back after each run), and, for comparison, each rule-based model on
+   that copy with the journey tables marked stale, so it joins the raw tables
+   (``--no-journey-tables`` skips both).
+
+Steps 2-4 read the journey tables (:mod:`analytics.journeys`) when they are current, as
+the app and the CLI do on any loaded warehouse.
 
 Prints a table of medians and a JSON document (also written to ``--json`` if given).
 Builds the warehouse with ``build_demo`` when ``--db`` does not exist.
@@ -24,8 +31,10 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,6 +45,7 @@ import polars as pl  # noqa: E402
 
 from analytics.attribution import MODELS, RULE_MODELS, attribute, attribute_paths, export_paths  # noqa: E402
 from analytics.demo import build_demo  # noqa: E402
+from analytics.journeys import journeys_current, refresh_journeys  # noqa: E402
 from analytics.paths import path_frame  # noqa: E402
 from analytics.warehouse import connect  # noqa: E402
 
@@ -80,6 +90,35 @@ def bench_models(con, runs: int, models: tuple[str, ...] = MODELS) -> dict:
         },
         "all_models_s": statistics.median(r["all_models_s"] for r in per_run),
         "runs": per_run,
+    }
+
+
+def bench_journey_tables(db: Path, runs: int) -> dict:
+    """Rebuild time of the journey tables, and the rule-based models without them."""
+    with tempfile.TemporaryDirectory(dir=db.parent) as scratch:
+        copy = Path(scratch) / db.name
+        shutil.copy(db, copy)
+        con = connect(copy)
+        builds = []
+        for run in range(runs):
+            baseline, _ = timed(lambda: con.execute(BASELINE_SQL).fetchall())
+            con.execute("begin transaction")
+            seconds, _ = timed(refresh_journeys, con, "benchmark")
+            con.execute("rollback")
+            builds.append((seconds, baseline))
+            print(f"  run {run + 1}/{runs}: journey tables rebuilt in {seconds:.2f} s", flush=True)
+        con.execute("delete from _meta where key = 'journeys_version'")
+        con.close()
+        con = connect(copy, read_only=True)
+        assert not journeys_current(con)
+        print("Rule-based models joining the raw tables (journey tables stale)…", flush=True)
+        raw = bench_models(con, runs, RULE_MODELS)
+        con.close()
+    return {
+        "rebuild_s": statistics.median(b[0] for b in builds),
+        "rebuild_ratio_to_baseline": statistics.median(b[0] / b[1] for b in builds),
+        "rebuild_runs_s": [b[0] for b in builds],
+        "rule_models_from_raw_tables": raw,
     }
 
 
@@ -141,19 +180,28 @@ def main() -> None:
     parser.add_argument("--rule-only", action="store_true",
                         help="only the eight rule-based models (and them together): "
                              "no Markov, Shapley or ChannelAttribution")
+    parser.add_argument("--no-journey-tables", action="store_true",
+                        help="skip timing the journey tables' rebuild and the models without them")
     args = parser.parse_args()
 
     ensure_warehouse(args.db, args.touchpoints)
     con = connect(args.db, read_only=True)
     touchpoints = con.execute("select count(*) from touchpoints").fetchall()[0][0]
     result: dict = {"db": str(args.db), "touchpoints": touchpoints, "runs": args.runs,
-                    "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}
+                    "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg(),
+                    "journey_tables_current": journeys_current(con)}
+    if not result["journey_tables_current"]:
+        print(f"note: {args.db} has no current journey tables, so every model joins the raw tables; "
+              f"run `python -m analytics refresh --db {args.db}` first to time what the app does.", flush=True)
     print(f"Attribution benchmark on {args.db} ({touchpoints:,} touchpoints), {args.runs} runs", flush=True)
     result["models"] = bench_models(con, args.runs, RULE_MODELS if args.rule_only else MODELS)
     if not args.rule_only:
         print("Markov order 1 vs ChannelAttribution…", flush=True)
         result["markov_vs_channelattribution"] = bench_markov_vs_channelattribution(con, args.ca_runs)
     con.close()
+    if not args.no_journey_tables:
+        print("Journey tables: rebuild at load, and the models without them…", flush=True)
+        result["journey_tables"] = bench_journey_tables(args.db, args.runs)
     if args.page:
         print("Attribution page (AppTest)…", flush=True)
         result["page"] = bench_page(args.db, args.page_reruns)
@@ -167,6 +215,13 @@ def main() -> None:
     for model, figures in models["models"].items():
         print(f"{model:<18}{figures['seconds']:>10.2f}{figures['ratio_to_baseline']:>12.1f}")
     print(f"{'all models':<18}{models['all_models_s']:>10.2f}")
+    tables = result.get("journey_tables")
+    if tables:
+        raw = tables["rule_models_from_raw_tables"]
+        print(f"\njourney tables rebuilt at load in {tables['rebuild_s']:.2f} s "
+              f"({tables['rebuild_ratio_to_baseline']:.0f}× baseline); without them, joining the raw tables:")
+        for model, figures in raw["models"].items():
+            print(f"{model:<18}{figures['seconds']:>10.2f}{figures['ratio_to_baseline']:>12.1f}")
     versus = result.get("markov_vs_channelattribution")
     if versus:
         print(f"\nMarkov order 1 on {versus['distinct_paths']:,} distinct paths ({versus['journeys']:,} journeys): "

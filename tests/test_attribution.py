@@ -22,7 +22,8 @@ from analytics.attribution import (
 from analytics.errors import RevLensError
 from analytics.paths import detect_delimiter, read_paths
 from analytics.shapley import shapley_credits
-from analytics.warehouse import connect, create_schema
+from analytics.journeys import journeys_current
+from analytics.warehouse import bump_version, connect, create_schema
 
 # --------------------------------------------------------------------------- a warehouse small enough to do by hand
 #
@@ -96,8 +97,21 @@ def _expected(model: str) -> dict[str, tuple[float, float]]:
     return {k: (v[0], v[1]) for k, v in totals.items()}
 
 
-@pytest.fixture(scope="module")
-def hand_db(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+# "raw": rows inserted without a load stamp, so attribution joins the raw tables;
+# "loaded": stamped with bump_version, so it reads the journey tables (analytics.journeys).
+LOAD_STATES = ["raw", "loaded"]
+
+
+def _finish_load(con: duckdb.DuckDBPyConnection, state: str) -> None:
+    if state == "loaded":
+        bump_version(con, "test")
+        assert journeys_current(con)
+    else:
+        assert not journeys_current(con)
+
+
+@pytest.fixture(scope="module", params=LOAD_STATES)
+def hand_db(request, tmp_path_factory) -> duckdb.DuckDBPyConnection:
     path = tmp_path_factory.mktemp("hand") / "hand.duckdb"
     con = connect(path)
     create_schema(con)
@@ -106,6 +120,7 @@ def hand_db(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     con.executemany("insert into contacts (contact_id, account_id, created_at) values (?, ?, ?)", CONTACTS)
     con.executemany("insert into opportunities (opportunity_id, contact_id, account_id, amount, is_closed_won, "
                     "created_at, close_date, is_closed) values (?, ?, ?, ?, ?, ?, ?, true)", OPPORTUNITIES)
+    _finish_load(con, request.param)
     con.close()
     con = connect(path, read_only=True)
     yield con
@@ -597,7 +612,8 @@ def test_bootstrap_of_a_window_without_deals(hand_db):
     assert (intervals["conversions_high"] == 0).all()
 
 
-def test_touch_order_ties_and_touches_before_1970(tmp_path):
+@pytest.mark.parametrize("state", LOAD_STATES)
+def test_touch_order_ties_and_touches_before_1970(tmp_path, state):
     """Three touches at one second (ids inserted out of order) and one before 1970: the first
     touch is the earliest, the last the highest touchpoint id among the tied latest ones."""
     path = tmp_path / "ties.duckdb"
@@ -610,6 +626,7 @@ def test_touch_order_ties_and_touches_before_1970(tmp_path):
     con.execute("insert into contacts (contact_id, account_id, created_at) values ('C1', null, '1969-12-01')")
     con.execute("insert into opportunities (opportunity_id, contact_id, account_id, amount, is_closed_won, created_at, "
                 "close_date, is_closed) values ('O1', 'C1', null, 100, true, '1970-01-02', '1970-01-10', true)")
+    _finish_load(con, state)
     con.close()
     con = connect(path, read_only=True)
     try:

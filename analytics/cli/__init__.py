@@ -14,7 +14,7 @@ from analytics.cli.app import app
 from analytics.errors import RevLensError
 
 # Each module registers its subcommands on `app` when imported.
-COMMAND_MODULES = ("demo", "imports", "attribution", "roi", "actions", "sync")
+COMMAND_MODULES = ("demo", "imports", "attribution", "roi", "actions", "sync", "refresh")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"analytics.cli.{_name}")

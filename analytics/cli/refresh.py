@@ -1,0 +1,40 @@
+"""``python -m analytics refresh``: rebuild the derived tables of an existing warehouse."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from analytics.cli.app import DB_OPTION_HELP, app
+from analytics.warehouse import WarehouseError, bump_version, connect, db_path, missing_tables
+
+
+@app.command()
+def refresh(db: Annotated[Optional[Path], typer.Option(help=DB_OPTION_HELP)] = None) -> None:
+    """Rebuild the journey tables and stamp a new version (every load does this itself;
+    use it on a warehouse built before the journey tables existed, or changed by hand)."""
+    path = db or db_path()
+    if not path.exists():
+        raise WarehouseError(f"No warehouse at {path}; build one with `python -m analytics demo --db {path}`.")
+    started = time.perf_counter()
+    con = connect(path)
+    try:
+        missing = missing_tables(con)
+        if missing:
+            raise WarehouseError(f"{path} lacks the tables {', '.join(missing)}; it is not a RevLens warehouse.")
+        con.execute("begin transaction")
+        try:
+            version = bump_version(con, "refresh")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        deals, touches = con.execute("select (select count(*) from _journey_deals), "
+                                     "(select count(*) from _journey_touches)").fetchall()[0]
+    finally:
+        con.close()
+    typer.echo(f"Rebuilt the journey tables of {path} in {time.perf_counter() - started:.1f} s "
+               f"({deals:,} won deals, {touches:,} touches); version {version}.")
