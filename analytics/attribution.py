@@ -45,8 +45,12 @@ Markov and Shapley also need the journeys that did not convert: for every contac
 ``(null)``.
 
 The row-level work (eligibility, ordering, weights, paths, transition counts) is
-set-based DuckDB SQL on temporary tables of the caller's connection (allowed on a
-read-only connection); only path, channel-set and transition aggregates reach numpy.
+set-based DuckDB SQL on temporary tables or views of the caller's connection (allowed on
+a read-only connection); only path, channel-set and transition aggregates reach numpy.
+On a loaded warehouse the converting journeys are read from the journey tables built at
+load time (:mod:`analytics.journeys`), filtered by the lookback and the close window;
+account-level journeys, and a warehouse whose journey tables are not current, are joined
+from the raw tables, with the same result.
 """
 
 from __future__ import annotations
