@@ -5,6 +5,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import attribution, crm_push
+from analytics.journeys import journeys_current
 from pages.shared import cached, download_csv, filters
 from pages.shared_actions import action_button, queued_notice
 
@@ -43,6 +44,10 @@ with st.container(border=True):
 if not models:
     st.info("Choose at least one model to compare.")
     st.stop()
+if not account_level and not cached(journeys_current):
+    st.info("This warehouse's journey tables are missing or out of date (it was built by an older RevLens or "
+            "changed without a load), so attribution joins the raw tables: same numbers, slower. Rebuild them with "
+            "`python -m analytics refresh` while the app is stopped, or load any file on the Import page.")
 
 params = dict(by=by, lookback_days=int(lookback_days), half_life_days=float(half_life_days), order=int(order),
               account_level=account_level, close_from=f.start, close_to=f.end)

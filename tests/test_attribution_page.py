@@ -80,3 +80,24 @@ def test_a_period_without_deals_says_so(app_test):
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("No closed-won deals" in i.value for i in at.info)
+
+
+def test_stale_journey_tables_are_explained_and_give_the_same_figures(app_test, demo_db, tmp_path, monkeypatch, page):
+    import shutil
+
+    stale = tmp_path / "stale.duckdb"
+    shutil.copy(demo_db, stale)
+    con = connect(stale)
+    con.execute("update _meta set value = 'changed by hand' where key = 'version'")  # as if edited without a load
+    con.close()
+    monkeypatch.setenv("REVLENS_DB", str(stale))
+    at = app_test()
+    at.query_params["from"] = "2026-01-01"
+    at.query_params["to"] = "2026-06-30"
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("journey tables are missing or out of date" in i.value for i in at.info)
+    assert not any("journey tables" in i.value for i in page.info)
+    for label in ("Revenue", "Conversions"):
+        assert _metric(at, label) == _metric(page, label)
