@@ -64,7 +64,7 @@ import numpy as np
 import polars as pl
 
 from analytics.errors import RevLensError
-from analytics.journeys import journeys_current
+from analytics.journeys import WON_DEALS, journeys_current
 from analytics.markov import CONVERSION, NULL, SEP as _SEP, START, markov_credits
 from analytics.shapley import shapley_credits
 from analytics.warehouse import frame
@@ -196,25 +196,15 @@ def _journey_views(con, by: str, lookback_days: int, close_from: date | None, cl
 def _build_journeys(con, key: str, lookback_days: int, account_level: bool, params: dict) -> None:
     """Build the journey tables from the raw tables (account-level, or no current journey tables)."""
     con.execute(
-        """
+        f"""
         create or replace temp table attribution_conversions as
-        select row_number() over (order by o.opportunity_id) as journey_id,  -- integer: fast partitions
-               o.opportunity_id,
-               o.contact_id,
+        select journey_id, opportunity_id, contact_id,
                -- account-level journeys group by account; a deal without one keeps its contact's touches
-               coalesce('a:' || coalesce(o.account_id, c.account_id), 'c:' || o.contact_id) as group_key,
-               1.0::double as conversions,
-               coalesce(o.amount, 0)::double as revenue,
-               o.close_date,
-               date_trunc('month', o.close_date)::date as month,
-               o.created_at as opportunity_created_at,
-               c.created_at as lead_created_at
-        from opportunities as o
-        left join contacts as c on c.contact_id = o.contact_id
-        where o.is_closed_won
-          and o.close_date is not null
-          and (cast($close_from as date) is null or o.close_date >= cast($close_from as date))
-          and (cast($close_to as date) is null or o.close_date <= cast($close_to as date))
+               coalesce('a:' || account_id, 'c:' || contact_id) as group_key,
+               1.0::double as conversions, revenue, close_date, month, opportunity_created_at, lead_created_at
+        from ({WON_DEALS})
+        where (cast($close_from as date) is null or close_date >= cast($close_from as date))
+          and (cast($close_to as date) is null or close_date <= cast($close_to as date))
         """,
         params,
     )

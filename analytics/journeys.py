@@ -29,11 +29,12 @@ import duckdb
 
 JOURNEY_TABLES = ("_journey_deals", "_journey_touches")
 
-_DEALS = """
-    create or replace table _journey_deals as
+# Closed-won deals with a close date, numbered in opportunity_id order: the conversions.
+WON_DEALS = """
     select row_number() over (order by o.opportunity_id) as journey_id,
            o.opportunity_id,
            o.contact_id,
+           coalesce(o.account_id, c.account_id) as account_id,
            coalesce(o.amount, 0)::double as revenue,
            o.close_date,
            date_trunc('month', o.close_date)::date as month,
@@ -42,8 +43,9 @@ _DEALS = """
     from opportunities as o
     left join contacts as c on c.contact_id = o.contact_id
     where o.is_closed_won and o.close_date is not null
-    order by o.close_date, journey_id
 """
+
+_DEALS = f"create or replace table _journey_deals as {WON_DEALS} order by close_date, journey_id"
 
 _TOUCHES = """
     create or replace table _journey_touches as

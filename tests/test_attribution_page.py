@@ -13,16 +13,20 @@ from analytics.warehouse import connect
 PAGE = "pages/attribution.py"
 
 
-@pytest.fixture()
-def page(app_test):
+def _open(app_test, start: str = "2026-01-01", end: str = "2026-06-30"):
     at = app_test()
-    at.query_params["from"] = "2026-01-01"
-    at.query_params["to"] = "2026-06-30"
+    at.query_params["from"] = start
+    at.query_params["to"] = end
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     return at
+
+
+@pytest.fixture()
+def page(app_test):
+    return _open(app_test)
 
 
 def _metric(at, label: str) -> float:
@@ -73,12 +77,7 @@ def test_no_models_asks_for_one(page):
 
 
 def test_a_period_without_deals_says_so(app_test):
-    at = app_test()
-    at.query_params["from"] = "2025-05-01"
-    at.query_params["to"] = "2025-05-02"
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = _open(app_test, "2025-05-01", "2025-05-02")
     assert any("No closed-won deals" in i.value for i in at.info)
 
 
@@ -91,12 +90,7 @@ def test_stale_journey_tables_are_explained_and_give_the_same_figures(app_test, 
     con.execute("update _meta set value = 'changed by hand' where key = 'version'")  # as if edited without a load
     con.close()
     monkeypatch.setenv("REVLENS_DB", str(stale))
-    at = app_test()
-    at.query_params["from"] = "2026-01-01"
-    at.query_params["to"] = "2026-06-30"
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = _open(app_test)
     assert any("journey tables are missing or out of date" in i.value for i in at.info)
     assert not any("journey tables" in i.value for i in page.info)
     for label in ("Revenue", "Conversions"):
