@@ -143,3 +143,24 @@ def test_cli_refresh_rebuilds_stale_journey_tables(demo_db, tmp_path, capsys):
         main(["refresh", "--db", str(tmp_path / "missing.duckdb")])
     assert exit_info.value.code == 2
     assert "No warehouse at" in capsys.readouterr().err
+
+
+def test_concurrent_windows_on_cursors_of_one_connection_do_not_mix(loaded_and_raw):
+    """The window's values live in session variables and temporary views: per cursor."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    loaded, _ = loaded_and_raw
+    lookbacks = [7, 30, 90, 180] * 3
+    expected = {days: attribute(loaded.cursor(), ["linear", "w_shaped"], lookback_days=days) for days in set(lookbacks)}
+    assert not expected[7].equals(expected[180])
+
+    def run(days: int):
+        cursor = loaded.cursor()
+        try:
+            return days, attribute(cursor, ["linear", "w_shaped"], lookback_days=days)
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for days, result in pool.map(run, lookbacks):
+            assert result.equals(expected[days]), days
