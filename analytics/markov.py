@@ -20,6 +20,7 @@ START = "(start)"
 CONVERSION = "(conversion)"
 NULL = "(null)"
 SEP = "\x1f"  # joins the channels of a higher-order state into one string
+DENSE_STATES = 400  # up to this many transient states the chain is solved as a dense system
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,14 @@ class AbsorbingChain:
         if keep is None:
             keep = np.ones(len(self.states), dtype=bool)
         idx = np.nonzero(keep)[0]
-        q = sp.diags(1.0 / out[idx]) @ self.transitions[idx][:, idx]
-        system = (sp.identity(len(idx), format="csc") - q).tocsc()
         rhs = np.column_stack([self.conversions[idx] / out[idx], self.conversion_value[idx] / out[idx]])
-        x = spla.spsolve(system, rhs)
-        x = np.atleast_2d(x).reshape(len(idx), 2)
+        if len(self.states) <= DENSE_STATES:  # a sparse solve's overhead dwarfs a small dense one
+            q = self.transitions.toarray()[np.ix_(idx, idx)] / out[idx, None]
+            x = np.linalg.solve(np.identity(len(idx)) - q, rhs)
+        else:
+            q = sp.diags(1.0 / out[idx]) @ self.transitions[idx][:, idx]
+            system = (sp.identity(len(idx), format="csc") - q).tocsc()
+            x = np.atleast_2d(spla.spsolve(system, rhs)).reshape(len(idx), 2)
         return float(x[0, 0]), float(x[0, 1])
 
     def removal_effects(self) -> pl.DataFrame:

@@ -402,11 +402,28 @@ def random_paths() -> pl.DataFrame:
                          "total_null": [v[2] for v in rows.values()]})
 
 
+def _path_input(random_paths) -> pl.DataFrame:
+    return random_paths.select(pl.col("path").str.split(">"),
+                               pl.col("total_conversions").cast(pl.Float64).alias("conversions"),
+                               pl.col("total_conversion_value").alias("revenue"),
+                               pl.col("total_null").cast(pl.Float64).alias("nulls"), pl.lit(True).alias("nulls_known"))
+
+
 def _ours(random_paths, models):
-    frame = random_paths.select(pl.col("path").str.split(">"), pl.col("total_conversions").cast(pl.Float64).alias("conversions"),
-                                pl.col("total_conversion_value").alias("revenue"),
-                                pl.col("total_null").cast(pl.Float64).alias("nulls"), pl.lit(True).alias("nulls_known"))
-    return attribute_paths(frame, models)
+    return attribute_paths(_path_input(random_paths), models)
+
+
+@pytest.mark.parametrize("order", [1, 3])
+def test_markov_dense_and_sparse_solves_agree(random_paths, monkeypatch, order):
+    from analytics import markov
+
+    frame = _path_input(random_paths)
+    dense = attribute_paths(frame, ["markov"], order=order)
+    monkeypatch.setattr(markov, "DENSE_STATES", 0)
+    sparse = attribute_paths(frame, ["markov"], order=order)
+    assert dense["channel"].to_list() == sparse["channel"].to_list()
+    for column in ("attributed_conversions", "attributed_revenue"):
+        assert np.allclose(dense[column], sparse[column], rtol=1e-12, atol=1e-9)
 
 
 def test_heuristics_equal_channelattribution(random_paths):
