@@ -4,27 +4,33 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
+
+
+def proportional(weights: np.ndarray, total: float) -> np.ndarray:
+    """:math:`total \\cdot w_c / \\sum_k w_k`, or 0 everywhere when the weights sum to 0.
+
+    The sum uses ``math.fsum`` (correctly rounded), so it does not depend on the order of
+    the weights.
+    """
+    weight_sum = math.fsum(weights)
+    return weights / weight_sum * total if weight_sum > 0 else np.zeros(len(weights))
 
 
 def proportional_credit(weights: pl.DataFrame, conversion_weight: str, value_weight: str,
                         total_conversions: float, total_revenue: float) -> pl.DataFrame:
-    """Split the totals over ``key`` in proportion to two weight columns.
+    """Split the totals over ``key`` in proportion to two weight columns (:func:`proportional`).
 
-    .. math:: credit_c = total \\cdot w_c / \\sum_k w_k
-
-    (0 for every key when the weights sum to 0). Sums use ``math.fsum`` so the result
-    does not depend on row order. Returns ``key, attributed_conversions,
-    attributed_revenue`` followed by the two weight columns.
+    Returns ``key, attributed_conversions, attributed_revenue`` followed by the two weight
+    columns.
     """
-    conversion_sum = math.fsum(weights[conversion_weight])
-    value_sum = math.fsum(weights[value_weight])
     return weights.select(
         "key",
-        (pl.col(conversion_weight) / conversion_sum * total_conversions if conversion_sum > 0 else pl.lit(0.0))
-        .alias("attributed_conversions"),
-        (pl.col(value_weight) / value_sum * total_revenue if value_sum > 0 else pl.lit(0.0))
-        .alias("attributed_revenue"),
+        pl.Series("attributed_conversions", proportional(weights[conversion_weight].to_numpy(), total_conversions),
+                  dtype=pl.Float64),
+        pl.Series("attributed_revenue", proportional(weights[value_weight].to_numpy(), total_revenue),
+                  dtype=pl.Float64),
         conversion_weight,
         value_weight,
     )

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from analytics.credit import proportional_credit
 
@@ -21,6 +20,61 @@ CONVERSION = "(conversion)"
 NULL = "(null)"
 SEP = "\x1f"  # joins the channels of a higher-order state into one string
 DENSE_STATES = 400  # up to this many transient states the chain is solved as a dense system
+TOLERANCE = 1e-15  # larger chains: the iteration stops when no entry moves by more than this, relatively
+MAX_ITERATIONS = 100_000
+
+
+@dataclass(frozen=True)
+class ChainLayout:
+    """The states of a chain and where each observed move goes, without its counts.
+
+    The bootstrap solves one chain per replicate over the same moves with other counts;
+    the layout is built once and :meth:`chain` fills in the counts.
+
+    Attributes
+    ----------
+    states : the transient states (tuples of channels); ``states[0] == (START,)``.
+    from_idx : per move, the index of the state it leaves.
+    to_idx : per move into a transient state, that state's index (moves into the ends excluded).
+    is_conversion, is_null : per move, whether it ends in ``(conversion)`` / ``(null)``.
+    """
+
+    states: tuple[tuple[str, ...], ...]
+    from_idx: np.ndarray
+    to_idx: np.ndarray
+    is_conversion: np.ndarray
+    is_null: np.ndarray
+
+    @classmethod
+    def from_moves(cls, from_states: list[str], to_states: list[str]) -> "ChainLayout":
+        """``from_states[i] -> to_states[i]``: a channel, or for order k up to k channels
+        joined by :data:`SEP`; ``START`` for the start, ``CONVERSION``/``NULL`` for the ends."""
+        ends = {CONVERSION, NULL}
+        names = [START, *sorted((set(from_states) | set(to_states)) - ends - {START})]
+        index = {name: i for i, name in enumerate(names)}
+        is_conversion = np.array([t == CONVERSION for t in to_states], dtype=bool)
+        is_null = np.array([t == NULL for t in to_states], dtype=bool)
+        return cls(
+            states=tuple(tuple(name.split(SEP)) for name in names),
+            from_idx=np.array([index[f] for f in from_states], dtype=np.int64),
+            to_idx=np.array([index[t] for t in to_states if t not in ends], dtype=np.int64),
+            is_conversion=is_conversion,
+            is_null=is_null,
+        )
+
+    def chain(self, count: np.ndarray, value: np.ndarray) -> "AbsorbingChain":
+        """The chain with ``count`` weighted moves per move of the layout; ``value`` is the
+        conversion value carried by the moves into ``(conversion)``."""
+        n = len(self.states)
+        moves = ~(self.is_conversion | self.is_null)
+        conv = self.is_conversion
+        return AbsorbingChain(
+            states=self.states,
+            transitions=sp.csr_matrix((count[moves], (self.from_idx[moves], self.to_idx)), shape=(n, n)),
+            conversions=np.bincount(self.from_idx[conv], weights=count[conv], minlength=n),
+            conversion_value=np.bincount(self.from_idx[conv], weights=value[conv], minlength=n),
+            nulls=np.bincount(self.from_idx[self.is_null], weights=count[self.is_null], minlength=n),
+        )
 
 
 @dataclass(frozen=True)
@@ -48,77 +102,82 @@ class AbsorbingChain:
 
     @classmethod
     def from_counts(cls, counts: pl.DataFrame) -> "AbsorbingChain":
-        """Build the chain from a frame of ``from_state, to_state, count, value``.
-
-        ``from_state``/``to_state`` are states: one channel, or for order k up to k channels
-        joined by :data:`SEP`; ``START`` for the start, ``CONVERSION``/``NULL`` for the
-        ends. ``count`` is the weighted number of moves and ``value`` the conversion value
-        carried by moves into ``(conversion)``.
-        """
-        counts = counts.rename({"from_state": "_from", "to_state": "_to"}).sort("_from", "_to")  # fixed order
-        ends = {CONVERSION, NULL}
-        names = sorted((set(counts["_from"].to_list()) | set(counts["_to"].to_list())) - ends - {START})
-        names = [START, *names]
-        index = {name: i for i, name in enumerate(names)}
-        n = len(names)
-        from_idx = np.array([index[s] for s in counts["_from"].to_list()], dtype=np.int64)
-        to_names = counts["_to"].to_list()
-        weight = counts["count"].to_numpy().astype(float)
-        value = counts["value"].fill_null(0.0).to_numpy().astype(float)
-        is_conv = np.array([t == CONVERSION for t in to_names])
-        is_null = np.array([t == NULL for t in to_names])
-        moves = ~(is_conv | is_null)
-        to_idx = np.array([index[t] for t, m in zip(to_names, moves) if m], dtype=np.int64)
-        matrix = sp.csr_matrix((weight[moves], (from_idx[moves], to_idx)), shape=(n, n))
-        return cls(
-            states=tuple(tuple(name.split(SEP)) for name in names),
-            transitions=matrix,
-            conversions=np.bincount(from_idx[is_conv], weights=weight[is_conv], minlength=n),
-            conversion_value=np.bincount(from_idx[is_conv], weights=value[is_conv], minlength=n),
-            nulls=np.bincount(from_idx[is_null], weights=weight[is_null], minlength=n),
-        )
+        """Build the chain from a frame of ``from_state, to_state, count, value``
+        (see :meth:`ChainLayout.from_moves`): ``count`` is the weighted number of moves and
+        ``value`` the conversion value carried by moves into ``(conversion)``."""
+        counts = counts.sort("from_state", "to_state")  # a fixed order
+        layout = ChainLayout.from_moves(counts["from_state"].to_list(), counts["to_state"].to_list())
+        return layout.chain(counts["count"].to_numpy().astype(float),
+                            counts["value"].fill_null(0.0).to_numpy().astype(float))
 
     def channels(self) -> list[str]:
         return sorted({c for state in self.states[1:] for c in state})
 
-    def absorption(self, keep: np.ndarray | None = None) -> tuple[float, float]:
-        """P(conversion) and expected conversion value from ``(start)``.
+    def absorption(self, keep: np.ndarray) -> np.ndarray:
+        """P(conversion) and expected conversion value from ``(start)``, for each column of
+        ``keep`` (states × cases, boolean): returns an array of shape (cases, 2).
 
         With transition probabilities ``Q = N / out`` between transient states
         (``out_i`` = all moves out of i, including into the absorbing states), the
         absorption vector solves ``(I - Q) x = r`` with ``r_i = conversions_i / out_i``
         (value: ``r_i = value_i / out_i``). States outside ``keep`` are removed: moves
         into them go to ``(null)``, i.e. their ``x`` is 0.
-        """
-        out = np.asarray(self.transitions.sum(axis=1)).ravel() + self.conversions + self.nulls
-        out = np.where(out > 0, out, 1.0)
-        if keep is None:
-            keep = np.ones(len(self.states), dtype=bool)
-        idx = np.nonzero(keep)[0]
-        rhs = np.column_stack([self.conversions[idx] / out[idx], self.conversion_value[idx] / out[idx]])
-        if len(self.states) <= DENSE_STATES:  # a sparse solve's overhead dwarfs a small dense one
-            q = self.transitions.toarray()[np.ix_(idx, idx)] / out[idx, None]
-            x = np.linalg.solve(np.identity(len(idx)) - q, rhs)
-        else:
-            q = sp.diags(1.0 / out[idx]) @ self.transitions[idx][:, idx]
-            system = (sp.identity(len(idx), format="csc") - q).tocsc()
-            x = np.atleast_2d(spla.spsolve(system, rhs)).reshape(len(idx), 2)
-        return float(x[0, 0]), float(x[0, 1])
 
-    def removal_effects(self) -> pl.DataFrame:
-        """Removal effect of each channel, on conversions and on conversion value.
+        Up to :data:`DENSE_STATES` states each case is an LU solve of the dense system.
+        Larger chains (order 2-3 over campaigns reach tens of thousands of states, where a
+        sparse LU fills in to tens of millions of entries and takes minutes) are solved by
+        the Neumann series :math:`x = \\sum_t Q^t r`, all cases at once, iterating
+        ``x <- r + Q x`` until no entry changes by more than :data:`TOLERANCE` of its case's
+        largest entry: the exact solution to machine precision, deterministic. Self-loops
+        are folded in first (``x_i = (r_i + \\sum_{j \\neq i} Q_{ij} x_j) / (1 - Q_{ii})``,
+        the same solution), which speeds the iteration up.
+        """
+        n = len(self.states)
+        out = np.asarray(self.transitions.sum(axis=1)).ravel() + self.conversions + self.nulls
+        if n <= DENSE_STATES:
+            out = np.where(out > 0, out, 1.0)
+            q = self.transitions.toarray() / out[:, None]
+            results = []
+            for case in keep.T:
+                idx = np.nonzero(case)[0]
+                rhs = np.column_stack([self.conversions[idx] / out[idx], self.conversion_value[idx] / out[idx]])
+                results.append(np.linalg.solve(np.identity(len(idx)) - q[np.ix_(idx, idx)], rhs)[0])
+            return np.array(results).reshape(keep.shape[1], 2)
+        loops = self.transitions.diagonal()
+        out = out - loops
+        out = np.where(out > 0, out, 1.0)
+        q = (sp.diags(1.0 / out) @ (self.transitions - sp.diags(loops))).tocsr()
+        mask = np.concatenate([keep, keep], axis=1).astype(float)
+        r = np.concatenate([np.repeat((self.conversions / out)[:, None], keep.shape[1], axis=1),
+                            np.repeat((self.conversion_value / out)[:, None], keep.shape[1], axis=1)], axis=1) * mask
+        x = r
+        for _ in range(MAX_ITERATIONS):
+            updated = r + mask * (q @ x)
+            scale = np.maximum(np.abs(updated).max(axis=0), np.finfo(float).tiny)
+            converged = (np.abs(updated - x).max(axis=0) <= TOLERANCE * scale).all()
+            x = updated
+            if converged:
+                return np.column_stack([x[0, :keep.shape[1]], x[0, keep.shape[1]:]])
+        raise RuntimeError(f"the Markov chain of {n} states did not converge in {MAX_ITERATIONS} iterations")
+
+    def removal_effect_arrays(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The channels and their removal effects on conversions and on conversion value.
 
         ``RE(c) = 1 - P(conversion | c removed) / P(conversion)``, where removing c
         removes every state that contains c (for order k > 1, every k-tuple with c).
         """
-        base_conv, base_value = self.absorption()
         channels = self.channels()
-        effects_conv, effects_value = [], []
-        for channel in channels:
-            keep = np.array([i == 0 or channel not in state for i, state in enumerate(self.states)])
-            conv, value = self.absorption(keep)
-            effects_conv.append(1.0 - conv / base_conv if base_conv > 0 else 0.0)
-            effects_value.append(1.0 - value / base_value if base_value > 0 else 0.0)
+        keep = np.ones((len(self.states), len(channels) + 1), dtype=bool)  # column 0: nothing removed
+        for i, channel in enumerate(channels):
+            keep[1:, i + 1] = [channel not in state for state in self.states[1:]]
+        absorbed = self.absorption(keep)
+        base, removed = absorbed[0], absorbed[1:]
+        effects = [1.0 - removed[:, k] / base[k] if base[k] > 0 else np.zeros(len(channels)) for k in (0, 1)]
+        return channels, effects[0], effects[1]
+
+    def removal_effects(self) -> pl.DataFrame:
+        """:meth:`removal_effect_arrays` as ``key, removal_effect_conversions, removal_effect_value``."""
+        channels, effects_conv, effects_value = self.removal_effect_arrays()
         return pl.DataFrame(
             {"key": channels, "removal_effect_conversions": effects_conv, "removal_effect_value": effects_value},
             schema={"key": pl.Utf8, "removal_effect_conversions": pl.Float64, "removal_effect_value": pl.Float64},

@@ -28,11 +28,27 @@ closed form against the full coalition sum). Credits are normalized to the total
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from analytics.credit import proportional_credit
+
+
+def membership(channel_sets: list[list[str]]) -> tuple[list[str], sp.csr_matrix]:
+    """The channels of ``channel_sets`` (sorted) and the matrix ``M[c, T] = 1/|T|`` if
+    channel c is in set T, else 0; so that :math:`\\varphi = M \\cdot CR`."""
+    keys = sorted({c for channels in channel_sets for c in channels})
+    index = {key: i for i, key in enumerate(keys)}
+    rows = [index[c] for channels in channel_sets for c in channels]
+    cols = [j for j, channels in enumerate(channel_sets) for _ in channels]
+    shares = [1.0 / len(channels) for channels in channel_sets for _ in channels]
+    return keys, sp.csr_matrix((shares, (rows, cols)), shape=(len(keys), len(channel_sets)))
+
+
+def rates(conversions: np.ndarray, journeys: np.ndarray) -> np.ndarray:
+    """Per channel set, conversions (or revenue) per journey; 0 for a set without journeys."""
+    return np.divide(conversions, journeys, out=np.zeros(np.shape(conversions)), where=journeys > 0)
 
 
 def shapley_credits(channel_sets: pl.DataFrame, total_conversions: float, total_revenue: float) -> pl.DataFrame:
@@ -53,22 +69,17 @@ def shapley_credits(channel_sets: pl.DataFrame, total_conversions: float, total_
     """
     schema = {"key": pl.Utf8, "attributed_conversions": pl.Float64, "attributed_revenue": pl.Float64,
               "shapley_conversion_rate": pl.Float64, "shapley_value_rate": pl.Float64}
-    sets = channel_sets.filter((pl.col("journeys") > 0) & (pl.col("channels").list.len() > 0))
+    # sorted sets: the sums below then add in the same order every run
+    sets = (channel_sets.filter((pl.col("journeys") > 0) & (pl.col("channels").list.len() > 0))
+            .sort(pl.col("channels").list.join("\x1f")))
     if sets.height == 0:
         return pl.DataFrame(schema=schema)
-    # math.fsum is correctly rounded, so the result does not depend on the rows' order
-    rate_parts: dict[str, list[float]] = {}
-    value_parts: dict[str, list[float]] = {}
-    for channels, conversions, revenue, journeys in sets.select(
-            "channels", "conversions", "revenue", "journeys").iter_rows():
-        for channel in channels:
-            rate_parts.setdefault(channel, []).append(conversions / journeys / len(channels))
-            value_parts.setdefault(channel, []).append(revenue / journeys / len(channels))
-    keys = sorted(rate_parts)
+    keys, shares = membership(sets["channels"].to_list())
+    journeys = sets["journeys"].to_numpy()
     phi = pl.DataFrame({
         "key": keys,
-        "shapley_conversion_rate": [math.fsum(rate_parts[k]) for k in keys],
-        "shapley_value_rate": [math.fsum(value_parts[k]) for k in keys],
+        "shapley_conversion_rate": shares @ rates(sets["conversions"].to_numpy(), journeys),
+        "shapley_value_rate": shares @ rates(sets["revenue"].to_numpy(), journeys),
     }, schema={"key": pl.Utf8, "shapley_conversion_rate": pl.Float64, "shapley_value_rate": pl.Float64})
     return proportional_credit(phi, "shapley_conversion_rate", "shapley_value_rate",
                                total_conversions, total_revenue).cast(schema)
