@@ -62,11 +62,13 @@ from datetime import date
 import duckdb
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from analytics.errors import RevLensError
 from analytics.journeys import WON_DEALS, journeys_current
-from analytics.markov import CONVERSION, NULL, SEP as _SEP, START, markov_credits
-from analytics.shapley import shapley_credits
+from analytics.credit import proportional
+from analytics.markov import CONVERSION, NULL, SEP as _SEP, START, ChainLayout, markov_credits
+from analytics.shapley import membership, rates, shapley_credits
 from analytics.warehouse import frame
 
 MODELS: tuple[str, ...] = (
@@ -804,7 +806,9 @@ def bootstrap_intervals(
     without eligible touches) with replacement, as many as there are, and recomputes
     every model on them; non-converting journeys stay fixed. The interval is the 2.5th
     and 97.5th percentile of the replicates' credit per key (keys never credited in a
-    replicate count as 0 there). Deterministic for a given ``seed``.
+    replicate count as 0 there). Deterministic for a given ``seed``. A Markov chain of more
+    than :data:`MAX_BOOTSTRAP_STATES` states (order 2-3 by campaign) gets no interval: its
+    rows have null bounds.
 
     Returns
     -------
@@ -854,50 +858,58 @@ def _check_n_boot(n_boot: int) -> None:
         raise RevLensError(f"n_boot={n_boot} is too few replicates for an interval; use at least 2 (200 is usual).")
 
 
+# journeys × replicates drawn at once; bounds the bootstrap's memory on a large window
+_BOOTSTRAP_CELLS = 4_000_000
+# Markov chains with more states get no bootstrap interval: each replicate solves the chain
+# once per channel, which for a chain of thousands of states (order 2-3 by campaign) takes
+# seconds, so 100 replicates would take minutes.
+MAX_BOOTSTRAP_STATES = 400
+
+
 def _bootstrap(con, models: Sequence[str], n_boot: int, seed: int, half_life_days: float,
                order: int) -> pl.DataFrame:
     """Bootstrap intervals (see :func:`bootstrap_intervals`) from the journey tables on ``con``,
-    as ``key, model, conversions_low, conversions_high, revenue_low, revenue_high``."""
+    as ``key, model, conversions_low, conversions_high, revenue_low, revenue_high``.
+
+    Replicates are drawn in blocks, one column per replicate (``drawn[j, b]``: how often
+    journey j was drawn in replicate b); every part turns a block into credit per
+    ``(key, model)`` and replicate at once.
+    """
     rule = [m for m in models if m in RULE_MODELS]
     chain = [m for m in models if m not in RULE_MODELS]
     conversions = frame(con, "select journey_id, revenue from attribution_conversions order by journey_id")
     index = conversions["journey_id"].to_numpy()  # sorted: a journey's row is found by binary search
-    replicate_rule = _BootstrapRule.load(con, rule, half_life_days, index) if rule else None
-    replicate_chain = _BootstrapChain.load(con, chain, order, index) if chain else None
     revenue = conversions["revenue"].to_numpy()
+    parts = [*([_BootstrapRule.load(con, rule, half_life_days, index)] if rule else []),
+             *([_BootstrapChain.load(con, chain, order, index)] if chain else [])]
     attributed = np.zeros(len(revenue), dtype=bool)
-    for part in (replicate_rule, replicate_chain):
-        if part is not None:
-            attributed[part.rows] = True
+    for part in parts:
+        attributed[part.rows] = True
+    labels = [label for part in parts for label in part.labels] + [(UNATTRIBUTED, m) for m in models]
+    n = len(revenue)
+    block = max(1, _BOOTSTRAP_CELLS // max(n, 1))
     rng = np.random.default_rng(seed)
-    samples: list[pl.DataFrame] = []
-    for replicate in range(n_boot):
-        drawn = np.bincount(rng.integers(0, len(revenue), len(revenue)), minlength=len(revenue)).astype(float)
-        parts = [part.credits(drawn, revenue) for part in (replicate_rule, replicate_chain) if part is not None]
-        parts.append(pl.DataFrame({"key": UNATTRIBUTED, "model": list(models),
-                                   "attributed_conversions": float(drawn[~attributed].sum()),
-                                   "attributed_revenue": float((drawn * revenue)[~attributed].sum())}))
-        samples.append(pl.concat([p.select("key", "model", pl.col("attributed_conversions", "attributed_revenue")
-                                           .cast(pl.Float64)) for p in parts])
-                       .with_columns(pl.lit(replicate).alias("replicate")))
-    stacked = pl.concat(samples)
-    # a key missing from a replicate earned 0 there
-    grid = (stacked.select("key", "model").unique()
-            .join(pl.DataFrame({"replicate": list(range(n_boot))}), how="cross"))
-    full = grid.join(stacked, on=["key", "model", "replicate"], how="left").fill_null(0.0)
+    conversions_blocks, revenue_blocks = [], []
+    for first in range(0, n_boot, block):
+        # drawn replicate after replicate: the same stream whatever the block size
+        drawn = np.column_stack([np.bincount(rng.integers(0, n, n), minlength=n)
+                                 for _ in range(min(block, n_boot - first))]).astype(float)
+        value = drawn * revenue[:, None]
+        credits = [part.credits(drawn, value) for part in parts]
+        unattributed = drawn[~attributed].sum(axis=0), value[~attributed].sum(axis=0)
+        conversions_blocks.append(np.vstack([c for c, _ in credits] + [np.tile(unattributed[0], (len(models), 1))]))
+        revenue_blocks.append(np.vstack([r for _, r in credits] + [np.tile(unattributed[1], (len(models), 1))]))
+    by_replicate = {"conversions": np.hstack(conversions_blocks), "revenue": np.hstack(revenue_blocks)}
+    bounds = {name: np.quantile(values, [0.025, 0.975], axis=1) for name, values in by_replicate.items()}
     model_rank = {m: i for i, m in enumerate(MODELS)}
-    return (
-        full.group_by("key", "model")
-        .agg(
-            pl.col("attributed_conversions").quantile(0.025, "linear").alias("conversions_low"),
-            pl.col("attributed_conversions").quantile(0.975, "linear").alias("conversions_high"),
-            pl.col("attributed_revenue").quantile(0.025, "linear").alias("revenue_low"),
-            pl.col("attributed_revenue").quantile(0.975, "linear").alias("revenue_high"),
-        )
-        .sort(pl.col("model").replace_strict(model_rank, return_dtype=pl.Int32), pl.col("key") == UNATTRIBUTED, "key")
-    )
-
-
+    return pl.DataFrame({
+        "key": [key for key, _ in labels],
+        "model": [model for _, model in labels],
+        "conversions_low": bounds["conversions"][0], "conversions_high": bounds["conversions"][1],
+        "revenue_low": bounds["revenue"][0], "revenue_high": bounds["revenue"][1],
+    }, schema={"key": pl.Utf8, "model": pl.Utf8, "conversions_low": pl.Float64, "conversions_high": pl.Float64,
+               "revenue_low": pl.Float64, "revenue_high": pl.Float64}).fill_nan(None).sort(
+        pl.col("model").replace_strict(model_rank, return_dtype=pl.Int32), pl.col("key") == UNATTRIBUTED, "key")
 
 
 def _codes(values: list) -> tuple[np.ndarray, list]:
@@ -912,15 +924,19 @@ def _rows_of(journey_ids: np.ndarray, wanted: pl.Series) -> np.ndarray:
     return np.searchsorted(journey_ids, wanted.to_numpy()).astype(np.int64)
 
 
+def _by_journey(codes: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_codes: int,
+                n_journeys: int) -> sp.csr_matrix:
+    """The sparse matrix ``A[code, journey]`` summing ``weights``; ``A @ drawn`` then sums
+    each code's weights over a block of replicates."""
+    return sp.csr_matrix((weights, (codes, rows)), shape=(n_codes, n_journeys))
+
+
 class _BootstrapRule:
-    """Per-journey rule-based weights; a replicate reweights journeys by how often they were drawn.
+    """Per-journey rule-based weights as a matrix over ``(key, model)`` and journeys."""
 
-    Sums run in a fixed row order (``np.bincount``), so replicates are bit-identical run to run.
-    """
-
-    def __init__(self, rows, weights, groups, group_keys):
-        self.rows, self.weights, self.groups = rows, weights, groups
-        self.group_keys = pl.DataFrame(group_keys, schema={"key": pl.Utf8, "model": pl.Utf8}, orient="row")
+    def __init__(self, labels: list[tuple[str, str]], weights: sp.csr_matrix):
+        self.labels, self.weights = labels, weights
+        self.rows = np.unique(weights.indices)
 
     @classmethod
     def load(cls, con, models, half_life_days, index) -> "_BootstrapRule":
@@ -929,35 +945,34 @@ class _BootstrapRule:
         changed = (pl.col("model") != pl.col("model").shift()) | (pl.col("key") != pl.col("key").shift())
         starts = weights.select(changed.fill_null(True).alias("start"))["start"].to_numpy()
         groups = np.cumsum(starts) - 1
-        group_keys = list(zip(weights["key"].filter(starts).to_list(), weights["model"].filter(starts).to_list()))
-        return cls(_rows_of(index, weights["journey_id"]), weights["weight"].to_numpy(), groups, group_keys)
+        labels = list(zip(weights["key"].filter(starts).to_list(), weights["model"].filter(starts).to_list()))
+        return cls(labels, _by_journey(groups, _rows_of(index, weights["journey_id"]), weights["weight"].to_numpy(),
+                                       len(labels), len(index)))
 
-    def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
-        n = self.group_keys.height
-        weight = self.weights * drawn[self.rows]
-        return self.group_keys.with_columns(
-            pl.Series("attributed_conversions", np.bincount(self.groups, weights=weight, minlength=n)),
-            pl.Series("attributed_revenue", np.bincount(self.groups, weights=weight * revenue[self.rows], minlength=n)),
-        )
+    def credits(self, drawn: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.weights @ drawn, self.weights @ value
 
 
 class _BootstrapChain:
     """Markov and Shapley inputs: per converting journey, plus the fixed non-converting aggregates.
 
     A replicate weights each converting journey's moves (and channel set) by how often the
-    journey was drawn; the non-converting journeys stay as observed.
+    journey was drawn; the non-converting journeys stay as observed. Each replicate's chain
+    is then solved (Markov) and its channel sets valued (Shapley) with the same code as the
+    point estimate.
     """
 
-    def __init__(self, models, moves, null_counts, move_arrays, sets, null_journeys, set_arrays):
-        self.models = models
-        self.moves, self.null_counts, self.move_arrays = moves, null_counts, move_arrays
-        self.sets, self.null_journeys, self.set_arrays = sets, null_journeys, set_arrays
-        self.rows = np.unique(np.concatenate([move_arrays[1] if move_arrays else np.zeros(0, np.int64),
-                                              set_arrays[1] if set_arrays else np.zeros(0, np.int64)]))
+    def __init__(self, markov: dict | None, shapley: dict | None):
+        self.markov, self.shapley = markov, shapley
+        if markov and len(markov["layout"].states) > MAX_BOOTSTRAP_STATES:
+            self.markov = {**markov, "skipped": True}
+        self.labels = ([(key, "markov") for key in markov["channels"]] if markov else []) + \
+                      ([(key, "shapley") for key in shapley["keys"]] if shapley else [])
+        self.rows = np.unique(np.concatenate([part["moves"].indices for part in (markov, shapley) if part]))
 
     @classmethod
     def load(cls, con, models, order: int, index) -> "_BootstrapChain":
-        moves = null_counts = move_arrays = sets = null_journeys = set_arrays = None
+        markov = shapley = None
         if "markov" in models:
             null_moves = frame(con, "select from_state, to_state, count from attribution_null_moves order by all")
             journey_moves = frame(con, _moves_sql(_converting_lagged(order), order, per_journey=True) + " order by all",
@@ -965,16 +980,20 @@ class _BootstrapChain:
             pair_codes, pairs = _codes(list(zip(
                 null_moves["from_state"].to_list() + journey_moves["from_state"].to_list(),
                 null_moves["to_state"].to_list() + journey_moves["to_state"].to_list())))
-            moves = pl.DataFrame({"from_state": [p[0] for p in pairs], "to_state": [p[1] for p in pairs]},
-                                 schema={"from_state": pl.Utf8, "to_state": pl.Utf8})
-            n_null = null_moves.height
-            null_counts = np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(), minlength=len(pairs))
-            move_arrays = (
-                pair_codes[n_null:],
-                _rows_of(index, journey_moves["journey_id"]),
-                journey_moves["count"].to_numpy().astype(float),
-                (journey_moves["to_state"] == CONVERSION).to_numpy(),
-            )
+            layout = ChainLayout.from_moves([p[0] for p in pairs], [p[1] for p in pairs])
+            n_null, rows = null_moves.height, _rows_of(index, journey_moves["journey_id"])
+            markov = {
+                "layout": layout,
+                "channels": layout.chain(np.zeros(len(pairs)), np.zeros(len(pairs))).channels(),
+                "null_counts": np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(),
+                                           minlength=len(pairs)),
+                "moves": _by_journey(pair_codes[n_null:], rows, journey_moves["count"].to_numpy().astype(float),
+                                     len(pairs), len(index)),
+                # a converting journey's move into (conversion) carries its revenue
+                "values": _by_journey(pair_codes[n_null:], rows,
+                                      (journey_moves["to_state"] == CONVERSION).to_numpy().astype(float),
+                                      len(pairs), len(index)),
+            }
         if "shapley" in models:
             null_sets = frame(con, "select channels, journeys from attribution_null_sets order by all")
             bits = _uses_key_bits(con)
@@ -982,42 +1001,42 @@ class _BootstrapChain:
                                       f"({_with_channels(_journey_sets_sql(_CONVERTING, bits), bits)}) "
                                       "order by journey_id")
             set_codes, distinct = _codes(null_sets["channels"].to_list() + journey_sets["channels"].to_list())
-            sets = pl.DataFrame({"channels": distinct}, schema={"channels": pl.Utf8}).with_columns(
-                pl.col("channels").str.split(_SEP))
-            null_journeys = np.bincount(set_codes[:null_sets.height], weights=null_sets["journeys"].to_numpy(),
-                                        minlength=len(distinct))
-            set_arrays = (set_codes[null_sets.height:],
-                          _rows_of(index, journey_sets["journey_id"]))
-        return cls(models, moves, null_counts, move_arrays, sets, null_journeys, set_arrays)
+            keys, shares = membership([channels.split(_SEP) for channels in distinct])
+            shapley = {
+                "keys": keys,
+                "shares": shares,
+                "null_journeys": np.bincount(set_codes[:null_sets.height], weights=null_sets["journeys"].to_numpy(),
+                                             minlength=len(distinct)),
+                "moves": _by_journey(set_codes[null_sets.height:], _rows_of(index, journey_sets["journey_id"]),
+                                     np.ones(journey_sets.height), len(distinct), len(index)),
+            }
+        return cls(markov, shapley)
 
-    def credits(self, drawn: np.ndarray, revenue: np.ndarray) -> pl.DataFrame:
-        total_conversions = float(drawn[self.rows].sum())
-        total_revenue = float((drawn * revenue)[self.rows].sum())
-        parts = []
-        if self.moves is not None:
-            pair, row, count, to_conversion = self.move_arrays
-            n = self.moves.height
-            counts = self.moves.with_columns(
-                pl.Series("count", self.null_counts + np.bincount(pair, weights=count * drawn[row], minlength=n)),
-                pl.Series("value", np.bincount(pair, weights=np.where(to_conversion, drawn[row] * revenue[row], 0.0),
-                                               minlength=n)),
-            ).filter(pl.col("count") > 0)
-            parts.append(markov_credits(counts, total_conversions, total_revenue)
-                         .select("key", pl.lit("markov").alias("model"), "attributed_conversions",
-                                 "attributed_revenue"))
-        if self.sets is not None:
-            code, row = self.set_arrays
-            n = self.sets.height
-            set_conversions = np.bincount(code, weights=drawn[row], minlength=n)
-            sets = self.sets.with_columns(
-                pl.Series("conversions", set_conversions),
-                pl.Series("revenue", np.bincount(code, weights=drawn[row] * revenue[row], minlength=n)),
-                pl.Series("journeys", self.null_journeys + set_conversions),
-            )
-            parts.append(shapley_credits(sets, total_conversions, total_revenue)
-                         .select("key", pl.lit("shapley").alias("model"), "attributed_conversions",
-                                 "attributed_revenue"))
-        return pl.concat(parts)
+    def credits(self, drawn: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        totals = drawn[self.rows].sum(axis=0), value[self.rows].sum(axis=0)
+        conversions, revenue = [], []
+        if self.markov and self.markov.get("skipped"):
+            nothing = np.full((len(self.markov["channels"]), drawn.shape[1]), np.nan)
+            conversions.append(nothing)
+            revenue.append(nothing)
+        elif self.markov:
+            m = self.markov
+            counts, values = m["null_counts"][:, None] + m["moves"] @ drawn, m["values"] @ value
+            effects = [m["layout"].chain(counts[:, b], values[:, b]).removal_effect_arrays()
+                       for b in range(drawn.shape[1])]
+            conversions.append(np.column_stack([proportional(e[1], totals[0][b]) for b, e in enumerate(effects)]))
+            revenue.append(np.column_stack([proportional(e[2], totals[1][b]) for b, e in enumerate(effects)]))
+        if self.shapley:
+            s = self.shapley
+            set_conversions, set_revenue = s["moves"] @ drawn, s["moves"] @ value
+            journeys = s["null_journeys"][:, None] + set_conversions
+            phi_conversions = s["shares"] @ rates(set_conversions, journeys)
+            phi_revenue = s["shares"] @ rates(set_revenue, journeys)
+            conversions.append(np.column_stack([proportional(phi_conversions[:, b], totals[0][b])
+                                                for b in range(drawn.shape[1])]))
+            revenue.append(np.column_stack([proportional(phi_revenue[:, b], totals[1][b])
+                                            for b in range(drawn.shape[1])]))
+        return np.vstack(conversions), np.vstack(revenue)
 
 
 # --------------------------------------------------------------------------- journeys for the page

@@ -298,7 +298,8 @@ def assemble_report(
         if table is None:
             return {}
         table = table.filter(pl.col("model") == model) if "model" in table.columns else table
-        return {r[key]: (r["revenue_low"], r["revenue_high"]) for r in table.iter_rows(named=True)}
+        return {r[key]: (r["revenue_low"], r["revenue_high"]) for r in table.iter_rows(named=True)
+                if r["revenue_low"] is not None}  # null: no interval (a Markov chain too large to resample)
 
     campaign_interval = intervals(campaign_intervals, "campaign")
     channel_interval = intervals(channel_intervals, "channel")

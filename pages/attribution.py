@@ -74,8 +74,10 @@ table = credits.with_columns(
     (pl.col("attributed_revenue") / revenue).alias("revenue_share"),
     (pl.col("attributed_conversions") / conversions).alias("conversion_share"),
 )
+without_intervals = []
 if intervals is not None:
     table = table.join(intervals, on=[by, "model"], how="left")
+    without_intervals = intervals.filter(pl.col("revenue_low").is_null())["model"].unique().to_list()
 
 st.subheader("Attributed revenue by model")
 keys = (table.group_by(by).agg(pl.col("attributed_revenue").sum()).sort("attributed_revenue", descending=True)[by]
@@ -85,7 +87,7 @@ for model in models:
     rows = table.filter(pl.col("model") == model)
     rows = pl.DataFrame({by: keys}).join(rows, on=by, how="left").fill_null(0.0)
     error = None
-    if intervals is not None:
+    if intervals is not None and model not in without_intervals:
         error = {"type": "data", "symmetric": False,
                  "array": (rows["revenue_high"] - rows["attributed_revenue"]).clip(lower_bound=0).to_list(),
                  "arrayminus": (rows["attributed_revenue"] - rows["revenue_low"]).clip(lower_bound=0).to_list()}
@@ -93,6 +95,10 @@ for model in models:
 figure.update_layout(barmode="group", height=440, margin={"t": 10, "b": 10}, yaxis_title="USD",
                      legend={"orientation": "h", "y": 1.08})
 st.plotly_chart(figure, width="stretch")
+if without_intervals:
+    st.caption(f"No interval for {', '.join(MODEL_LABELS[m] for m in without_intervals)}: its chain has more than "
+               f"{attribution.MAX_BOOTSTRAP_STATES} states (order {order} by {by.replace('_', ' ')}), and "
+               f"{BOOTSTRAP_REPLICATES} replicates would take minutes. Markov order 1, or credit by channel, has them.")
 
 st.subheader("Shares")
 shares = (table.select(by, "model", "revenue_share")

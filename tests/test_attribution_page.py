@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
@@ -95,3 +96,16 @@ def test_stale_journey_tables_are_explained_and_give_the_same_figures(app_test, 
     assert not any("journey tables" in i.value for i in page.info)
     for label in ("Revenue", "Conversions"):
         assert _metric(at, label) == _metric(page, label)
+
+
+def test_a_markov_chain_too_large_to_resample_is_said_and_drawn_without_error_bars(page, monkeypatch):
+    from analytics import attribution
+
+    monkeypatch.setattr(attribution, "MAX_BOOTSTRAP_STATES", 3)  # the channel chain has 9 states
+    lookback = next(n for n in page.number_input if n.label == "Lookback (days)")
+    lookback.set_value(75).run()  # parameters not cached by another test
+    assert not page.exception, [e.value for e in page.exception]
+    assert any("No interval for Markov chain" in c.value for c in page.caption)
+    bars = {bar["name"]: bar for bar in json.loads(page.get("plotly_chart")[0].proto.spec)["data"]}
+    assert "array" not in bars["Markov chain"].get("error_y", {})
+    assert len(bars["Linear"]["error_y"]["array"]) == 9
