@@ -158,15 +158,14 @@ def _prepare_warehouse(con, by: str, lookback_days: int, account_level: bool,
                              chain_models, order, params)
 
 
-# the journey tables' key column per dimension (see analytics.journeys)
-_JOURNEY_KEY = {"channel": "channel", "campaign": "campaign", "touchpoint_type": "touchpoint_type"}
-
-
 def _journey_views(con, by: str, lookback_days: int, close_from: date | None, close_to: date | None) -> None:
     """The journey tables as temporary views over the materialized ones (:mod:`analytics.journeys`).
 
     Views take no parameters, so the window's values are bound into session variables.
+    ``by`` (checked against :data:`DIMENSIONS`) names the tables' key column.
     """
+    if by not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {by!r}")
     con.execute("set variable attribution_lookback = cast($lookback as integer)", {"lookback": int(lookback_days)})
     con.execute("set variable attribution_close_from = cast($close_from as date)", {"close_from": close_from})
     con.execute("set variable attribution_close_to = cast($close_to as date)", {"close_to": close_to})
@@ -187,7 +186,7 @@ def _journey_views(con, by: str, lookback_days: int, close_from: date | None, cl
     con.execute(
         f"""
         create or replace temp view attribution_touches as
-        select journey_id, {_JOURNEY_KEY[by]} as key, channel = 'direct' as is_direct, days_before,
+        select journey_id, {by} as key, channel = 'direct' as is_direct, days_before,
                before_lead, before_opportunity, k
         from _journey_touches
         where days_before <= getvariable('attribution_lookback') and {in_window}
@@ -964,8 +963,6 @@ class _BootstrapChain:
 
     def __init__(self, markov: dict | None, shapley: dict | None):
         self.markov, self.shapley = markov, shapley
-        if markov and len(markov["layout"].states) > MAX_BOOTSTRAP_STATES:
-            self.markov = {**markov, "skipped": True}
         self.labels = ([(key, "markov") for key in markov["channels"]] if markov else []) + \
                       ([(key, "shapley") for key in shapley["keys"]] if shapley else [])
         self.rows = np.unique(np.concatenate([part["moves"].indices for part in (markov, shapley) if part]))
@@ -984,6 +981,7 @@ class _BootstrapChain:
             n_null, rows = null_moves.height, _rows_of(index, journey_moves["journey_id"])
             markov = {
                 "layout": layout,
+                "skipped": len(layout.states) > MAX_BOOTSTRAP_STATES,
                 "channels": layout.chain(np.zeros(len(pairs)), np.zeros(len(pairs))).channels(),
                 "null_counts": np.bincount(pair_codes[:n_null], weights=null_moves["count"].to_numpy(),
                                            minlength=len(pairs)),
@@ -1015,7 +1013,7 @@ class _BootstrapChain:
     def credits(self, drawn: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         totals = drawn[self.rows].sum(axis=0), value[self.rows].sum(axis=0)
         conversions, revenue = [], []
-        if self.markov and self.markov.get("skipped"):
+        if self.markov and self.markov["skipped"]:
             nothing = np.full((len(self.markov["channels"]), drawn.shape[1]), np.nan)
             conversions.append(nothing)
             revenue.append(nothing)
