@@ -30,10 +30,18 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics.demo import build_demo  # noqa: E402
+from analytics.demo.builder import build_demo  # noqa: E402
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def rerun_times(db: str, runs: int) -> list[float]:
@@ -73,9 +81,26 @@ def cold_start_time(db: str) -> float:
         page = browser.new_page()
         started = time.perf_counter()
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env={**os.environ, "REVLENS_DB": db}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "REVLENS_DB": db},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             while True:
                 try:
@@ -84,8 +109,9 @@ def cold_start_time(db: str) -> float:
                 except OSError:
                     time.sleep(0.05)
             page.goto(f"http://127.0.0.1:{port}")
-            page.wait_for_function("document.querySelectorAll('[data-testid=stMetricValue]').length === 5",
-                                   timeout=60_000)
+            page.wait_for_function(
+                "document.querySelectorAll('[data-testid=stMetricValue]').length === 5", timeout=60_000
+            )
             return time.perf_counter() - started
         finally:
             server.terminate()
@@ -104,13 +130,21 @@ def main() -> None:
     reruns = rerun_times(args.db, args.runs)
     colds = [cold_start_time(args.db) for _ in range(3)]
     result = {
-        "overview_rerun_after_filter_change_ms": {"median": round(1000 * statistics.median(reruns), 1),
-                                                 "runs": [round(1000 * t, 1) for t in reruns], "goal": 200},
-        "cold_start_to_first_page_s": {"median": round(statistics.median(colds), 2),
-                                       "runs": [round(t, 2) for t in colds], "goal": 5},
+        "overview_rerun_after_filter_change_ms": {
+            "median": round(1000 * statistics.median(reruns), 1),
+            "runs": [round(1000 * t, 1) for t in reruns],
+            "goal": 200,
+        },
+        "cold_start_to_first_page_s": {
+            "median": round(statistics.median(colds), 2),
+            "runs": [round(t, 2) for t in colds],
+            "goal": 5,
+        },
     }
     print(f"{'measure':42} {'median':>10} {'goal':>8}")
-    print(f"{'Overview rerun after a filter change (ms)':42} {result['overview_rerun_after_filter_change_ms']['median']:>10} {200:>8}")
+    print(
+        f"{'Overview rerun after a filter change (ms)':42} {result['overview_rerun_after_filter_change_ms']['median']:>10} {200:>8}"
+    )
     print(f"{'cold start to first rendered page (s)':42} {result['cold_start_to_first_page_s']['median']:>10} {5:>8}")
     print(json.dumps(result))
 

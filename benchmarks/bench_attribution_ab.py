@@ -21,13 +21,12 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics import attribution  # noqa: E402
-from analytics.warehouse import connect  # noqa: E402
+from analytics.attribution import engine as attribution  # noqa: E402
+from analytics.warehouse.connection import connect  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_attribution import BASELINE_SQL, ensure_warehouse, timed  # noqa: E402
@@ -68,17 +67,31 @@ def main() -> None:
         print(f"  run {run + 1}/{args.runs} done", flush=True)
     con.close()
     result = {
-        "db": str(args.db), "runs": args.runs, "cpus": os.cpu_count(), "baseline_module": str(args.baseline_module),
-        "load_average_at_start": load_at_start, "load_average_at_end": os.getloadavg(),
-        "models": {m: {name: {"median_s": statistics.median(times[m][name]),
-                              "median_ratio_to_scan": statistics.median(ratios[m][name]),
-                              "runs_s": times[m][name]} for name in engines} for m in times},
+        "db": str(args.db),
+        "runs": args.runs,
+        "cpus": os.cpu_count(),
+        "baseline_module": str(args.baseline_module),
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": os.getloadavg(),
+        "models": {
+            m: {
+                name: {
+                    "median_s": statistics.median(times[m][name]),
+                    "median_ratio_to_scan": statistics.median(ratios[m][name]),
+                    "runs_s": times[m][name],
+                }
+                for name in engines
+            }
+            for m in times
+        },
     }
     print(f"\n{'model':<18}{'baseline s':>11}{'× scan':>8}{'this s':>9}{'× scan':>8}")
     for model, figures in result["models"].items():
         base, this = figures["baseline"], figures["this"]
-        print(f"{model:<18}{base['median_s']:>11.2f}{base['median_ratio_to_scan']:>8.1f}"
-              f"{this['median_s']:>9.2f}{this['median_ratio_to_scan']:>8.1f}")
+        print(
+            f"{model:<18}{base['median_s']:>11.2f}{base['median_ratio_to_scan']:>8.1f}"
+            f"{this['median_s']:>9.2f}{this['median_ratio_to_scan']:>8.1f}"
+        )
     print(f"load average at start / end: {result['load_average_at_start']} / {result['load_average_at_end']}")
     print(json.dumps(result, indent=2))
 

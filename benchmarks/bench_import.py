@@ -39,21 +39,24 @@ sys.path.insert(0, str(ROOT))
 def write_csv(path: Path, rows: int, db: Path | None) -> None:
     import duckdb
 
-    from analytics.warehouse import CHANNELS
+    from analytics.warehouse.schema import CHANNELS
 
     started = time.perf_counter()
     if db is not None:
-        from analytics.demo import build_demo
+        from analytics.demo.builder import build_demo
 
         if not db.exists():
             print(f"building the demo warehouse {db} ({rows:,} touchpoints) ...", flush=True)
             build_demo(db, seed=7, touchpoints=rows)
         con = duckdb.connect(str(db), read_only=True)
-        con.execute(f"copy (select touchpoint_id, contact_id, campaign_id, channel, touchpoint_type, ts, engagement_score "
-                    f"from touchpoints limit {int(rows)}) to '{path}' (header, delimiter ',')")
+        con.execute(
+            f"copy (select touchpoint_id, contact_id, campaign_id, channel, touchpoint_type, ts, engagement_score "
+            f"from touchpoints limit {int(rows)}) to '{path}' (header, delimiter ',')"
+        )
     else:
         con = duckdb.connect()
-        con.execute(f"""
+        con.execute(
+            f"""
             copy (
                 select 'TP' || i as touchpoint_id,
                        'C' || (hash(i) % {max(rows // 10, 1)}) as contact_id,
@@ -63,7 +66,9 @@ def write_csv(path: Path, rows: int, db: Path | None) -> None:
                        timestamp '2025-05-01' + to_seconds(i * 4) as ts,
                        round((hash(i) % 1000) / 1000.0, 3) as engagement_score
                 from range({int(rows)}) t(i)
-            ) to '{path}' (header, delimiter ',')""", {"channels": list(CHANNELS)})
+            ) to '{path}' (header, delimiter ',')""",
+            {"channels": list(CHANNELS)},
+        )
     con.close()
     print(f"wrote {path} ({path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s", flush=True)
 
@@ -91,8 +96,11 @@ def measure(kind: str, csv_path: Path, workdir: Path, memory_limit: str) -> dict
     db = workdir / f"{kind}.duckdb"
     for leftover in workdir.glob(f"{kind}.duckdb*"):
         leftover.unlink()
-    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, str(csv_path), str(db), memory_limit],
-                            stdout=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", kind, str(csv_path), str(db), memory_limit],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+    )
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -108,7 +116,9 @@ def measure(kind: str, csv_path: Path, workdir: Path, memory_limit: str) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--dir", type=Path, default=None, help="where the CSV and scratch warehouses go (default: a temp dir)")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="where the CSV and scratch warehouses go (default: a temp dir)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--db", type=Path, default=None, help="take the touchpoints from this demo warehouse")
     parser.add_argument("--memory-limit", default="2GB")
@@ -128,8 +138,11 @@ def main() -> None:
         for kind in order:
             result = measure(kind, csv_path, workdir, args.memory_limit)
             runs[kind].append(result)
-            print(f"run {i + 1} {kind:8s} {result['seconds']:7.2f} s  peak RSS {result['peak_rss_mb']:7.0f} MB  "
-                  f"rows {result['rows']:,}", flush=True)
+            print(
+                f"run {i + 1} {kind:8s} {result['seconds']:7.2f} s  peak RSS {result['peak_rss_mb']:7.0f} MB  "
+                f"rows {result['rows']:,}",
+                flush=True,
+            )
     baseline = statistics.median(r["seconds"] for r in runs["baseline"])
     imported = statistics.median(r["seconds"] for r in runs["import"])
     summary = {

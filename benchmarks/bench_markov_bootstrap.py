@@ -30,17 +30,27 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=Path("data/warehouse.duckdb"))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--orders", default="2,3", help="Markov orders to time by campaign")
-    parser.add_argument("--code", type=Path, default=Path(__file__).resolve().parent.parent,
-                        help="checkout whose analytics package is timed (default: this one)")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help="checkout whose analytics package is timed (default: this one)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
-    from analytics.attribution import MODELS, attribute, bootstrap_intervals
-    from analytics.warehouse import connect
+    from analytics.attribution.engine import MODELS, attribute, bootstrap_intervals
+    from analytics.warehouse.connection import connect
 
     con = connect(args.db, read_only=True)
     touchpoints = con.execute("select count(*) from touchpoints").fetchall()[0][0]
-    result: dict = {"db": str(args.db), "code": str(args.code), "touchpoints": touchpoints, "runs": args.runs,
-                    "load_average_at_start": os.getloadavg(), "markov_by_campaign_s": {}}
+    result: dict = {
+        "db": str(args.db),
+        "code": str(args.code),
+        "touchpoints": touchpoints,
+        "runs": args.runs,
+        "load_average_at_start": os.getloadavg(),
+        "markov_by_campaign_s": {},
+    }
     print(f"{args.db} ({touchpoints:,} touchpoints), analytics from {args.code}, {args.runs} runs", flush=True)
 
     def median_seconds(call) -> float:
@@ -52,7 +62,7 @@ def main() -> None:
         return statistics.median(times)
 
     for order in (int(k) for k in args.orders.split(",")):
-        seconds = median_seconds(lambda: attribute(con, ["markov"], by="campaign", order=order))
+        seconds = median_seconds(lambda order=order: attribute(con, ["markov"], by="campaign", order=order))
         result["markov_by_campaign_s"][order] = seconds
         print(f"markov by campaign, order {order}: {seconds:.2f} s", flush=True)
     seconds = median_seconds(lambda: bootstrap_intervals(con, MODELS, n_boot=100))

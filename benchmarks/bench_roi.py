@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.demo import build_demo  # noqa: E402
-from analytics.finance_report import financial_report  # noqa: E402
-from analytics.warehouse import connect  # noqa: E402
+from analytics.demo.builder import build_demo  # noqa: E402
+from analytics.finance.report import financial_report  # noqa: E402
+from analytics.warehouse.connection import connect  # noqa: E402
 
 START, END = date(2025, 5, 1), date(2026, 10, 31)
 TARGET_S = 5.0
@@ -36,8 +36,15 @@ TARGET_S = 5.0
 def timed_report(con, n_boot: int) -> tuple[float, dict[str, float], int]:
     marks: list[tuple[float, str]] = []
     started = time.perf_counter()
-    report = financial_report(con, START, END, "custom", model="linear", n_boot=n_boot,
-                              progress=lambda fraction, message: marks.append((time.perf_counter(), message)))
+    report = financial_report(
+        con,
+        START,
+        END,
+        "custom",
+        model="linear",
+        n_boot=n_boot,
+        progress=lambda fraction, message: marks.append((time.perf_counter(), message)),
+    )
     total = time.perf_counter() - started
     stages: dict[str, float] = {}
     for (at, message), (after, _) in zip(marks, marks[1:]):
@@ -65,20 +72,43 @@ def main() -> None:
         runs = [timed_report(con, n_boot) for _ in range(args.runs)]
         totals = [r[0] for r in runs]
         stages = {name: statistics.median(r[1].get(name, 0.0) for r in runs) for name in runs[0][1]}
-        results.append({"configuration": label, "n_boot": n_boot, "runs": args.runs,
-                        "median_s": statistics.median(totals), "min_s": min(totals), "max_s": max(totals),
-                        "stages_median_s": stages, "campaign_rows": runs[0][2],
-                        "within_5s_target": statistics.median(totals) <= TARGET_S})
+        results.append(
+            {
+                "configuration": label,
+                "n_boot": n_boot,
+                "runs": args.runs,
+                "median_s": statistics.median(totals),
+                "min_s": min(totals),
+                "max_s": max(totals),
+                "stages_median_s": stages,
+                "campaign_rows": runs[0][2],
+                "within_5s_target": statistics.median(totals) <= TARGET_S,
+            }
+        )
     con.close()
     load = os.getloadavg()[0]  # the machine may be shared: read the medians with the load in mind
-    print(f"\nFinancial report {START} – {END} on {path} ({touchpoints:,} touchpoints), {args.runs} runs each, "
-          f"{os.cpu_count()} cores, load average {load:.1f}")
+    print(
+        f"\nFinancial report {START} – {END} on {path} ({touchpoints:,} touchpoints), {args.runs} runs each, "
+        f"{os.cpu_count()} cores, load average {load:.1f}"
+    )
     print(f"{'configuration':32s} {'median s':>9s} {'min s':>7s} {'max s':>7s}  stages (median s)")
     for r in results:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stages_median_s"].items())
         print(f"{r['configuration']:32s} {r['median_s']:9.2f} {r['min_s']:7.2f} {r['max_s']:7.2f}  {stages}")
-    print(json.dumps({"benchmark": "roi_full_report_18_months", "db": str(path), "touchpoints": touchpoints,
-                      "cores": os.cpu_count(), "load_average_1m": load, "target_s": TARGET_S, "results": results}, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "roi_full_report_18_months",
+                "db": str(path),
+                "touchpoints": touchpoints,
+                "cores": os.cpu_count(),
+                "load_average_1m": load,
+                "target_s": TARGET_S,
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.demo import build_demo
+from analytics.demo.builder import build_demo
 
 SMALL_TOUCHPOINTS = 30_000
 

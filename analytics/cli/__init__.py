@@ -1,23 +1,76 @@
-"""``python -m analytics``: one subcommand module per capability.
+"""``python -m analytics``: one module per command group, imported only when its command runs.
 
-A user error (:class:`analytics.errors.RevLensError`) prints one sentence to
-stderr and exits with status 2; it never shows a traceback. Usage errors are
-Typer's own (status 2 as well).
+:data:`COMMANDS` names every subcommand with its module and one line of help, so
+``python -m analytics --help`` lists them without importing any (no numpy, polars,
+sqlalchemy or HubSpot client). A module defines a Typer app: one ``@app.command()`` for a
+single command, several for a group (``actions list``, ``actions deliver``, ...).
+
+A user error (:class:`analytics.core.errors.RevLensError`) prints one sentence to stderr and
+exits with status 2; it never shows a traceback. Usage errors are Typer's own (status 2 as well).
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+from dataclasses import dataclass
 
-from analytics.cli.app import app
-from analytics.errors import RevLensError
+import click
+import typer
+from typer.core import TyperGroup
 
-# Each module registers its subcommands on `app` when imported.
-COMMAND_MODULES = ("demo", "imports", "attribution", "roi", "actions", "sync", "refresh")
+from analytics.core.errors import RevLensError
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"analytics.cli.{_name}")
+
+@dataclass(frozen=True)
+class CommandSpec:
+    module: str  # imported when the command runs
+    help: str  # shown by ``python -m analytics --help``
+    attribute: str = "app"  # the module's Typer app
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    "app": CommandSpec("analytics.cli.serve", "Start the RevLens app (Streamlit) on the warehouse."),
+    "demo": CommandSpec("analytics.cli.demo", "Build a realistic demo warehouse with planted ground truth."),
+    "import": CommandSpec("analytics.cli.imports", "Import CRM and product exports: map, validate, merge, quarantine."),
+    "refresh": CommandSpec("analytics.cli.refresh", "Rebuild the derived tables of an existing warehouse."),
+    "attribution": CommandSpec("analytics.cli.attribution", "Multi-touch attribution under ten models."),
+    "roi": CommandSpec("analytics.cli.roi", "Campaign ROI and the finance report (CSV, JSON, Excel).", "roi_app"),
+    "budget": CommandSpec("analytics.cli.roi", "Budget consumption per campaign.", "budget_app"),
+    "actions": CommandSpec("analytics.cli.actions", "Write-back to HubSpot: queue, inspect, deliver, retry, cancel."),
+    "sync": CommandSpec("analytics.cli.sync", "Pull changes from a CRM into the warehouse."),
+    "sql": CommandSpec("analytics.cli.sql", "The named queries: list them, print one, EXPLAIN it."),
+}
+
+
+class LazyCommands(TyperGroup):
+    """A group whose commands are imported when they run, listed from :data:`COMMANDS`."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        spec = COMMANDS.get(name)
+        if spec is None:
+            return None
+        command = typer.main.get_command(getattr(importlib.import_module(spec.module), spec.attribute))
+        command.name = name
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, spec.help) for name, spec in COMMANDS.items()])
+
+
+app = typer.Typer(
+    cls=LazyCommands,
+    name="analytics",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="RevLens: marketing analytics over a DuckDB warehouse, from the command line.",
+)
 
 
 @app.callback()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import polars as pl
 import typer
@@ -16,27 +14,36 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from analytics import hubspot_api as hs
-from analytics import outbox
-from analytics.cli.app import app
-from analytics.errors import RevLensError
+from analytics.cli.common import command_app
+from analytics.core.errors import RevLensError
+from analytics.core.settings import current_user
+from analytics.crm.actions import queue as outbox
+from analytics.crm.hubspot import api as hs
 
-actions_app = typer.Typer(help="Write-back to HubSpot: queue, inspect, deliver, retry, cancel.",
-                          no_args_is_help=True)
-app.add_typer(actions_app, name="actions")
+app = command_app("Write-back to HubSpot: queue, inspect, deliver, retry, cancel.", group=True)
 
-ID_COLUMNS = {"update_properties": ("hubspot_id", "email"), "add_to_list": ("hubspot_id",),
-              "enroll_workflow": ("email",), "create_task": ("hubspot_id",)}
-EXTRA_COLUMNS = {"update_properties": ("hubspot_id", "email"), "add_to_list": ("email",),
-                 "enroll_workflow": ("hubspot_id",), "create_task": ("email", "owner_id")}
+ID_COLUMNS = {
+    "update_properties": ("hubspot_id", "email"),
+    "add_to_list": ("hubspot_id",),
+    "enroll_workflow": ("email",),
+    "create_task": ("hubspot_id",),
+}
+EXTRA_COLUMNS = {
+    "update_properties": ("hubspot_id", "email"),
+    "add_to_list": ("email",),
+    "enroll_workflow": ("hubspot_id",),
+    "create_task": ("email", "owner_id"),
+}
 
 
 def default_user() -> str:
-    return os.environ.get("REVLENS_USER") or getpass.getuser()
+    return current_user()
 
 
-UserOption = Annotated[Optional[str], typer.Option(help="Who confirms (must be in REVLENS_CONFIRMERS); "
-                                                        "default $REVLENS_USER or the login name.")]
+UserOption = Annotated[
+    str | None,
+    typer.Option(help="Who confirms (must be in REVLENS_CONFIRMERS); default $REVLENS_USER or the login name."),
+]
 
 
 def targets_from_csv(kind: str, path: Path) -> list[dict]:
@@ -50,23 +57,29 @@ def targets_from_csv(kind: str, path: Path) -> list[dict]:
     try:
         table = pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
-        raise RevLensError(f"{path} is not a readable CSV file ({str(exc).splitlines()[0]}); "
-                           "save it as UTF-8 CSV with a header row.") from None
+        raise RevLensError(
+            f"{path} is not a readable CSV file ({str(exc).splitlines()[0]}); save it as UTF-8 CSV with a header row."
+        ) from None
     table = table.rename({name: name.strip() for name in table.columns})
     needed = ID_COLUMNS[kind]
     if not any(column in table.columns for column in needed):
-        raise RevLensError(f"{path} needs a column {' or '.join(needed)} for {kind}; "
-                           f"it has {', '.join(table.columns) or 'no columns'}.")
+        raise RevLensError(
+            f"{path} needs a column {' or '.join(needed)} for {kind}; "
+            f"it has {', '.join(table.columns) or 'no columns'}."
+        )
     identity = set(ID_COLUMNS[kind]) | set(EXTRA_COLUMNS[kind])
     targets = []
     for number, row in enumerate(table.iter_rows(named=True), start=2):
         target = {key: row[key].strip() for key in identity if row.get(key) and row[key].strip()}
         if kind == "update_properties":
-            target["properties"] = {name: value for name, value in row.items()
-                                    if name not in identity and value is not None and value != ""}
+            target["properties"] = {
+                name: value for name, value in row.items() if name not in identity and value is not None and value != ""
+            }
             if not target["properties"]:
-                raise RevLensError(f"Row {number} of {path} has no property values; fill at least one "
-                                   "property column or remove the row.")
+                raise RevLensError(
+                    f"Row {number} of {path} has no property values; fill at least one "
+                    "property column or remove the row."
+                )
         targets.append(target)
     if not targets:
         raise RevLensError(f"{path} has a header but no rows; add one row per contact.")
@@ -86,21 +99,27 @@ def _print_plan(plan: outbox.ActionPlan, console: Console) -> None:
         console.print(f"[red]Blocked:[/red] {violation}")
 
 
-@actions_app.command("enqueue")
+@app.command("enqueue")
 def enqueue_command(
     kind: Annotated[str, typer.Option(help=f"One of: {', '.join(hs.KINDS)}.")],
-    from_csv: Annotated[Optional[Path], typer.Option(help=(
-        "CSV, one row per contact. update_properties: email or hubspot_id, then one column per property; "
-        "add_to_list: hubspot_id; enroll_workflow: email (and hubspot_id); create_task: hubspot_id "
-        "(and owner_id)."))] = None,
-    list_id: Annotated[Optional[str], typer.Option(help="HubSpot list id (add_to_list).")] = None,
-    workflow_id: Annotated[Optional[str], typer.Option(help="HubSpot workflow id (enroll_workflow).")] = None,
-    subject: Annotated[Optional[str], typer.Option(help="Task subject (create_task).")] = None,
+    from_csv: Annotated[
+        Path | None,
+        typer.Option(
+            help=(
+                "CSV, one row per contact. update_properties: email or hubspot_id, then one column per property; "
+                "add_to_list: hubspot_id; enroll_workflow: email (and hubspot_id); create_task: hubspot_id "
+                "(and owner_id)."
+            )
+        ),
+    ] = None,
+    list_id: Annotated[str | None, typer.Option(help="HubSpot list id (add_to_list).")] = None,
+    workflow_id: Annotated[str | None, typer.Option(help="HubSpot workflow id (enroll_workflow).")] = None,
+    subject: Annotated[str | None, typer.Option(help="Task subject (create_task).")] = None,
     body: Annotated[str, typer.Option(help="Task body (create_task).")] = "",
     priority: Annotated[str, typer.Option(help="Task priority LOW, MEDIUM or HIGH.")] = "MEDIUM",
     due_in_days: Annotated[int, typer.Option(help="Task due this many days after queuing.")] = 2,
-    names: Annotated[Optional[str], typer.Option(help="Comma-separated custom properties (create_properties).")] = None,
-    key: Annotated[Optional[str], typer.Option(help="Idempotency key; default: a hash of the content.")] = None,
+    names: Annotated[str | None, typer.Option(help="Comma-separated custom properties (create_properties).")] = None,
+    key: Annotated[str | None, typer.Option(help="Idempotency key; default: a hash of the content.")] = None,
     user: UserOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Queue without asking after the preview.")] = False,
     preview: Annotated[bool, typer.Option("--preview", help="Show what would be sent; queue nothing.")] = False,
@@ -110,8 +129,14 @@ def enqueue_command(
         raise RevLensError(f"--kind {kind!r} is not one of {', '.join(hs.KINDS)}.")
     payload: dict = {}
     if kind == "create_properties":
-        payload = {"names": [n.strip() for n in (names or ",".join(n for n, s in hs.CUSTOM_PROPERTIES.items()
-                                                                     if s.object_type == "contacts")).split(",")]}
+        payload = {
+            "names": [
+                n.strip()
+                for n in (
+                    names or ",".join(n for n, s in hs.CUSTOM_PROPERTIES.items() if s.object_type == "contacts")
+                ).split(",")
+            ]
+        }
         targets: list[dict] = []
     else:
         if from_csv is None:
@@ -150,24 +175,34 @@ def _frame_out(frame: pl.DataFrame, output_format: str, title: str) -> None:
     Console().print(table)
 
 
-@actions_app.command("list")
+@app.command("list")
 def list_command(
-    status: Annotated[Optional[str], typer.Option(help=f"Only this status: {', '.join(outbox.STATUSES)}.")] = None,
-    kind: Annotated[Optional[str], typer.Option(help="Only this kind.")] = None,
+    status: Annotated[str | None, typer.Option(help=f"Only this status: {', '.join(outbox.STATUSES)}.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 500,
 ) -> None:
     """The queued actions with status, attempts, last error and target count."""
     frame = outbox.list_actions(status=status, kind=kind, limit=limit)
     if output_format == "table":
-        frame = frame.select("id", "kind", "status", "attempts", "target_count", "batches_sent", "batches_total",
-                             "created_by", "created_at", "last_error")
+        frame = frame.select(
+            "id",
+            "kind",
+            "status",
+            "attempts",
+            "target_count",
+            "batches_sent",
+            "batches_total",
+            "created_by",
+            "created_at",
+            "last_error",
+        )
     _frame_out(frame, output_format, "Actions")
 
 
-@actions_app.command("audit")
+@app.command("audit")
 def audit_command(
-    action: Annotated[Optional[int], typer.Option(help="Only this action id.")] = None,
+    action: Annotated[int | None, typer.Option(help="Only this action id.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     limit: Annotated[int, typer.Option(help="At most this many entries, newest first.")] = 200,
 ) -> None:
@@ -175,47 +210,56 @@ def audit_command(
     _frame_out(outbox.audit_frame(action_id=action, limit=limit), output_format, "Audit log")
 
 
-@actions_app.command("retry")
+@app.command("retry")
 def retry_command(action_id: int, user: UserOption = None) -> None:
     """Queue a failed action again (its failed batches get a fresh retry budget)."""
     outbox.retry_action(action_id, user or default_user())
     typer.echo(f"Action #{action_id} is pending again.")
 
 
-@actions_app.command("cancel")
+@app.command("cancel")
 def cancel_command(action_id: int, user: UserOption = None) -> None:
     """Cancel an action; a deliverer working on it stops before its next batch."""
     outbox.cancel_action(action_id, user or default_user())
     typer.echo(f"Action #{action_id} is cancelled.")
 
 
-@actions_app.command("deliver")
+@app.command("deliver")
 def deliver_command(
-    once: Annotated[bool, typer.Option("--once", help="Deliver until the queue is empty (waiting for scheduled "
-                                                      "retries), then exit; default: keep running.")] = False,
-    max_attempts: Annotated[Optional[int], typer.Option(help="Attempts per batch (default 5).")] = None,
-    backoff: Annotated[Optional[str], typer.Option(help="exponential, linear or fixed.")] = None,
-    base_delay_ms: Annotated[Optional[int], typer.Option(help="Base retry delay in ms (default 1000).")] = None,
-    max_delay_ms: Annotated[Optional[int], typer.Option(help="Longest retry delay in ms (default 60000).")] = None,
-    rate_limit: Annotated[Optional[int], typer.Option(help="Requests per rate window (default 100).")] = None,
-    rate_window_s: Annotated[Optional[float], typer.Option(help="Rate window in seconds (default 10).")] = None,
-    timeout_s: Annotated[Optional[float], typer.Option(help="Read timeout per request in s (default 30).")] = None,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Deliver until the queue is empty (waiting for scheduled retries), then exit; default: keep running.",
+        ),
+    ] = False,
+    max_attempts: Annotated[int | None, typer.Option(help="Attempts per batch (default 5).")] = None,
+    backoff: Annotated[str | None, typer.Option(help="exponential, linear or fixed.")] = None,
+    base_delay_ms: Annotated[int | None, typer.Option(help="Base retry delay in ms (default 1000).")] = None,
+    max_delay_ms: Annotated[int | None, typer.Option(help="Longest retry delay in ms (default 60000).")] = None,
+    rate_limit: Annotated[int | None, typer.Option(help="Requests per rate window (default 100).")] = None,
+    rate_window_s: Annotated[float | None, typer.Option(help="Rate window in seconds (default 10).")] = None,
+    timeout_s: Annotated[float | None, typer.Option(help="Read timeout per request in s (default 30).")] = None,
     poll_s: Annotated[float, typer.Option(help="How often an idle deliverer looks for work.")] = 2.0,
 ) -> None:
     """Send queued actions to HubSpot (needs HUBSPOT_ACCESS_TOKEN)."""
-    from analytics.delivery import RetryPolicy, deliverer_from_settings
-    from analytics.settings import setting
+    from analytics.core.settings import setting
+    from analytics.crm.actions.delivery import RetryPolicy, deliverer_from_settings
 
-    policy = RetryPolicy.from_settings(max_attempts=max_attempts, backoff_strategy=backoff,
-                                       base_delay_ms=base_delay_ms, max_delay_ms=max_delay_ms)
+    policy = RetryPolicy.from_settings(
+        max_attempts=max_attempts, backoff_strategy=backoff, base_delay_ms=base_delay_ms, max_delay_ms=max_delay_ms
+    )
     rate = None
     if rate_limit is not None or rate_window_s is not None:
-        rate = (rate_limit or int(setting("REVLENS_HUBSPOT_RATE_LIMIT", 100)),
-                rate_window_s or float(setting("REVLENS_HUBSPOT_RATE_WINDOW_S", 10.0)))
+        rate = (
+            rate_limit or int(setting("REVLENS_HUBSPOT_RATE_LIMIT", 100)),
+            rate_window_s or float(setting("REVLENS_HUBSPOT_RATE_WINDOW_S", 10.0)),
+        )
     timeouts = hs.Timeouts(read=timeout_s) if timeout_s else None
     stop = threading.Event()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+    ) as bar:
         tasks: dict[int, int] = {}
 
         def progress(action_id: int, done: int, total: int) -> None:
@@ -229,19 +273,20 @@ def deliver_command(
             report = deliverer.run(once=once, stop=stop, poll_s=poll_s)
         except KeyboardInterrupt:  # the batch in flight stays 'sending'; the next run resumes it safely
             typer.echo("Stopped; unfinished actions resume on the next run.")
-            raise typer.Exit(130)
+            raise typer.Exit(130) from None
     typer.echo(report.line())
 
 
-@actions_app.command("events")
+@app.command("events")
 def events_command(
-    publish: Annotated[bool, typer.Option("--publish", help="Send unpublished events to Kafka "
-                                                            "(REVLENS_KAFKA_BOOTSTRAP).")] = False,
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Send unpublished events to Kafka (REVLENS_KAFKA_BOOTSTRAP).")
+    ] = False,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     limit: Annotated[int, typer.Option(help="At most this many unpublished events.")] = 100,
 ) -> None:
     """Unpublished events in the event outbox; with --publish, ship them to Kafka."""
-    from analytics.events import pending_events, publish_pending
+    from analytics.ops.events import pending_events, publish_pending
 
     engine = outbox.store()
     if publish:
@@ -251,7 +296,8 @@ def events_command(
         typer.echo(f"{result['published']} events published, {result['failed']} failed (kept for the next run).")
         return
     rows = pending_events(engine, limit)
-    frame = pl.DataFrame([{"id": r["id"], "topic": r["topic"], "event_type": r["event_type"],
-                           "envelope": r["envelope"]} for r in rows],
-                         schema={"id": pl.Int64, "topic": pl.String, "event_type": pl.String, "envelope": pl.String})
+    frame = pl.DataFrame(
+        [{"id": r["id"], "topic": r["topic"], "event_type": r["event_type"], "envelope": r["envelope"]} for r in rows],
+        schema={"id": pl.Int64, "topic": pl.String, "event_type": pl.String, "envelope": pl.String},
+    )
     _frame_out(frame, output_format, "Unpublished events")

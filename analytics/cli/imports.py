@@ -4,40 +4,57 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from analytics.cli.app import DB_OPTION_HELP, app
+from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.core.settings import db_path
 from analytics.imports import SOURCES, import_files
-from analytics.warehouse import db_path
+
+app = command_app()
 
 SOURCE_HELP = "What the files are: " + ", ".join(SOURCES) + "."
 
 
-@app.command(name="import")
+@app.command()
 def import_command(
     source: Annotated[str, typer.Argument(help=SOURCE_HELP, show_default=False)],
     files: Annotated[list[Path], typer.Argument(help="CSV, XLSX, Parquet or JSON-lines files.", show_default=False)],
-    db: Annotated[Optional[Path], typer.Option(help=DB_OPTION_HELP)] = None,
-    mapping: Annotated[Optional[Path], typer.Option(help="Mapping file to use instead of data/mappings/<family>.json.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead of a summary.")] = False,
-    memory_limit: Annotated[Optional[str], typer.Option(help="Cap DuckDB's memory, e.g. 2GB; the rest spills to disk.")] = None,
+    db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="Mapping file to use instead of data/mappings/<family>.json.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per file instead of a summary.")
+    ] = False,
+    memory_limit: Annotated[
+        str | None, typer.Option(help="Cap DuckDB's memory, e.g. 2GB; the rest spills to disk.")
+    ] = None,
 ) -> None:
     """Import exports: map fields, validate, merge duplicates, quarantine bad rows (nothing is lost).
 
-    Each file is one transaction: imported whole or not at all. Exit status 0 when every file was read (even with quarantined rows), 2 when one cannot be read.
+    Each file is one transaction: imported whole or not at all. Exit status 0 when every file
+    was read (even with quarantined rows), 2 when one cannot be read.
     """
     path = db or db_path()
     for number, file in enumerate(files):
         # one file at a time, each reported as soon as it is committed
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      transient=True, disable=as_json) as bar:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True, disable=as_json
+        ) as bar:
             task = bar.add_task(f"{file.name} ({number + 1}/{len(files)})", total=1.0)
-            (result,) = import_files(path, source, [file], mapping, memory_limit=memory_limit,
-                                     progress=lambda fraction, message: bar.update(
-                                         task, completed=fraction, description=f"{file.name}: {message}"))
+            (result,) = import_files(
+                path,
+                source,
+                [file],
+                mapping,
+                memory_limit=memory_limit,
+                progress=lambda fraction, message, task=task, name=file.name: bar.update(
+                    task, completed=fraction, description=f"{name}: {message}"
+                ),
+            )
         if as_json:
             typer.echo(json.dumps(result.summary()))
             continue

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from analytics.cli.app import DB_OPTION_HELP, app
-from analytics.warehouse import WarehouseError, bump_version, connect, db_path, missing_tables
+from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.core.settings import db_path
+from analytics.loads import finish_load
+from analytics.warehouse.connection import WarehouseError, connect
+from analytics.warehouse.schema import missing_tables
+
+app = command_app()
 
 
 @app.command()
-def refresh(db: Annotated[Optional[Path], typer.Option(help=DB_OPTION_HELP)] = None) -> None:
+def refresh(db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None) -> None:
     """Rebuild the journey tables and stamp a new version (every load does this itself;
     use it on a warehouse built before the journey tables existed, or changed by hand)."""
     path = db or db_path()
@@ -27,14 +32,17 @@ def refresh(db: Annotated[Optional[Path], typer.Option(help=DB_OPTION_HELP)] = N
             raise WarehouseError(f"{path} lacks the tables {', '.join(missing)}; it is not a RevLens warehouse.")
         con.execute("begin transaction")
         try:
-            version = bump_version(con, "refresh")
+            version = finish_load(con, "refresh")
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
-        deals, touches = con.execute("select (select count(*) from _journey_deals), "
-                                     "(select count(*) from _journey_touches)").fetchall()[0]
+        deals, touches = con.execute(
+            "select (select count(*) from _journey_deals), (select count(*) from _journey_touches)"
+        ).fetchall()[0]
     finally:
         con.close()
-    typer.echo(f"Rebuilt the journey tables of {path} in {time.perf_counter() - started:.1f} s "
-               f"({deals:,} won deals, {touches:,} touches); version {version}.")
+    typer.echo(
+        f"Rebuilt the journey tables of {path} in {time.perf_counter() - started:.1f} s "
+        f"({deals:,} won deals, {touches:,} touches); version {version}."
+    )

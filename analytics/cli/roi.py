@@ -7,7 +7,7 @@ import sys
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import polars as pl
 import typer
@@ -15,14 +15,19 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from analytics.budget import budget_consumption
-from analytics.costs import OpportunityCostAssumption
-from analytics.cli.app import DB_OPTION_HELP, app
-from analytics.errors import RevLensError
-from analytics.finance_report import (DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, custom_period, financial_report,
-                                      parse_period, records, write_workbook)
-from analytics.roi import format_roi
-from analytics.warehouse import connect, db_path
+from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.core.errors import RevLensError
+from analytics.core.money import amount
+from analytics.core.numbers import percent
+from analytics.core.periods import custom_period, parse_period
+from analytics.core.settings import db_path
+from analytics.finance.budget import budget_consumption
+from analytics.finance.costs import OpportunityCostAssumption
+from analytics.finance.report import DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, financial_report, records, write_workbook
+from analytics.warehouse.connection import connect
+
+roi_app = command_app()
+budget_app = command_app()
 
 
 class By(str, Enum):
@@ -70,22 +75,37 @@ def _emit(table: pl.DataFrame, fmt: str, out: Path | None) -> None:
         typer.echo(f"Wrote {table.height} rows to {out}.", err=True)
 
 
-@app.command()
+@roi_app.command()
 def roi(
-    db: Annotated[Optional[Path], typer.Option(help=DB_OPTION_HELP)] = None,
-    from_: Annotated[Optional[str], typer.Option("--from", help="First day of a custom range (YYYY-MM-DD).")] = None,
-    to: Annotated[Optional[str], typer.Option(help="Last day of a custom range (YYYY-MM-DD).")] = None,
-    period: Annotated[Optional[str], typer.Option(help="A month (2026-09), quarter (2026-Q3) or year (2026).")] = None,
-    model: Annotated[str, typer.Option(help="Attribution model (linear, first_touch, markov, shapley, ...).")] = "linear",
+    db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First day of a custom range (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, typer.Option(help="Last day of a custom range (YYYY-MM-DD).")] = None,
+    period: Annotated[str | None, typer.Option(help="A month (2026-09), quarter (2026-Q3) or year (2026).")] = None,
+    model: Annotated[
+        str, typer.Option(help="Attribution model (linear, first_touch, markov, shapley, ...).")
+    ] = "linear",
     by: Annotated[By, typer.Option(help="Rows of the CSV/JSON output.")] = By.campaign,
-    format: Annotated[ReportFormat, typer.Option(help="csv or json (the --by rows), xlsx (every view).")] = ReportFormat.csv,
-    out: Annotated[Optional[Path], typer.Option(help="Output file (required for xlsx; stdout otherwise).")] = None,
-    allocation: Annotated[Allocation, typer.Option(help="How overhead not booked to a campaign is allocated: each row's own method, or one for all.")] = Allocation.as_booked,
+    format: Annotated[
+        ReportFormat, typer.Option(help="csv or json (the --by rows), xlsx (every view).")
+    ] = ReportFormat.csv,
+    out: Annotated[Path | None, typer.Option(help="Output file (required for xlsx; stdout otherwise).")] = None,
+    allocation: Annotated[
+        Allocation,
+        typer.Option(help="How overhead not booked to a campaign is allocated: each row's own method, or one for all."),
+    ] = Allocation.as_booked,
     lookback_days: Annotated[int, typer.Option(help="Attribution lookback window in days.")] = 90,
-    gross_margin: Annotated[float, typer.Option(help="Gross margin for the payback (fraction).")] = DEFAULT_GROSS_MARGIN,
-    hours_per_won_deal: Annotated[float, typer.Option(help="Opportunity cost: sales hours per won deal.")] = OpportunityCostAssumption.hours_per_won_deal,
-    hourly_rate: Annotated[float, typer.Option(help="Opportunity cost: loaded cost of a sales hour (USD).")] = OpportunityCostAssumption.loaded_hourly_rate,
-    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence level (0 skips).")] = DEFAULT_N_BOOT,
+    gross_margin: Annotated[
+        float, typer.Option(help="Gross margin for the payback (fraction).")
+    ] = DEFAULT_GROSS_MARGIN,
+    hours_per_won_deal: Annotated[
+        float, typer.Option(help="Opportunity cost: sales hours per won deal.")
+    ] = OpportunityCostAssumption.hours_per_won_deal,
+    hourly_rate: Annotated[
+        float, typer.Option(help="Opportunity cost: loaded cost of a sales hour (USD).")
+    ] = OpportunityCostAssumption.loaded_hourly_rate,
+    n_boot: Annotated[
+        int, typer.Option(help="Bootstrap resamples for the confidence level (0 skips).")
+    ] = DEFAULT_N_BOOT,
     compare: Annotated[bool, typer.Option(help="Also compute the previous period (period over period).")] = True,
 ) -> None:
     """Campaign ROI under an attribution model: investment, revenue, net, ROI %, ROAS, CAC, payback, confidence."""
@@ -103,30 +123,49 @@ def roi(
         raise RevLensError("An Excel workbook needs a file: add --out report.xlsx.")
     con = connect(db or db_path(), read_only=True)
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=True) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
             task = bar.add_task("Starting", total=1.0)
             report = financial_report(
-                con, window.start, window.end, window.kind, model=model, allocation=allocation.value,
-                lookback_days=lookback_days, gross_margin=gross_margin, hours_per_won_deal=hours_per_won_deal,
-                loaded_hourly_rate=hourly_rate, n_boot=n_boot, compare=compare,
-                progress=lambda fraction, message: bar.update(task, completed=fraction, description=message))
+                con,
+                window.start,
+                window.end,
+                window.kind,
+                model=model,
+                allocation=allocation.value,
+                lookback_days=lookback_days,
+                gross_margin=gross_margin,
+                hours_per_won_deal=hours_per_won_deal,
+                loaded_hourly_rate=hourly_rate,
+                n_boot=n_boot,
+                compare=compare,
+                progress=lambda fraction, message: bar.update(task, completed=fraction, description=message),
+            )
             budget = budget_consumption(con) if format is ReportFormat.xlsx else None
     finally:
         con.close()
     if format is ReportFormat.xlsx:
         write_workbook(report, out, budget)
-        typer.echo(f"Wrote {out} ({', '.join(report.views())}, Budget, Assumptions) for {report.period.label}.", err=True)
+        typer.echo(
+            f"Wrote {out} ({', '.join(report.views())}, Budget, Assumptions) for {report.period.label}.", err=True
+        )
         return
     _emit(report.by_campaign if by is By.campaign else report.by_channel, format.value, out)
 
 
-@app.command()
+@budget_app.command()
 def budget(
-    db: Annotated[Optional[Path], typer.Option(help=DB_OPTION_HELP)] = None,
-    as_of: Annotated[Optional[str], typer.Option(help="Day to measure on (default: end of the latest cost month).")] = None,
+    db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Day to measure on (default: end of the latest cost month).")
+    ] = None,
     format: Annotated[BudgetFormat, typer.Option(help="table (terminal), csv or json.")] = BudgetFormat.table,
-    out: Annotated[Optional[Path], typer.Option(help="Output file for csv/json (stdout otherwise).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output file for csv/json (stdout otherwise).")] = None,
     over_only: Annotated[bool, typer.Option(help="Only campaigns projected over budget.")] = False,
 ) -> None:
     """Budget consumption per campaign: spent vs budget, burn rate, projected spend, run-out date."""
@@ -141,12 +180,30 @@ def budget(
         _emit(table, format.value, out)
         return
     view = Table(title=f"Budget consumption ({table.height} campaigns)")
-    for name in ("campaign", "name", "status", "budget", "spent", "used", "burn / month", "projected", "runs out", "over"):
+    for name in (
+        "campaign",
+        "name",
+        "status",
+        "budget",
+        "spent",
+        "used",
+        "burn / month",
+        "projected",
+        "runs out",
+        "over",
+    ):
         view.add_column(name, justify="left" if name in ("campaign", "name", "status") else "right", no_wrap=True)
     for row in table.iter_rows(named=True):
-        money = lambda v: "—" if v is None else f"{v:,.0f}"  # noqa: E731
-        view.add_row(row["campaign_id"], row["campaign_name"], row["status"], money(row["budget"]),
-                     money(row["spent"]), format_roi(row["consumption_pct"]), money(row["burn_rate_per_month"]),
-                     money(row["projected_spend"]), str(row["run_out_date"] or "—"),
-                     "[red]yes[/red]" if row["over_budget"] else "no")
+        view.add_row(
+            row["campaign_id"],
+            row["campaign_name"],
+            row["status"],
+            amount(row["budget"]),
+            amount(row["spent"]),
+            percent(row["consumption_pct"]),
+            amount(row["burn_rate_per_month"]),
+            amount(row["projected_spend"]),
+            str(row["run_out_date"] or "—"),
+            "[red]yes[/red]" if row["over_budget"] else "no",
+        )
     Console(width=max(Console().width, 150)).print(view)

@@ -10,23 +10,43 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from analytics.errors import RevLensError
+from analytics.core.errors import RevLensError
 from analytics.imports.ledger import import_history, merge_log, quality_by_table, quarantined_rows
 from analytics.imports.mapping import MAPPINGS_DIR, SOURCES, MappingError, default_sources, detect_source, source_for
 from analytics.imports.pipeline import ImportResult, Progress, import_file, preview, quality_score
 from analytics.imports.reading import FileReadError, describe_file
-from analytics.warehouse import connect
+from analytics.warehouse.connection import connect
 
 __all__ = [
-    "MAPPINGS_DIR", "SOURCES", "FileReadError", "ImportResult", "MappingError", "default_sources",
-    "describe_file", "detect_source", "import_file", "import_files", "import_history", "merge_log",
-    "preview", "quality_by_table", "quality_score", "quarantined_rows", "source_for",
+    "MAPPINGS_DIR",
+    "SOURCES",
+    "FileReadError",
+    "ImportResult",
+    "MappingError",
+    "default_sources",
+    "describe_file",
+    "detect_source",
+    "import_file",
+    "import_files",
+    "import_history",
+    "merge_log",
+    "preview",
+    "quality_by_table",
+    "quality_score",
+    "quarantined_rows",
+    "source_for",
 ]
 
 
-def import_files(db: str | Path, source: str, paths: list[str | Path], mapping: str | Path | None = None,
-                 progress: Progress | None = None, memory_limit: str | None = None,
-                 labels: list[str] | None = None) -> list[ImportResult]:
+def import_files(
+    db: str | Path,
+    source: str,
+    paths: list[str | Path],
+    mapping: str | Path | None = None,
+    progress: Progress | None = None,
+    memory_limit: str | None = None,
+    labels: list[str] | None = None,
+) -> list[ImportResult]:
     """Import each file of ``paths`` as ``source`` into the warehouse at ``db`` (one transaction per file).
 
     ``labels`` name the files in the ledger (default: their paths; the app passes the
@@ -39,9 +59,11 @@ def import_files(db: str | Path, source: str, paths: list[str | Path], mapping: 
             con.execute(f"set memory_limit = '{_checked_size(memory_limit)}'")
         results = []
         for i, path in enumerate(paths):
+
             def step(fraction: float, message: str, i=i) -> None:
                 if progress:
                     progress((i + fraction) / len(paths), message)
+
             label = labels[i] if labels else None
             results.append(import_file(con, source, path, mapping, step, file_label=label))
         return results

@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from analytics.warehouse import frame
+from analytics.warehouse.runner import run
 
 LEDGER_SCHEMA: dict[str, str] = {
     "import_runs": """
@@ -84,37 +84,49 @@ def import_history(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pl.DataF
     """The latest import runs, newest first (empty when nothing was imported yet)."""
     if not _has_ledger(con):
         return pl.DataFrame()
-    return frame(con, """
+    return run(
+        con,
+        """
         select started_at, source, table_name, file, rows_read, rows_loaded, rows_updated, rows_merged,
                rows_quarantined, rows_enriched, quality_score, run_id
         from import_runs
         order by started_at desc
-        limit ?""", [limit])
+        limit ?""",
+        [limit],
+    )
 
 
 def quarantined_rows(con: duckdb.DuckDBPyConnection, run_id: str | None = None, limit: int = 10_000) -> pl.DataFrame:
     """Quarantined rows with file, line, reason and raw values (one run, or all runs)."""
     if not _has_ledger(con):
         return pl.DataFrame()
-    return frame(con, """
+    return run(
+        con,
+        """
         select q.file, q.line, q.reason, q.raw_values, q.source, q.table_name, q.run_id, r.started_at
         from import_quarantine q
         join import_runs r using (run_id)
         where $run_id is null or q.run_id = $run_id
         order by r.started_at desc, q.file, q.line
-        limit $limit""", {"run_id": run_id, "limit": limit})
+        limit $limit""",
+        {"run_id": run_id, "limit": limit},
+    )
 
 
 def merge_log(con: duckdb.DuckDBPyConnection, run_id: str | None = None, limit: int = 10_000) -> pl.DataFrame:
     if not _has_ledger(con):
         return pl.DataFrame()
-    return frame(con, """
+    return run(
+        con,
+        """
         select m.table_name, m.record_id, m.matched_on, m.file, m.merged_line, m.merged_values,
                m.kept_line, m.kept_values, m.run_id
         from import_merge_log m
         where $run_id is null or m.run_id = $run_id
         order by m.file, m.merged_line
-        limit $limit""", {"run_id": run_id, "limit": limit})
+        limit $limit""",
+        {"run_id": run_id, "limit": limit},
+    )
 
 
 def quality_by_table(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -127,7 +139,9 @@ def quality_by_table(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """
     if not _has_ledger(con):
         return pl.DataFrame()
-    return frame(con, """
+    return run(
+        con,
+        """
         with scored as (
             select table_name, rows_read, rows_quarantined, quality_score
             from import_runs
@@ -140,4 +154,5 @@ def quality_by_table(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                sum(rows_quarantined) as rows_quarantined
         from scored
         group by table_name
-        order by table_name""")
+        order by table_name""",
+    )

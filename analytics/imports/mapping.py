@@ -30,8 +30,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analytics.errors import RevLensError
-from analytics.warehouse import SCHEMA
+from analytics.core.errors import RevLensError
+from analytics.warehouse.schema import SCHEMA
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "data" / "mappings"
 
@@ -177,8 +177,13 @@ def _parse_source(name: str, spec: dict, path: Path) -> Source:
             raise MappingError(f'{where} > references > "{col}" points at {ref_table!r}, not a table with an id.')
         by = tuple(ref.get("by", [PRIMARY_KEYS[ref_table]]))
         _check_columns(name, ref_table, by, f'references > "{col}" > by', path)
-        references[col] = Reference(_headers(ref.get("header"), f'{where} > references > "{col}" > header'),
-                                    ref_table, by, str(ref.get("prefix", "")), bool(ref.get("must_exist", False)))
+        references[col] = Reference(
+            _headers(ref.get("header"), f'{where} > references > "{col}" > header'),
+            ref_table,
+            by,
+            str(ref.get("prefix", "")),
+            bool(ref.get("must_exist", False)),
+        )
     lookups = {}
     for col, look in spec.get("lookups", {}).items():
         look_table = look.get("table")
@@ -199,22 +204,33 @@ def _parse_source(name: str, spec: dict, path: Path) -> Source:
         duplicates=tuple(spec.get("duplicates", ())),
         references=references,
         lookups=lookups,
-        values={col: {str(k).strip().casefold(): str(v) for k, v in m.items()} for col, m in spec.get("values", {}).items()},
+        values={
+            col: {str(k).strip().casefold(): str(v) for k, v in m.items()} for col, m in spec.get("values", {}).items()
+        },
         constants={col: str(v) for col, v in spec.get("constants", {}).items()},
         prefix={col: str(v) for col, v in spec.get("prefix", {}).items()},
     )
     fed = set(columns) | set(references) | set(lookups) | set(source.constants)
-    _check_columns(name, table, fed | set(source.key) | set(source.required) | set(source.duplicates)
-                   | set(source.values) | set(source.prefix), "mapping", path)
+    _check_columns(
+        name,
+        table,
+        fed | set(source.key) | set(source.required) | set(source.duplicates) | set(source.values) | set(source.prefix),
+        "mapping",
+        path,
+    )
     if not source.key:
         raise MappingError(f'{where} needs a "key": the column(s) that identify a record, e.g. its CRM id.')
     for col in source.key + source.required + source.duplicates:
         if col not in fed:
-            raise MappingError(f'{where} uses "{col}" as key, required or duplicate column but no entry feeds it; '
-                               f'add "{col}" to its "columns".')
+            raise MappingError(
+                f'{where} uses "{col}" as key, required or duplicate column but no entry feeds it; '
+                f'add "{col}" to its "columns".'
+            )
     if source.primary_key and source.primary_key not in source.key and not source.id_prefix:
-        raise MappingError(f'{where} is keyed by {", ".join(source.key)}, not {source.primary_key}; '
-                           'give it an "id_prefix" for new record ids.')
+        raise MappingError(
+            f"{where} is keyed by {', '.join(source.key)}, not {source.primary_key}; "
+            'give it an "id_prefix" for new record ids.'
+        )
     return source
 
 
@@ -226,8 +242,10 @@ def load_mapping(path: str | Path) -> dict[str, Source]:
     except FileNotFoundError:
         raise MappingError(f"The mapping file {path} does not exist; copy one from {MAPPINGS_DIR}.") from None
     except json.JSONDecodeError as exc:
-        raise MappingError(f"The mapping file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                           f"{exc.msg}); fix it or start again from a copy in {MAPPINGS_DIR}.") from None
+        raise MappingError(
+            f"The mapping file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}); fix it or start again from a copy in {MAPPINGS_DIR}."
+        ) from None
     sources = document.get("sources") if isinstance(document, dict) else None
     if not isinstance(sources, dict):
         raise MappingError(f'The mapping file {path} has no "sources" object; start from a copy in {MAPPINGS_DIR}.')

@@ -42,28 +42,53 @@ import json
 import re
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
-from analytics.errors import RevLensError
 from analytics.imports import values as V
 from analytics.imports.ledger import create_ledger
-from analytics.imports.mapping import (MappingError, Source, column_types, normalize_header, source_for,
-                                       table_columns)
+from analytics.imports.mapping import MappingError, Source, column_types, normalize_header, source_for, table_columns
 from analytics.imports.reading import FileLayout, describe_file, line_breaks_sql, raw_sql, with_read_retries
-from analytics.warehouse import CHANNELS, COST_CATEGORIES, bump_version, create_schema
+from analytics.loads import finish_load
+from analytics.warehouse.schema import CHANNELS, COST_CATEGORIES, create_schema
 
 Progress = Callable[[float, str], None]
 
 FREE_MAIL_DOMAINS = (
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "ymail.com", "hotmail.com",
-    "hotmail.co.uk", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com",
-    "protonmail.com", "proton.me", "gmx.de", "gmx.net", "web.de", "mail.com", "yandex.ru", "qq.com",
-    "163.com", "zoho.com", "fastmail.com", "t-online.de", "orange.fr", "free.fr", "libero.it",
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "yahoo.fr",
+    "ymail.com",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "outlook.com",
+    "live.com",
+    "msn.com",
+    "aol.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "protonmail.com",
+    "proton.me",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "mail.com",
+    "yandex.ru",
+    "qq.com",
+    "163.com",
+    "zoho.com",
+    "fastmail.com",
+    "t-online.de",
+    "orange.fr",
+    "free.fr",
+    "libero.it",
 )
 
 # Values a column must take, from the warehouse's own vocabularies.
@@ -76,8 +101,7 @@ ALLOWED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
 # table -> (condition that must hold, reason when it does not); NULLs pass.
 BUSINESS_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "campaigns": (
-        ("audience_size is null or audience_size between 100 and 1000000",
-         "audience size outside 100 to 1,000,000"),
+        ("audience_size is null or audience_size between 100 and 1000000", "audience size outside 100 to 1,000,000"),
         ("start_date is null or end_date is null or end_date >= start_date", "end date before start date"),
         ("budget is null or budget >= 0", "negative budget"),
     ),
@@ -88,8 +112,9 @@ BUSINESS_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("issued_date is null or due_date is null or due_date >= issued_date", "due date before issue date"),
     ),
     "feedback": (("score is null or score between 0 and 10", "score outside 0 to 10"),),
-    "support_tickets": (("resolved_at is null or opened_at is null or resolved_at >= opened_at",
-                         "resolved before it was opened"),),
+    "support_tickets": (
+        ("resolved_at is null or opened_at is null or resolved_at >= opened_at", "resolved before it was opened"),
+    ),
     "touchpoints": (("engagement_score is null or engagement_score >= 0", "negative engagement score"),),
 }
 
@@ -135,8 +160,16 @@ class ImportResult:
 
     def summary(self) -> dict:
         """The CLI's ``--json`` object."""
-        keys = ("source", "file", "rows_read", "rows_loaded", "rows_updated", "rows_merged",
-                "rows_quarantined", "quality_score")
+        keys = (
+            "source",
+            "file",
+            "rows_read",
+            "rows_loaded",
+            "rows_updated",
+            "rows_merged",
+            "rows_quarantined",
+            "quality_score",
+        )
         return {k: v for k, v in asdict(self).items() if k in keys}
 
 
@@ -232,8 +265,11 @@ def plan_import(source: Source, layout: FileLayout) -> _Plan:
             headers_of[column] = layout.headers[found[0]]
         elif column in source.required and column not in source.lookups and not layout.empty:
             raise _missing_column_error(source, layout, column, headers)
-    fed = [c for c in table_columns(source.table)
-           if c in source.columns or c in source.references or c in source.lookups or c in source.constants]
+    fed = [
+        c
+        for c in table_columns(source.table)
+        if c in source.columns or c in source.references or c in source.lookups or c in source.constants
+    ]
     if source.table == "contacts":
         fed += [c for c in ("company", "account_id") if c not in fed]
     if source.primary_key not in source.key:  # then the primary key is derived (_target)
@@ -243,6 +279,7 @@ def plan_import(source: Source, layout: FileLayout) -> _Plan:
 
 
 # -- SQL builders ---------------------------------------------------------------------------
+
 
 def _text_of(plan: _Plan, headers: tuple[str, ...]) -> str:
     found = _present(plan.layout, headers)
@@ -255,7 +292,11 @@ def _text_of(plan: _Plan, headers: tuple[str, ...]) -> str:
 def _mapped_text(plan: _Plan, column: str) -> str:
     """The text feeding ``column`` after the mapping's values map, normalization and prefix."""
     p, source = plan.params, plan.source
-    expr = _text_of(plan, source.columns[column]) if column in source.columns else f"{p(source.constants[column])}::varchar"
+    expr = (
+        _text_of(plan, source.columns[column])
+        if column in source.columns
+        else f"{p(source.constants[column])}::varchar"
+    )
     if column in source.constants and column in source.columns:
         expr = f"coalesce({expr}, {p(source.constants[column])})"
     if column in source.values:
@@ -291,9 +332,10 @@ def _checked_ctes(plan: _Plan, numbered: bool = True) -> str:
     """CTEs ending in ``checked_rows``: one row per file row, typed, with its reasons."""
     source, p, types = plan.source, plan.params, plan.types
     direct = [c for c in plan.fed if c in source.columns or c in source.constants]
-    mapped = ", ".join([f"{_mapped_text(plan, c)} as t_{c}" for c in direct]
-                       + [f"trim(split_part({_text_of(plan, r.headers)}, ';', 1)) as t_{c}"
-                          for c, r in source.references.items()])
+    mapped = ", ".join(
+        [f"{_mapped_text(plan, c)} as t_{c}" for c in direct]
+        + [f"trim(split_part({_text_of(plan, r.headers)}, ';', 1)) as t_{c}" for c, r in source.references.items()]
+    )
     extra = _json_of(plan, plan.unmapped, "raw")
     parsed = ", ".join(f"{V.parse(f't_{c}', types[c])} as {c}" for c in direct)
 
@@ -304,19 +346,28 @@ def _checked_ctes(plan: _Plan, numbered: bool = True) -> str:
         for j, by in enumerate(ref.by):
             alias = f"ref_{column}_{j}"
             fold = "lower" if by == "name" else ""
-            merged = (f"union all select merged_key, record_id from import_merge_log "
-                      f"where table_name = {p(ref.table)} and key_column = {p(by)}") if plan.follow_merges else ""
+            merged = (
+                (
+                    f"union all select merged_key, record_id from import_merge_log "
+                    f"where table_name = {p(ref.table)} and key_column = {p(by)}"
+                )
+                if plan.follow_merges
+                else ""
+            )
             ref_joins.append(
                 f"left join (select {fold}(k) as k, min(id) as id from (select cast({by} as varchar) as k, "
                 f"{ref_pk} as id from {ref.table} where {by} is not null {merged}) group by 1) {alias} "
-                f"on {alias}.k = {fold}(parsed.t_{column})")
+                f"on {alias}.k = {fold}(parsed.t_{column})"
+            )
             ids.append(f"{alias}.id")
         fallback = "null" if ref.must_exist else f"{p(ref.prefix)} || parsed.t_{column}"
         ref_cols.append(f"coalesce({', '.join(ids)}, {fallback}) as {column}")
     look_joins, look_cols = [], []
     for column, look in source.lookups.items():
         alias = f"look_{column}"
-        look_joins.append(f"left join {look.table} {alias} on {alias}.{table_columns(look.table)[0]} = resolved_refs.{look.via}")
+        look_joins.append(
+            f"left join {look.table} {alias} on {alias}.{table_columns(look.table)[0]} = resolved_refs.{look.via}"
+        )
         own = f"resolved_refs.{column}, " if column in direct else ""
         look_cols.append((column, f"coalesce({own}{alias}.{look.column})"))
 
@@ -324,16 +375,22 @@ def _checked_ctes(plan: _Plan, numbered: bool = True) -> str:
     if source.table == "contacts":
         domain = "split_part(looked.email, '@', 2)"
         free = p(list(FREE_MAIL_DOMAINS))
-        enrich_joins = (f"left join (select domain as d, min(account_id) as id from accounts where domain is not null "
-                        f"group by 1) by_domain on by_domain.d = {domain}")
+        enrich_joins = (
+            f"left join (select domain as d, min(account_id) as id from accounts where domain is not null "
+            f"group by 1) by_domain on by_domain.d = {domain}"
+        )
         corporate = f"(looked.email is not null and not list_contains({free}, {domain}))"
         have_now = set(direct) | set(source.references) | set(source.lookups)
         company = "looked.company" if "company" in have_now else "null::varchar"
         account = "looked.account_id" if "account_id" in have_now else "null::varchar"
-        enrich_cols = [("company", f"coalesce({company}, case when {corporate} then {company_from_domain(domain)} end)"),
-                       ("account_id", f"coalesce({account}, by_domain.id)")]
-        enriched_flag = (f"({company} is null and {corporate} and {company_from_domain(domain)} is not null) "
-                         f"or ({account} is null and by_domain.id is not null)")
+        enrich_cols = [
+            ("company", f"coalesce({company}, case when {corporate} then {company_from_domain(domain)} end)"),
+            ("account_id", f"coalesce({account}, by_domain.id)"),
+        ]
+        enriched_flag = (
+            f"({company} is null and {corporate} and {company_from_domain(domain)} is not null) "
+            f"or ({account} is null and by_domain.id is not null)"
+        )
 
     def with_columns(alias: str, cols: list[tuple[str, str]], have: set[str]) -> str:
         replace = [f"{e} as {c}" for c, e in cols if c in have]
@@ -348,46 +405,68 @@ def _checked_ctes(plan: _Plan, numbered: bool = True) -> str:
 
     # every check is (failure condition, reason text): the conditions decide (cheap booleans),
     # the texts are built only where a statement asks for the reason (quarantine, preview)
-    structure = [(f"t_{c} is not null and {c} is null",
-                  f"{p(plan.headers_of.get(c, c))} || ' \"' || t_{c} || '\" is not {V.TYPE_WORDS[types[c]]}'")
-                 for c in direct if types[c] in V.PARSERS]
+    structure = [
+        (
+            f"t_{c} is not null and {c} is null",
+            f"{p(plan.headers_of.get(c, c))} || ' \"' || t_{c} || '\" is not {V.TYPE_WORDS[types[c]]}'",
+        )
+        for c in direct
+        if types[c] in V.PARSERS
+    ]
     content = []
     for c in dict.fromkeys(source.required + source.key):
         where = plan.headers_of.get(c, c)
         if c in source.references:
             content.append((f"t_{c} is null", p(where + " is empty")))
-            content.append((f"t_{c} is not null and {c} is null",
-                            f"{p(where)} || ' \"' || t_{c} || '\" matches no row of {source.references[c].table}; '"
-                            f" || 'import that first or fix the value'"))
+            content.append(
+                (
+                    f"t_{c} is not null and {c} is null",
+                    f"{p(where)} || ' \"' || t_{c} || '\" matches no row of {source.references[c].table}; '"
+                    f" || 'import that first or fix the value'",
+                )
+            )
         elif c in source.lookups:
             look = source.lookups[c]
             via = plan.headers_of.get(look.via, look.via)
             tail = f'" has no {look.table} row with a {look.column}; import {look.table} first'
-            content.append((f"{c} is null",
-                            f"{p(c + ' is empty: ' + via)} || ' \"' || coalesce(t_{look.via}, '') || {p(tail)}"))
+            content.append(
+                (f"{c} is null", f"{p(c + ' is empty: ' + via)} || ' \"' || coalesce(t_{look.via}, '') || {p(tail)}")
+            )
         elif c in direct:
             content.append((f"{c} is null and t_{c} is null", p(where + " is empty")))
         else:
             content.append((f"{c} is null", p(where + " is empty")))
     if "email" in plan.fed:
-        content.append((f"email is not null and not regexp_full_match(email, {p(V.EMAIL_PATTERN)})",
-                        f"{p(plan.headers_of.get('email', 'email'))} || ' \"' || email || '\" is not a valid email address'"))
+        content.append(
+            (
+                f"email is not null and not regexp_full_match(email, {p(V.EMAIL_PATTERN)})",
+                f"{p(plan.headers_of.get('email', 'email'))} || ' \"' || email || '\" is not a valid email address'",
+            )
+        )
     for (table, column), allowed in ALLOWED_VALUES.items():
         if table == source.table and column in plan.fed:
             fix = f'; map it under "values" > "{column}" in {source.mapping_file.name}'
             # the vocabulary is the warehouse's own (code constants), inlined: a bound list, or
             # NOT IN, would be planned as a join
             vocabulary = ", ".join("'" + value.replace("'", "''") + "'" for value in allowed)
-            content.append((f"{column} is not null and not list_contains([{vocabulary}], {column})",
-                            f"{p(column)} || ' \"' || {column} || '\" is not one of ' || {p(', '.join(allowed))} || {p(fix)}"))
-    business = [(f"not ({rule})", p(reason)) for rule, reason in BUSINESS_RULES.get(source.table, ())
-                if all(word in plan.fed for word in _rule_columns(rule))]
+            content.append(
+                (
+                    f"{column} is not null and not list_contains([{vocabulary}], {column})",
+                    f"{p(column)} || ' \"' || {column} || '\" is not one of ' || {p(', '.join(allowed))} || {p(fix)}",
+                )
+            )
+    business = [
+        (f"not ({rule})", p(reason))
+        for rule, reason in BUSINESS_RULES.get(source.table, ())
+        if all(word in plan.fed for word in _rule_columns(rule))
+    ]
 
     def passes(checks: list[tuple[str, str]]) -> str:
         return " and ".join(f"not coalesce({failure}, false)" for failure, _ in checks) if checks else "true"
 
-    reason = ", ".join(f"case when coalesce({failure}, false) then {text} end"
-                       for failure, text in structure + content + business)
+    reason = ", ".join(
+        f"case when coalesce({failure}, false) then {text} end" for failure, text in structure + content + business
+    )
     reason = f"nullif(concat_ws('; ', {reason}), '')" if reason else "null::varchar"
 
     return f"""
@@ -395,22 +474,22 @@ def _checked_ctes(plan: _Plan, numbered: bool = True) -> str:
             {raw_sql(plan.layout, plan.preview_rows, numbered)}
         ),
         mapped as (
-            select raw.*{', ' + mapped if mapped else ''}, {extra} as extra
+            select raw.*{", " + mapped if mapped else ""}, {extra} as extra
             from raw
         ),
         parsed as (
-            select *{', ' + parsed if parsed else ''}
+            select *{", " + parsed if parsed else ""}
             from mapped
         ),
         resolved_refs as (
-            select parsed.*{''.join(', ' + c for c in ref_cols)}
+            select parsed.*{"".join(", " + c for c in ref_cols)}
             from parsed
-            {' '.join(ref_joins)}
+            {" ".join(ref_joins)}
         ),
         looked as (
             select {looked_select}
             from resolved_refs
-            {' '.join(look_joins)}
+            {" ".join(look_joins)}
         ),
         enriched as (
             select {enriched_select}
@@ -453,14 +532,13 @@ def _typed_sql(plan: _Plan, numbered: bool = True) -> str:
         existing_dups as (
             select {dup_t} as d, min(t.{pk}) as id from {table} t where d is not null group by 1
         ),
-        with_dup as (select checked_rows.*, {dup_v.replace('valid.', 'checked_rows.')} as _dup from checked_rows),
+        with_dup as (select checked_rows.*, {dup_v.replace("valid.", "checked_rows.")} as _dup from checked_rows),
         first_of_dup as (
-            select _dup, first({key_v.replace('valid.', 'with_dup.')}
+            select _dup, first({key_v.replace("valid.", "with_dup.")}
                                order by {_recency(plan)} desc nulls last, _rec desc) as first_key
             from with_dup where _dup is not null and _valid group by _dup
         ),"""
-        dup_join = ("left join existing_dups ed on ed.d = v._dup "
-                    "left join first_of_dup f on f._dup = v._dup")
+        dup_join = "left join existing_dups ed on ed.d = v._dup left join first_of_dup f on f._dup = v._dup"
         dup_id, first_key = "ed.id", "f.first_key"
     else:
         dup_ctes = "with_dup as (select checked_rows.*, null::varchar as _dup from checked_rows),"
@@ -480,7 +558,7 @@ def _typed_sql(plan: _Plan, numbered: bool = True) -> str:
                    case when ek.id is not null then 'key' when {dup_id} is not null then 'dup' else 'new' end as _match,
                    coalesce(ek.id, {dup_id}, {new_id}) as _target
             from with_dup v
-            left join existing_keys ek on ek.k = {key_v.replace('valid.', 'v.')}
+            left join existing_keys ek on ek.k = {key_v.replace("valid.", "v.")}
             {dup_join}
         )
         select * from targeted"""
@@ -495,14 +573,16 @@ def _staged_sql(plan: _Plan) -> str:
     return f"""
         create temp table import_typed as
         select _rec, _valid, _structure_ok, _content_ok, _business_ok, _enriched, _match, _target,
-               {', '.join(plan.fed)}, extra
+               {", ".join(plan.fed)}, extra
         from ({_typed_sql(plan)}) typed"""
 
 
 def _line(plan: _Plan, alias: str) -> str:
     """The text line of row ``alias._rec`` (``import_breaks`` exists)."""
-    return (f"{alias}._rec + {plan.layout.first_line} + coalesce((select sum(b.breaks) from import_breaks b "
-            f"where b._rec < {alias}._rec), 0)")
+    return (
+        f"{alias}._rec + {plan.layout.first_line} + coalesce((select sum(b.breaks) from import_breaks b "
+        f"where b._rec < {alias}._rec), 0)"
+    )
 
 
 def _recency(plan: _Plan, alias: str = "") -> str:
@@ -554,7 +634,8 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
         folds.append(f"{agg} as {c}")
     # rows that go straight in need no line number (unless duplicates are ranked by line)
     singles = "import_typed where _valid" + (
-        " and _target not in (select _target from import_groups)" if has_groups else "")
+        " and _target not in (select _target from import_groups)" if has_groups else ""
+    )
     extra_cols = ["extra"] if has_extra else []
     insert_cols = ", ".join(([pk] if pk and pk not in cols else []) + cols + extra_cols)
     select_cols = ", ".join((["_target"] if pk and pk not in cols else []) + cols + extra_cols)
@@ -569,10 +650,10 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
             (run_id, table_name, record_id, matched_on, file, merged_line, merged_values, kept_line, key_column,
              merged_key, kept_values)
             select {p(run_id)}, {p(table)}, m._target,
-                   case when m._match = 'key' or {_key_expr(source.key, 'm')} = {_key_expr(source.key, 'k')}
+                   case when m._match = 'key' or {_key_expr(source.key, "m")} = {_key_expr(source.key, "k")}
                         then {key_label} else {dup_label} end,
-                   {p(file_label)}, {_line(plan, 'm')}, {all_raw}, {_line(plan, 'k')},
-                   {p(source.key[0] if len(source.key) == 1 else None)}, {_key_expr(source.key, 'm')},
+                   {p(file_label)}, {_line(plan, "m")}, {all_raw}, {_line(plan, "k")},
+                   {p(source.key[0] if len(source.key) == 1 else None)}, {_key_expr(source.key, "m")},
                    case when k._rec is not null then {all_raw_kept} else {existing_json} end
             from import_ranked m
             join import_raw mr on mr._rec = m._rec
@@ -595,7 +676,7 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
                                           _rec desc nulls last) as _r_key
                 from candidates
             )
-            select _target, {', '.join(folds)}
+            select _target, {", ".join(folds)}
             from ordered
             group by _target""",
     ]
@@ -607,11 +688,12 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
     else:
         grouped += [
             f"""delete from {table} t
-                where {_key_expr(source.key, 't')} in (select _target from import_groups where has_existing)""",
+                where {_key_expr(source.key, "t")} in (select _target from import_groups where has_existing)""",
             f"insert into {table} ({insert_cols}) select {select_cols} from import_folded",
         ]
     statements = (grouped if has_groups else []) + [
-        f"insert into {table} ({insert_cols}) select {select_cols} from {singles}"]
+        f"insert into {table} ({insert_cols}) select {select_cols} from {singles}"
+    ]
     if plan.unmapped and not has_extra:
         statements += [
             """delete from import_extra
@@ -619,7 +701,7 @@ def _merge_sql(plan: _Plan, run_id: str, file_label: str, has_groups: bool) -> l
                   and record_key in (select _target from import_groups where has_existing)""",
             f"""insert into import_extra
                 select $extra_table, _target, extra from {singles}
-                {'union all select $extra_table, _target, extra from import_folded' if has_groups else ''}""",
+                {"union all select $extra_table, _target, extra from import_folded" if has_groups else ""}""",
         ]
     return statements
 
@@ -649,12 +731,29 @@ def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                n_group_updated as n_updated,
                n_grouped - n_group_loaded - n_group_updated as n_merged
         from totals, grouped""").fetchall()[0]
-    names = ("read", "quarantined", "structure_ok", "content_ok", "business_ok", "enriched", "loaded", "updated", "merged")
+    names = (
+        "read",
+        "quarantined",
+        "structure_ok",
+        "content_ok",
+        "business_ok",
+        "enriched",
+        "loaded",
+        "updated",
+        "merged",
+    )
     return {name: int(value) for name, value in zip(names, rows)}
 
 
-TEMP_TABLES = ("import_summary", "import_groups", "import_ranked", "import_folded", "import_raw", "import_typed",
-               "import_breaks")
+TEMP_TABLES = (
+    "import_summary",
+    "import_groups",
+    "import_ranked",
+    "import_folded",
+    "import_raw",
+    "import_typed",
+    "import_breaks",
+)
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
@@ -662,9 +761,14 @@ def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table if exists {name}")
 
 
-def import_file(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Path,
-                mapping: str | Path | None = None, progress: Progress | None = None,
-                file_label: str | None = None) -> ImportResult:
+def import_file(
+    con: duckdb.DuckDBPyConnection,
+    source_name: str,
+    path: str | Path,
+    mapping: str | Path | None = None,
+    progress: Progress | None = None,
+    file_label: str | None = None,
+) -> ImportResult:
     """Import one file of ``source_name`` into the open (read-write) warehouse ``con``.
 
     Parameters
@@ -685,7 +789,7 @@ def import_file(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Pa
     path = Path(path)
     file_label = file_label or str(path)
     source = source_for(source_name, mapping)
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     run_id = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="revlens-import-") as workdir:
         progress(0.02, f"Reading the headers of {path.name}")
@@ -703,15 +807,31 @@ def import_file(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Pa
             con.execute("begin transaction")
             try:
                 counts = _write(con, plan, run_id, file_label, progress) if not layout.empty else _no_rows()
-                scores = quality_score(counts["read"], counts["structure_ok"], counts["content_ok"],
-                                       counts["business_ok"], counts["merged"])
+                scores = quality_score(
+                    counts["read"],
+                    counts["structure_ok"],
+                    counts["content_ok"],
+                    counts["business_ok"],
+                    counts["merged"],
+                )
                 if counts["read"] != counts["loaded"] + counts["updated"] + counts["merged"] + counts["quarantined"]:
                     raise RuntimeError(f"import counts do not reconcile: {counts}")  # a bug, never a user error
-                result = ImportResult(source.name, file_label, source.table, run_id, counts["read"],
-                                      counts["loaded"], counts["updated"], counts["merged"], counts["quarantined"],
-                                      counts["enriched"], *scores, tuple(layout.headers[i] for i in plan.unmapped))
+                result = ImportResult(
+                    source.name,
+                    file_label,
+                    source.table,
+                    run_id,
+                    counts["read"],
+                    counts["loaded"],
+                    counts["updated"],
+                    counts["merged"],
+                    counts["quarantined"],
+                    counts["enriched"],
+                    *scores,
+                    tuple(layout.headers[i] for i in plan.unmapped),
+                )
                 _record_run(con, result, source, layout, started)
-                bump_version(con, f"import {source.name} {path.name}")
+                finish_load(con, f"import {source.name} {path.name}")
                 con.execute("commit")
             except BaseException:
                 con.execute("rollback")
@@ -735,12 +855,15 @@ def _session(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _no_rows() -> dict[str, int]:
-    return dict.fromkeys(("read", "quarantined", "structure_ok", "content_ok", "business_ok", "enriched",
-                          "loaded", "updated", "merged"), 0)
+    return dict.fromkeys(
+        ("read", "quarantined", "structure_ok", "content_ok", "business_ok", "enriched", "loaded", "updated", "merged"),
+        0,
+    )
 
 
-def preview(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Path,
-            mapping: str | Path | None = None, rows: int = 5):
+def preview(
+    con: duckdb.DuckDBPyConnection, source_name: str, path: str | Path, mapping: str | Path | None = None, rows: int = 5
+):
     """The mapping of ``path`` as ``source_name`` and its first ``rows`` rows as they would load.
 
     Read-only: runs the import's own typed query on the first rows. Returns
@@ -755,8 +878,11 @@ def preview(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Path,
         layout = describe_file(path, Path(workdir))
         plan = plan_import(source, layout)
         plan.preview_rows = rows
-        plan.follow_merges = bool(con.execute(
-            "select count(*) from information_schema.tables where table_name = 'import_merge_log'").fetchall()[0][0])
+        plan.follow_merges = bool(
+            con.execute(
+                "select count(*) from information_schema.tables where table_name = 'import_merge_log'"
+            ).fetchall()[0][0]
+        )
         described = []
         for column in table_columns(source.table):
             if column in plan.headers_of:
@@ -782,8 +908,10 @@ def preview(con: duckdb.DuckDBPyConnection, source_name: str, path: str | Path,
 
         def run(layout: FileLayout) -> None:
             plan.layout = layout
-            sql = (f"select _rec + {layout.first_line} as line, _reason as quarantine_reason, {', '.join(plan.fed)} "
-                   f"from ({_typed_sql(plan)}) typed order by _rec")
+            sql = (
+                f"select _rec + {layout.first_line} as line, _reason as quarantine_reason, {', '.join(plan.fed)} "
+                f"from ({_typed_sql(plan)}) typed order by _rec"
+            )
             samples.append(con.sql(sql, params=_bound(sql, _params(plan))).pl())
 
         try:
@@ -804,6 +932,7 @@ def _check(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
     (see :func:`~analytics.imports.reading.with_read_retries`) does not abort it; the
     plan keeps the layout that read the file for the later passes.
     """
+
     def run(layout: FileLayout) -> None:
         plan.layout = layout
         con.execute("drop table if exists import_typed")
@@ -813,8 +942,9 @@ def _check(con: duckdb.DuckDBPyConnection, plan: _Plan) -> None:
     con.execute(SUMMARY_SQL)
 
 
-def _write(con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label: str,
-           progress: Progress) -> dict[str, int]:
+def _write(
+    con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label: str, progress: Progress
+) -> dict[str, int]:
     """In the transaction: quarantine (when rows failed), merge (when records need it) and
     insert; returns the counts."""
     source = plan.source
@@ -826,20 +956,27 @@ def _write(con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label:
         _exec(con, f"create temp table import_breaks as {line_breaks_sql(plan.layout)}", _params(plan))
     if has_groups:
         # the raw text of the merged rows, for the merge log
-        _exec(con, f"""
+        _exec(
+            con,
+            f"""
             create temp table import_raw as
             select * from ({raw_sql(plan.layout)}) r
             where _rec in (select _rec from import_typed semi join import_groups using (_target))""",
-              _params(plan))
+            _params(plan),
+        )
     if n_quarantined:
         progress(0.4, f"Quarantining {n_quarantined:,} rows")
         all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "typed")
-        _exec(con, f"""
+        _exec(
+            con,
+            f"""
             insert into import_quarantine
             select {plan.params(run_id)}, {plan.params(source.name)}, {plan.params(source.table)},
-                   {plan.params(file_label)}, {_line(plan, 'typed')}, _reason, {all_raw}
+                   {plan.params(file_label)}, {_line(plan, "typed")}, _reason, {all_raw}
             from ({_typed_sql(plan)}) typed
-            where not _valid""", _params(plan))
+            where not _valid""",
+            _params(plan),
+        )
     progress(0.6, "Merging duplicates and writing")
     for sql in _merge_sql(plan, run_id, file_label, has_groups):
         _exec(con, sql, _params(plan))
@@ -849,9 +986,25 @@ def _write(con: duckdb.DuckDBPyConnection, plan: _Plan, run_id: str, file_label:
 def _record_run(con, result: ImportResult, source: Source, layout: FileLayout, started: datetime) -> None:
     con.execute(
         """insert into import_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [result.run_id, result.source, result.table, result.file, str(source.mapping_file), started,
-         datetime.now(timezone.utc).replace(tzinfo=None), result.rows_read, result.rows_loaded, result.rows_updated,
-         result.rows_merged, result.rows_quarantined, result.rows_enriched, result.structure_score,
-         result.content_score, result.business_score, result.quality_score, json.dumps(list(layout.headers)),
-         json.dumps(list(result.unmapped))],
+        [
+            result.run_id,
+            result.source,
+            result.table,
+            result.file,
+            str(source.mapping_file),
+            started,
+            datetime.now(UTC).replace(tzinfo=None),
+            result.rows_read,
+            result.rows_loaded,
+            result.rows_updated,
+            result.rows_merged,
+            result.rows_quarantined,
+            result.rows_enriched,
+            result.structure_score,
+            result.content_score,
+            result.business_score,
+            result.quality_score,
+            json.dumps(list(layout.headers)),
+            json.dumps(list(result.unmapped)),
+        ],
     )

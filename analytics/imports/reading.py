@@ -16,14 +16,14 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
-from analytics.errors import RevLensError
+from analytics.core.errors import RevLensError
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -92,16 +92,27 @@ def _xlsx_to_csv(path: Path, workdir: Path) -> Path:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise FileReadError(f"{path} is not a readable Excel workbook ({exc}); save it again as .xlsx or CSV.") from None
+        raise FileReadError(
+            f"{path} is not a readable Excel workbook ({exc}); save it again as .xlsx or CSV."
+        ) from None
     target = workdir / (path.stem + ".csv")
     with target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         for row in book.worksheets[0].iter_rows(values_only=True):
             if row is None or all(v is None for v in row):
                 continue
-            writer.writerow(["" if v is None else
-                             v.isoformat(sep=" ") if isinstance(v, datetime) else
-                             v.isoformat() if isinstance(v, (date, time)) else v for v in row])
+            writer.writerow(
+                [
+                    ""
+                    if v is None
+                    else v.isoformat(sep=" ")
+                    if isinstance(v, datetime)
+                    else v.isoformat()
+                    if isinstance(v, (date, time))
+                    else v
+                    for v in row
+                ]
+            )
     book.close()
     return target
 
@@ -123,11 +134,14 @@ def describe_file(path: str | Path, workdir: Path | None = None) -> FileLayout:
         try:
             rows = duckdb.connect().execute(f"describe select * from {reader}(?)", [str(path)]).fetchall()
         except duckdb.Error as exc:
-            raise FileReadError(f"{path} is not readable as {kind} ({str(exc).splitlines()[0]}); "
-                                "export it again or save it as CSV.") from None
+            raise FileReadError(
+                f"{path} is not readable as {kind} ({str(exc).splitlines()[0]}); export it again or save it as CSV."
+            ) from None
         return FileLayout(path, kind, tuple(r[0] for r in rows))
     if suffix not in CSV_SUFFIXES:
-        raise FileReadError(f"{path} has the extension {suffix or '(none)'}; import .csv, .xlsx, .parquet or .jsonl files.")
+        raise FileReadError(
+            f"{path} has the extension {suffix or '(none)'}; import .csv, .xlsx, .parquet or .jsonl files."
+        )
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     encoding, _ = _encoding(sample)
@@ -158,10 +172,12 @@ def raw_sql(layout: FileLayout, limit: int | None = None, numbered: bool = True)
     assert layout.encoding in ("utf-8", "utf-16", "latin-1") and layout.delimiter in DELIMITERS
     columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in layout.staged_columns) + "}"
     delimiter = "\t" if layout.delimiter == "\t" else layout.delimiter
-    return (f"select {number} as _rec, * from read_csv($import_path, header = true, "
-            f"auto_detect = false, columns = {columns}, delim = '{delimiter}', quote = '\"', escape = '\"', "
-            f"encoding = '{layout.encoding}', null_padding = true, parallel = {str(layout.parallel).lower()})"
-            + (f" limit {int(limit)}" if limit is not None else ""))
+    return (
+        f"select {number} as _rec, * from read_csv($import_path, header = true, "
+        f"auto_detect = false, columns = {columns}, delim = '{delimiter}', quote = '\"', escape = '\"', "
+        f"encoding = '{layout.encoding}', null_padding = true, parallel = {str(layout.parallel).lower()})"
+        + (f" limit {int(limit)}" if limit is not None else "")
+    )
 
 
 def line_breaks_sql(layout: FileLayout) -> str:
@@ -170,8 +186,10 @@ def line_breaks_sql(layout: FileLayout) -> str:
     A record's text line is ``first_line + _rec`` plus the breaks of the records before
     it; most files have none, so the correction reads only this small result.
     """
-    counts = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)"
-                        for c in layout.staged_columns) or "0"
+    counts = (
+        " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in layout.staged_columns)
+        or "0"
+    )
     return f"select _rec, {counts} as breaks from ({raw_sql(layout)}) r where {counts} > 0"
 
 
@@ -180,8 +198,10 @@ def _explain_csv_error(layout: FileLayout, exc: duckdb.Error) -> FileReadError:
     first = text.splitlines()[0]
     if "Expected Number of Columns" in text:
         line = first.split("Line:")[-1].strip() if "Line:" in first else "?"
-        return FileReadError(f"{layout.path} line {line} has more fields than the header's {len(layout.headers)}; "
-                             f"put quotes around values that contain '{layout.delimiter}' and import again.")
+        return FileReadError(
+            f"{layout.path} line {line} has more fields than the header's {len(layout.headers)}; "
+            f"put quotes around values that contain '{layout.delimiter}' and import again."
+        )
     if "unicode" in text.lower():
         return FileReadError(f"{layout.path} mixes text encodings ({first}); save it as UTF-8 and import again.")
     return FileReadError(f"{layout.path} cannot be read as CSV ({first}); check that it is a delimited text export.")
@@ -208,6 +228,8 @@ def with_read_retries(layout: FileLayout, run: Callable[[FileLayout], None]) -> 
             elif layout.kind == "csv":
                 raise _explain_csv_error(layout, exc) from None
             else:
-                raise FileReadError(f"{layout.path} cannot be read as {layout.kind} ({text.splitlines()[0]}); "
-                                    "export it again or save it as CSV.") from None
+                raise FileReadError(
+                    f"{layout.path} cannot be read as {layout.kind} ({text.splitlines()[0]}); "
+                    "export it again or save it as CSV."
+                ) from None
     raise _explain_csv_error(layout, last_error)

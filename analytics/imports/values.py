@@ -16,8 +16,14 @@ the pipeline reports as a structure error with the original text.
 from __future__ import annotations
 
 US_AND_EU_FORMATS = (
-    "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
-    "%d.%m.%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
 )
 EXCEL_EPOCH_DAYS = 25569  # days from 1899-12-30 (Excel's day 0) to 1970-01-01
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
@@ -27,14 +33,18 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 
 def text(expr: str) -> str:
     """Trimmed text, NULL when empty (trims only values with spaces around: most have none)."""
-    return (f"case when starts_with({expr}, ' ') or ends_with({expr}, ' ') or {expr} = '' "
-            f"then nullif(trim({expr}), '') else {expr} end")
+    return (
+        f"case when starts_with({expr}, ' ') or ends_with({expr}, ' ') or {expr} = '' "
+        f"then nullif(trim({expr}), '') else {expr} end"
+    )
 
 
 def _has_offset(expr: str) -> str:
     """Ends in ``Z``, ``+hhmm`` or ``+hh:mm`` after a date and time (a date's own dashes are further left)."""
-    return (f"(length({expr}) > 19 and (ends_with({expr}, 'Z') or substring({expr}, -5, 1) in ('+', '-') "
-            f"or substring({expr}, -6, 1) in ('+', '-')))")
+    return (
+        f"(length({expr}) > 19 and (ends_with({expr}, 'Z') or substring({expr}, -5, 1) in ('+', '-') "
+        f"or substring({expr}, -6, 1) in ('+', '-')))"
+    )
 
 
 def timestamp(expr: str) -> str:
@@ -86,8 +96,13 @@ PARSERS = {
     "integer": integer,
     "boolean": boolean,
 }
-TYPE_WORDS = {"timestamp": "a date-time", "date": "a date", "double": "a number",
-              "integer": "a whole number", "boolean": "true or false"}
+TYPE_WORDS = {
+    "timestamp": "a date-time",
+    "date": "a date",
+    "double": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+}
 
 
 def parse(expr: str, sql_type: str) -> str:

@@ -1,0 +1,105 @@
+"""Settings read from the environment or ``.streamlit/secrets.toml``: the only reader of either.
+
+The secrets file is the one Streamlit reads (``.streamlit/secrets.toml`` in the working
+directory, or ``REVLENS_SECRETS``); the CLI and the delivery worker read it too, so one
+file configures both. Environment variables win over the file.
+
+Recognised keys, at the top level of secrets.toml::
+
+    HUBSPOT_ACCESS_TOKEN = "pat-..."        # private-app token; without it: preview only
+    HUBSPOT_API_BASE = "https://api.hubapi.com"
+    REVLENS_CONFIRMERS = ["ana@example.com", "ops"]   # who may confirm actions
+    REVLENS_TENANT_ID = "acme"
+
+or in tables, where the table name is the prefix (``[hubspot] access_token = ...`` is
+``HUBSPOT_ACCESS_TOKEN``, ``[revlens] confirmers = [...]`` is ``REVLENS_CONFIRMERS``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from analytics.core.errors import RevLensError
+
+DEFAULT_API_BASE = "https://api.hubapi.com"
+DEFAULT_DB = "data/warehouse.duckdb"
+DEFAULT_OPS_URL = "sqlite:///data/ops.sqlite"
+
+
+def db_path() -> Path:
+    """The warehouse location: ``REVLENS_DB`` or ``data/warehouse.duckdb``."""
+    return Path(os.environ.get("REVLENS_DB", DEFAULT_DB))
+
+
+def ops_url() -> str:
+    """The operations store's SQLAlchemy URL: ``REVLENS_OPS_URL`` or a SQLite file."""
+    return os.environ.get("REVLENS_OPS_URL", DEFAULT_OPS_URL)
+
+
+def current_user() -> str:
+    """Who runs a command: ``REVLENS_USER``, else the login name (the app prefers its signed-in user)."""
+    import getpass
+
+    return os.environ.get("REVLENS_USER") or getpass.getuser()
+
+
+def app_worker_enabled() -> bool:
+    """Whether the app runs its own delivery worker (``REVLENS_APP_WORKER``, default on)."""
+    return os.environ.get("REVLENS_APP_WORKER", "1") != "0"
+
+
+def secrets_path() -> Path:
+    return Path(os.environ.get("REVLENS_SECRETS", ".streamlit/secrets.toml"))
+
+
+def read_secrets() -> dict:
+    """The secrets file as a flat dict (``[revlens]`` and ``[hubspot]`` tables merged in)."""
+    path = secrets_path()
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        # The message names the file and line, never the values in it.
+        raise RevLensError(f"{path} is not valid TOML ({exc}); fix the file or remove it.") from None
+    flat = {key: value for key, value in data.items() if not isinstance(value, dict)}
+    for section in ("revlens", "hubspot"):
+        prefix = f"{section.upper()}_"
+        for key, value in (data.get(section) or {}).items():
+            name = key.upper() if key.upper().startswith(prefix) else prefix + key.upper()
+            flat.setdefault(name, value)
+    return flat
+
+
+def setting(name: str, default=None):
+    """``name`` from the environment, else from the secrets file, else ``default``."""
+    if os.environ.get(name):
+        return os.environ[name]
+    return read_secrets().get(name, default)
+
+
+def hubspot_token() -> str | None:
+    """The HubSpot private-app token, or None (the app then runs preview-only)."""
+    token = setting("HUBSPOT_ACCESS_TOKEN")
+    return str(token).strip() or None if token else None
+
+
+def hubspot_api_base() -> str:
+    return str(setting("HUBSPOT_API_BASE", DEFAULT_API_BASE)).rstrip("/")
+
+
+def tenant_id() -> str:
+    return str(setting("REVLENS_TENANT_ID", "default"))
+
+
+def confirmers() -> frozenset[str]:
+    """Users allowed to confirm write-back actions (``REVLENS_CONFIRMERS``), lowercased.
+
+    A comma-separated string in the environment, a list or a string in the secrets file.
+    Empty means nobody may confirm: write-back is opt-in.
+    """
+    raw = setting("REVLENS_CONFIRMERS", "")
+    names = raw if isinstance(raw, list) else str(raw).split(",")
+    return frozenset(str(name).strip().lower() for name in names if str(name).strip())

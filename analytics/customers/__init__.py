@@ -1,0 +1,1 @@
+"""Customers: what each contact and account did (the timeline); later health, retention, churn, adoption, feedback."""

@@ -1,0 +1,39 @@
+"""A contact's unified timeline: every touchpoint, email, content event and opportunity, in order."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from analytics.warehouse.runner import run
+
+
+def contact_timeline(con, contact_id: str) -> pl.DataFrame:
+    """A contact's unified timeline (the spec's ``trackTouchpoint`` view).
+
+    Touchpoints, email events, content events and the contact's opportunities (created
+    and closed), as ``ts, source, event, channel, campaign_id, detail``, oldest first.
+    """
+    return run(
+        con,
+        """
+        with events as (
+            select ts, 'touchpoint' as source, touchpoint_type as event, channel, campaign_id,
+                   'engagement ' || coalesce(engagement_score::varchar, '-') as detail
+            from touchpoints where contact_id = $contact
+            union all
+            select e.ts, 'email', e.event_type, 'email', e.campaign_id, null
+            from email_events as e where e.contact_id = $contact
+            union all
+            select ts, 'content', kind, null, null, null from content_events where contact_id = $contact
+            union all
+            select created_at, 'opportunity', 'created', null, null, opportunity_id || ' ' || coalesce(name, '')
+            from opportunities where contact_id = $contact and created_at is not null
+            union all
+            select close_date::timestamp, 'opportunity', coalesce(stage, 'closed'), null, null,
+                   opportunity_id || ' amount ' || coalesce(amount::varchar, '-')
+            from opportunities where contact_id = $contact and is_closed
+        )
+        select * from events order by ts, source, event
+        """,
+        {"contact": contact_id},
+    )

@@ -1,0 +1,125 @@
+"""Every table of the operations store, declared once on :data:`metadata`.
+
+``action_outbox``, ``action_batches``, ``audit_log`` and ``campaign_triggers`` belong to the
+write-back outbox (:mod:`analytics.crm.actions`), ``event_outbox`` to the event stream
+(:mod:`analytics.ops.events`), ``sync_cursors`` to the CRM pull sync, ``job_runs`` to job
+bookkeeping. :func:`analytics.ops.store.migrate` creates and extends them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+actions = sa.Table(
+    "action_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("target_count", sa.Integer, nullable=False),
+    sa.Column("skipped", sa.Text, nullable=False, default="[]"),  # JSON list of contact keys over the cap
+    sa.Column("idempotency_key", sa.String(80), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("topic", sa.String(40), nullable=False),
+    sa.Column("correlation_id", sa.String(64), nullable=False),
+    sa.Column("created_by", sa.String(254), nullable=False),
+    sa.Column("confirmed_by", sa.String(254)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_action_outbox_status", "status", "next_attempt_at"),
+)
+
+action_batches = sa.Table(
+    "action_batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("action_id", sa.Integer, nullable=False),
+    sa.Column("batch_no", sa.Integer, nullable=False),
+    sa.Column("targets", sa.Text, nullable=False),  # JSON list of target dicts (≤100)
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("progress", sa.Integer, nullable=False, default=0),  # targets confirmed done (per-contact kinds)
+    sa.Column("last_error", sa.Text),
+    sa.Column("result", sa.Text),  # JSON counts from HubSpot's answer
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("action_id", "batch_no", name="uq_action_batches_no"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(254), nullable=False),
+    sa.Column("action_id", sa.Integer),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_audit_log_action", "action_id"),
+)
+
+campaign_triggers = sa.Table(
+    "campaign_triggers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("contact_key", sa.String(260), nullable=False),
+    sa.Column("action_id", sa.Integer, nullable=False),
+    sa.Column("triggered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_campaign_triggers_contact", "contact_key", "triggered_at"),
+    sa.Index("ix_campaign_triggers_action", "action_id"),
+)
+
+sync_cursors = sa.Table(
+    "sync_cursors",
+    metadata,
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("object_type", sa.String(32), primary_key=True),
+    sa.Column("cursor", sa.String(40), nullable=False),  # ISO-8601 UTC of the last modification pulled
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+event_outbox = sa.Table(
+    "event_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("topic", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(60), nullable=False),
+    sa.Column("tenant_id", sa.String(100), nullable=False),
+    sa.Column("envelope", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Column("publish_error", sa.Text),
+    sa.Index("ix_event_outbox_unpublished", "published_at", "id"),
+)
+
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False),  # running | succeeded | failed
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("duration_s", sa.Float),
+    sa.Column("error", sa.Text),
+)
+
+# Bump when a table or column is added; migrate() records it in schema_version.
+SCHEMA_VERSION = 2
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),  # always 1: one row
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("migrated_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,245 @@
+"""Overview KPIs and monthly trends.
+
+Definitions, for a window ``[start, end]`` (dates, both inclusive) and the
+filters segment (the account's) and channel (opportunities, accounts and
+contacts count when the contact touched one of the channels; spend counts
+when the campaign is on one of them):
+
+- ``won_revenue``: sum of ``amount`` over closed-won opportunities with
+  ``close_date`` in the window.
+- ``open_pipeline``: sum of ``amount`` over opportunities open at ``end``:
+  created on or before ``end`` and either still open or closed after ``end``.
+- ``marketing_spend``: sum of ``campaign_costs.amount`` with ``cost_date`` in the
+  window (overhead not booked to a campaign counts only without a channel filter).
+- ``active_accounts``: accounts with ``arr > 0``, created on or before ``end`` and
+  not churned by ``end``.
+- ``arr``: sum of ``arr`` over those accounts.
+
+The previous period is the window of the same length that ends the day before
+``start`` (:meth:`~analytics.core.periods.ReportPeriod.previous`); each KPI's delta is ``current - previous``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from analytics.core.change import percent_change
+from analytics.core.periods import ReportPeriod
+from analytics.warehouse.runner import run
+
+KPI_NAMES = ("open_pipeline", "won_revenue", "marketing_spend", "active_accounts", "arr")
+
+# The filters as CTEs every query shares: the accounts and contacts in scope.
+_SCOPE = """
+    filtered_accounts as (
+        select account_id, segment, arr, created_at, churned_at
+        from accounts
+        where len($segments) = 0 or list_contains($segments, segment)
+    ),
+    channel_contacts as (
+        select distinct contact_id
+        from touchpoints
+        where list_contains($channels, channel)
+    ),
+    scoped_opportunities as (
+        select o.*
+        from opportunities as o
+        join filtered_accounts using (account_id)
+        where len($channels) = 0 or o.contact_id in (select contact_id from channel_contacts)
+    ),
+    scoped_costs as (
+        select cc.cost_date, cc.amount
+        from campaign_costs as cc
+        left join campaigns as c using (campaign_id)
+        where len($channels) = 0 or list_contains($channels, c.channel)
+    )
+"""
+
+_KPI_SQL = f"""
+with
+    {_SCOPE},
+    periods as (
+        select 'current' as period, $start::date as period_start, $end::date as period_end
+        union all
+        select 'previous', $prev_start::date, $prev_end::date
+    ),
+    scoped_accounts as (
+        select a.*
+        from filtered_accounts as a
+        where len($channels) = 0 or a.account_id in (
+            select c.account_id from contacts as c join channel_contacts using (contact_id)
+        )
+    ),
+    won as (
+        select p.period, sum(o.amount) as won_revenue
+        from periods as p
+        join scoped_opportunities as o
+          on o.is_closed_won and o.close_date between p.period_start and p.period_end
+        group by p.period
+    ),
+    pipeline as (
+        select p.period, sum(o.amount) as open_pipeline
+        from periods as p
+        join scoped_opportunities as o
+          on o.created_at::date <= p.period_end
+         and (not o.is_closed or o.close_date > p.period_end)
+        group by p.period
+    ),
+    spend as (
+        select p.period, sum(cc.amount) as marketing_spend
+        from periods as p
+        join scoped_costs as cc on cc.cost_date between p.period_start and p.period_end
+        group by p.period
+    ),
+    active as (
+        select p.period, count(*) as active_accounts, sum(a.arr) as arr
+        from periods as p
+        join scoped_accounts as a
+          on a.arr > 0
+         and a.created_at::date <= p.period_end
+         and (a.churned_at is null or a.churned_at::date > p.period_end)
+        group by p.period
+    )
+select
+    p.period,
+    coalesce(pipeline.open_pipeline, 0) as open_pipeline,
+    coalesce(won.won_revenue, 0) as won_revenue,
+    coalesce(spend.marketing_spend, 0) as marketing_spend,
+    coalesce(active.active_accounts, 0) as active_accounts,
+    coalesce(active.arr, 0) as arr
+from periods as p
+left join won using (period)
+left join pipeline using (period)
+left join spend using (period)
+left join active using (period)
+"""
+
+_TRENDS_SQL = f"""
+with
+    {_SCOPE},
+    months as (
+        select unnest(generate_series(date_trunc('month', $start::date), $end::date, interval 1 month))::date as month
+    ),
+    won as (
+        select date_trunc('month', close_date)::date as month, sum(amount) as won_revenue, count(*) as deals_won
+        from scoped_opportunities
+        where is_closed_won and close_date between $start and $end
+        group by all
+    ),
+    created as (
+        select date_trunc('month', created_at)::date as month, sum(amount) as new_pipeline
+        from scoped_opportunities
+        where created_at::date between $start and $end
+        group by all
+    ),
+    spend as (
+        select date_trunc('month', cost_date)::date as month, sum(amount) as marketing_spend
+        from scoped_costs
+        where cost_date between $start and $end
+        group by all
+    ),
+    touches as (
+        select date_trunc('month', ts)::date as month, count(*) as touchpoints
+        from touchpoints as t
+        join contacts as c using (contact_id)
+        join filtered_accounts using (account_id)
+        where t.ts::date between $start and $end
+          and (len($channels) = 0 or list_contains($channels, t.channel))
+        group by all
+    )
+select
+    m.month,
+    coalesce(won.won_revenue, 0) as won_revenue,
+    coalesce(won.deals_won, 0) as deals_won,
+    coalesce(created.new_pipeline, 0) as new_pipeline,
+    coalesce(spend.marketing_spend, 0) as marketing_spend,
+    coalesce(touches.touchpoints, 0) as touchpoints
+from months as m
+left join won using (month)
+left join created using (month)
+left join spend using (month)
+left join touches using (month)
+order by m.month
+"""
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    name: str
+    current: float
+    previous: float
+
+    @property
+    def delta(self) -> float:
+        return self.current - self.previous
+
+    @property
+    def delta_pct(self) -> float | None:
+        """Relative change in percent (:func:`~analytics.core.change.percent_change`)."""
+        return percent_change(self.current, self.previous)
+
+
+def _params(start: date, end: date, segments, channels) -> dict:
+    previous = ReportPeriod(start, end).previous()
+    return {
+        "start": start,
+        "end": end,
+        "prev_start": previous.start,
+        "prev_end": previous.end,
+        "segments": list(segments),
+        "channels": list(channels),
+    }
+
+
+def kpis(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    segments: tuple[str, ...] = (),
+    channels: tuple[str, ...] = (),
+) -> dict[str, KpiValue]:
+    """The five KPIs for the window and the previous period; see the module docstring."""
+    rows = {row["period"]: row for row in run(con, _KPI_SQL, _params(start, end, segments, channels)).to_dicts()}
+    return {name: KpiValue(name, float(rows["current"][name]), float(rows["previous"][name])) for name in KPI_NAMES}
+
+
+def monthly_trends(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    segments: tuple[str, ...] = (),
+    channels: tuple[str, ...] = (),
+) -> pl.DataFrame:
+    """Per month in the window: won revenue and deals, new pipeline, spend, touchpoints."""
+    params = _params(start, end, segments, channels)
+    del params["prev_start"], params["prev_end"]
+    return run(con, _TRENDS_SQL, params)
+
+
+def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date]:
+    """First and last day with touchpoints, opportunities or costs (for filter bounds)."""
+    first, last = con.execute("""
+        with bounds as (
+            select min(ts)::date as first, max(ts)::date as last from touchpoints
+            union all select min(created_at)::date, max(close_date) from opportunities where is_closed
+            union all select min(cost_date), max(cost_date) from campaign_costs
+        )
+        select min(first), max(last) from bounds
+    """).fetchall()[0]
+    if first is None:
+        today = date.today()
+        return today.replace(day=1), today
+    return first, last
+
+
+def segment_and_channel_options(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    segments = [
+        r[0]
+        for r in con.execute("select distinct segment from accounts where segment is not null order by 1").fetchall()
+    ]
+    channels = [r[0] for r in con.execute("select distinct channel from touchpoints order by 1").fetchall()]
+    return segments, channels

@@ -1,0 +1,77 @@
+"""What the warehouse holds: per-table row counts, date ranges, freshness, samples.
+
+Freshness of a table is ``as_of - last``: the whole days between its newest row
+(by the table's time column, :data:`analytics.warehouse.TIME_COLUMNS`) and ``as_of``
+(default: today). Tables without a time column have no freshness.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import duckdb
+import polars as pl
+
+from analytics.core.errors import RevLensError
+from analytics.warehouse.runner import run
+from analytics.warehouse.schema import TABLES, TIME_COLUMNS
+
+SUMMARY_SCHEMA = {
+    "table": pl.String,
+    "rows": pl.Int64,
+    "first": pl.Datetime("us"),
+    "last": pl.Datetime("us"),
+    "freshness_days": pl.Int64,
+}
+
+
+def _checked(table: str) -> str:
+    if table not in TABLES:
+        raise RevLensError(f"There is no table {table!r} in the warehouse; choose one of {', '.join(TABLES)}.")
+    return table
+
+
+def table_summaries(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> pl.DataFrame:
+    """One row per canonical table: rows, first and last timestamp, freshness in days."""
+    as_of = as_of or date.today()
+    # identifiers from the fixed TABLES / TIME_COLUMNS lists only
+    parts = []
+    for table in TABLES:
+        column = TIME_COLUMNS[table]
+        if column:
+            parts.append(
+                f"select '{table}' as table_name, count(*) as rows, min({column})::timestamp as first, "
+                f"max({column})::timestamp as last from {table}"
+            )
+        else:
+            parts.append(
+                f"select '{table}' as table_name, count(*) as rows, null::timestamp as first, "
+                f"null::timestamp as last from {table}"
+            )
+    sql = f"""
+        with tables as ({" union all ".join(parts)})
+        select table_name as "table", rows, first, last,
+               date_diff('day', last::date, $as_of::date) as freshness_days
+        from tables
+    """
+    summary = run(con, sql, {"as_of": as_of})
+    order = {name: i for i, name in enumerate(TABLES)}
+    return summary.sort(pl.col("table").replace_strict(order, return_dtype=pl.Int64))
+
+
+def sample_rows(con: duckdb.DuckDBPyConnection, table: str, limit: int = 50) -> pl.DataFrame:
+    """The newest ``limit`` rows of ``table`` (by its time column when it has one)."""
+    table = _checked(table)
+    column = TIME_COLUMNS[table]
+    order = f"order by {column} desc nulls last" if column else ""
+    return run(con, f"select * from {table} {order} limit $limit", {"limit": int(limit)})
+
+
+def export_table(con: duckdb.DuckDBPyConnection, table: str) -> bytes:
+    """The whole table as CSV bytes (UTF-8, header row)."""
+    return run(con, f"select * from {_checked(table)}").write_csv().encode("utf-8")
+
+
+def loaded_at(meta: dict[str, str]) -> datetime | None:
+    text = meta.get("loaded_at")
+    return datetime.fromisoformat(text) if text else None

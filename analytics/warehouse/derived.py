@@ -1,0 +1,57 @@
+"""Derived tables: what a capability builds from the canonical tables at every load.
+
+A capability that keeps tables of its own in the warehouse (attribution's journeys, the
+health history) declares them as a :class:`DerivedTables` and lists it in
+:data:`analytics.loads.DERIVED`; every load rebuilds them in its own transaction after
+stamping the new version, and records the version they were built for in ``_meta``
+(``<name>_version``). They are current when that equals ``_meta.version``: a warehouse
+changed without a load, or built before the tables existed, has stale ones, and their
+readers fall back to the canonical tables (or say so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class DerivedTables:
+    """A capability's derived tables and the function that rebuilds them.
+
+    ``build(con)`` replaces every table in ``tables`` from the canonical ones, inside the
+    caller's transaction.
+    """
+
+    name: str
+    tables: tuple[str, ...]
+    build: Callable[[duckdb.DuckDBPyConnection], None]
+
+    @property
+    def version_key(self) -> str:
+        return f"{self.name}_version"
+
+    def rebuild(self, con: duckdb.DuckDBPyConnection, version: str) -> None:
+        """Build the tables and mark them current for ``version``."""
+        self.build(con)
+        con.execute(
+            "insert into _meta (key, value) values (?, ?) on conflict (key) do update set value = excluded.value",
+            [self.version_key, version],
+        )
+
+    def current(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether every table exists and was built for the warehouse's current version."""
+        rows = con.execute(
+            """
+            select count(*) = 2 and count(distinct value) = 1
+                   and (select count(*) from duckdb_tables()
+                        where database_name = current_database() and schema_name = 'main'
+                          and list_contains($tables, table_name)) = $n_tables
+            from _meta
+            where key in ('version', $version_key)
+            """,
+            {"tables": list(self.tables), "n_tables": len(self.tables), "version_key": self.version_key},
+        ).fetchall()
+        return bool(rows[0][0])

@@ -1,0 +1,219 @@
+"""The canonical warehouse tables: the DDL is the truth.
+
+There are no foreign keys because imports must be able to load children before parents.
+Each table's time column (:data:`TIME_COLUMNS`) dates its rows for ranges and freshness.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+CHANNELS = (
+    "email",
+    "paid_search",
+    "paid_social",
+    "organic_search",
+    "webinar",
+    "events",
+    "display",
+    "direct",
+)
+COST_CATEGORIES = ("media_spend", "creative_production", "platform_fees", "operational_overhead")
+SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
+
+# Table name -> DDL. Order matters only for readability; there are no foreign keys
+# because imports must be able to load children before parents.
+SCHEMA: dict[str, str] = {
+    "sales_reps": """
+        create table if not exists sales_reps (
+            rep_id varchar primary key,
+            name varchar not null,
+            email varchar,
+            territory varchar,
+            segment varchar,
+            seniority varchar,
+            capacity integer,
+            hubspot_owner_id varchar
+        )""",
+    "accounts": """
+        create table if not exists accounts (
+            account_id varchar primary key,
+            name varchar not null,
+            domain varchar,
+            segment varchar,
+            industry varchar,
+            region varchar,
+            employees integer,
+            plan varchar,
+            arr double,
+            created_at timestamp,
+            renewal_date date,
+            owner_id varchar,
+            churned_at timestamp,
+            hubspot_id varchar,
+            salesforce_id varchar,
+            updated_at timestamp,
+            extra json
+        )""",
+    "contacts": """
+        create table if not exists contacts (
+            contact_id varchar primary key,
+            account_id varchar,
+            email varchar,
+            first_name varchar,
+            last_name varchar,
+            company varchar,
+            lead_source varchar,
+            lifecycle_stage varchar,
+            created_at timestamp,
+            owner_id varchar,
+            lead_score double,
+            hubspot_id varchar,
+            salesforce_id varchar,
+            marketing_platform_id varchar,
+            updated_at timestamp,
+            extra json
+        )""",
+    "campaigns": """
+        create table if not exists campaigns (
+            campaign_id varchar primary key,
+            name varchar not null,
+            channel varchar,
+            type varchar,
+            start_date date,
+            end_date date,
+            budget double,
+            audience_size integer,
+            hubspot_id varchar,
+            salesforce_id varchar,
+            extra json
+        )""",
+    "touchpoints": """
+        create table if not exists touchpoints (
+            touchpoint_id varchar,
+            contact_id varchar not null,
+            campaign_id varchar,
+            channel varchar not null,
+            touchpoint_type varchar,
+            ts timestamp not null,
+            engagement_score double
+        )""",
+    "opportunities": """
+        create table if not exists opportunities (
+            opportunity_id varchar primary key,
+            contact_id varchar,
+            account_id varchar,
+            name varchar,
+            amount double,
+            stage varchar,
+            is_closed boolean,
+            is_closed_won boolean,
+            created_at timestamp,
+            close_date date,
+            owner_id varchar,
+            hubspot_id varchar,
+            salesforce_id varchar,
+            updated_at timestamp,
+            extra json
+        )""",
+    "campaign_costs": """
+        create table if not exists campaign_costs (
+            campaign_id varchar,
+            cost_date date not null,
+            category varchar not null,
+            amount double not null,
+            platform varchar,
+            allocation_method varchar,
+            resource_hours double
+        )""",
+    "feature_usage_events": """
+        create table if not exists feature_usage_events (
+            account_id varchar not null,
+            user_id varchar,
+            feature_id varchar,
+            feature_name varchar,
+            ts timestamp not null,
+            session_duration_s double,
+            success boolean
+        )""",
+    "support_tickets": """
+        create table if not exists support_tickets (
+            ticket_id varchar primary key,
+            account_id varchar,
+            opened_at timestamp,
+            severity varchar,
+            escalated boolean,
+            resolved_at timestamp,
+            csat double
+        )""",
+    "invoices": """
+        create table if not exists invoices (
+            invoice_id varchar primary key,
+            account_id varchar,
+            issued_date date,
+            due_date date,
+            paid_date date,
+            amount double
+        )""",
+    "email_events": """
+        create table if not exists email_events (
+            contact_id varchar,
+            campaign_id varchar,
+            event_type varchar,
+            ts timestamp
+        )""",
+    "content_events": """
+        create table if not exists content_events (
+            contact_id varchar,
+            kind varchar,
+            ts timestamp
+        )""",
+    "feedback": """
+        create table if not exists feedback (
+            feedback_id varchar primary key,
+            account_id varchar,
+            contact_id varchar,
+            submitted_at timestamp,
+            score integer,
+            text varchar
+        )""",
+    "_meta": """
+        create table if not exists _meta (
+            key varchar primary key,
+            value varchar
+        )""",
+}
+
+TABLES = tuple(name for name in SCHEMA if not name.startswith("_"))
+
+# The column that dates each table's rows, for the Data page's range and freshness.
+TIME_COLUMNS: dict[str, str | None] = {
+    "sales_reps": None,
+    "accounts": "created_at",
+    "contacts": "created_at",
+    "campaigns": "start_date",
+    "touchpoints": "ts",
+    "opportunities": "created_at",
+    "campaign_costs": "cost_date",
+    "feature_usage_events": "ts",
+    "support_tickets": "opened_at",
+    "invoices": "issued_date",
+    "email_events": "ts",
+    "content_events": "ts",
+    "feedback": "submitted_at",
+}
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in SCHEMA.values():
+        con.execute(ddl)
+
+
+def missing_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    present = {
+        row[0]
+        for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main'"
+        ).fetchall()
+    }
+    return [name for name in SCHEMA if name not in present]

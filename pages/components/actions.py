@@ -1,0 +1,168 @@
+"""Write-back from any page: preview, confirm, queue (one call), and the app's delivery worker.
+
+A page that wants to push something to HubSpot renders one button::
+
+    from pages.components.actions import action_button
+
+    action_button("Push to HubSpot", "update_properties", lambda: targets_from(frame), {},
+                  preview_frame=frame, title="Push attributed revenue", key="attribution_push")
+
+(``targets`` may be a list or a function returning one, so it is only built when the
+dialog opens.) The button opens a dialog (and keeps it open across reruns until it is
+confirmed or dismissed); ``confirm_and_enqueue`` opens the same dialog directly. It with the preview (counts, skipped contacts, the
+first request exactly as sent, the page's own ``preview_frame``), checks the guard rails
+and the user, and queues the action on "Confirm". The delivery worker (one background
+thread per server process, started here through ``st.cache_resource``) sends it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import streamlit as st
+
+from analytics.core import settings
+from analytics.core.errors import RevLensError
+from analytics.core.settings import confirmers, hubspot_token
+from analytics.crm.actions import queue as outbox
+from analytics.crm.actions.delivery import DeliveryWorker, deliverer_from_settings
+
+
+def current_user() -> str:
+    """The signed-in user's email (``st.login``), else ``REVLENS_USER``, else the server's login name."""
+    if st.user.get("is_logged_in"):
+        return str(st.user.get("email") or st.user.get("name") or "")
+    return settings.current_user()
+
+
+def hubspot_connected() -> bool:
+    return hubspot_token() is not None
+
+
+def preview_only_banner() -> None:
+    """The banner pages show when no token is configured (actions can be previewed, not sent)."""
+    if not hubspot_connected():
+        st.warning(
+            "HubSpot is not connected, so RevLens runs preview-only: actions can be previewed but nothing "
+            "is sent. Set HUBSPOT_ACCESS_TOKEN or add it to .streamlit/secrets.toml.",
+            icon=":material/cloud_off:",
+        )
+
+
+@st.cache_resource(show_spinner=False)
+def _worker(ops_url: str) -> DeliveryWorker:
+    return DeliveryWorker(lambda: deliverer_from_settings(), poll_s=5.0)
+
+
+def delivery_worker() -> DeliveryWorker | None:
+    """The app's delivery worker, started once per server process; None without a token.
+
+    ``REVLENS_APP_WORKER=0`` keeps it off (then run ``python -m analytics actions deliver``).
+    """
+    if not hubspot_connected() or not settings.app_worker_enabled():
+        return None
+    return _worker(settings.ops_url())
+
+
+OPEN_DIALOG = "action_dialog_open"
+
+
+def _dismissed() -> None:
+    st.session_state.pop(OPEN_DIALOG, None)
+
+
+@st.dialog("Review and confirm", width="large", on_dismiss=_dismissed)
+def _confirm_dialog(kind: str, targets, payload: dict, preview_frame: pl.DataFrame | None, title: str) -> None:
+    st.subheader(title)
+    targets = targets() if callable(targets) else targets
+    try:
+        plan = outbox.plan_action(kind, targets, payload)
+    except RevLensError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.write(plan.summary())
+    for violation in plan.violations:
+        st.error(violation, icon=":material/block:")
+    if plan.skipped:
+        st.warning(
+            f"{len(plan.skipped):,} contacts already had {outbox.FREQUENCY_CAP} campaign triggers in the "
+            "last 7 days and are skipped.",
+            icon=":material/do_not_disturb_on:",
+        )
+    st.dataframe(preview_frame if preview_frame is not None else plan.frame(), hide_index=True, height=240)
+    with st.expander("First request, exactly as it will be sent"):
+        for request in plan.requests(limit=1):
+            st.code(
+                f"{request.method} {request.path}\n"
+                + (json.dumps(request.body, indent=2)[:6000] if request.body is not None else ""),
+                language="json",
+            )
+    user = current_user()
+    may_confirm = user.strip().lower() in confirmers()
+    if not may_confirm:
+        st.info(
+            f"Only users listed in REVLENS_CONFIRMERS may confirm; {user!r} is not. Ask an admin to add you.",
+            icon=":material/lock:",
+        )
+    if not hubspot_connected():
+        st.info("Preview only: HubSpot is not connected.", icon=":material/cloud_off:")
+    if st.button(
+        "Confirm and queue",
+        type="primary",
+        disabled=not (plan.ok and may_confirm and hubspot_connected()),
+        key="confirm_action",
+    ):
+        try:
+            result = outbox.enqueue(kind, targets, payload, user, plan=plan)
+        except RevLensError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        st.session_state["action_queued"] = result.message()
+        st.session_state.pop(OPEN_DIALOG, None)
+        delivery_worker()
+        st.rerun()
+
+
+def confirm_and_enqueue(
+    kind: str,
+    targets: list[dict],
+    payload: dict | None = None,
+    preview_frame: pl.DataFrame | None = None,
+    title: str = "Send to HubSpot",
+) -> None:
+    """Open the preview/confirm dialog for an action; on confirm it is queued and delivered.
+
+    Parameters
+    ----------
+    kind : ``update_properties``, ``add_to_list``, ``enroll_workflow``, ``create_task`` or
+        ``create_properties`` (see :func:`analytics.outbox.enqueue`).
+    targets : one dict per contact (``hubspot_id`` / ``email``, ``properties``, ``owner_id``).
+    payload : the kind's parameters (``list_id``, ``workflow_id``, task ``subject``...).
+    preview_frame : what the page wants the user to see per contact; default: the plan's own.
+    """
+    _confirm_dialog(kind, targets, payload or {}, preview_frame, title)
+
+
+def action_button(
+    label: str,
+    kind: str,
+    targets,
+    payload: dict | None = None,
+    preview_frame: pl.DataFrame | None = None,
+    title: str | None = None,
+    key: str = "action",
+    **button_kwargs,
+) -> None:
+    """A button that opens the preview/confirm dialog for an action (see the module docstring)."""
+    if st.button(label, key=key, **button_kwargs):
+        st.session_state[OPEN_DIALOG] = key
+    if st.session_state.get(OPEN_DIALOG) == key:
+        confirm_and_enqueue(kind, targets, payload, preview_frame, title or label)
+
+
+def queued_notice() -> None:
+    """Show (once) the message of an action just queued from a dialog."""
+    message = st.session_state.pop("action_queued", None)
+    if message:
+        st.success(message, icon=":material/outbox:")

@@ -1,0 +1,95 @@
+"""Finance → ROI page (AppTest on the small demo warehouse)."""
+
+from __future__ import annotations
+
+import pytest
+
+PAGE = "pages/finance/roi.py"
+
+
+@pytest.fixture()
+def roi_page(app_test):
+    at = app_test()
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_kpis_table_charts_drill_down_and_budget(roi_page):
+    at = roi_page
+    assert at.title[0].value == "Campaign ROI"
+    kpis = metrics(at)
+    assert set(kpis) == {"Total investment", "Attributed revenue", "Net revenue", "ROI", "ROAS", "CAC"}
+    assert kpis["ROI"].endswith("%") and "inf" not in kpis["ROI"].lower()
+    # ROI table, cost lines, attributed deals, budget consumption
+    assert len(at.dataframe) == 4
+    assert at.selectbox(key="roi_campaign").value is not None
+    assert any("Cost lines" in m.value for m in at.markdown)
+    assert any("Closed-won deals" in m.value for m in at.markdown)
+    assert [s.value for s in at.subheader] == [
+        "From investment to net",
+        "ROI against spend",
+        "Campaign drill-down",
+        "Budget consumption",
+    ]
+
+
+def column(at, name: str) -> list:
+    return list(at.dataframe[0].value[name])
+
+
+def test_model_and_allocation_change_the_numbers(roi_page):
+    at = roi_page
+    revenue, investment = column(at, "attributed_revenue"), column(at, "total_investment")
+    at.selectbox(key="roi_model").set_value("first_touch").run()
+    assert not at.exception and not at.error
+    # another model moves credit between campaigns (the total closed-won revenue stays)
+    assert column(at, "attributed_revenue") != revenue
+    before = metrics(at)
+    by_campaign = column(at, "total_investment")
+    at.selectbox(key="roi_allocation").set_value("time_based").run()
+    assert not at.exception and not at.error
+    # allocation moves overhead between campaigns, not the total
+    assert metrics(at)["Total investment"] == before["Total investment"]
+    assert column(at, "total_investment") != by_campaign
+    assert investment
+
+
+def test_month_period_and_channel_rows(roi_page):
+    at = roi_page
+    at.segmented_control(key="roi_period_kind").set_value("Month").run()
+    assert not at.exception
+    months = at.selectbox(key="roi_month").options
+    at.selectbox(key="roi_month").set_value(months[-1]).run()  # the oldest month: no previous data
+    assert not at.exception and not at.error
+    at.segmented_control(key="roi_by").set_value("channel").run()
+    assert not at.exception and not at.error
+    rows = at.dataframe[0].value
+    assert "campaign_id" not in rows.columns and 1 <= len(rows) <= 9
+    assert set(rows["channel"]) <= {
+        "email",
+        "paid_search",
+        "paid_social",
+        "organic_search",
+        "webinar",
+        "events",
+        "display",
+        "direct",
+        "(none)",
+    }
+
+
+def test_channel_filter_narrows_every_view(roi_page):
+    at = roi_page
+    everything = metrics(at)["Total investment"]
+    at.multiselect(key="f_channels").select("email").run()
+    assert not at.exception and not at.error
+    assert set(at.dataframe[0].value["channel"]) == {"email"}
+    assert set(at.dataframe[3].value["channel"]) == {"email"}  # budget consumption
+    assert metrics(at)["Total investment"] != everything
