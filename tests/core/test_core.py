@@ -110,3 +110,16 @@ def test_numbers_and_percentages():
     assert count(12_345.0) == "12,345" and percent(12.5) == "12.50%" and percent(None) == "—"
     assert signed_percent(3.21) == "+3.2%" and signed_percent(None) is None
     assert ratio(3.254) == "3.25×" and ratio(float("nan")) == "—"
+
+
+def test_labels_name_what_they_know_and_humanize_the_rest():
+    from analytics.core.labels import label, relabel_columns
+
+    assert label("channel", "organic_search") == "Organic search"
+    assert label("channel", "content_syndication") == "Content syndication"  # a channel only the user's data has
+    assert label("model", "first_touch") == "First touch"
+    assert label("status", None) == "—"
+    assert relabel_columns(["attributed_revenue", "odd_column"]) == {
+        "attributed_revenue": "Attributed revenue",
+        "odd_column": "Odd column",
+    }
