@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from analytics.core.errors import RevLensError
 from analytics.crm.actions import queue as outbox
 from analytics.crm.actions.delivery import Deliverer, RetryPolicy
-from analytics.crm.hubspot import api as hs
+from analytics.crm.actions.kinds.create_task import TASK_KEY_PROPERTY, TASK_TO_CONTACT
+from analytics.crm.hubspot import transport as hs
 from analytics.ops import tables
 from analytics.ops.store import migrate, ops_engine, utcnow
 from analytics.ops.tables import SCHEMA_VERSION, event_outbox, schema_version
@@ -303,13 +304,13 @@ def test_tasks_resent_after_an_unknown_outcome_are_looked_up_not_duplicated(serv
     contacts = sorted(int(t["associations"][0]["to"]["id"]) for t in server.tasks.values())
     assert contacts == list(range(1, 121))
     task = next(iter(server.tasks.values()))
-    assert task["associations"][0]["types"][0]["associationTypeId"] == hs.TASK_TO_CONTACT
+    assert task["associations"][0]["types"][0]["associationTypeId"] == TASK_TO_CONTACT
     assert task["properties"]["hubspot_owner_id"] == "501"
     assert any(r["path"] == "/crm/v3/objects/tasks/batch/read" for r in server.requests)
     key_property = next(
         r["body"] for r in server.requests if r["method"] == "POST" and r["path"] == "/crm/v3/properties/tasks"
     )
-    assert key_property["name"] == hs.TASK_KEY_PROPERTY and key_property["hasUniqueValue"] is True
+    assert key_property["name"] == TASK_KEY_PROPERTY and key_property["hasUniqueValue"] is True
     assert key_property["groupName"] == "taskinformation"  # the tasks' own group, looked up
 
 
@@ -402,8 +403,8 @@ def test_settings_come_from_secrets_toml_and_the_environment_wins(env, monkeypat
 def test_api_base_sets_the_host_of_generated_apis_and_the_base_url_of_api_request(server):
     gateway = hs.HubSpotGateway.from_settings()
     assert gateway.client.config["host"] == gateway.client.config["base_url"] == server.base_url
-    assert gateway.contacts_batch.api_client.configuration.host == server.base_url
-    gateway.enroll(hs.PlannedRequest("POST", "/automation/v2/workflows/7/enrollments/contacts/c1@example.com"))
+    assert gateway.api("crm.contacts.batch_api").api_client.configuration.host == server.base_url
+    gateway.send(hs.PlannedRequest("POST", "/automation/v2/workflows/7/enrollments/contacts/c1@example.com"))
     assert server.workflows["7"] == {"c1@example.com"}
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from analytics.crm.actions import queue as outbox
 from analytics.crm.actions.delivery import Deliverer, RetryPolicy
-from analytics.crm.hubspot import api as hs
+from analytics.crm.hubspot import transport as hs
 from analytics.ops import tables
 from tests.fakes.hubspot_server import HubSpotServer, seed_contacts
 from tests.paths import ROOT
