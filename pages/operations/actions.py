@@ -5,6 +5,7 @@ import streamlit as st
 
 from analytics.core.errors import RevLensError
 from analytics.core.labels import label
+from analytics.core.labels import labels as labels_of
 from analytics.crm.actions import queue as outbox
 from analytics.crm.actions.kinds import KINDS
 from analytics.crm.hubspot.properties import OBJECT_TYPES, custom_properties
@@ -58,24 +59,28 @@ for column, status in zip(st.columns(len(outbox.STATUSES)), outbox.STATUSES):
 queue_tab, audit_tab, events_tab = st.tabs(["Queue", "Audit log", "Events"])
 
 with queue_tab:
-    shown = queue.with_columns(
-        (
-            pl.col("batches_sent") / pl.when(pl.col("batches_total") > 0).then(pl.col("batches_total")).otherwise(1)
-        ).alias("progress")
-    ).select(
-        "id",
-        "kind",
-        "status",
-        "progress",
-        "attempts",
-        "target_count",
-        "skipped_count",
-        "last_error",
-        "created_by",
-        "created_at",
-        "sent_at",
-        "next_attempt_at",
-        "topic",
+    shown = (
+        queue.with_columns(
+            (
+                pl.col("batches_sent") / pl.when(pl.col("batches_total") > 0).then(pl.col("batches_total")).otherwise(1)
+            ).alias("progress")
+        )
+        .select(
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "attempts",
+            "target_count",
+            "skipped_count",
+            "last_error",
+            "created_by",
+            "created_at",
+            "sent_at",
+            "next_attempt_at",
+            "topic",
+        )
+        .with_columns(pl.col("kind").replace(labels_of("kind", queue["kind"].unique().to_list())))
     )
     st.dataframe(
         shown,
@@ -101,12 +106,14 @@ with queue_tab:
 
     if queue.height:
         # no status in the label: it changes while the page is open, the choice should not
-        def _records(kind: str) -> str:  # an action of a kind no longer registered still shows
-            return KINDS[kind].noun if kind in KINDS else "records"
+        def _reach(row: dict) -> str:  # an action of a kind no longer registered still shows
+            kind = KINDS.get(row["kind"])
+            if kind is not None and not kind.needs_targets:
+                return ""
+            return f" · {row['target_count']:,} {kind.noun if kind else 'records'}"
 
         labels = {
-            row["id"]: f"#{row['id']} · {label('kind', row['kind'])} · {row['target_count']:,} "
-            f"{_records(row['kind'])} · {row['created_by']}"
+            row["id"]: f"#{row['id']} · {label('kind', row['kind'])}{_reach(row)} · {row['created_by']}"
             for row in queue.iter_rows(named=True)
         }
         chosen = st.selectbox("Inspect an action", list(labels), format_func=labels.get, key="actions_chosen")
@@ -134,7 +141,7 @@ with queue_tab:
                 st.rerun()
             except RevLensError as exc:
                 st.error(str(exc), icon=":material/error:")
-        st.markdown("**Batches** (at most 100 contacts each)")
+        st.markdown("**Batches** (at most 100 records each)")
         st.dataframe(outbox.action_batches_frame(chosen, engine), width="stretch", hide_index=True)
         st.markdown("**History**")
         st.dataframe(outbox.audit_frame(engine, action_id=chosen), width="stretch", hide_index=True)

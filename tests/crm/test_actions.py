@@ -11,51 +11,17 @@ import sqlalchemy as sa
 
 from analytics.core.errors import RevLensError
 from analytics.crm.actions import queue as outbox
-from analytics.crm.actions.delivery import Deliverer, RetryPolicy
+from analytics.crm.actions.delivery import RetryPolicy
 from analytics.crm.actions.kinds.create_task import TASK_KEY_PROPERTY, TASK_TO_CONTACT
 from analytics.crm.hubspot import transport as hs
 from analytics.ops import tables
 from analytics.ops.store import migrate, ops_engine, utcnow
 from analytics.ops.tables import SCHEMA_VERSION, event_outbox, schema_version
-from tests.fakes.hubspot_server import HubSpotServer, seed_contacts
-
-TOKEN = "pat-na1-SECRET-0123456789abcdef"
-USER = "ana@example.com"
-
-
-@pytest.fixture()
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("REVLENS_OPS_URL", f"sqlite:///{tmp_path / 'ops.sqlite'}")
-    monkeypatch.setenv("REVLENS_SECRETS", str(tmp_path / "no-secrets.toml"))
-    monkeypatch.setenv("REVLENS_CONFIRMERS", f"{USER}, ops")
-    monkeypatch.delenv("REVLENS_KAFKA_BOOTSTRAP", raising=False)
-    return tmp_path
-
-
-@pytest.fixture()
-def server(env, monkeypatch):
-    with HubSpotServer(TOKEN) as srv:
-        seed_contacts(srv, 300)
-        srv.lists["42"] = set()
-        srv.workflows["7"] = set()
-        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", TOKEN)
-        monkeypatch.setenv("HUBSPOT_API_BASE", srv.base_url)
-        yield srv
-
-
-def make_deliverer(server, **policy) -> Deliverer:
-    gateway = hs.HubSpotGateway(TOKEN, server.base_url, hs.Timeouts(connect=1, read=0.5), hs.RateLimiter(1000, 1))
-    retry = RetryPolicy(**{"base_delay_ms": 10, "max_delay_ms": 200, **policy})
-    return Deliverer(outbox.store(), gateway, retry, lease_s=30)
+from tests.crm.support import TOKEN, USER, make_deliverer, status_of
 
 
 def score_targets(ids, score=42):
     return [{"hubspot_id": str(i), "properties": {"marketing_platform_lead_score": score}} for i in ids]
-
-
-def status_of(action_id):
-    with outbox.store().connect() as conn:
-        return conn.execute(sa.select(tables.actions).where(tables.actions.c.id == action_id)).mappings().one()
 
 
 # --- ops store ---------------------------------------------------------------------------
