@@ -492,3 +492,14 @@ def test_a_new_kind_works_through_the_cli(server, tag_kind, tmp_path, monkeypatc
     assert delivered.exit_code == 0, delivered.output
     assert "1 actions sent, 0 failed" in delivered.stdout
     assert {server.contacts[str(i)]["revlens_test_tag"] for i in range(1, 121)} == {"gold"}
+
+
+def test_an_action_of_a_kind_no_longer_registered_fails_and_blocks_nothing(server, tag_kind, monkeypatch):
+    orphan = outbox.enqueue("tag_contacts", [{"hubspot_id": str(i)} for i in range(1, 101)], {"tag": "x"}, USER)
+    after = outbox.enqueue("update_deal_properties", record_targets("update_deal_properties", 3), {}, USER)
+    monkeypatch.delitem(KINDS, "tag_contacts")
+    report = make_deliverer(server).run(once=True)
+    assert report.failed == [orphan.action_id] and report.sent == [after.action_id]
+    row = status_of(orphan.action_id)
+    assert row["status"] == "failed" and row["last_error"].startswith("Kind 'tag_contacts' is not registered")
+    assert not any(r["path"].startswith("/crm/v3/objects/contacts") for r in server.requests)

@@ -59,7 +59,7 @@ import sqlalchemy as sa
 
 from analytics.core.errors import RevLensError
 from analytics.core.settings import setting
-from analytics.crm.actions.kinds import kind_of
+from analytics.crm.actions.kinds import KINDS
 from analytics.crm.actions.kinds.base import Attempt
 from analytics.crm.actions.queue import store
 from analytics.crm.hubspot import transport as hs
@@ -306,7 +306,12 @@ class Deliverer:
         return self._finish(action, report)
 
     def _send(self, action, batch, payload: dict, uncertain: bool) -> dict:
-        kind = kind_of(action["kind"])
+        if action["kind"] not in KINDS:  # queued by a kind that is no longer registered: fail it, block nothing
+            raise hs.PermanentError(
+                f"Kind {action['kind']!r} is not registered (known: {', '.join(KINDS)}); "
+                "register it and retry the action, or cancel it."
+            )
+        kind = KINDS[action["kind"]]
         targets = json.loads(batch["targets"])
         self._ensure(kind.custom_properties(targets, payload))
 
