@@ -13,20 +13,26 @@ confirmed or dismissed); ``confirm_and_enqueue`` opens the same dialog directly.
 first request exactly as sent, the page's own ``preview_frame``), checks the guard rails
 and the user, and queues the action on "Confirm". The delivery worker (one background
 thread per server process, started here through ``st.cache_resource``) sends it.
+
+The queue (SQLAlchemy) and the delivery worker (the HubSpot client) are imported when a
+dialog opens or the worker starts, so a page that only shows a button loads neither.
 """
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import polars as pl
 import streamlit as st
 
 from analytics.core import settings
 from analytics.core.errors import RevLensError
 from analytics.core.settings import confirmers, hubspot_token
-from analytics.crm.actions import queue as outbox
-from analytics.crm.actions.delivery import DeliveryWorker, deliverer_from_settings
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from analytics.crm.actions.delivery import DeliveryWorker
 
 
 def current_user() -> str:
@@ -52,6 +58,8 @@ def preview_only_banner() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _worker(ops_url: str) -> DeliveryWorker:
+    from analytics.crm.actions.delivery import DeliveryWorker, deliverer_from_settings
+
     return DeliveryWorker(lambda: deliverer_from_settings(), poll_s=5.0)
 
 
@@ -74,6 +82,8 @@ def _dismissed() -> None:
 
 @st.dialog("Review and confirm", width="large", on_dismiss=_dismissed)
 def _confirm_dialog(kind: str, targets, payload: dict, preview_frame: pl.DataFrame | None, title: str) -> None:
+    from analytics.crm.actions import queue as outbox
+
     st.subheader(title)
     targets = targets() if callable(targets) else targets
     try:
@@ -136,7 +146,7 @@ def confirm_and_enqueue(
     Parameters
     ----------
     kind : ``update_properties``, ``add_to_list``, ``enroll_workflow``, ``create_task`` or
-        ``create_properties`` (see :func:`analytics.outbox.enqueue`).
+        ``create_properties`` (see :func:`analytics.crm.actions.queue.enqueue`).
     targets : one dict per contact (``hubspot_id`` / ``email``, ``properties``, ``owner_id``).
     payload : the kind's parameters (``list_id``, ``workflow_id``, task ``subject``...).
     preview_frame : what the page wants the user to see per contact; default: the plan's own.

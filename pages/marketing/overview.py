@@ -76,16 +76,19 @@ else:
         },
     )
     st.plotly_chart(figure, width="stretch", key="overview_trends")
-    with st.expander("Monthly figures", key="overview_monthly"):
-        st.dataframe(
-            trends,
-            width="stretch",
-            hide_index=True,
-            column_config={
-                "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
-                "won_revenue": st.column_config.NumberColumn("Won revenue", format="dollar"),
-                "new_pipeline": st.column_config.NumberColumn("New pipeline", format="dollar"),
-                "marketing_spend": st.column_config.NumberColumn("Marketing spend", format="dollar"),
-            },
-        )
-        download_csv(trends, f"revlens_overview_{f.start}_{f.end}.csv", key="download_overview")
+    # drawn only when opened: a table costs the first run pandas and pyarrow (Streamlit's dataframe)
+    monthly = st.expander("Monthly figures", key="overview_monthly", on_change="rerun")
+    if monthly.open:
+        with monthly:
+            st.dataframe(
+                trends,
+                width="stretch",
+                hide_index=True,
+                column_config={
+                    "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
+                    "won_revenue": st.column_config.NumberColumn("Won revenue", format="dollar"),
+                    "new_pipeline": st.column_config.NumberColumn("New pipeline", format="dollar"),
+                    "marketing_spend": st.column_config.NumberColumn("Marketing spend", format="dollar"),
+                },
+            )
+            download_csv(trends, f"revlens_overview_{f.start}_{f.end}.csv", key="download_overview")

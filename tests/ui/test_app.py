@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import duckdb
@@ -131,3 +132,61 @@ def test_first_start_builds_the_demo_warehouse(app_test, tmp_path, monkeypatch):
     assert built.exists()
     assert [s.label for s in at.status] == ["Demo warehouse ready"]
     assert _kpis(at) == _expected_kpis(str(built), at)  # the Overview draws the new warehouse's numbers
+
+
+def test_overview_monthly_figures_are_drawn_when_opened(app, demo_db):
+    """The table is computed only in an open expander (it costs the first page pandas and pyarrow)."""
+    app.run()
+    monthly = app.expander(key="overview_monthly")
+    assert monthly.label == "Monthly figures" and len(monthly.dataframe) == 0
+    app.session_state["overview_monthly"] = True  # the user opens it
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    (table,) = app.expander(key="overview_monthly").dataframe
+    start, end = app.session_state["f_dates"]
+    con = duckdb.connect(demo_db, read_only=True)
+    try:
+        trends = overview.monthly_trends(con, start, end)
+    finally:
+        con.close()
+    assert table.value["won_revenue"].tolist() == trends["won_revenue"].to_list()
+    assert app.get_by_key("download_overview").label == "Download CSV"
+
+
+FIRST_PAGE_PROBE = """
+import json, os, sys
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+original_init = PagesManager.__init__
+
+def init_as_the_server_runs(self, *args, **kwargs):
+    original_init(self, *args, **kwargs)
+    PagesManager.uses_pages_directory = False
+
+PagesManager.__init__ = init_as_the_server_runs
+at = AppTest.from_file(sys.argv[1], default_timeout=120).run()
+assert not at.exception, [e.value for e in at.exception]
+assert len(at.metric) == 5
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_first_page_loads_only_what_it_draws(demo_db, tmp_path):
+    """A fresh process drawing the Overview imports no scipy, scikit-learn, HubSpot SDK, SQLAlchemy, Arrow,
+    pandas or demo builder (each costs the app's cold start; the Overview needs none of them)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.paths import APP, ROOT
+
+    env = {**os.environ, "REVLENS_DB": demo_db, "REVLENS_OPS_URL": f"sqlite:///{tmp_path / 'ops.sqlite'}"}
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_PAGE_PROBE, APP], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    heavy = ("scipy", "sklearn", "hubspot", "sqlalchemy", "pyarrow", "pandas", "analytics.demo.builder")
+    loaded = [m for m in modules if any(m == name or m.startswith(name + ".") for name in heavy)]
+    assert loaded == [], loaded
