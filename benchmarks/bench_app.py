@@ -1,6 +1,7 @@
 """Benchmark: the app's cold start to rendered KPIs, and the Overview's rerun after a filter change.
 
     python benchmarks/bench_app.py [--db PATH] [--runs 7] [--cold-runs 5] [--launcher cli|streamlit]
+                                   [--against CHECKOUT [--against-launcher streamlit|cli]]
 
 Builds the default demo warehouse (500,000 touchpoints) at PATH when it is missing.
 
@@ -11,7 +12,9 @@ Builds the default demo warehouse (500,000 touchpoints) at PATH when it is missi
   when the server first answered its health check (``server_up``: Python, Streamlit and
   the app's imports up to the server listening) and, in the same process, the cold start
   of a bare Streamlit script that draws five metric tiles and nothing else (Streamlit's own
-  floor on this machine; a ratio of the two is printed). Goal: 4 s.
+  floor on this machine; a ratio of the two is printed). Goal: 4 s. ``--against`` also times
+  another checkout's app (e.g. an export of ``main``: ``git archive main | tar -x -C DIR``)
+  in the same runs, started with ``--against-launcher``.
 - *Rerun after a filter change*: an AppTest of ``app.py`` is warmed up, then each run
   picks a filter combination not seen before (so the analytics are not cached) and
   times ``AppTest.run()``: the whole script run (entrypoint, filters, KPI and trend
@@ -96,7 +99,7 @@ def _free_port() -> int:
 
 
 def _server_command(script: Path, port: int, launcher: str) -> list[str]:
-    if launcher == "cli" and script == ROOT / "app.py":
+    if launcher == "cli" and script.name == "app.py":
         return [sys.executable, "-m", "analytics", "app", "--port", str(port), "--address", "127.0.0.1"]
     return [
         sys.executable,
@@ -122,7 +125,7 @@ def cold_start(browser, db: str, script: Path, launcher: str) -> dict[str, float
     started = time.perf_counter()
     server = subprocess.Popen(
         _server_command(script, port, launcher),
-        cwd=ROOT,
+        cwd=script.parent,
         env={**os.environ, "REVLENS_DB": db},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -144,21 +147,28 @@ def cold_start(browser, db: str, script: Path, launcher: str) -> dict[str, float
         page.close()
 
 
-def cold_starts(db: str, runs: int, launcher: str) -> tuple[list[dict], list[dict]]:
-    """Alternating runs of the app and of the bare script, so both see the same machine."""
+def cold_starts(
+    db: str, runs: int, launcher: str, against: Path | None, against_launcher: str
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """Alternating runs of the app, the bare script (and the other checkout), so all see the same machine."""
     from playwright.sync_api import sync_playwright
 
-    app, bare = [], []
+    app, bare, other = [], [], []
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
         bare_script = Path(folder) / "bare.py"
         bare_script.write_text(BARE_SCRIPT)
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         with contextlib.closing(browser):
-            cold_start(browser, db, bare_script, launcher)  # warms the OS file cache, not timed
+            # not timed: warm the OS file cache (and the other checkout's bytecode)
+            cold_start(browser, db, bare_script, launcher)
+            if against:
+                cold_start(browser, db, against / "app.py", against_launcher)
             for _ in range(runs):
                 app.append(cold_start(browser, db, ROOT / "app.py", launcher))
                 bare.append(cold_start(browser, db, bare_script, launcher))
-    return app, bare
+                if against:
+                    other.append(cold_start(browser, db, against / "app.py", against_launcher))
+    return app, bare, other
 
 
 def _median(runs: list[dict], key: str) -> float:
@@ -171,12 +181,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="reruns after a filter change")
     parser.add_argument("--cold-runs", type=int, default=5, help="cold starts (each also starts the bare script)")
     parser.add_argument("--launcher", choices=("cli", "streamlit"), default="cli")
+    parser.add_argument("--against", type=Path, help="another checkout whose app is timed in the same runs")
+    parser.add_argument("--against-launcher", choices=("cli", "streamlit"), default="streamlit")
     args = parser.parse_args()
     if not Path(args.db).exists():
         print(f"building the default demo warehouse at {args.db}", file=sys.stderr)
         build_demo(args.db)
     load_at_start = os.getloadavg()
-    app, bare = cold_starts(args.db, args.cold_runs, args.launcher)
+    app, bare, other = cold_starts(args.db, args.cold_runs, args.launcher, args.against, args.against_launcher)
     reruns = rerun_times(args.db, args.runs)
     result = {
         "launcher": "python -m analytics app" if args.launcher == "cli" else "streamlit run app.py",
@@ -197,6 +209,19 @@ def main() -> None:
             "runs": [round(1000 * t, 1) for t in reruns],
             "goal": 200,
         },
+        **(
+            {
+                "against": {
+                    "checkout": str(args.against),
+                    "launcher": args.against_launcher,
+                    "median": _median(other, "kpis"),
+                    "runs": [round(run["kpis"], 2) for run in other],
+                    "server_up_median": _median(other, "server_up"),
+                }
+            }
+            if args.against
+            else {}
+        ),
         "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
     }
@@ -206,6 +231,9 @@ def main() -> None:
     print(f"{'  of which the server is up (s)':52} {cold['server_up_median']:>8}")
     print(f"{'bare Streamlit script, five tiles (s)':52} {floor['median']:>8}")
     print(f"{'  of which the server is up (s)':52} {floor['server_up_median']:>8}")
+    if args.against:
+        label = f"{args.against} ({args.against_launcher}) (s)"
+        print(f"{label[-52:]:52} {result['against']['median']:>8}")
     rerun = result["overview_rerun_after_filter_change_ms"]["median"]
     print(f"{'Overview rerun after a filter change (ms)':52} {rerun:>8} {200:>6}")
     print(f"load average {load_at_start} at the start, {result['load_average_at_end']} at the end")
