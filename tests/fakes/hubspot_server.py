@@ -1,6 +1,6 @@
 """A local HubSpot for tests: a real HTTP server on 127.0.0.1 implementing the endpoints RevLens calls.
 
-Only the endpoints :mod:`analytics.hubspot_api` uses, with the paths, methods and JSON
+Only the endpoints :mod:`analytics.crm.hubspot` uses, with the paths, methods and JSON
 bodies the SDK (hubspot-api-client 12.0.0) sends and HubSpot's response shapes (complete
 enough for the SDK's models). It keeps state (contacts, lists, workflow enrollments,
 tasks, properties, deals) and counts *effects*, so tests can assert "applied once":
