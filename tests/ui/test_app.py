@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from datetime import date
 
 import duckdb
@@ -13,6 +16,7 @@ from analytics.core.money import money
 from analytics.core.numbers import count, signed_percent
 from analytics.overview import kpis as overview
 from pages.components.navigation import NAVIGATION
+from tests.paths import APP, ROOT
 
 PAGES = [(path, title) for pages in NAVIGATION.values() for path, title, _ in pages]
 
@@ -154,7 +158,7 @@ def test_overview_monthly_figures_are_drawn_when_opened(app, demo_db):
 
 
 FIRST_PAGE_PROBE = """
-import json, os, sys
+import json, sys
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
@@ -173,20 +177,14 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def test_the_first_page_loads_only_what_it_draws(demo_db, tmp_path):
-    """A fresh process drawing the Overview imports no scipy, scikit-learn, HubSpot SDK, SQLAlchemy, Arrow,
+    """A fresh process drawing the Overview imports no scipy, scikit-learn, HubSpot SDK, SQLAlchemy, Arrow, numpy,
     pandas or demo builder (each costs the app's cold start; the Overview needs none of them)."""
-    import json
-    import subprocess
-    import sys
-
-    from tests.paths import APP, ROOT
-
     env = {**os.environ, "REVLENS_DB": demo_db, "REVLENS_OPS_URL": f"sqlite:///{tmp_path / 'ops.sqlite'}"}
     done = subprocess.run(
         [sys.executable, "-c", FIRST_PAGE_PROBE, APP], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
     modules = json.loads(done.stdout.strip().splitlines()[-1])
-    heavy = ("scipy", "sklearn", "hubspot", "sqlalchemy", "pyarrow", "pandas", "analytics.demo.builder")
+    heavy = ("scipy", "sklearn", "hubspot", "sqlalchemy", "pyarrow", "pandas", "numpy", "analytics.demo.builder")
     loaded = [m for m in modules if any(m == name or m.startswith(name + ".") for name in heavy)]
     assert loaded == [], loaded
