@@ -74,7 +74,7 @@ def test_overview_kpis_follow_the_filters(app, demo_db):
     assert app.query_params["segment"] == "Enterprise"
 
 
-def test_filters_come_from_the_url(app):
+def test_filters_come_from_the_url(app, demo_db):
     app.query_params["from"] = "2026-01-01"
     app.query_params["to"] = "2026-03-31"
     app.query_params["channel"] = "webinar,email"
@@ -82,6 +82,7 @@ def test_filters_come_from_the_url(app):
     assert not app.exception
     assert app.session_state["f_dates"] == (date(2026, 1, 1), date(2026, 3, 31))
     assert app.session_state["f_channels"] == ["webinar", "email"]
+    assert _kpis(app) == _expected_kpis(demo_db, app, channels=["webinar", "email"])
 
 
 @pytest.mark.parametrize(
