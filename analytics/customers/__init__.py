@@ -1,1 +1,7 @@
-"""Customers: what each contact and account did (the timeline); later health, retention, churn, adoption, feedback."""
+"""Customers: what each contact and account did and how it is doing.
+
+- :mod:`~analytics.customers.timeline`: a contact's unified timeline (touchpoints, email, content,
+  opportunities, in order).
+
+Health, retention, churn, adoption and feedback go here.
+"""

@@ -9,7 +9,8 @@ import pytest
 from scipy.optimize import curve_fit
 from sklearn.linear_model import LogisticRegression
 
-from analytics.demo.builder import CHANNEL_TRUTH, DEFAULT_TOUCHPOINTS, NEGATIVE, NEUTRAL, POSITIVE, build_demo
+from analytics.demo.builder import DEFAULT_TOUCHPOINTS, build_demo
+from analytics.demo.truth import CHANNEL_TRUTH, NEGATIVE, NEUTRAL, POSITIVE
 from analytics.warehouse.runner import run
 from analytics.warehouse.schema import CHANNELS, TABLES
 
