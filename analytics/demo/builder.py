@@ -37,6 +37,26 @@ Planted ground truth (what later models must recover)
    open no email in the last 90 days.
 4. **Feedback sentiment follows its score.** NPS comments are drawn from positive
    phrases for scores 9-10, neutral for 7-8 and negative for 0-6.
+5. **What drives a lead to convert** (lead scoring, :mod:`analytics.sales`). Drawn after
+   every other table from an independent generator (``default_rng([seed, 17])``), so no
+   earlier row changes. Given whether a contact converts (the planted winners of 1.),
+   its title's seniority and its pricing-page visits in the 30 days after it became a
+   lead are drawn independently:
+
+   * seniority ``individual, manager, director, vp, c_level`` with probabilities
+     ``SENIORITY_GIVEN_WON`` and ``SENIORITY_GIVEN_NOT``: the log-odds of converting rise,
+     against an individual contributor, by ``SENIORITY_LIFT`` = 0.67, 1.18, 1.41, 1.69;
+   * pricing-page visits ``~ Poisson(1.4)`` for converters and ``Poisson(0.35)`` for the
+     others: each visit adds ``ln 4 = 1.386`` to the log-odds (``PRICING_VISIT_LIFT``).
+
+   Because both are drawn given the outcome only, a logistic regression of conversion on
+   them (with the channels) recovers these coefficients. Other page views (docs, product,
+   blog) are noise. 5% of contacts have no title.
+6. **Reps' availability and responsiveness.** Each rep has 1–3 periods of time off
+   (``rep_time_off``, 3–12 days) and a typical first-touch delay of 1–10 business hours
+   (``REP_RESPONSE_HOURS`` drawn per rep); a lead's first sales touch
+   (``sales_activities``) comes that delay × lognormal(0, 0.8) business hours after it
+   became a lead, after the owner's time off when it falls inside it; 10% are never touched.
 
 Sizes scale with ``touchpoints``: ``contacts = touchpoints / 10`` and
 ``accounts = contacts / 10`` (5,000 accounts and 50,000 contacts at the default
@@ -89,6 +109,24 @@ CHANNEL_TRUTH: dict[str, ChannelTruth] = {
 ALPHA = -4.68  # intercept: about 6% of contacts close won
 SEGMENT_EFFECT = {"SMB": 0.15, "Mid-Market": 0.0, "Enterprise": -0.35}
 DEAL_SIZE = {"SMB": (9_000, 0.5), "Mid-Market": (32_000, 0.5), "Enterprise": (110_000, 0.55)}
+SENIORITY_LEVELS = ("individual", "manager", "director", "vp", "c_level")
+SENIORITY_GIVEN_WON = (0.16, 0.26, 0.26, 0.20, 0.12)
+SENIORITY_GIVEN_NOT = (0.36, 0.30, 0.18, 0.11, 0.05)
+# ln P(level | won)/P(level | not), against an individual contributor: 0.67, 1.18, 1.41, 1.69
+SENIORITY_LIFT = {
+    level: float(np.log(SENIORITY_GIVEN_WON[i] / SENIORITY_GIVEN_NOT[i]) - np.log(16 / 36))
+    for i, level in enumerate(SENIORITY_LEVELS)
+}
+PRICING_VISITS_WON, PRICING_VISITS_NOT = 1.4, 0.35
+PRICING_VISIT_LIFT = float(np.log(PRICING_VISITS_WON / PRICING_VISITS_NOT))  # per visit, ln 4
+TITLES = {
+    "individual": ("Marketing Analyst", "Sales Operations Specialist", "Account Executive", "Data Engineer"),
+    "manager": ("Marketing Manager", "RevOps Manager", "Team Lead, Growth", "Demand Generation Manager"),
+    "director": ("Director of Marketing", "Head of Sales Operations", "Director, Revenue Operations"),
+    "vp": ("VP Marketing", "Vice President, Sales", "VP of Growth"),
+    "c_level": ("Chief Marketing Officer", "CEO", "Chief Revenue Officer", "Founder & CEO"),
+}
+OTHER_PAGES = ("/docs/getting-started", "/product/dashboards", "/blog/attribution-101", "/careers", "/integrations")
 CHURN_COEF = {"intercept": -3.4, "usage_decline": 3.0, "escalations": 0.55, "late_share": 2.5, "email_silence": 1.3}
 
 TOUCH_TYPES = {
@@ -303,6 +341,7 @@ class DemoBuilder:
         progress: Progress | None = None,
     ):
         self.con = con
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.n_touchpoints = int(touchpoints)
         self.n_contacts = max(200, self.n_touchpoints // 10)
@@ -340,6 +379,7 @@ class DemoBuilder:
             (self.support_and_billing, "support tickets and invoices"),
             (self.email_and_content, "email and content events"),
             (self.feedback, "NPS feedback"),
+            (self.lead_signals, "titles, page views and sales activity"),
         ]
         for i, (step, label) in enumerate(steps):
             self.progress(i / len(steps), f"Generating {label}")
@@ -598,6 +638,7 @@ class DemoBuilder:
             won_flags[lo:hi] = rng.random(hi - lo) < _sigmoid(logit)
         self.touched_channels = touched_any
         self.planted_won = won_flags
+        self.contact_created = created_at
         # contacts table
         acc = account_idx
         emails = np.char.add(
@@ -916,6 +957,101 @@ class DemoBuilder:
                     "submitted_at": self._ts(ts),
                     "score": score,
                     "text": text,
+                }
+            ),
+        )
+
+    def lead_signals(self) -> None:
+        """Titles, page views, reps' time off and first sales touches (truth 5 and 6), from their own stream."""
+        from analytics.sales.hours import add_business_hours
+
+        rng = np.random.default_rng([self.seed, 17])
+        n = self.n_contacts
+        won = self.planted_won
+        created = self.contact_created
+        # 5a. title seniority given the outcome
+        level = np.where(
+            won,
+            rng.choice(len(SENIORITY_LEVELS), size=n, p=SENIORITY_GIVEN_WON),
+            rng.choice(len(SENIORITY_LEVELS), size=n, p=SENIORITY_GIVEN_NOT),
+        )
+        pick = rng.random(n)
+        titles = np.array(
+            [TITLES[SENIORITY_LEVELS[lv]][int(u * len(TITLES[SENIORITY_LEVELS[lv]]))] for lv, u in zip(level, pick)],
+            dtype=object,
+        )
+        titles[rng.random(n) < 0.05] = None
+        self.con.register("_titles", pl.DataFrame({"contact_id": self.contact_ids, "job_title": titles}).to_arrow())
+        self.con.execute(
+            "update contacts set job_title = t.job_title from _titles t where contacts.contact_id = t.contact_id"
+        )
+        self.con.unregister("_titles")
+        # 5b. pricing-page visits in the 30 days after the lead was created, given the outcome
+        visits = rng.poisson(np.where(won, PRICING_VISITS_WON, PRICING_VISITS_NOT))
+        who = np.repeat(np.arange(n), visits)
+        when = created[who] + (rng.random(len(who)) * 30 * 86400).astype("int64")
+        keep = when <= self.end_s
+        other = rng.poisson(2.0, n)
+        who2 = np.repeat(np.arange(n), other)
+        when2 = created[who2] + (rng.random(len(who2)) * np.maximum(self.end_s - created[who2], 1)).astype("int64")
+        views = pl.concat(
+            [
+                pl.DataFrame(
+                    {
+                        "contact_id": self.contact_ids[who[keep]],
+                        "page_path": np.full(int(keep.sum()), "/pricing", dtype=object),
+                        "ts": self._ts(when[keep]),
+                    }
+                ),
+                pl.DataFrame(
+                    {
+                        "contact_id": self.contact_ids[who2],
+                        "page_path": _pick(rng, OTHER_PAGES, len(who2)),
+                        "ts": self._ts(when2),
+                    }
+                ),
+            ]
+        )
+        self._insert("page_views", views.sort("ts"))
+        # 6. reps' time off and first touches
+        reps = len(self.rep_ids)
+        periods = rng.integers(1, 4, reps)
+        rep_of = np.repeat(np.arange(reps), periods)
+        first_day = self.bounds[0].astype("datetime64[D]")
+        starts = first_day + rng.integers(0, MONTHS * 30 - 14, len(rep_of))
+        ends = starts + rng.integers(3, 13, len(rep_of))
+        self._insert(
+            "rep_time_off",
+            pl.DataFrame(
+                {
+                    "rep_id": self.rep_ids[rep_of],
+                    "starts_on": starts,
+                    "ends_on": ends,
+                    "reason": _pick(rng, ("vacation", "conference", "sick leave"), len(rep_of), p=(0.7, 0.2, 0.1)),
+                }
+            ),
+        )
+        self.rep_response_hours = np.round(rng.uniform(1.0, 10.0, reps), 1)
+        owner = np.searchsorted(self.rep_ids, self.account_owner[self.contact_account])
+        delay = self.rep_response_hours[owner] * rng.lognormal(0.0, 0.8, n)
+        touch = add_business_hours(created, delay)
+        # a touch that falls in the owner's time off waits for the first morning after it
+        start_s = starts.astype("datetime64[s]").astype("int64")
+        end_s = (ends + 1).astype("datetime64[s]").astype("int64")
+        for period in range(len(rep_of)):
+            inside = (owner == rep_of[period]) & (touch >= start_s[period]) & (touch < end_s[period])
+            touch[inside] = add_business_hours(np.full(int(inside.sum()), end_s[period]), delay[inside] % 2)
+        touched = (rng.random(n) > 0.10) & (touch <= self.end_s)
+        m = int(touched.sum())
+        self._insert(
+            "sales_activities",
+            pl.DataFrame(
+                {
+                    "activity_id": _ids("ACT", m),
+                    "contact_id": self.contact_ids[touched],
+                    "rep_id": self.rep_ids[owner[touched]],
+                    "activity_type": _pick(rng, ("call", "email", "meeting"), m, p=(0.5, 0.4, 0.1)),
+                    "ts": self._ts(touch[touched]),
                 }
             ),
         )

@@ -72,7 +72,8 @@ SCHEMA: dict[str, str] = {
             salesforce_id varchar,
             marketing_platform_id varchar,
             updated_at timestamp,
-            extra json
+            extra json,
+            job_title varchar
         )""",
     "campaigns": """
         create table if not exists campaigns (
@@ -177,6 +178,27 @@ SCHEMA: dict[str, str] = {
             score integer,
             text varchar
         )""",
+    "page_views": """
+        create table if not exists page_views (
+            contact_id varchar not null,
+            page_path varchar not null,
+            ts timestamp not null
+        )""",
+    "rep_time_off": """
+        create table if not exists rep_time_off (
+            rep_id varchar not null,
+            starts_on date not null,
+            ends_on date not null,
+            reason varchar
+        )""",
+    "sales_activities": """
+        create table if not exists sales_activities (
+            activity_id varchar primary key,
+            contact_id varchar not null,
+            rep_id varchar,
+            activity_type varchar,
+            ts timestamp not null
+        )""",
     "_meta": """
         create table if not exists _meta (
             key varchar primary key,
@@ -201,6 +223,9 @@ TIME_COLUMNS: dict[str, str | None] = {
     "email_events": "ts",
     "content_events": "ts",
     "feedback": "submitted_at",
+    "page_views": "ts",
+    "rep_time_off": "starts_on",
+    "sales_activities": "ts",
 }
 
 
