@@ -105,7 +105,7 @@ def _signed(expression: str) -> str:
     )
 
 
-def _fit_condition(rule: FitRule, k: int, params: dict) -> str:
+def fit_condition(rule: FitRule, k: int, params: dict) -> str:
     column = FIT_FIELDS[rule.field]
     if rule.operator == "missing":
         return f"({column} is null)" if rule.field in NUMERIC_FIELDS else f"({column} is null or trim({column}) = '')"
@@ -199,7 +199,7 @@ def score_statement(
     for k, rule in enumerate(rules.fit):
         params[f"fit_{k}_points"] = rule.points
         params[f"fit_{k}_text"] = " " + rule.text
-        fit_columns.append(f"case when {_fit_condition(rule, k, params)} then $fit_{k}_points end as fit_{k}")
+        fit_columns.append(f"case when {fit_condition(rule, k, params)} then $fit_{k}_points end as fit_{k}")
         fit_reasons.append(f"case when fit_{k} is not null then {_signed(f'fit_{k}')} || $fit_{k}_text end")
     engagement_columns, engagement_reasons = [], []
     for k, rule in enumerate(rules.engagement):
