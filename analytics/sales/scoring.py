@@ -58,6 +58,7 @@ LEAD_COLUMNS = (
     "contact_id",
     "hubspot_id",
     "email",
+    "email_domain",
     "first_name",
     "last_name",
     "company",
