@@ -48,7 +48,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -532,7 +532,7 @@ def _place_level(leads, key_columns, pools, level, only_senior, senior, state, a
             slot_numbers = group["slot"].to_numpy()
             count_full = np.searchsorted(full_after, slot_numbers, side="left")
             texts = [base]
-            for i, rep in enumerate(names):
+            for rep in names:
                 extra = f"{rep}: at capacity ({int(capacity.get(rep, 0))} in {month_label})"
                 texts.append("; ".join(filter(None, [texts[-1], extra])))
             skipped = pl.Series([texts[c] for c in count_full], dtype=pl.String)
