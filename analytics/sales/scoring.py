@@ -227,6 +227,7 @@ def score_statement(
         "case when engagement_raw > $engagement_limit then 'engagement capped at ' "
         "|| cast(cast($engagement_limit as integer) as varchar) end"
     )
+    reasons.append("case when missing <> '' then 'scored without ' || missing end")
     missing = ", ".join(
         [
             "case when email is null or trim(email) = '' then 'email' end",
@@ -285,7 +286,8 @@ with {lead_profile_cte(shape)},
                least(fit_raw, $fit_limit) as fit_score,
                least(engagement_raw, $engagement_limit) as engagement_score,
                greatest(0, least(100, least(fit_raw, $fit_limit) + least(engagement_raw, $engagement_limit)))
-                   as rule_score_raw
+                   as rule_score_raw,
+               concat_ws(', ', {missing}) as missing
         from grouped
     ),
     final as (
@@ -295,8 +297,7 @@ with {lead_profile_cte(shape)},
                        when engagement_score >= $engagement_2 then '2' else '3' end as grade,
                case when rule_score_raw >= $sql then 'sql' when rule_score_raw >= $mql then 'mql'
                     else 'nurture' end as tier,
-               concat_ws('; ', {", ".join(reasons)}) as reasons,
-               concat_ws(', ', {missing}) as missing
+               concat_ws('; ', {", ".join(reasons)}) as reasons
                {model_select}
         from scored
     ){model_ctes}{outcome_cte}
