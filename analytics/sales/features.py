@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analytics.warehouse.runner import Query, rows
+from analytics.warehouse.derived import DerivedTables
+from analytics.warehouse.runner import Query, execute, rows
 from analytics.warehouse.schema import CHANNELS
 
 FREE_MAIL_DOMAINS = (
@@ -166,15 +167,21 @@ DATA_END = Query(
 
 @dataclass(frozen=True)
 class Shape:
-    """What the warehouse has of the optional parts: tables present, and whether contacts have titles."""
+    """What the warehouse has of the optional parts: tables present, whether contacts have titles,
+    and whether the model features built at load (:data:`LEAD_FEATURES`) are current."""
 
     tables: frozenset[str]
     has_title: bool
+    features_current: bool = False
 
 
 def warehouse_shape(con) -> Shape:
     found = rows(con, WAREHOUSE_SHAPE)
-    return Shape(frozenset(t for t, _ in found), any(t == "contacts" and c == "job_title" for t, c in found))
+    return Shape(
+        frozenset(t for t, _ in found),
+        any(t == "contacts" and c == "job_title" for t, c in found),
+        LEAD_FEATURES.current(con) if hasattr(con, "execute") else False,
+    )
 
 
 def data_end(con):
@@ -195,21 +202,33 @@ def lead_profile_cte(shape: Shape) -> str:
         select lower(trim(name)) as name_key, min(account_id) as account_id
         from accounts where name is not null group by lower(trim(name))
     ),
-    contact_keys as (
-        select c.*, {title} as title_text,
+    contact_domains as (
+        select c.contact_id, c.hubspot_id, c.email, c.first_name, c.last_name, c.company, c.lead_source,
+               c.lifecycle_stage, c.created_at, c.owner_id, c.lead_score, c.account_id, {title} as title_text,
                nullif(lower(trim(split_part(c.email, '@', 2))), '') as mail_domain
         from contacts c
     ),
+    contact_keys as (
+        select *,
+               case when mail_domain in ({free_mail}) then 1 else 0 end as free_mail,
+               case when mail_domain in ({free_mail}) then null else mail_domain end as company_domain
+        from contact_domains
+    ),
+    title_levels as (  -- each distinct title read once
+        select title_text, {SENIORITY_SQL.replace("job_title", "title_text")} as seniority
+        from (select distinct title_text,
+                     ' ' || regexp_replace(lower(title_text), '[^a-z]+', ' ', 'g') || ' ' as padded
+              from contact_domains where title_text is not null) titles
+    ),
     matched as (
         select k.*,
-               case when k.mail_domain in ({free_mail}) then 1 else 0 end as free_mail,
                coalesce(linked.account_id, d.account_id, n.account_id) as matched_account_id,
                case when linked.account_id is not null then 'linked'
                     when d.account_id is not null then 'domain'
                     when n.account_id is not null then 'company_name' end as matched_by
         from contact_keys k
         left join accounts linked on linked.account_id = k.account_id
-        left join domain_accounts d on d.domain = k.mail_domain and k.mail_domain not in ({free_mail})
+        left join domain_accounts d on d.domain = k.company_domain
         left join name_accounts n on n.name_key = lower(trim(k.company))
     ),
     lead_profile as (
@@ -219,10 +238,10 @@ def lead_profile_cte(shape: Shape) -> str:
                m.free_mail, m.matched_by, a.account_id, a.name as account_name, a.segment, a.industry, a.region,
                a.employees, a.owner_id as account_owner_id,
                case when a.arr > 0 and a.churned_at is null then 1 else 0 end as account_is_customer,
-               {SENIORITY_SQL.replace("job_title", "m.title_text")} as seniority
-        from (select *, ' ' || regexp_replace(lower(coalesce(title_text, '')), '[^a-z]+', ' ', 'g') || ' ' as padded
-              from matched) m
+               t.seniority
+        from matched m
         left join accounts a on a.account_id = m.matched_account_id
+        left join title_levels t on t.title_text = m.title_text
     )"""
 
 
@@ -259,3 +278,37 @@ OUTCOMES_CTE = """
         left join opportunities o on o.contact_id = p.contact_id
         group by p.contact_id
     )"""
+
+
+FEATURES_TABLE = "_lead_features"
+FEATURE_WINDOW_DAYS = 30
+
+
+def build_lead_features(con) -> None:
+    """``_lead_features``: each lead's count of every model event in its first 30 days (to the load's 'now').
+
+    The predictive model's engagement features do not depend on the rules file, and stop
+    changing once a lead is 30 days old, so every load computes them once for all leads.
+    """
+    shape = Shape(frozenset(t for t, _ in rows(con, WAREHOUSE_SHAPE)), False)
+    now = data_end(con)
+    counts = ", ".join(f"count(case when {event_predicate(name)} then 1 end) as w_{name}" for name in MODEL_EVENTS)
+    execute(
+        con,
+        f"""
+create or replace table {FEATURES_TABLE} as
+with {events_cte(set(MODEL_EVENTS), shape).strip()},
+    windows as (
+        select contact_id, least(created_at + {FEATURE_WINDOW_DAYS} * interval 1 day, $now) as window_end
+        from contacts where created_at is not null
+    )
+select w.contact_id, {counts}
+from windows w
+join lead_events e on e.contact_id = w.contact_id and e.ts <= w.window_end
+group by w.contact_id
+""",
+        {"now": now},
+    )
+
+
+LEAD_FEATURES = DerivedTables("lead_features", (FEATURES_TABLE,), build_lead_features)

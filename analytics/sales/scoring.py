@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from analytics.sales.features import (
     EVENTS,
+    FEATURES_TABLE,
     FIT_FIELDS,
     FREE_MAIL_DOMAINS,
     MODEL_EVENTS,
@@ -164,7 +165,12 @@ def score_statement(
         "sql": rules.sql,
     }
     need_features = model_features or (model is not None and model.uses_features)
-    events = {r.event for r in rules.engagement} | (set(MODEL_EVENTS) if need_features else set())
+    # the model's first-30-day counts come from the table built at load when it is current
+    stored_features = need_features and shape.features_current and scope.observe_days == OBSERVE_DAYS
+    inline_features = need_features and not stored_features
+    # at a fixed 'now' the events need no join to the leads before they are aggregated
+    joined = scope.observed or inline_features
+    events = {r.event for r in rules.engagement} | (set(MODEL_EVENTS) if inline_features else set())
     as_of = (
         "least(p.created_at + $observe_days * interval 1 day, $now)" if scope.observed else "cast($now as timestamp)"
     )
@@ -186,12 +192,13 @@ def score_statement(
         predicate = event_predicate(rule.event)
         params[f"half_life_{k}"] = rule.half_life_days
         aggregates += [
-            f"sum(case when {predicate} then power(0.5, (epoch(s.as_of) - epoch(e.ts)) / 86400.0 / $half_life_{k}) "
+            f"sum(case when {predicate} then power(0.5, (epoch({'s.as_of' if joined else '$now'}) - epoch(e.ts)) / 86400.0 "
+            f"/ $half_life_{k}) "
             f"end) as decayed_{k}",
             f"count(case when {predicate} then 1 end) as n_{k}",
             f"max(case when {predicate} then e.ts end) as last_{k}",
         ]
-    if need_features:
+    if inline_features:
         for name in MODEL_EVENTS:
             aggregates.append(
                 f"count(case when {event_predicate(name)} and e.ts <= s.window_end then 1 end) as w_{name}"
@@ -216,7 +223,20 @@ def score_statement(
             f"case when n_{k} = 1 then ' ' || cast(cast(last_{k} as date) as varchar) "
             f"else ' ×' || cast(n_{k} as varchar) || ', last ' || cast(cast(last_{k} as date) as varchar) end end"
         )
-    feature_columns = [f"coalesce(t.w_{name}, 0) as w_{name}" for name in MODEL_EVENTS] if need_features else []
+    source = "f" if stored_features else "t"
+    feature_columns = [f"coalesce({source}.w_{name}, 0) as w_{name}" for name in MODEL_EVENTS] if need_features else []
+    feature_join = f"left join {FEATURES_TABLE} f on f.contact_id = s.contact_id" if stored_features else ""
+    if joined:
+        totals = """select s.contact_id, {aggregates}
+        from scope s
+        join lead_events e on e.contact_id = s.contact_id and e.ts <= s.as_of
+        group by s.contact_id"""
+    else:
+        totals = """select e.contact_id, {aggregates}
+        from lead_events e
+        where e.ts <= $now
+        group by e.contact_id"""
+    totals = totals.format(aggregates=", ".join(aggregates))
     fit_sum = " + ".join(f"coalesce(fit_{k}, 0)" for k in range(len(rules.fit))) or "0"
     engagement_sum = " + ".join(f"coalesce(eng_{k}, 0)" for k in range(len(rules.engagement))) or "0"
     reasons = fit_reasons + engagement_reasons
@@ -265,10 +285,7 @@ with {lead_profile_cte(shape)},
         where {" and ".join(filters)}
     ),{events_cte(events, shape)},
     event_totals as (
-        select s.contact_id, {", ".join(aggregates)}
-        from scope s
-        join lead_events e on e.contact_id = s.contact_id and e.ts <= s.as_of
-        group by s.contact_id
+        {totals}
     ),
     points as (
         select {lead_columns}, s.is_free_mail
@@ -277,6 +294,7 @@ with {lead_profile_cte(shape)},
                {"".join(", " + c for c in feature_columns)}
         from scope s
         left join event_totals t on t.contact_id = s.contact_id
+        {feature_join}
     ),
     grouped as (
         select *, {fit_sum} as fit_raw, {engagement_sum} as engagement_raw from points
