@@ -41,17 +41,16 @@ def _connect(db: Path | None):
 
 
 def _rules_text(path: Path | None) -> str:
-    from analytics.sales.rules import DEFAULT_RULES_PATH, load_rules
+    from analytics.sales.rules import load_rules
 
-    rules = load_rules(path)  # checks the file, naming the line of a problem
-    return rules.source if path else DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+    return load_rules(path).source  # checks the file, naming the line of a problem
 
 
 def _routing_text(path: Path | None) -> str:
-    from analytics.sales.routing import DEFAULT_ROUTING_PATH, load_routing
+    from analytics.sales.routing import load_routing, routing_path
 
     load_routing(path)
-    return (path or DEFAULT_ROUTING_PATH).read_text(encoding="utf-8")
+    return (path or routing_path()).read_text(encoding="utf-8")
 
 
 def _period(text: str) -> tuple[date, date]:

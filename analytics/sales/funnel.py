@@ -221,6 +221,17 @@ CONVERSION_DURATIONS = Query(
     "leads by source, converted or still open, and days observed (for Kaplan–Meier)",
 )
 
+RECENT_DAYS = 7
+NEWLY_QUALIFIED = Query(
+    "sales.newly_qualified",
+    f"""
+    select contact_id, mql_at, sql_at
+    from {STAGE_TABLE}
+    where (mql_at > $since and mql_at <= $now) or (sql_at > $since and sql_at <= $now)
+    """,
+    "leads that reached MQL or SQL in the last days (the follow-up's audience)",
+)
+
 SALES_VELOCITY = Query(
     "sales.velocity",
     """
@@ -256,6 +267,7 @@ class Funnel:
     timing: pl.DataFrame  # from_stage, to_stage, leads, median_days, p75_days
     cohorts: pl.DataFrame  # created_month, lead_source, stage, by_day, leads, reached_share
     durations: pl.DataFrame  # lead_source, converted, days, leads (for time_to_convert)
+    newly_qualified: pl.DataFrame  # contact_id, mql_at, sql_at: reached MQL or SQL in the last 7 days
 
 
 def funnel(
@@ -295,8 +307,9 @@ def funnel(
     timing = timing.sort(pl.concat_str("from_stage", pl.lit(">"), "to_stage").replace_strict(order, default=99))
     cohorts = run(con, COHORTS, {"now": now})
     durations = run(con, CONVERSION_DURATIONS, {"now": now})
+    recent = run(con, NEWLY_QUALIFIED, {"since": now - timedelta(days=RECENT_DAYS), "now": now})
     execute(con, f"drop table if exists {STAGE_TABLE}")
-    return Funnel(pl.DataFrame(rows), timing, cohorts, durations)
+    return Funnel(pl.DataFrame(rows), timing, cohorts, durations, recent)
 
 
 def time_to_convert(durations: pl.DataFrame, by_source: bool = False, max_days: int = 365) -> pl.DataFrame:

@@ -184,3 +184,93 @@ def route_new_leads(
     config = parse_routing(routing_text)
     routed = assign(leads, reps_frame(con), time_off_frame(con), config, initial_load=initial_load)
     return leads, routed
+
+
+@dataclass(frozen=True)
+class FunnelView:
+    """The funnel of a period with its time-to-convert curves and sales velocity, for the Leads page."""
+
+    funnel: object  # analytics.sales.funnel.Funnel
+    curve: pl.DataFrame  # all leads
+    curves_by_source: pl.DataFrame
+    velocity: object  # analytics.sales.funnel.Velocity
+
+
+def funnel_view(
+    con,
+    rules_text: str,
+    mql: float | None = None,
+    sql: float | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+    segments: tuple[str, ...] = (),
+) -> FunnelView:
+    from analytics.sales.funnel import funnel, sales_velocity, time_to_convert
+
+    rules = rules_of(rules_text, mql, sql)
+    result = funnel(con, rules, created_from, created_to, segments)
+    now = data_end(con)
+    velocity = sales_velocity(con, created_from or date(1970, 1, 1), created_to or now.date(), segments)
+    return FunnelView(
+        result, time_to_convert(result.durations), time_to_convert(result.durations, by_source=True), velocity
+    )
+
+
+def replay_view(
+    con,
+    config_json: str,
+    rules_text: str,
+    created_from: date,
+    created_to: date,
+    segments: tuple[str, ...] = (),
+    time_off_rows: tuple = (),
+):
+    """A replay of a configuration (as JSON) over the period's leads, for the Routing page."""
+    from analytics.sales.routing import config_from_json, replay, time_off_from_rows
+
+    config = config_from_json(config_json)
+    result = replay(
+        con, config, rules_of(rules_text), created_from, created_to, extra_time_off=time_off_from_rows(time_off_rows)
+    )
+    if segments:
+        from dataclasses import replace
+
+        kept = score_leads(
+            con, rules_of(rules_text), Scope(created_from=created_from, created_to=created_to, segments=segments)
+        )["contact_id"]
+        result = replace(result, assignments=result.assignments.filter(pl.col("contact_id").is_in(kept.implode())))
+    return result
+
+
+def sla_view(con, config_json: str, rules_text: str, days: int = 30, time_off_rows: tuple = ()) -> pl.DataFrame:
+    """Leads of the last ``days``: owner, wait, breach, the action due, and for a reassignment the new rep."""
+    from analytics.sales.routing import assign, config_from_json, reps_frame, time_off_frame, time_off_from_rows
+    from analytics.sales.sla import sla_breaches
+
+    config = config_from_json(config_json)
+    now = data_end(con)
+    breaches = sla_breaches(con, config, now, days)
+    due = breaches.filter(pl.col("action") == "reassign")
+    breaches = breaches.with_columns(reassign_to=pl.lit(None, dtype=pl.String))
+    if due.is_empty():
+        return breaches
+    leads = score_leads(con, rules_of(rules_text), Scope(created_from=(now - timedelta(days=days)).date()), now=now)
+    reps, time_off = reps_frame(con), time_off_frame(con, time_off_from_rows(time_off_rows))
+    moves = []
+    for (owner,), group in due.group_by(["owner_id"]):
+        from dataclasses import replace
+
+        # the next rep the routing would pick with the owner left out (no account-owner shortcut)
+        again = replace(config, excluded_reps=(*config.excluded_reps, owner), match_accounts="off", rules=())
+        chosen = leads.filter(pl.col("contact_id").is_in(group["contact_id"].implode()))
+        if chosen.is_empty():
+            continue
+        routed = assign(chosen, reps, time_off, again)
+        moves.append(routed.select("contact_id", pl.col("rep_id").alias("new_rep")))
+    if moves:
+        breaches = (
+            breaches.join(pl.concat(moves), on="contact_id", how="left")
+            .with_columns(reassign_to=pl.col("new_rep"))
+            .drop("new_rep")
+        )
+    return breaches

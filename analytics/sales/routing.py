@@ -152,8 +152,20 @@ def validated(config: RoutingConfig, source: str = "the routing configuration") 
     return config
 
 
+def routing_path() -> Path:
+    """The routing configuration in use: ``REVLENS_LEAD_ROUTING``, else ``data/lead_routing.toml``."""
+    from analytics.core.settings import lead_routing_path
+
+    path = lead_routing_path()
+    return path if path.is_file() or path != Path("data/lead_routing.toml") else DEFAULT_ROUTING_PATH
+
+
+def default_routing_text() -> str:
+    return routing_path().read_text(encoding="utf-8")
+
+
 def load_routing(path: str | Path | None = None) -> RoutingConfig:
-    path = Path(path) if path else DEFAULT_ROUTING_PATH
+    path = Path(path) if path else routing_path()
     if not path.is_file():
         raise RevLensError(f"No routing configuration at {path}; copy data/lead_routing.toml there.")
     return parse_routing(path.read_text(encoding="utf-8"), path.name)
@@ -672,4 +684,28 @@ def replay(
         fair_share=float(fair["fair"].mean()) if len(fair) else None,
         sla_breaches=int(routed["breached"].sum()),
         queued=int(routed["rep_id"].is_null().sum()),
+    )
+
+
+def config_to_json(config: RoutingConfig) -> str:
+    """A configuration as JSON text (hashable, for caches and the audit)."""
+    return json.dumps(asdict(config), sort_keys=True)
+
+
+def config_from_json(text: str) -> RoutingConfig:
+    data = json.loads(text)
+    data["rules"] = tuple(RoutingRule(r["name"], r["field"], tuple(r["values"]), r["to"]) for r in data["rules"])
+    for key in ("senior_levels", "excluded_reps"):
+        data[key] = tuple(data[key])
+    return validated(RoutingConfig(**data))
+
+
+def time_off_from_rows(rows: tuple = ()) -> pl.DataFrame | None:
+    """Time-off rows ``(rep_id, starts_on, ends_on, reason)`` as a frame (None for none)."""
+    if not rows:
+        return None
+    return pl.DataFrame(
+        list(rows),
+        schema={"rep_id": pl.String, "starts_on": pl.Date, "ends_on": pl.Date, "reason": pl.String},
+        orient="row",
     )

@@ -252,9 +252,18 @@ def parse_rules(text: str, source: str = "the rules") -> Rules:
     )
 
 
+def rules_path() -> Path:
+    """The rules file in use: ``REVLENS_LEAD_RULES``, else ``data/lead_rules.txt`` (the shipped one
+    when run from elsewhere)."""
+    from analytics.core.settings import lead_rules_path
+
+    path = lead_rules_path()
+    return path if path.is_file() or path != Path("data/lead_rules.txt") else DEFAULT_RULES_PATH
+
+
 def load_rules(path: str | Path | None = None) -> Rules:
-    """The rules in ``path`` (default ``data/lead_rules.txt``)."""
-    path = Path(path) if path else DEFAULT_RULES_PATH
+    """The rules in ``path`` (default :func:`rules_path`)."""
+    path = Path(path) if path else rules_path()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -263,8 +272,9 @@ def load_rules(path: str | Path | None = None) -> Rules:
         ) from None
     except UnicodeDecodeError:
         raise RevLensError(f"{path} is not a UTF-8 text file; save the rules as plain text.") from None
-    return parse_rules(text, str(path.name if path == DEFAULT_RULES_PATH else path))
+    return parse_rules(text, str(path))
 
 
 def default_rules_text() -> str:
-    return DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+    """The text of the rules file in use."""
+    return rules_path().read_text(encoding="utf-8")
