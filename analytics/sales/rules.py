@@ -195,7 +195,7 @@ def parse_rules(text: str, source: str = "the rules") -> Rules:
             continue
         if section is None:
             raise RevLensError(f"{where}: a rule before any group; start the file with [fit].")
-        if "=" in line and not _POINTS.match(line):
+        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*\s*=", line):
             key, _, value = (part.strip() for part in line.partition("="))
             if key not in SETTINGS[section]:
                 raise RevLensError(
