@@ -550,12 +550,16 @@ def _place_level(leads, key_columns, pools, level, only_senior, senior, state, a
             skipped = pl.Series([texts[c] for c in count_full], dtype=pl.String)
         where = "/".join(str(v) for v in key)
         out.append(
-            group.select("arrival", "contact_id", "created_at", "high_score", "rep_id").with_columns(
+            group.select("arrival", "contact_id", "created_at", "high_score", "rep_id", "note")
+            .with_columns(
                 queue=pl.lit(None, dtype=pl.String),
                 rule=pl.lit(f"{label} {where} ({config.method.replace('_', ' ')})"),
                 candidates=pl.lit(", ".join(members)),
-                skipped=skipped,
+                skipped=pl.concat_str([pl.col("note"), pl.lit(skipped)], separator="; ")
+                .str.strip_chars("; ")
+                .str.replace_all(r"^; |; $", ""),
             )
+            .drop("note")
         )
     assigned = pl.concat(out, how="vertical_relaxed")
     for rep, n in assigned.group_by("rep_id").len().iter_rows():
