@@ -981,7 +981,14 @@ class DemoBuilder:
             dtype=object,
         )
         titles[rng.random(n) < 0.05] = None
-        self.con.register("_titles", pl.DataFrame({"contact_id": self.contact_ids, "job_title": titles}).to_arrow())
+        # typed columns: an object array holding None would reach DuckDB as pointers through Arrow
+        frame = pl.DataFrame(
+            {
+                "contact_id": pl.Series(self.contact_ids.tolist(), dtype=pl.String),
+                "job_title": pl.Series(titles.tolist(), dtype=pl.String),
+            }
+        )
+        self.con.register("_titles", frame.to_arrow())
         self.con.execute(
             "update contacts set job_title = t.job_title from _titles t where contacts.contact_id = t.contact_id"
         )

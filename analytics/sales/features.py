@@ -216,9 +216,9 @@ def lead_profile_cte(shape: Shape) -> str:
     ),
     title_levels as (  -- each distinct title read once
         select title_text, {SENIORITY_SQL.replace("job_title", "title_text")} as seniority
-        from (select distinct title_text,
-                     ' ' || regexp_replace(lower(title_text), '[^a-z]+', ' ', 'g') || ' ' as padded
-              from contact_domains where title_text is not null) titles
+        from (select title_text, ' ' || regexp_replace(lower(title_text), '[^a-z]+', ' ', 'g') || ' ' as padded
+              from (select {title.replace("c.", "")} as title_text from contacts group by {title.replace("c.", "")}) t
+              where title_text is not null) titles
     ),
     matched as (
         select k.*,

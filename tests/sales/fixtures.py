@@ -28,9 +28,7 @@ def tiny_warehouse(path, contacts=(), accounts=(), touchpoints=(), emails=(), pa
             list(row),
         )
     for i, (contact, channel, kind, ts) in enumerate(touchpoints):
-        con.execute(
-            "insert into touchpoints values (?, ?, null, ?, ?, ?, 50)", [f"TP{i}", contact, channel, kind, ts]
-        )
+        con.execute("insert into touchpoints values (?, ?, null, ?, ?, ?, 50)", [f"TP{i}", contact, channel, kind, ts])
     # the warehouse's 'now' is its latest touch: pin it
     con.execute("insert into touchpoints values ('TPNOW', 'NOBODY', null, 'direct', 'page_view', ?, 0)", [NOW])
     for contact, kind, ts in emails:

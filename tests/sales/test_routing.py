@@ -111,7 +111,9 @@ def test_an_out_of_office_rep_is_skipped_and_a_weighted_pool_catches_up_after():
 
 
 def test_weighted_shares_stay_within_one_lead():
-    three = reps(("A", "EMEA", "SMB", "mid", 1000), ("B", "EMEA", "SMB", "mid", 1000), ("C", "EMEA", "SMB", "mid", 1000))
+    three = reps(
+        ("A", "EMEA", "SMB", "mid", 1000), ("B", "EMEA", "SMB", "mid", 1000), ("C", "EMEA", "SMB", "mid", 1000)
+    )
     config = replace(BASE, method="weighted", weights={"A": 2.0, "B": 1.0, "C": 1.0})
     routed = assign(leads(100), three, NO_TIME_OFF, config)
     for n in range(1, 101):  # at every prefix, not just at the end
@@ -139,8 +141,10 @@ def test_a_lead_of_a_customer_account_goes_to_its_owner_unless_the_owner_is_away
     assert routed["rule"].to_list()[0] == "account owner"
     everything = assign(owned, TEAM, NO_TIME_OFF, replace(BASE, match_accounts="all"))
     assert everything["rep_id"].to_list() == ["D", "D", "D"]
-    away = pl.DataFrame({"rep_id": ["D"], "starts_on": [date(2026, 9, 1)], "ends_on": [date(2026, 9, 1)],
-                         "reason": [None]}, schema_overrides={"reason": pl.String})
+    away = pl.DataFrame(
+        {"rep_id": ["D"], "starts_on": [date(2026, 9, 1)], "ends_on": [date(2026, 9, 1)], "reason": [None]},
+        schema_overrides={"reason": pl.String},
+    )
     without = assign(owned, TEAM, away, BASE)
     assert without["rep_id"].to_list() == ["A", "B", "C"]
     assert "D: account owner out of office" in without["skipped"][0]
@@ -154,8 +158,9 @@ def test_rules_come_first_and_the_first_match_wins():
             RoutingRule("all web", "lead_source", ("Web", "Partner"), "queue"),
         ),
     )
-    sources = leads(3, lead_source=["Partner", "Web", "Event"], account_owner_id=["D", None, None],
-                    account_is_customer=[1, 0, 0])
+    sources = leads(
+        3, lead_source=["Partner", "Web", "Event"], account_owner_id=["D", None, None], account_is_customer=[1, 0, 0]
+    )
     routed = assign(sources, TEAM, NO_TIME_OFF, config)
     assert routed["rep_id"].to_list() == ["E", None, "A"]
     assert routed["rule"].to_list()[:2] == ["rule: partners", "rule: all web"]
@@ -177,8 +182,14 @@ def test_a_configuration_where_nobody_can_receive_a_lead_is_refused_before_it_ru
     ):
         with pytest.raises(RevLensError, match="No rep can ever receive a lead"):
             assign(leads(2), TEAM, NO_TIME_OFF, config)
-    always_away = pl.DataFrame({"rep_id": list("ABCDE"), "starts_on": [date(2026, 1, 1)] * 5,
-                                "ends_on": [date(2026, 12, 31)] * 5, "reason": ["leave"] * 5})
+    always_away = pl.DataFrame(
+        {
+            "rep_id": list("ABCDE"),
+            "starts_on": [date(2026, 1, 1)] * 5,
+            "ends_on": [date(2026, 12, 31)] * 5,
+            "reason": ["leave"] * 5,
+        }
+    )
     with pytest.raises(RevLensError, match="No rep can ever receive a lead"):
         assign(leads(2), TEAM, always_away, BASE)
     with pytest.raises(RevLensError, match="is not a rep id"):

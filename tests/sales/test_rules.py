@@ -19,7 +19,10 @@ from tests.sales.test_scoring import RULES
         (("half_life_days = 10", "half_life = 10"), "Line 12 of the rules: unknown setting 'half_life'"),
         (("[grades]", "[grade]"), "Line 18 of the rules: unknown group [grade]"),
         (("limit = 25", "limit = x"), "Line 11 of the rules: 'x' is not a number"),
-        (("+4 per touchpoint max 6", "+4 per touchpoint max -6"), "Line 13 of the rules: the cap -6 must have the sign"),
+        (
+            ("+4 per touchpoint max 6", "+4 per touchpoint max -6"),
+            "Line 13 of the rules: the cap -6 must have the sign",
+        ),
     ],
 )
 def test_a_bad_line_is_named(change, message):
