@@ -174,15 +174,26 @@ def route_new_leads(
     initial_load: dict | None = None,
     now: datetime | None = None,
 ):
-    """Route the leads created in the last ``days`` under the configuration (live: from this month's load)."""
-    from analytics.sales.routing import assign, parse_routing, reps_frame, time_off_frame
+    """Route the leads created in the last ``days`` under a configuration file's text (live: from this month's load)."""
+    from analytics.sales.routing import parse_routing
+
+    return route_with_config(con, rules_text, parse_routing(routing_text), days, initial_load, now)
+
+
+def route_with_config(con, rules_text: str, config, days: int = 7, initial_load: dict | None = None, now=None):
+    """``(leads, decisions)`` for the leads created in the last ``days`` under ``config``, time off included."""
+    from analytics.core.errors import RevLensError
+    from analytics.sales.routing import assign, reps_frame, time_off_frame
+    from analytics.sales.store import time_off_entries
 
     now = now or data_end(con)
     rules = rules_of(rules_text)
     model = lead_model(con, rules_text).model
     leads = score_leads(con, rules, Scope(created_from=(now - timedelta(days=days)).date()), model, now=now)
-    config = parse_routing(routing_text)
-    routed = assign(leads, reps_frame(con), time_off_frame(con), config, initial_load=initial_load)
+    if leads.is_empty():
+        raise RevLensError(f"No lead was created in the last {days} days of the data; nothing to route.")
+    time_off = time_off_frame(con, time_off_entries())
+    routed = assign(leads, reps_frame(con), time_off, config, initial_load=initial_load)
     return leads, routed
 
 
