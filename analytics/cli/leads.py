@@ -83,7 +83,7 @@ def score(
     con = _connect(db)
     try:
         with err.status("Scoring the leads…"):
-            frame = scored_leads(con, text, created_from=start, created_to=end)
+            frame = scored_leads(con, text, created_from=start, created_to=end, model_reasons=False)
     finally:
         con.close()
     frame = frame.select("contact_id", "rule_score", "predictive_score", "grade", "tier", "reasons")

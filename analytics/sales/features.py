@@ -249,8 +249,13 @@ def events_cte(events: set[str], shape: Shape) -> str:
     """CTE ``lead_events``: the rows of the sources the given events need (none: an empty CTE)."""
     sources = sorted({EVENTS[name].source for name in events})
     present = [s for s in sources if SOURCES[s][0] in shape.tables]
+
+    def needed(source: str) -> str:  # only the rows some event of the set counts
+        predicates = {EVENTS[name].predicate for name in events if EVENTS[name].source == source}
+        return "" if "true" in predicates else " where " + " or ".join(sorted(predicates))
+
     union = "\n        union all\n        ".join(
-        f"select '{s}' as source, * from ({SOURCES[s][1]}) as {s}_rows" for s in present
+        f"select '{s}' as source, * from ({SOURCES[s][1]}) as {s}_rows{needed(s)}" for s in present
     ) or (
         "select cast(null as varchar) as source, cast(null as varchar) as contact_id, cast(null as varchar) as detail, "
         "cast(null as varchar) as channel, cast(null as timestamp) as ts where false"

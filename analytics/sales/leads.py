@@ -64,11 +64,13 @@ def scored_leads(
     segments: tuple[str, ...] = (),
     predictive: bool = True,
     routing_text: str | None = None,
+    model_reasons: bool = True,
 ) -> pl.DataFrame:
     """Every lead created in the period: both scores, grade, tier, reasons, missing, suggested owner."""
     rules = rules_of(rules_text, mql, sql)
     model = lead_model(con, rules_text).model if predictive else None
-    leads = score_leads(con, rules, Scope(created_from=created_from, created_to=created_to, segments=segments), model)
+    scope = Scope(created_from=created_from, created_to=created_to, segments=segments)
+    leads = score_leads(con, rules, scope, model, model_reasons=model_reasons)
     if routing_text is not None and len(leads):
         from analytics.sales.routing import assign, parse_routing, reps_frame, time_off_frame
 

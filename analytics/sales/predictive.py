@@ -17,7 +17,8 @@ ensemble=False)``):
 Standardization is folded into the weights, so scoring is one SQL expression per lead
 (:meth:`LeadScoreModel.probability_sql`), no row leaves the warehouse. The **top 3
 reasons** of a lead are the terms with the largest ``|w_j (x_j − \\bar x_j)|`` (its
-difference from the average lead, in log-odds), with an arrow for their direction.
+difference from the average lead, in log-odds), with an arrow for their direction; the
+candidates are the 15 terms with the largest ``|w_j| · sd(x_j)`` in training.
 
 **Out-of-time holdout** (:func:`fit_lead_model`): with ``T`` the last creation date whose
 180-day window has ended, leads created in the ``holdout_months`` before ``T`` are the
@@ -50,6 +51,7 @@ MIN_CONVERSIONS_AT_ALL = 10
 CATEGORICAL = ("segment", "seniority", "lead_source", "industry")
 CATEGORY_MIN_SHARE = 0.01
 COUNT_CAP = 10
+REASON_TERMS = 15  # candidates for a lead's top-3 reasons
 SCORE_BANDS = ((0, 5), (5, 10), (10, 20), (20, 40), (40, 101))  # predictive score (0–100) bands
 
 
@@ -190,6 +192,9 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         calibrator = fitted.calibrators[0]
         self.calibration_ = (float(calibrator.a_), float(calibrator.b_))
         self.means_ = x.mean(axis=0)
+        # reasons come from the terms that move leads most (|w| × spread): the rest never make a top 3
+        spread = np.abs(self.weights_) * x.std(axis=0)
+        self.reason_terms_ = set(np.argsort(-spread)[:REASON_TERMS].tolist())
         self.note_ = f"Trained on {len(y):,} leads with {self.n_conversions_:,} conversions."
         return self
 
@@ -238,13 +243,15 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         params: dict = {}
         values, rows = [], []
         for j, term in enumerate(self.terms_):
+            if j not in self.reason_terms_:
+                continue
             values.append(f"{term.sql()} as t{j}")
             params[f"r_w{j}"] = float(self.weights_[j])
             params[f"r_mu{j}"] = float(self.means_[j])
             params[f"r_label{j}"] = term.label
             shown = "any" if term.kind in ("log1p", "count", "present") else "set"
             rows.append(f"('t{j}', $r_w{j}, $r_mu{j}, $r_label{j}, '{term.kind}', '{shown}')")
-        names = ", ".join(f"t{j}" for j in range(len(self.terms_)))
+        names = ", ".join(f"t{j}" for j in sorted(self.reason_terms_))
         return (
             f"""model_terms as (
         select contact_id, {", ".join(values)} from final

@@ -28,8 +28,9 @@ from the rules file bound.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from analytics.sales.features import (
@@ -141,16 +142,19 @@ def score_statement(
     model=None,
     model_features: bool = False,
     with_outcome: bool = False,
+    model_reasons: bool = True,
 ) -> tuple[str, dict]:
     """The SQL and parameters that score every lead in ``scope`` (see the module docstring).
 
     ``model``: a fitted :class:`~analytics.sales.predictive.LeadScoreModel` whose probability
     is added as ``predictive_score`` (0–100) with its ``predictive_reasons``;
     ``model_features``: add the raw model features (for fitting); ``with_outcome``: add
-    ``converted`` and ``won_on``.
+    ``converted`` and ``won_on``; ``model_reasons=False``: leave the model's top-3 reasons out
+    (they cost more than the score itself: bulk exports that do not show them skip them).
     """
     params: dict = {
         "now": now,
+        "now_epoch": float(now.replace(tzinfo=UTC).timestamp()),
         "observe_days": int(scope.observe_days),
         "horizon_days": int(scope.horizon_days),
         "created_from": scope.created_from,
@@ -190,11 +194,11 @@ def score_statement(
     aggregates = ["count(*) as event_rows"]
     for k, rule in enumerate(rules.engagement):
         predicate = event_predicate(rule.event)
-        params[f"half_life_{k}"] = rule.half_life_days
+        # 0.5^(age / h) = exp(−ln 2 · age / h), with the age in seconds
+        params[f"rate_{k}"] = math.log(2) / (86400.0 * rule.half_life_days)
+        reference = "epoch(s.as_of)" if joined else "$now_epoch"
         aggregates += [
-            f"sum(case when {predicate} then power(0.5, (epoch({'s.as_of' if joined else '$now'}) - epoch(e.ts)) / 86400.0 "
-            f"/ $half_life_{k}) "
-            f"end) as decayed_{k}",
+            f"sum(case when {predicate} then exp($rate_{k} * (epoch(e.ts) - {reference})) end) as decayed_{k}",
             f"count(case when {predicate} then 1 end) as n_{k}",
             f"max(case when {predicate} then e.ts end) as last_{k}",
         ]
@@ -261,16 +265,17 @@ def score_statement(
         probability, model_params = model.probability_sql()
         params.update(model_params)
         model_select = f", {probability} as predictive_probability"
-        reason_sql, reason_params = model.reasons_sql("scored")
+        reason_sql, reason_params = model.reasons_sql("scored") if model_reasons else ("", {})
         params.update(reason_params)
         if reason_sql:
             model_ctes = f",\n    {reason_sql}"
             model_join = "left join model_reasons mr on mr.contact_id = final.contact_id"
             model_columns = ", round(100 * final.predictive_probability, 1) as predictive_score, mr.predictive_reasons"
         else:
+            fixed = model.fixed_reason_sql() if model.mode_ != "model" else "null"
             model_columns = (
                 ", round(100 * final.predictive_probability, 1) as predictive_score, "
-                f"cast({model.fixed_reason_sql()} as varchar) as predictive_reasons"
+                f"cast({fixed} as varchar) as predictive_reasons"
             )
     outcome_cte = f",{OUTCOMES_CTE}" if with_outcome else ""
     outcome_join = "left join lead_outcomes o on o.contact_id = final.contact_id" if with_outcome else ""
@@ -339,12 +344,13 @@ def score_leads(
     model_features: bool = False,
     with_outcome: bool = False,
     now: datetime | None = None,
+    model_reasons: bool = True,
 ) -> pl.DataFrame:
     """One row per lead in ``scope``: profile, ``fit_score``, ``engagement_score``, ``rule_score``,
     ``grade``, ``tier``, ``reasons``, ``missing`` (and the model's score, features, outcome when asked)."""
     shape = warehouse_shape(con)
     now = now or data_end(con) or datetime.now()
-    sql, params = score_statement(rules, shape, now, scope, model, model_features, with_outcome)
+    sql, params = score_statement(rules, shape, now, scope, model, model_features, with_outcome, model_reasons)
     return run(con, sql, params)
 
 
