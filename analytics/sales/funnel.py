@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from analytics.sales.features import EVENTS, data_end, event_predicate, events_cte, lead_profile_cte, warehouse_shape
+from analytics.sales.features import data_end, event_predicate, events_cte, lead_profile_cte, warehouse_shape
 from analytics.sales.rules import Rules
 from analytics.sales.scoring import fit_condition
 from analytics.warehouse.runner import Query, execute, run
@@ -394,6 +394,3 @@ def sales_velocity(con, created_from: date, created_to: date, segments: tuple[st
         row["average_days_to_win"],
         per_day,
     )
-
-
-__all__ = ["EVENTS", "STAGES", "Funnel", "Velocity", "funnel", "sales_velocity", "time_to_convert"]

@@ -242,17 +242,17 @@ def replay_view(
     from analytics.sales.routing import config_from_json, replay, time_off_from_rows
 
     config = config_from_json(config_json)
-    result = replay(
-        con, config, rules_of(rules_text), created_from, created_to, extra_time_off=time_off_from_rows(time_off_rows)
+    model = lead_model(con, rules_text).model if config.score == "predictive_score" else None
+    return replay(
+        con,
+        config,
+        rules_of(rules_text),
+        created_from,
+        created_to,
+        model=model,
+        extra_time_off=time_off_from_rows(time_off_rows),
+        segments=segments,
     )
-    if segments:
-        from dataclasses import replace
-
-        kept = score_leads(
-            con, rules_of(rules_text), Scope(created_from=created_from, created_to=created_to, segments=segments)
-        )["contact_id"]
-        result = replace(result, assignments=result.assignments.filter(pl.col("contact_id").is_in(kept.implode())))
-    return result
 
 
 def sla_view(con, config_json: str, rules_text: str, days: int = 30, time_off_rows: tuple = ()) -> pl.DataFrame:

@@ -647,6 +647,7 @@ def replay(
     created_to: date,
     model=None,
     extra_time_off: pl.DataFrame | None = None,
+    segments: tuple[str, ...] = (),
 ) -> Replay:
     """Run ``config`` over the leads created in ``[created_from, created_to]``, scored as they arrived."""
     from analytics.sales.features import data_end
@@ -654,7 +655,7 @@ def replay(
     from analytics.sales.sla import rep_response_hours, replay_sla
 
     now = data_end(con)
-    scope = Scope(created_from=created_from, created_to=created_to, observed=True, observe_days=0)
+    scope = Scope(created_from=created_from, created_to=created_to, segments=segments, observed=True, observe_days=0)
     leads = score_leads(con, rules, scope, model=model, now=now)
     reps = reps_frame(con)
     time_off = time_off_frame(con, extra_time_off)

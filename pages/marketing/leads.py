@@ -60,8 +60,13 @@ if leads.is_empty():
 
 m1, m2, m3, m4, m5 = st.columns(5)
 m1.metric("Leads", f"{leads.height:,}", border=True)
-m2.metric("MQL or better", f"{leads.filter(pl.col('tier') != 'nurture').height:,}", border=True)
-m3.metric("SQL", f"{leads.filter(pl.col('tier') == 'sql').height:,}", border=True)
+m2.metric(
+    "MQL or better",
+    f"{leads.filter(pl.col('tier') != 'nurture').height:,}",
+    border=True,
+    help="Leads whose score today reaches the MQL threshold (the funnel counts every lead that ever reached it).",
+)
+m3.metric("SQL", f"{leads.filter(pl.col('tier') == 'sql').height:,}", border=True, help="Score today ≥ SQL threshold.")
 expected = leads["predictive_score"].sum() / 100 if leads["predictive_score"].null_count() < leads.height else None
 m4.metric(
     "Expected conversions",
@@ -104,14 +109,13 @@ with funnel_tab:
     figure.update_layout(height=340, margin={"t": 10, "b": 10})
     left.plotly_chart(figure, width="stretch", key="leads_funnel_chart")
     right.dataframe(
-        stages.with_columns(pl.col("stage").replace_strict(labels("stage", stages["stage"]))),
+        stages.drop("any_rate").with_columns(pl.col("stage").replace_strict(labels("stage", stages["stage"]))),
         hide_index=True,
         column_config={
             "stage": "Stage",
             "ordered": st.column_config.NumberColumn("In order", format="%d"),
             "any": st.column_config.NumberColumn("At all", format="%d"),
             "ordered_rate": st.column_config.NumberColumn("In order, from previous", format="percent"),
-            "any_rate": st.column_config.NumberColumn("At all, from previous", format="percent"),
             "ordered_from_lead": st.column_config.NumberColumn("In order, from lead", format="percent"),
             "any_from_lead": st.column_config.NumberColumn("At all, from lead", format="percent"),
         },
