@@ -55,6 +55,12 @@ def rep_label(rep_id) -> str:
     return names.get(rep_id, FALLBACK.capitalize()) if rep_id else FALLBACK.capitalize()
 
 
+def with_rep_names(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Rep ids inside audit text (candidates, skipped) as names."""
+    ids, shown = list(names), list(names.values())
+    return frame.with_columns(pl.col(c).str.replace_many(ids, shown) for c in columns)
+
+
 st.subheader("Configuration")
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns(4)
@@ -258,6 +264,7 @@ with st.expander("Every decision of the replay (the audit it would write)"):
         pl.col("rep_id").map_elements(rep_label, return_dtype=pl.String).alias("rep_name"),
         pl.col("breached").alias("sla_breach"),
     ).select("contact_id", "created_at", "rep_name", "rule", "candidates", "skipped", "wait_hours", "sla_breach")
+    decisions = with_rep_names(decisions, "candidates", "skipped")
     st.dataframe(
         decisions.head(2000),
         hide_index=True,
@@ -286,8 +293,8 @@ st.dataframe(
     height=200,
     column_config={
         "rep": "Rep",
-        "starts_on": "From",
-        "ends_on": "To (inclusive)",
+        "starts_on": st.column_config.DateColumn("From", format="YYYY-MM-DD"),
+        "ends_on": st.column_config.DateColumn("To (inclusive)", format="YYYY-MM-DD"),
         "reason": "Reason",
         "source": "Entered in",
     },
