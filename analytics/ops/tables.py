@@ -3,7 +3,8 @@
 ``action_outbox``, ``action_batches``, ``audit_log`` and ``campaign_triggers`` belong to the
 write-back outbox (:mod:`analytics.crm.actions`), ``event_outbox`` to the event stream
 (:mod:`analytics.ops.events`), ``sync_cursors`` to the CRM pull sync, ``job_runs`` to job
-bookkeeping. :func:`analytics.ops.store.migrate` creates and extends them.
+bookkeeping; ``routing_audit``, ``lead_assignments`` and ``rep_availability`` to lead routing
+(:mod:`analytics.sales.store`). :func:`analytics.ops.store.migrate` creates and extends them.
 """
 
 from __future__ import annotations

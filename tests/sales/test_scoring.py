@@ -135,3 +135,25 @@ def test_thresholds_move_tiers(tiny):
 def test_the_shipped_rules_file_parses():
     rules = load_rules()
     assert rules.fit and rules.engagement and rules.mql < rules.sql
+
+
+def test_model_features_built_at_load_equal_those_computed_inline(demo_db, monkeypatch):
+    """``_lead_features`` (built by every load) and the in-query counts agree lead by lead."""
+    from dataclasses import replace
+
+    import analytics.sales.scoring as scoring
+    from analytics.sales.features import warehouse_shape
+    from analytics.sales.scoring import Scope
+
+    con = duckdb.connect(demo_db, read_only=True)
+    try:
+        assert warehouse_shape(con).features_current
+        stored = score_leads(con, load_rules(), Scope(observed=True), model_features=True).sort("contact_id")
+        monkeypatch.setattr(scoring, "warehouse_shape", lambda c: replace(warehouse_shape(c), features_current=False))
+        inline = score_leads(con, load_rules(), Scope(observed=True), model_features=True).sort("contact_id")
+    finally:
+        con.close()
+    columns = [c for c in stored.columns if c.startswith("w_")]
+    assert len(columns) > 10 and stored.select(columns).sum().row(0) != (0,) * len(columns)
+    assert stored.select("contact_id", *columns).equals(inline.select("contact_id", *columns))
+    assert stored["rule_score"].equals(inline["rule_score"])
