@@ -48,7 +48,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -137,6 +137,8 @@ def parse_routing(text: str, source: str = "the routing configuration") -> Routi
 
 
 def validated(config: RoutingConfig, source: str = "the routing configuration") -> RoutingConfig:
+    if config.high_score == 0:
+        config = replace(config, high_score=None)  # 0 turns senior routing off
     if config.method not in METHODS:
         raise RevLensError(f"{source}: method {config.method!r} is not one of {', '.join(METHODS)}.")
     if config.match_accounts not in MATCH_ACCOUNTS:
@@ -714,3 +716,44 @@ def time_off_from_rows(rows: tuple = ()) -> pl.DataFrame | None:
         schema={"rep_id": pl.String, "starts_on": pl.Date, "ends_on": pl.Date, "reason": pl.String},
         orient="row",
     )
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def config_to_toml(config: RoutingConfig) -> str:
+    """The configuration as the text of ``data/lead_routing.toml`` (``parse_routing`` reads it back)."""
+    lines = ["# RevLens lead routing (written by the Routing page; docs/leads.md explains every setting)."]
+    for name in (
+        "method",
+        "match_accounts",
+        "high_score",
+        "score",
+        "senior_levels",
+        "capacity_scale",
+        "excluded_reps",
+        "sla_hours",
+        "open_hour",
+        "close_hour",
+    ):
+        value = getattr(config, name)
+        lines.append(f"{name} = {_toml_value(0.0 if value is None else value)}")  # high_score 0: off
+    lines += ["", "[weights]"]
+    lines += [f"{json.dumps(rep)} = {float(weight)!r}" for rep, weight in sorted(config.weights.items())]
+    for rule in config.rules:
+        lines += [
+            "",
+            "[[rule]]",
+            f"name = {_toml_value(rule.name)}",
+            f"field = {_toml_value(rule.field)}",
+            f"in = {_toml_value(list(rule.values))}",
+            f"to = {_toml_value(rule.to)}",
+        ]
+    return "\n".join(lines) + "\n"

@@ -18,6 +18,7 @@ from analytics.sales.routing import (
     RULE_FIELDS,
     RoutingRule,
     config_to_json,
+    config_to_toml,
     default_routing_text,
     parse_routing,
     reps_frame,
@@ -170,11 +171,28 @@ config = replace(
     open_hour=int(open_hour),
     close_hour=int(close_hour),
     senior_levels=tuple(seniors),
-    weights={r: float(w) for r, w in zip(edited_roster["rep_id"], edited_roster["weight"]) if w is not None},
+    # only weights other than the default 1, as the file keeps them
+    weights={r: float(w) for r, w in zip(edited_roster["rep_id"], edited_roster["weight"]) if w is not None and w != 1},
     excluded_reps=tuple(edited_roster.filter(pl.col("excluded"))["rep_id"].to_list()),
     rules=tuple(rules),
 )
 config_json = config_to_json(config)
+changed = config != base
+save_left, save_right = st.columns([1, 3])
+if save_left.button(
+    "Save this configuration",
+    key="routing_save",
+    disabled=not changed,
+    help="Writes the routing file: live routing and the Leads page's suggested owners then use it.",
+):
+    routing_path().write_text(config_to_toml(config), encoding="utf-8")
+    st.toast(f"Saved to {routing_path()}.", icon=":material/save:")
+    st.rerun()
+save_right.caption(
+    "Unsaved changes: the replay below shows them; live routing uses them only once saved."
+    if changed
+    else f"This is the saved configuration ({routing_path()})."
+)
 time_off_rows = tuple(store.time_off_entries().rows())
 
 st.subheader("Replay over past leads")
@@ -312,7 +330,7 @@ with st.form("routing_time_off", border=True):
 
 st.subheader("Route the new leads")
 st.caption(
-    "Routes the leads created in the last 7 days of the data under the configuration above, starting from "
+    "Routes the leads created in the last 7 days of the data under the saved configuration, starting from "
     "each rep's load this month; every decision is written to the routing audit. The owners and scores then "
     "go to HubSpot through the outbox (hubspot_owner_id and marketing_platform_lead_score)."
 )
@@ -320,9 +338,9 @@ if st.button("Route and record the decisions", type="primary", key="routing_live
     with st.spinner("Routing…"):
         cursor = warehouse().cursor()
         try:
-            new_leads, live = pipeline.route_with_config(cursor, rules_text, config, 7, store.month_loads())
+            new_leads, live = pipeline.route_with_config(cursor, rules_text, base, 7, store.month_loads())
             run_id = store.record_decisions(
-                live, config.key(), current_user(), dict(zip(new_leads["contact_id"], new_leads[config.score]))
+                live, base.key(), current_user(), dict(zip(new_leads["contact_id"], new_leads[base.score]))
             )
         except RevLensError as exc:
             st.error(str(exc), icon=":material/error:")
@@ -343,7 +361,7 @@ if "routing_live_result" in st.session_state:
     action_button(
         "Write the owners and scores to HubSpot…",
         "update_properties",
-        lambda: owner_targets(live, new_leads, reps, config.score),
+        lambda: owner_targets(live, new_leads, reps, base.score),
         {"topic": "lead-capture"},
         title="Assign the leads in HubSpot (hubspot_owner_id, marketing_platform_lead_score)",
         key="routing_push",

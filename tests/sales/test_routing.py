@@ -204,3 +204,18 @@ def test_the_routing_file_is_checked():
     with pytest.raises(RevLensError, match="rule 1 has unknown field 'colour'"):
         parse_routing('[[rule]]\nfield = "colour"\nin = ["x"]\nto = "queue"')
     assert parse_routing('method = "load_based"').method == "load_based"
+
+
+def test_a_configuration_written_by_the_page_reads_back_the_same():
+    from analytics.sales.routing import config_to_toml
+
+    config = replace(
+        BASE,
+        method="weighted",
+        high_score=55.0,
+        weights={"A": 2.0, "B": 0.5},
+        excluded_reps=("C",),
+        rules=(RoutingRule('Partners "A"', "lead_source", ("Partner", "Reseller"), "queue"),),
+    )
+    assert parse_routing(config_to_toml(config)) == config
+    assert parse_routing(config_to_toml(replace(config, high_score=None))).high_score is None

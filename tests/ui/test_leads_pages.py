@@ -18,6 +18,9 @@ def app(app_test, tmp_path, monkeypatch):
     rules = tmp_path / "lead_rules.txt"
     shutil.copy(ROOT / "data" / "lead_rules.txt", rules)
     monkeypatch.setenv("REVLENS_LEAD_RULES", str(rules))
+    routing = tmp_path / "lead_routing.toml"
+    shutil.copy(ROOT / "data" / "lead_routing.toml", routing)
+    monkeypatch.setenv("REVLENS_LEAD_ROUTING", str(routing))
     at = app_test()
     at.run()
     return at
@@ -83,3 +86,14 @@ def test_time_off_and_live_routing_write_to_the_ops_store(app):
     assert not app.exception
     assert any("decisions recorded" in s.value for s in app.success)
     assert len(_table_with(app, "decided_at", "rule", "candidates", "skipped")) > 0
+
+
+def test_a_replayed_configuration_goes_live_when_saved(app, tmp_path):
+    app.switch_page(ROUTING).run()
+    assert app.button(key="routing_save").disabled  # nothing changed yet
+    app.selectbox(key="routing_method").set_value("load_based").run()
+    assert not app.button(key="routing_save").disabled
+    app.button(key="routing_save").click().run()
+    assert not app.exception
+    assert 'method = "load_based"' in (tmp_path / "lead_routing.toml").read_text()
+    assert app.button(key="routing_save").disabled  # the saved file is now the base
