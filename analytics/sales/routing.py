@@ -438,18 +438,18 @@ def _route_epoch(batch, state, away, capacity, senior, pools_exact, pools_territ
     )
     # 3–4. pools: senior reps for high scores, then the segment pool, then the territory pool
     levels = [
-        ("senior", lambda row: (row["region"], row["segment"]), pools_exact, True),
-        ("pool", lambda row: (row["region"], row["segment"]), pools_exact, False),
-        ("territory", lambda row: (row["region"],), pools_territory, False),
+        ("senior", pools_exact, True),
+        ("pool", pools_exact, False),
+        ("territory", pools_territory, False),
     ]
-    for level, _, pools, only_senior in levels:
+    for level, pools, only_senior in levels:
         if rest.is_empty():
             break
         key_columns = ["region", "segment"] if level != "territory" else ["region"]
         candidates_here = rest.filter(pl.col("high_score")) if only_senior else rest
         if candidates_here.is_empty():
             continue
-        assigned, leftover_ids = _place_level(
+        assigned = _place_level(
             candidates_here, key_columns, pools, level, only_senior, senior, state, away, capacity, config, month_label
         )
         placed.append(assigned)
@@ -487,7 +487,7 @@ def _route_epoch(batch, state, away, capacity, senior, pools_exact, pools_territ
 
 
 def _place_level(leads, key_columns, pools, level, only_senior, senior, state, away, capacity, config, month_label):
-    """Place leads in the pools of one level; returns (assigned rows, unplaced arrivals)."""
+    """Place leads in the pools of one level; returns the rows it assigned (the rest stay unplaced)."""
     slot_frames, pool_info = [], []
     keys = leads.select(key_columns).unique().rows()
     for key in keys:
@@ -516,13 +516,17 @@ def _place_level(leads, key_columns, pools, level, only_senior, senior, state, a
             slots = pl.concat(rows).sort(["primary", "secondary"]).with_row_index("slot")
             slot_frames.append(slots.with_columns(**{c: pl.lit(v) for c, v in zip(key_columns, key)}))
     if not slot_frames:
-        return leads.head(0).select("arrival", "contact_id", "created_at", "high_score").with_columns(
-            rep_id=pl.lit(None, dtype=pl.String),
-            queue=pl.lit(None, dtype=pl.String),
-            rule=pl.lit(""),
-            candidates=pl.lit(""),
-            skipped=pl.lit(""),
-        ), None
+        return (
+            leads.head(0)
+            .select("arrival", "contact_id", "created_at", "high_score")
+            .with_columns(
+                rep_id=pl.lit(None, dtype=pl.String),
+                queue=pl.lit(None, dtype=pl.String),
+                rule=pl.lit(""),
+                candidates=pl.lit(""),
+                skipped=pl.lit(""),
+            )
+        )
     slots = pl.concat(slot_frames, how="vertical_relaxed")
     ranked = leads.sort("arrival").with_columns(slot=pl.int_range(pl.len()).over(key_columns).cast(pl.UInt32))
     joined = ranked.join(slots, on=[*key_columns, "slot"], how="inner")
@@ -579,7 +583,7 @@ def _place_level(leads, key_columns, pools, level, only_senior, senior, state, a
             if only_senior:
                 members = [r for r in members if r in senior]
             state.pointer[(level, *key)] = members.index(rep)
-    return assigned, None
+    return assigned
 
 
 # ---------------------------------------------------------------------------------------
