@@ -49,8 +49,17 @@ def _seconds(column: pl.Series) -> np.ndarray:
     return column.cast(pl.Datetime("us")).dt.epoch("s").to_numpy()
 
 
+def _has_activities(con) -> bool:
+    from analytics.sales.features import warehouse_shape
+
+    return "sales_activities" in warehouse_shape(con).tables
+
+
 def rep_response_hours(con, config, now: datetime, days: int = 365) -> dict[str, float]:
-    """Each rep's median first-touch delay (business hours) over its leads of the last ``days``."""
+    """Each rep's median first-touch delay (business hours) over its leads of the last ``days``
+    (none without ``sales_activities``: a replay then assumes every rep touches a lead in the SLA)."""
+    if not _has_activities(con):
+        return {}
     frame = run(con, FIRST_TOUCHES, {"since": now - timedelta(days=days), "now": now}).filter(
         pl.col("first_touch_at").is_not_null() & pl.col("owner_id").is_not_null()
     )
@@ -64,12 +73,24 @@ def rep_response_hours(con, config, now: datetime, days: int = 365) -> dict[str,
 
 
 def sla_breaches(con, config, now: datetime, days: int = 30) -> pl.DataFrame:
-    """Leads created in the last ``days``: owner, wait in business hours, breached, and the action due."""
-    frame = run(con, FIRST_TOUCHES, {"since": now - timedelta(days=days), "now": now})
+    """Leads created in the last ``days``: owner, wait in business hours, breached, and the action due
+    (empty without ``sales_activities``: there is no first touch to measure)."""
+    if not _has_activities(con):
+        frame = pl.DataFrame(
+            schema={
+                "contact_id": pl.String,
+                "created_at": pl.Datetime("us"),
+                "owner_id": pl.String,
+                "first_touch_at": pl.Datetime("us"),
+            }
+        )
+    else:
+        frame = run(con, FIRST_TOUCHES, {"since": now - timedelta(days=days), "now": now})
     if frame.is_empty():
         return frame.with_columns(
             wait_hours=pl.lit(None, dtype=pl.Float64),
             breached=pl.lit(None, dtype=pl.Boolean),
+            touched=pl.lit(None, dtype=pl.Boolean),
             action=pl.lit(None, dtype=pl.String),
         )
     touched = frame["first_touch_at"].is_not_null().to_numpy()
@@ -91,7 +112,7 @@ def replay_sla(
     created = _seconds(assignments["created_at"])
     wait = np.full(len(assignments), np.nan)
     reps = assignments["rep_id"].to_numpy()
-    default = float(np.median(list(response_hours.values()))) if response_hours else config.sla_hours
+    default = float(np.median(list(response_hours.values()))) if response_hours else 0.0
     for rep in {r for r in reps if r is not None}:
         mask = reps == rep
         away = time_off.filter(pl.col("rep_id") == rep)

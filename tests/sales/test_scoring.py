@@ -157,3 +157,29 @@ def test_model_features_built_at_load_equal_those_computed_inline(demo_db, monke
     assert len(columns) > 10 and stored.select(columns).sum().row(0) != (0,) * len(columns)
     assert stored.select("contact_id", *columns).equals(inline.select("contact_id", *columns))
     assert stored["rule_score"].equals(inline["rule_score"])
+
+
+def test_a_warehouse_built_before_lead_scoring_still_opens_and_scores(tmp_path):
+    """No job_title column, no page_views / rep_time_off / sales_activities: scored on what it has."""
+    from analytics.warehouse.catalog import table_summaries
+    from analytics.warehouse.connection import Warehouse
+
+    path = tiny_warehouse(
+        tmp_path / "old.duckdb",
+        contacts=[("C", None, "x@acme.com", "X", "Y", "Acme", "Web", days_ago(3), None, "VP Sales")],
+        touchpoints=[("C", "webinar", "webinar_attended", days_ago(1))],
+    )
+    con = duckdb.connect(path)
+    con.execute("drop table page_views; drop table rep_time_off; drop table sales_activities")
+    con.execute("alter table contacts drop column job_title")
+    con.close()
+    warehouse = Warehouse(path)  # opens: the later tables are optional
+    try:
+        summary = table_summaries(warehouse.cursor())
+        assert summary.filter(summary["table"] == "page_views")["rows"].to_list() == [0]
+        frame = score_leads(warehouse.cursor(), parse_rules(RULES))
+    finally:
+        warehouse.close()
+    row = frame.filter(frame["contact_id"] == "C").row(0, named=True)
+    assert row["seniority"] is None and "title" in row["missing"]
+    assert row["engagement_score"] > 0  # the touches still count

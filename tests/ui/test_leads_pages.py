@@ -97,3 +97,20 @@ def test_a_replayed_configuration_goes_live_when_saved(app, tmp_path):
     assert not app.exception
     assert 'method = "load_based"' in (tmp_path / "lead_routing.toml").read_text()
     assert app.button(key="routing_save").disabled  # the saved file is now the base
+
+
+def test_the_routing_page_works_on_a_warehouse_without_sales_activity(tmp_path, app_test, monkeypatch):
+    import duckdb
+
+    from analytics.demo.builder import build_demo
+
+    path = build_demo(tmp_path / "no_activity.duckdb", seed=5, touchpoints=20_000)
+    con = duckdb.connect(str(path))
+    con.execute("drop table sales_activities; drop table rep_time_off")
+    con.close()
+    monkeypatch.setenv("REVLENS_DB", str(path))
+    at = app_test()
+    at.run()
+    at.switch_page("pages/sales/routing.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error] + [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["Breached the SLA"] == "0"
