@@ -11,10 +11,11 @@ from __future__ import annotations
 import duckdb
 
 from analytics.attribution.journeys import JOURNEYS
+from analytics.sales.features import LEAD_FEATURES
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.versions import bump_version
 
-DERIVED: tuple[DerivedTables, ...] = (JOURNEYS,)
+DERIVED: tuple[DerivedTables, ...] = (JOURNEYS, LEAD_FEATURES)
 
 
 def finish_load(con: duckdb.DuckDBPyConnection, source: str) -> str:
