@@ -170,10 +170,15 @@ _MEMBER_TOUCHES = """
     )"""
 
 
+_READ_CONVERSIONS = "conversions as (select * from attribution_conversions)"
+
+
 def _raw_touches(touches: str, on: str, before: str = "") -> str:
+    """The raw touches query; the registered form computes ``conversions`` in it, the one run reads
+    the temporary table :data:`RAW_CONVERSIONS` filled."""
     return f"""
 with
-    {before}conversions as (select * from attribution_conversions),
+    {before}{_READ_CONVERSIONS},
     deal_touches as (
         select v.journey_id, {_RAW_KEY} as key, t.channel = 'direct' as is_direct,
                {days_before("t.ts", "v.close_date")} as days_before,
@@ -190,14 +195,22 @@ where {eligible("days_before")}
 """
 
 
+def _self_contained(sql: str) -> str:
+    return sql.replace(_READ_CONVERSIONS, f"conversions as ({RAW_CONVERSIONS.sql.strip()})")
+
+
+_RAW_TOUCHES = _raw_touches("touchpoints", "t.contact_id = v.contact_id")
+_RAW_ACCOUNT_TOUCHES = _raw_touches(
+    "member_touches", "t.group_key = v.group_key", before=_MEMBER_TOUCHES.strip() + ",\n    "
+)
 RAW_TOUCHES = Query(
     "attribution.raw_touches",
-    _raw_touches("touchpoints", "t.contact_id = v.contact_id"),
-    "The eligible touches of the won deals in attribution_conversions, from the raw touchpoints, ranked by (ts, id).",
+    _self_contained(_RAW_TOUCHES),
+    "The eligible touches of the window's won deals, from the raw touchpoints, ranked by (ts, id) (contact level).",
 )
 RAW_ACCOUNT_TOUCHES = Query(
     "attribution.raw_account_touches",
-    _raw_touches("member_touches", "t.group_key = v.group_key", before=_MEMBER_TOUCHES.strip() + ",\n    "),
+    _self_contained(_RAW_ACCOUNT_TOUCHES),
     "The eligible touches of every contact of each won deal's account, ranked by (ts, id).",
 )
 
@@ -290,7 +303,9 @@ def open_journeys(con, window: JourneyWindow) -> Iterator[Journeys]:
     try:
         if journeys.source == "raw":
             journeys.create("attribution_conversions", RAW_CONVERSIONS)
-            journeys.create("attribution_touches", RAW_ACCOUNT_TOUCHES if window.account_level else RAW_TOUCHES)
+            query = RAW_ACCOUNT_TOUCHES if window.account_level else RAW_TOUCHES
+            template = _RAW_ACCOUNT_TOUCHES if window.account_level else _RAW_TOUCHES
+            journeys.create("attribution_touches", named(query.name, template))
         yield journeys
     finally:
         journeys.drop()

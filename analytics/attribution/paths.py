@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # polars is imported where a file is read (the CLI's help stays light)
+    import polars as pl
 
 from analytics.core.errors import RevLensError
 
@@ -66,6 +68,8 @@ def read_paths(
     RevLensError
         Missing file or columns, empty channel names, negative or non-numeric counts.
     """
+    import polars as pl
+
     file = Path(file)
     if not file.exists():
         raise RevLensError(f"The path file {file} does not exist; check the --paths argument.")
@@ -96,6 +100,8 @@ def path_frame(
 
     ``source`` names the table in error messages.
     """
+    import polars as pl
+
     where = source[0].upper() + source[1:]
     for column, option in ((path_col, "--path-col"), (conversions_col, "--conversions-col")):
         if column not in raw.columns:
