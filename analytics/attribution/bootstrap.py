@@ -27,6 +27,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from analytics.attribution import chains, rules
+from analytics.attribution.composed import named
 from analytics.attribution.credit import proportional
 from analytics.attribution.journeys import Journeys
 from analytics.attribution.markov import CONVERSION, ChainLayout
@@ -59,7 +60,9 @@ def bootstrap(
     """Bootstrap intervals (see the module docstring) of ``models`` on ``journeys`` (chain inputs
     prepared), as ``key, model, conversions_low, conversions_high, revenue_low, revenue_high``."""
     rule, chain = split(models)
-    conversions = run(journeys.con, journeys.sql(JOURNEY_REVENUE), journeys.params)
+    conversions = run(
+        journeys.con, named("attribution.journey_revenue", journeys.sql(JOURNEY_REVENUE)), journeys.params
+    )
     index = conversions["journey_id"].to_numpy()  # sorted: a journey's row is found by binary search
     revenue = conversions["revenue"].to_numpy()
     parts = [
@@ -187,7 +190,10 @@ class _BootstrapChain:
         if "markov" in models:
             null_moves = run(
                 con,
-                "select from_state, to_state, count from attribution_null_moves order by from_state, to_state, count",
+                named(
+                    "attribution.null_moves (prepared)",
+                    "select from_state, to_state, count from attribution_null_moves order by from_state, to_state, count",
+                ),
             )
             journey_moves = run(
                 con, chains.journey_moves_query(journeys, order), {**journeys.params, **chains.STATE_PARAMS}
@@ -222,7 +228,13 @@ class _BootstrapChain:
                 ),
             }
         if "shapley" in models:
-            null_sets = run(con, "select channels, journeys from attribution_null_sets order by channels, journeys")
+            null_sets = run(
+                con,
+                named(
+                    "attribution.null_sets (prepared)",
+                    "select channels, journeys from attribution_null_sets order by channels, journeys",
+                ),
+            )
             journey_sets = run(con, chains.journey_sets_query(journeys), journeys.params)
             set_codes, distinct = _codes(null_sets["channels"].to_list() + journey_sets["channels"].to_list())
             keys, shares = membership([channels.split(_SEP) for channels in distinct])

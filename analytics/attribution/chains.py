@@ -28,7 +28,7 @@ from analytics.attribution.journeys import NULL_TOUCHES, WINDOW_JOURNEYS, Journe
 from analytics.warehouse.runner import Query, rows
 
 # the chain's special states (the same strings as analytics.attribution.markov: START, CONVERSION, NULL)
-STATE_PARAMS = {"start": "(start)", "conversion": "(conversion)", "null": "(null)"}
+STATE_PARAMS = {"start_state": "(start)", "conversion_state": "(conversion)", "null_state": "(null)"}
 SEP_SQL = "chr(31)"  # joins the keys of a state or a channel set (markov.SEP)
 MAX_BITMASK_KEYS = 63  # channel sets as bits of a BIGINT up to this many keys, else as sorted strings
 
@@ -107,7 +107,7 @@ def moves_sql(lagged: str, order: int, per_journey: bool) -> str:
                    sum(conversions + nulls) as moves, sum(conversions) as conversions,
                    {exact_sum("revenue")} as revenue, sum(nulls) as nulls
             from (
-                select {journey}case when key_1 is null then $start else {from_state} end as from_state,
+                select {journey}case when key_1 is null then $start_state else {from_state} end as from_state,
                        {to_state} as to_state, is_last, conversions, nulls, revenue
                 from ({lagged}) as lagged
             ) as states
@@ -116,10 +116,10 @@ def moves_sql(lagged: str, order: int, per_journey: bool) -> str:
         select {journey}from_state, to_state, sum(moves) as count, cast(0.0 as double) as value
         from grouped group by {journey}from_state, to_state
         union all
-        select {journey}to_state, $conversion, sum(conversions), {exact_sum("revenue")}
+        select {journey}to_state, $conversion_state, sum(conversions), {exact_sum("revenue")}
         from grouped where is_last and conversions > 0 group by {journey}to_state
         union all
-        select {journey}to_state, $null, sum(nulls), cast(0.0 as double)
+        select {journey}to_state, $null_state, sum(nulls), cast(0.0 as double)
         from grouped where is_last and nulls > 0 group by {journey}to_state
     """
 
@@ -282,7 +282,7 @@ def _transitions(order: int) -> str:
 TRANSITIONS = Query(
     "attribution.transitions",
     _registered(_transitions(1), ["null_moves"]),
-    "Weighted Markov move counts over all journeys, converting and not (order 1; $start, $conversion, $null).",
+    "Weighted Markov move counts over all journeys, converting and not (order 1; $start_state, $conversion_state, $null_state).",
 )
 
 

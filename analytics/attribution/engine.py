@@ -414,9 +414,9 @@ def deal_credits(
     if not chain:
         return frame
     linear_conversions, linear_revenue = frame["credited_conversions"].sum(), frame["credited_revenue"].sum()
-    conversion_share = frame["credited_conversions"] / linear_conversions if linear_conversions else 0.0
-    revenue_share = frame["credited_revenue"] / linear_revenue if linear_revenue else conversion_share
-    return frame.with_columns(
+    conversion_share = pl.col("credited_conversions") / linear_conversions if linear_conversions else pl.lit(0.0)
+    revenue_share = pl.col("credited_revenue") / linear_revenue if linear_revenue else conversion_share
+    return frame.with_columns(  # both from the linear columns: with_columns reads the frame as given
         (conversion_share * credited[0]).alias("credited_conversions"),
         (revenue_share * credited[1]).alias("credited_revenue"),
     )
