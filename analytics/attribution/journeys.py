@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 
 from analytics.attribution.composed import named
 from analytics.attribution.definitions import closes_in_window, days_before, eligible, won_deal
-from analytics.attribution.dialect import minus_days
+from analytics.attribution.dialect import INLINED, minus_days
 from analytics.attribution.window import JourneyWindow
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.runner import Query, execute
@@ -127,13 +127,13 @@ _RAW_KEY = _key(
 
 # The two relations from the journey tables, as the first CTEs of every query.
 WINDOW_JOURNEYS = f"""
-    conversions as (
+    conversions as {INLINED} (
         select journey_id, opportunity_id, contact_id, cast(1.0 as double) as conversions, revenue, close_date, month,
                opportunity_created_at, lead_created_at
         from _journey_deals
         where {closes_in_window("close_date")}
     ),
-    touches as (
+    touches as {INLINED} (
         select journey_id, {_TABLE_KEY} as key, channel = 'direct' as is_direct,
                days_before, before_lead, before_opportunity, k
         from _journey_touches
