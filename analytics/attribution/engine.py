@@ -294,7 +294,7 @@ def attribute_paths(paths: pl.DataFrame, models: Sequence[str], order: int = 1) 
     """
     import duckdb
 
-    from analytics.attribution.journeys import open_path_journeys
+    from analytics.attribution.paths import open_path_journeys
 
     models = _check(models, 1.0, order, allowed=PATH_MODELS)
     chain = split(models)[1]
