@@ -54,7 +54,7 @@ with
     {journeys},
     paths as (
         select journey_id, string_agg(key, ' > ' order by k) as path, count(*) as touches,
-               count(case when key = $value then 1 end) as touches_on_value
+               count(*) filter (where key = $value) as touches_on_value
         from touches
         group by journey_id
     )
@@ -75,7 +75,7 @@ _DEALS_TOUCHED = """
 with
     {journeys},
     deal_touches as (
-        select journey_id, count(case when key = $value then 1 end) as key_touches, count(*) as all_touches
+        select journey_id, count(*) filter (where key = $value) as key_touches, count(*) as all_touches
         from touches
         group by journey_id
     )

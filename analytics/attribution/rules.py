@@ -49,9 +49,9 @@ _JOURNEY_FACTS = {
     "n": "count(*)",
     "first_k": "min(k)",
     "last_k": "max(k)",
-    "last_non_direct_k": "max(case when not is_direct then k end)",
-    "lead_k": "max(case when before_lead then k end)",
-    "opportunity_k": "max(case when before_opportunity then k end)",
+    "last_non_direct_k": "max(k) filter (where not is_direct)",  # FILTER: standard SQL, and faster than CASE
+    "lead_k": "max(k) filter (where before_lead)",
+    "opportunity_k": "max(k) filter (where before_opportunity)",
     "decay_total": exact_sum("pow(0.5, days_before / $half_life)"),
 }
 # A touch's weight under the single-touch, linear and time-decay models, and the facts it needs.
