@@ -20,8 +20,8 @@ def closes_in_window(close_date: str, start: str = "$close_from", end: str = "$c
     """SQL: ``close_date`` (of a won deal) falls in ``[start, end]``; a NULL bound is open."""
     return (
         f"{close_date} is not null"
-        f" and (cast({start} as date) is null or {close_date} >= cast({start} as date))"
-        f" and (cast({end} as date) is null or {close_date} <= cast({end} as date))"
+        f"\n          and (cast({start} as date) is null or {close_date} >= cast({start} as date))"
+        f"\n          and (cast({end} as date) is null or {close_date} <= cast({end} as date))"
     )
 
 
