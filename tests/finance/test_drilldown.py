@@ -91,3 +91,16 @@ def test_drill_down_adds_up_to_the_engines_credit_on_the_demo(demo, model):
         expected = engine.filter(pl.col("campaign") == campaign)["attributed_revenue"].sum()
         assert deals.height > 0
         assert deals["credit"].sum() == pytest.approx(expected, rel=1e-9, abs=1e-6)
+
+
+Q3_START, Q3_END = date(2026, 7, 1), date(2026, 9, 30)  # the report tests' quarter
+
+
+def test_drill_down_deals_reproduce_the_linear_credit(demo):
+    credited = attribute(demo, ["linear"], by="campaign", close_from=Q3_START, close_to=Q3_END)
+    for campaign in ("CMP001", "CMP006", "CMP021"):
+        deals = campaign_deals(demo, campaign, Q3_START, Q3_END)
+        expected = credited.filter(pl.col("campaign") == campaign)["attributed_revenue"].sum()
+        assert deals.height > 0
+        assert deals["credit"].sum() == pytest.approx(expected)
+        assert (deals["touch_share"] > 0).all() and (deals["touch_share"] <= 1).all()
