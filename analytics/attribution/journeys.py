@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 
 from analytics.attribution.composed import named
 from analytics.attribution.definitions import closes_in_window, days_before, eligible, won_deal
-from analytics.attribution.dialect import INLINED, epoch_microseconds, minus_days
+from analytics.attribution.dialect import INLINED, minus_days
 from analytics.attribution.window import JourneyWindow
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.runner import Query, execute
@@ -120,6 +120,9 @@ def _key(channel: str, campaign: str, touchpoint_type: str) -> str:
 
 # the journey tables have the keys (channel is never NULL; the others are coalesced); raw touchpoints do not
 _TABLE_KEY = _key("channel", "campaign", "touchpoint_type")
+_RAW_COLUMNS = {"channel": "channel", "campaign": "campaign_id", "touchpoint_type": "touchpoint_type"}
+# The registered raw queries bind $by; a run reads only its dimension's column of the raw
+# touchpoints (three text columns of every touchpoint would cost more than the join).
 _RAW_KEY = _key(
     "coalesce(t.channel, '(none)')", "coalesce(t.campaign_id, '(none)')", "coalesce(t.touchpoint_type, '(none)')"
 )
@@ -171,19 +174,12 @@ _MEMBER_TOUCHES = """
 
 
 _READ_CONVERSIONS = "conversions as (select * from attribution_conversions)"
-TIES_PER_MICROSECOND = 1000
 
 
 def _raw_touches(touches: str, on: str, before: str = "") -> str:
     """The raw touches query; the registered form computes ``conversions`` in it, the one run reads
-    the temporary table :data:`RAW_CONVERSIONS` filled.
-
-    ``k`` orders a journey's touches by ``(ts, touchpoint_id)`` without a window over all of them
-    (a partition per journey costs more than the join): the timestamp's microseconds times
-    :data:`TIES_PER_MICROSECOND`, plus the rank by ``touchpoint_id`` among the journey's touches at
-    the same microsecond, which only the few tied touches compute. A BIGINT: timestamps from the
-    year 1678 to 2262, fewer than 1,000 touches of one journey at one microsecond.
-    """
+    the temporary table :data:`RAW_CONVERSIONS` filled. ``k`` ranks a journey's touches by
+    ``(ts, touchpoint_id)``, as in the journey tables."""
     return f"""
 with
     {before}{_READ_CONVERSIONS},
@@ -192,27 +188,14 @@ with
                {days_before("t.ts", "v.close_date")} as days_before,
                t.ts <= v.lead_created_at as before_lead,
                t.ts <= v.opportunity_created_at as before_opportunity,
-               {epoch_microseconds("t.ts")} as us, t.touchpoint_id
+               t.ts, t.touchpoint_id
         from conversions as v
         join {touches} as t on {on}
         where {eligible(days_before("t.ts", "v.close_date"))}
-    ),
-    tied as (
-        select journey_id, us
-        from deal_touches
-        group by journey_id, us
-        having count(*) > 1
-    ),
-    tie_ranks as (
-        select d.journey_id, d.touchpoint_id,
-               row_number() over (partition by d.journey_id, d.us order by d.touchpoint_id) - 1 as tie_rank
-        from deal_touches as d
-        join tied on tied.journey_id = d.journey_id and tied.us = d.us
     )
-select d.journey_id, d.key, d.is_direct, d.days_before, d.before_lead, d.before_opportunity,
-       d.us * {TIES_PER_MICROSECOND} + coalesce(r.tie_rank, 0) as k
-from deal_touches as d
-left join tie_ranks as r on r.journey_id = d.journey_id and r.touchpoint_id = d.touchpoint_id
+select journey_id, key, is_direct, days_before, before_lead, before_opportunity,
+       row_number() over (partition by journey_id order by ts, touchpoint_id) as k
+from deal_touches
 """
 
 
@@ -277,6 +260,7 @@ class Journeys:
     source: str
     params: dict
     account_level: bool = False
+    by: str = "channel"
     key_bits: bool = False  # Shapley's channel sets as bit masks over attribution_key_bits
     created: list[str] = field(default_factory=list)
 
@@ -292,11 +276,12 @@ class Journeys:
 
     def sql(self, template: str) -> str:
         """``template`` with ``{journeys}`` (and ``{null_touches}``) replaced by this source's CTEs."""
-        return template.replace("{journeys}", self.ctes.strip()).replace("{null_touches}", self.null_touches.strip())
+        sql = template.replace("{journeys}", self.ctes.strip()).replace("{null_touches}", self.null_touches.strip())
+        return sql.replace(_RAW_KEY, f"coalesce(t.{_RAW_COLUMNS[self.by]}, '(none)')")
 
     def create(self, name: str, statement: Query | str, params: dict | None = None) -> None:
         """Make the temporary table ``name`` from a query (dropped when the call ends)."""
-        sql = statement.sql if isinstance(statement, Query) else statement
+        sql = self.sql(statement.sql if isinstance(statement, Query) else statement)
         title = statement.name if isinstance(statement, Query) else f"attribution.{name}"
         execute(
             self.con,
@@ -316,11 +301,10 @@ class Journeys:
 def open_journeys(con, window: JourneyWindow) -> Iterator[Journeys]:
     """The window's journeys on ``con`` (read-only is fine), temporary tables dropped at the end."""
     if not window.account_level and journeys_current(con):
-        journeys = Journeys(con, "derived", window.params())
+        journeys = Journeys(con, "derived", window.params(), by=window.by)
     else:
-        journeys = Journeys(
-            con, "raw", {**window.params(), "account_level": window.account_level}, window.account_level
-        )
+        params = {**window.params(), "account_level": window.account_level}
+        journeys = Journeys(con, "raw", params, window.account_level, by=window.by)
     try:
         if journeys.source == "raw":
             journeys.create("attribution_conversions", RAW_CONVERSIONS)
