@@ -7,7 +7,8 @@ another name. What is DuckDB's own:
 - :func:`exact_sum`: a sum of doubles that does not depend on the order threads add them
   in, as fixed-point integers (2^-40 resolution) in a ``hugeint``; Spark would use
   ``decimal(38, 0)`` (measured 40% slower in DuckDB, so not used here).
-- :func:`days_between` (``date_diff('day', a, b)``; Spark ``datediff(b, a)``) and
+- :func:`epoch_microseconds` (``epoch_us``; Spark ``unix_micros``),
+  :func:`days_between` (``date_diff('day', a, b)``; Spark ``datediff(b, a)``) and
   :func:`minus_days` (``d - to_days(n)``; Spark ``date_sub(d, n)``).
 - :data:`MATERIALIZED` / :data:`INLINED`: a CTE DuckDB should compute once, or inline into each
   reference (DuckDB 2.0 materializes a CTE referenced twice; the window's journeys are
@@ -29,6 +30,11 @@ INLINED = "not materialized"
 def exact_sum(expr: str) -> str:
     """SQL for the sum of ``expr``, the same whatever order its terms are added in."""
     return f"(sum(round(({expr}) * {SCALE})::hugeint) / {SCALE})::double"
+
+
+def epoch_microseconds(ts: str) -> str:
+    """SQL for the microseconds from 1970-01-01 to the timestamp ``ts`` (a BIGINT)."""
+    return f"epoch_us({ts})"
 
 
 def days_between(earlier: str, later: str) -> str:

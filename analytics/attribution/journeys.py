@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 
 from analytics.attribution.composed import named
 from analytics.attribution.definitions import closes_in_window, days_before, eligible, won_deal
-from analytics.attribution.dialect import INLINED, minus_days
+from analytics.attribution.dialect import INLINED, epoch_microseconds, minus_days
 from analytics.attribution.window import JourneyWindow
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.runner import Query, execute
@@ -153,7 +153,7 @@ RAW_CONVERSIONS = Query(
     f"""
 with
     won_deals as ({WON_DEALS})
-select journey_id, opportunity_id, contact_id,
+select journey_id, opportunity_id, contact_id, account_id,
        -- account level groups by account; a deal without one keeps its contact's touches
        case when $account_level then coalesce('a:' || account_id, 'c:' || contact_id)
             else 'c:' || contact_id end as group_key,
@@ -174,28 +174,68 @@ _MEMBER_TOUCHES = """
 
 
 _READ_CONVERSIONS = "conversions as (select * from attribution_conversions)"
+TIES_PER_MICROSECOND = 1000
 
 
-def _raw_touches(touches: str, on: str, before: str = "") -> str:
+# The contacts whose touches a won deal's journey takes at account level: every contact of its
+# account, or, for a deal without an account, its own contact.
+_DEAL_MEMBERS = """
+    deal_members as (
+        select v.journey_id, member.contact_id
+        from conversions as v
+        join contacts as member on member.account_id = v.account_id
+        union all
+        select v.journey_id, v.contact_id
+        from conversions as v
+        where v.account_id is null
+    )"""
+
+
+def _raw_touches(join: str, members: str = "") -> str:
     """The raw touches query; the registered form computes ``conversions`` in it, the one run reads
-    the temporary table :data:`RAW_CONVERSIONS` filled. ``k`` ranks a journey's touches by
-    ``(ts, touchpoint_id)``, as in the journey tables."""
+    the temporary table :data:`RAW_CONVERSIONS` filled.
+
+    ``k`` orders a journey's touches by ``(ts, touchpoint_id)`` without a window over all of them
+    (a sort of every journey's touches costs more than the join): the timestamp's microseconds
+    times :data:`TIES_PER_MICROSECOND`, plus, for the few touches of a journey at the same
+    microsecond, their rank by ``touchpoint_id``. A BIGINT: timestamps from the year 1678 to
+    2262, fewer than 1,000 touches of one journey at one microsecond.
+    """
     return f"""
 with
-    {before}{_READ_CONVERSIONS},
+    {_READ_CONVERSIONS},{members}
     deal_touches as (
         select v.journey_id, {_RAW_KEY} as key, t.channel = 'direct' as is_direct,
                {days_before("t.ts", "v.close_date")} as days_before,
                t.ts <= v.lead_created_at as before_lead,
                t.ts <= v.opportunity_created_at as before_opportunity,
-               t.ts, t.touchpoint_id
+               {epoch_microseconds("t.ts")} as us, t.touchpoint_id
         from conversions as v
-        join {touches} as t on {on}
+        {join}
         where {eligible(days_before("t.ts", "v.close_date"))}
+    ),
+    tied as (
+        select journey_id, us
+        from deal_touches
+        group by journey_id, us
+        having count(*) > 1
+    ),
+    untied_touches as (
+        select d.journey_id, d.key, d.is_direct, d.days_before, d.before_lead, d.before_opportunity,
+               d.us * {TIES_PER_MICROSECOND} as k
+        from deal_touches as d
+        where not exists (select 1 from tied where tied.journey_id = d.journey_id and tied.us = d.us)
+    ),
+    tied_touches as (
+        select d.journey_id, d.key, d.is_direct, d.days_before, d.before_lead, d.before_opportunity,
+               d.us * {TIES_PER_MICROSECOND}
+                   + row_number() over (partition by d.journey_id, d.us order by d.touchpoint_id) - 1 as k
+        from deal_touches as d
+        join tied on tied.journey_id = d.journey_id and tied.us = d.us
     )
-select journey_id, key, is_direct, days_before, before_lead, before_opportunity,
-       row_number() over (partition by journey_id order by ts, touchpoint_id) as k
-from deal_touches
+select journey_id, key, is_direct, days_before, before_lead, before_opportunity, k from untied_touches
+union all
+select journey_id, key, is_direct, days_before, before_lead, before_opportunity, k from tied_touches
 """
 
 
@@ -203,9 +243,10 @@ def _self_contained(sql: str) -> str:
     return sql.replace(_READ_CONVERSIONS, f"conversions as ({RAW_CONVERSIONS.sql.strip()})")
 
 
-_RAW_TOUCHES = _raw_touches("touchpoints", "t.contact_id = v.contact_id")
+_RAW_TOUCHES = _raw_touches("join touchpoints as t on t.contact_id = v.contact_id")
 _RAW_ACCOUNT_TOUCHES = _raw_touches(
-    "member_touches", "t.group_key = v.group_key", before=_MEMBER_TOUCHES.strip() + ",\n    "
+    "join deal_members as dm on dm.journey_id = v.journey_id\n        join touchpoints as t on t.contact_id = dm.contact_id",
+    members=_DEAL_MEMBERS + ",",
 )
 RAW_TOUCHES = Query(
     "attribution.raw_touches",
