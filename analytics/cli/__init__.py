@@ -14,12 +14,15 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from analytics.core.errors import RevLensError
+
+if TYPE_CHECKING:  # annotations only: importing click costs every command ~20 ms
+    import click
 
 
 @dataclass(frozen=True)
