@@ -37,6 +37,15 @@ Planted ground truth (what later models must recover)
    open no email in the last 90 days.
 4. **Feedback sentiment follows its score.** NPS comments are drawn from positive
    phrases for scores 9-10, neutral for 7-8 and negative for 0-6.
+5. **Email silence before churn.** The marketing email above is silent only in the data's
+   last 90 days, after most churn, so no point-in-time model could see it. A second,
+   independent stream (its own generator, ``default_rng([seed, CS_EMAIL_STREAM])``, drawn
+   after everything else, so every row above is unchanged) sends a monthly customer-success
+   email (no campaign) to up to ``CS_EMAIL_CONTACTS`` random contacts of each customer
+   account while it is a customer. A share ``CS_EMAIL_OPEN_RATE`` is opened, and
+   ``CS_EMAIL_CLICK_RATE`` of the opens clicked, except that a silent account (``q = 1``)
+   opens none in the ``SILENCE_DAYS`` before its churn (or the data's end): the planted
+   silence is then visible before churn, which the churn model must recover.
 
 Sizes scale with ``touchpoints``: ``contacts = touchpoints / 10`` and
 ``accounts = contacts / 10`` (5,000 accounts and 50,000 contacts at the default
@@ -89,6 +98,10 @@ CHANNEL_TRUTH: dict[str, ChannelTruth] = {
 ALPHA = -4.68  # intercept: about 6% of contacts close won
 SEGMENT_EFFECT = {"SMB": 0.15, "Mid-Market": 0.0, "Enterprise": -0.35}
 DEAL_SIZE = {"SMB": (9_000, 0.5), "Mid-Market": (32_000, 0.5), "Enterprise": (110_000, 0.55)}
+CS_EMAIL_STREAM = 14  # seed suffix of the customer-success email generator (planted truth 5)
+CS_EMAIL_CONTACTS = 3
+CS_EMAIL_OPEN_RATE, CS_EMAIL_CLICK_RATE = 0.45, 0.3
+SILENCE_DAYS = 90
 CHURN_COEF = {"intercept": -3.4, "usage_decline": 3.0, "escalations": 0.55, "late_share": 2.5, "email_silence": 1.3}
 
 TOUCH_TYPES = {
@@ -303,6 +316,7 @@ class DemoBuilder:
         progress: Progress | None = None,
     ):
         self.con = con
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.n_touchpoints = int(touchpoints)
         self.n_contacts = max(200, self.n_touchpoints // 10)
@@ -340,6 +354,7 @@ class DemoBuilder:
             (self.support_and_billing, "support tickets and invoices"),
             (self.email_and_content, "email and content events"),
             (self.feedback, "NPS feedback"),
+            (self.customer_email, "customer-success email"),
         ]
         for i, (step, label) in enumerate(steps):
             self.progress(i / len(steps), f"Generating {label}")
@@ -919,6 +934,53 @@ class DemoBuilder:
                 }
             ),
         )
+
+    def customer_email(self) -> None:
+        """Planted truth 5: monthly customer-success email whose opens stop before a silent account churns."""
+        rng = np.random.default_rng([self.seed, CS_EMAIL_STREAM])
+        # up to CS_EMAIL_CONTACTS random contacts of each customer account
+        order = np.lexsort((rng.random(self.n_contacts), self.contact_account))
+        account_of = self.contact_account[order]
+        block_start = np.r_[0, np.nonzero(np.diff(account_of))[0] + 1]
+        rank = np.arange(len(order)) - np.repeat(block_start, np.diff(np.r_[block_start, len(order)]))
+        chosen = order[(rank < CS_EMAIL_CONTACTS) & self.is_customer[account_of]]
+        # one email per chosen contact and customer month of its account
+        a, m = self._customer_months()
+        by_account = np.argsort(a, kind="stable")
+        a, m = a[by_account], m[by_account]
+        months_of = np.bincount(a, minlength=self.n_accounts)
+        first_month = np.r_[0, np.cumsum(months_of)[:-1]]
+        reps = months_of[self.contact_account[chosen]]
+        contact = np.repeat(chosen, reps)
+        offset = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        month = m[np.repeat(first_month[self.contact_account[chosen]], reps) + offset]
+        acc = self.contact_account[contact]
+        b = self.bounds.astype("int64")
+        sent = b[month] + (rng.random(len(contact)) * (b[month + 1] - b[month])).astype("int64")
+        limit = np.where(self.churned[acc], self.churn_at[acc], self.end_s)
+        keep = sent < limit
+        contact, acc, sent, limit = contact[keep], acc[keep], sent[keep], limit[keep]
+        silent = (self.email_silence[acc] == 1) & (sent > limit - SILENCE_DAYS * 86400)
+        opened = ~silent & (rng.random(len(contact)) < CS_EMAIL_OPEN_RATE)
+        clicked = opened & (rng.random(len(contact)) < CS_EMAIL_CLICK_RATE)
+        open_at = np.minimum(sent + rng.integers(3600, 3 * 86400, len(contact)), self.end_s)
+        parts = [
+            (np.ones(len(contact), bool), "sent", sent),
+            (opened, "open", open_at),
+            (clicked, "click", np.minimum(open_at + 300, self.end_s)),
+        ]
+        frames = [
+            pl.DataFrame(
+                {
+                    "contact_id": self.contact_ids[contact[mask]],
+                    "campaign_id": pl.Series([None] * int(mask.sum()), dtype=pl.String),
+                    "event_type": np.full(mask.sum(), kind, dtype=object),
+                    "ts": self._ts(ts[mask]),
+                }
+            )
+            for mask, kind, ts in parts
+        ]
+        self._insert("email_events", pl.concat(frames).sort("ts"))
 
 
 def build_demo(

@@ -1,0 +1,393 @@
+"""Account measures as of any date: the facts the health score, the triggers and the churn model read.
+
+One chain of named CTEs (:data:`MEASURE_CTES`) computes, for every paying account and every
+as-of date *t* in ``$as_of_dates``, counts over calendar-day windows. A window is written
+(t−a, t−b]: after t−a and up to t−b, on the event's calendar date. Nothing after *t* is
+read, so a measure as of a past date is what was known then (the weekly history and the
+churn model's snapshots rely on it).
+
+Scope (``scope``): accounts with ``arr > 0``, created on or before *t* (or without a
+creation date) and not churned by *t* (``churned_at`` after *t*, or none).
+
+Measures (one row per account and as-of date; counts are 0 when nothing happened):
+
+=============================  =================================================================
+usage (``feature_usage_events``)
+``has_usage``                  the account has a usage event dated on or before *t*
+``first_usage_day``            the date of its first usage event (when on or before *t*)
+``usage_events_30``            events dated in (t−30, t]
+``usage_events_prev_30``       events dated in (t−60, t−30]
+``usage_events_base_90``       events dated in (t−120, t−30]
+``active_days_30``             distinct dates with an event in (t−30, t]
+``key_features_used_30``       distinct key features (``$key_features``, matched on the feature
+                               name, or its id when the event has no name) used in (t−30, t]
+support (``support_tickets``)
+``support_loaded``             the warehouse has a ticket opened on or before *t* (any account)
+``tickets_90``                 tickets opened in (t−90, t]
+``escalations_90``             escalated tickets opened in (t−90, t]
+``escalations_30``             escalated tickets opened in (t−30, t]
+``rated_90``, ``low_csat_90``  tickets resolved in (t−90, t] with a CSAT, and those with CSAT ≤ 2 (1–5)
+payments (``invoices``)
+``invoices_due_365``           invoices due in (t−365, t]
+``invoices_late_365``          of those, the late ones: paid after the due date (paid by *t*),
+                               or unpaid at *t* (no paid date, or paid after *t*) and due before *t*
+``invoices_late_90``           late invoices due in (t−90, t]
+marketing (contacts' ``email_events`` and ``content_events``; ``MarketingEngagementMetrics``)
+``contacts``                   the account's contacts created on or before *t* (or undated)
+``emails_sent_30``, ``email_opens_30``, ``email_clicks_30``, ``email_unsubscribes_30``
+                               email events of those kinds dated in (t−30, t]
+``emails_sent_45``             emails sent in (t−45, t]
+``email_engagements_45``       opens and clicks dated in [t−45, t] (an engagement exactly 45
+                               days before *t* counts: "more than 45 days" is strict)
+``campaigns_enrolled_90``      distinct campaigns that emailed the contacts in (t−90, t]
+``campaigns_responded_90``     of those, the campaigns they opened or clicked in (t−90, t]
+``campaigns_completed_90``     of the enrolled, those whose end date is on or before *t*
+``blog_reads_30``, ``webinars_30``, ``downloads_30``
+                               content events of those kinds in (t−30, t]
+``referrals_180``, ``reviews_180``, ``case_studies_180``
+                               advocacy events of those kinds in (t−180, t]
+=============================  =================================================================
+
+The two ``unnest`` lines (the as-of dates and the key features, bound as lists) are the only
+DuckDB-specific forms; everything else is standard SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from analytics.warehouse.runner import Query, run
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# The chain every health query starts with; it ends in ``measures``.
+MEASURE_CTES = """
+as_of_dates as (
+    select distinct cast(unnest($as_of_dates) as date) as as_of
+),
+key_features as (
+    select distinct cast(unnest($key_features) as varchar) as feature
+),
+reach as (
+    -- the first and last as-of dates: no event outside their windows is read
+    select min(as_of) as first_as_of, max(as_of) as last_as_of from as_of_dates
+),
+paying_accounts as (
+    -- a number per paying account, so the windows below group on integers, not text
+    select account_id, row_number() over (order by account_id) as account_key, name, segment, owner_id, arr,
+           cast(created_at as date) as created_day, cast(churned_at as date) as churned_day
+    from accounts
+    where arr > 0
+),
+scope as (
+    select a.account_key, a.account_id, a.name as account_name, coalesce(a.segment, '(none)') as segment,
+           a.owner_id, a.arr, d.as_of
+    from paying_accounts as a
+    cross join as_of_dates as d
+    where (a.created_day is null or a.created_day <= d.as_of)
+      and (a.churned_day is null or a.churned_day > d.as_of)
+),
+usage_events as (
+    select a.account_key, cast(u.ts as date) as day, coalesce(u.feature_name, u.feature_id) as feature
+    from feature_usage_events as u
+    join paying_accounts as a on a.account_id = u.account_id
+),
+first_usage as (
+    select account_key, min(day) as first_day
+    from usage_events
+    group by account_key
+),
+usage_days as (
+    select u.account_key, u.day, count(*) as events
+    from usage_events as u
+    cross join reach as r
+    where u.day > r.first_as_of - 120 and u.day <= r.last_as_of
+    group by u.account_key, u.day
+),
+usage_windows as (
+    -- each day joins the as-of dates whose windows hold it (a join on dates alone is a cheap range join)
+    select u.account_key, d.as_of,
+           sum(case when u.day > d.as_of - 30 then u.events else 0 end) as usage_events_30,
+           count(case when u.day > d.as_of - 30 then 1 end) as active_days_30,
+           sum(case when u.day > d.as_of - 60 and u.day <= d.as_of - 30 then u.events else 0 end)
+               as usage_events_prev_30,
+           sum(case when u.day <= d.as_of - 30 then u.events else 0 end) as usage_events_base_90
+    from usage_days as u
+    join as_of_dates as d on u.day > d.as_of - 120 and u.day <= d.as_of
+    group by u.account_key, d.as_of
+),
+key_feature_days as (
+    select distinct u.account_key, u.feature, u.day
+    from usage_events as u
+    join key_features as k on k.feature = u.feature
+    cross join reach as r
+    where u.day > r.first_as_of - 30 and u.day <= r.last_as_of
+),
+key_feature_spells as (
+    -- a key feature counts at t when its latest use on or before t is after t-30: a use day covers
+    -- [day, day + 30) up to the feature's next use, so one feature's spells never overlap
+    select account_key, day, lead(day) over (partition by account_key, feature order by day) as next_day
+    from key_feature_days
+),
+key_feature_windows as (
+    select f.account_key, d.as_of, count(*) as key_features_used_30
+    from key_feature_spells as f
+    join as_of_dates as d on d.as_of >= f.day and d.as_of < f.day + 30 and (f.next_day is null or d.as_of < f.next_day)
+    group by f.account_key, d.as_of
+),
+first_ticket as (
+    select min(cast(opened_at as date)) as first_day from support_tickets
+),
+tickets as (
+    select a.account_key, cast(t.opened_at as date) as opened_day, coalesce(t.escalated, false) as escalated,
+           cast(t.resolved_at as date) as resolved_day, t.csat
+    from support_tickets as t
+    join paying_accounts as a on a.account_id = t.account_id
+    cross join reach as r
+    where cast(t.opened_at as date) > r.first_as_of - 90 or cast(t.resolved_at as date) > r.first_as_of - 90
+),
+opened_windows as (
+    select t.account_key, d.as_of,
+           count(*) as tickets_90,
+           count(case when t.escalated then 1 end) as escalations_90,
+           count(case when t.escalated and t.opened_day > d.as_of - 30 then 1 end) as escalations_30
+    from tickets as t
+    join as_of_dates as d on t.opened_day > d.as_of - 90 and t.opened_day <= d.as_of
+    group by t.account_key, d.as_of
+),
+resolved_windows as (
+    select t.account_key, d.as_of,
+           count(case when t.csat is not null then 1 end) as rated_90,
+           count(case when t.csat <= 2 then 1 end) as low_csat_90
+    from tickets as t
+    join as_of_dates as d on t.resolved_day > d.as_of - 90 and t.resolved_day <= d.as_of
+    group by t.account_key, d.as_of
+),
+invoice_status as (
+    -- late at t: paid after its due date (by t), or unpaid at t (no paid date, or paid after t) and due before t
+    select a.account_key, d.as_of, i.due_date,
+           (i.paid_date is not null and i.paid_date <= d.as_of and i.paid_date > i.due_date)
+           or ((i.paid_date is null or i.paid_date > d.as_of) and i.due_date < d.as_of) as late
+    from invoices as i
+    join paying_accounts as a on a.account_id = i.account_id
+    join as_of_dates as d on i.due_date > d.as_of - 365 and i.due_date <= d.as_of
+),
+payment_windows as (
+    select account_key, as_of,
+           count(*) as invoices_due_365,
+           count(case when late then 1 end) as invoices_late_365,
+           count(case when late and due_date > as_of - 90 then 1 end) as invoices_late_90
+    from invoice_status
+    group by account_key, as_of
+),
+account_contacts as (
+    select a.account_key, c.contact_id, cast(c.created_at as date) as created_day
+    from contacts as c
+    join paying_accounts as a on a.account_id = c.account_id
+),
+contact_spells as (
+    -- the running count of an account's contacts by creation date (undated ones count from the start)
+    select account_key, day,
+           sum(created) over (partition by account_key order by day rows unbounded preceding) as contacts,
+           lead(day) over (partition by account_key order by day) as next_day
+    from (
+        select account_key, coalesce(created_day, date '0001-01-01') as day, count(*) as created
+        from account_contacts
+        group by account_key, coalesce(created_day, date '0001-01-01')
+    ) as created_by_day
+),
+contact_counts as (
+    select s.account_key, d.as_of, s.contacts
+    from contact_spells as s
+    join as_of_dates as d on d.as_of >= s.day and (s.next_day is null or d.as_of < s.next_day)
+),
+email_days as (
+    select c.account_key, cast(e.ts as date) as day,
+           count(case when e.event_type = 'sent' then 1 end) as sends,
+           count(case when e.event_type = 'open' then 1 end) as opens,
+           count(case when e.event_type = 'click' then 1 end) as clicks,
+           count(case when e.event_type = 'unsubscribe' then 1 end) as unsubscribes
+    from email_events as e
+    join account_contacts as c on c.contact_id = e.contact_id
+    cross join reach as r
+    where cast(e.ts as date) > r.first_as_of - 30 and cast(e.ts as date) <= r.last_as_of
+    group by c.account_key, cast(e.ts as date)
+),
+email_windows as (
+    select e.account_key, d.as_of,
+           sum(e.sends) as emails_sent_30,
+           sum(e.opens) as email_opens_30,
+           sum(e.clicks) as email_clicks_30,
+           sum(e.unsubscribes) as email_unsubscribes_30
+    from email_days as e
+    join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
+    group by e.account_key, d.as_of
+),
+campaign_days as (
+    -- per account, campaign and day: was it sent, and was it opened or clicked
+    select c.account_key, e.campaign_id, cast(e.ts as date) as day,
+           max(case when e.event_type = 'sent' then 1 else 0 end) as sent,
+           max(case when e.event_type in ('open', 'click') then 1 else 0 end) as responded
+    from email_events as e
+    join account_contacts as c on c.contact_id = e.contact_id
+    cross join reach as r
+    where e.campaign_id is not null
+      and cast(e.ts as date) > r.first_as_of - 90 and cast(e.ts as date) <= r.last_as_of
+    group by c.account_key, e.campaign_id, cast(e.ts as date)
+),
+campaign_spells as (
+    -- a campaign counts at t when its latest send (or response) on or before t is after t-90; such a
+    -- day covers [day, day + 90) up to the campaign's next one, so one campaign's spells never overlap
+    select d.account_key, d.day, cmp.end_date,
+           d.sent = 1 as is_send,
+           d.responded = 1 as is_response,
+           lead(d.day) over (partition by d.account_key, d.campaign_id, d.sent order by d.day) as next_send,
+           lead(d.day) over (partition by d.account_key, d.campaign_id, d.responded order by d.day) as next_response
+    from campaign_days as d
+    left join campaigns as cmp on cmp.campaign_id = d.campaign_id
+),
+campaign_windows as (
+    select s.account_key, d.as_of,
+           count(case when s.is_send and (s.next_send is null or d.as_of < s.next_send) then 1 end)
+               as campaigns_enrolled_90,
+           count(case when s.is_response and (s.next_response is null or d.as_of < s.next_response) then 1 end)
+               as campaigns_responded_90,
+           count(case when s.is_send and (s.next_send is null or d.as_of < s.next_send)
+                       and s.end_date <= d.as_of then 1 end) as campaigns_completed_90
+    from campaign_spells as s
+    join as_of_dates as d on d.as_of >= s.day and d.as_of < s.day + 90
+    group by s.account_key, d.as_of
+),
+content_days as (
+    select c.account_key, cast(e.ts as date) as day, e.kind, count(*) as events
+    from content_events as e
+    join account_contacts as c on c.contact_id = e.contact_id
+    cross join reach as r
+    where cast(e.ts as date) > r.first_as_of - 180 and cast(e.ts as date) <= r.last_as_of
+      and e.kind in ('blog_read', 'webinar', 'download', 'referral', 'review', 'case_study')
+    group by c.account_key, cast(e.ts as date), e.kind
+),
+content_windows as (
+    select e.account_key, d.as_of,
+           sum(case when e.kind = 'blog_read' then e.events else 0 end) as blog_reads_30,
+           sum(case when e.kind = 'webinar' then e.events else 0 end) as webinars_30,
+           sum(case when e.kind = 'download' then e.events else 0 end) as downloads_30
+    from content_days as e
+    join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
+    where e.kind in ('blog_read', 'webinar', 'download')
+    group by e.account_key, d.as_of
+),
+advocacy_windows as (
+    select e.account_key, d.as_of,
+           sum(case when e.kind = 'referral' then e.events else 0 end) as referrals_180,
+           sum(case when e.kind = 'review' then e.events else 0 end) as reviews_180,
+           sum(case when e.kind = 'case_study' then e.events else 0 end) as case_studies_180
+    from content_days as e
+    join as_of_dates as d on e.day > d.as_of - 180 and e.day <= d.as_of
+    where e.kind in ('referral', 'review', 'case_study')
+    group by e.account_key, d.as_of
+),
+measures as (
+    select s.account_key, s.account_id, s.account_name, s.segment, s.owner_id, s.arr, s.as_of,
+           coalesce(fu.first_day <= s.as_of, false) as has_usage,
+           case when fu.first_day <= s.as_of then fu.first_day end as first_usage_day,
+           cast(coalesce(u.usage_events_30, 0) as bigint) as usage_events_30,
+           cast(coalesce(u.usage_events_prev_30, 0) as bigint) as usage_events_prev_30,
+           cast(coalesce(u.usage_events_base_90, 0) as bigint) as usage_events_base_90,
+           cast(coalesce(u.active_days_30, 0) as bigint) as active_days_30,
+           cast(coalesce(k.key_features_used_30, 0) as bigint) as key_features_used_30,
+           coalesce(ft.first_day <= s.as_of, false) as support_loaded,
+           cast(coalesce(o.tickets_90, 0) as bigint) as tickets_90,
+           cast(coalesce(o.escalations_90, 0) as bigint) as escalations_90,
+           cast(coalesce(o.escalations_30, 0) as bigint) as escalations_30,
+           cast(coalesce(r.rated_90, 0) as bigint) as rated_90,
+           cast(coalesce(r.low_csat_90, 0) as bigint) as low_csat_90,
+           cast(coalesce(p.invoices_due_365, 0) as bigint) as invoices_due_365,
+           cast(coalesce(p.invoices_late_365, 0) as bigint) as invoices_late_365,
+           cast(coalesce(p.invoices_late_90, 0) as bigint) as invoices_late_90,
+           cast(coalesce(cc.contacts, 0) as bigint) as contacts,
+           cast(coalesce(e.emails_sent_30, 0) as bigint) as emails_sent_30,
+           cast(coalesce(e.email_opens_30, 0) as bigint) as email_opens_30,
+           cast(coalesce(e.email_clicks_30, 0) as bigint) as email_clicks_30,
+           cast(coalesce(e.email_unsubscribes_30, 0) as bigint) as email_unsubscribes_30,
+           cast(coalesce(cw.campaigns_enrolled_90, 0) as bigint) as campaigns_enrolled_90,
+           cast(coalesce(cw.campaigns_responded_90, 0) as bigint) as campaigns_responded_90,
+           cast(coalesce(cw.campaigns_completed_90, 0) as bigint) as campaigns_completed_90,
+           cast(coalesce(ct.blog_reads_30, 0) as bigint) as blog_reads_30,
+           cast(coalesce(ct.webinars_30, 0) as bigint) as webinars_30,
+           cast(coalesce(ct.downloads_30, 0) as bigint) as downloads_30,
+           cast(coalesce(av.referrals_180, 0) as bigint) as referrals_180,
+           cast(coalesce(av.reviews_180, 0) as bigint) as reviews_180,
+           cast(coalesce(av.case_studies_180, 0) as bigint) as case_studies_180
+    from scope as s
+    cross join first_ticket as ft
+    left join first_usage as fu on fu.account_key = s.account_key
+    left join usage_windows as u on u.account_key = s.account_key and u.as_of = s.as_of
+    left join key_feature_windows as k on k.account_key = s.account_key and k.as_of = s.as_of
+    left join opened_windows as o on o.account_key = s.account_key and o.as_of = s.as_of
+    left join resolved_windows as r on r.account_key = s.account_key and r.as_of = s.as_of
+    left join payment_windows as p on p.account_key = s.account_key and p.as_of = s.as_of
+    left join contact_counts as cc on cc.account_key = s.account_key and cc.as_of = s.as_of
+    left join email_windows as e on e.account_key = s.account_key and e.as_of = s.as_of
+    left join campaign_windows as cw on cw.account_key = s.account_key and cw.as_of = s.as_of
+    left join content_windows as ct on ct.account_key = s.account_key and ct.as_of = s.as_of
+    left join advocacy_windows as av on av.account_key = s.account_key and av.as_of = s.as_of
+)"""
+
+# Email recency for the triggers and the churn model (not needed by the score, so kept apart):
+# sends in (t-45, t] and the last open or click on or before t, over the whole history.
+ENGAGEMENT_CTES = """
+engagement_days as (
+    select c.account_key, cast(e.ts as date) as day
+    from email_events as e
+    join account_contacts as c on c.contact_id = e.contact_id
+    cross join reach as r
+    where e.event_type in ('open', 'click') and cast(e.ts as date) <= r.last_as_of
+    group by c.account_key, cast(e.ts as date)
+),
+engagement_spells as (
+    select account_key, day, lead(day) over (partition by account_key order by day) as next_day
+    from engagement_days
+),
+last_engagement as (
+    -- the engagement day on or before t that the next one has not replaced yet
+    select s.account_key, d.as_of, s.day as last_engagement_day
+    from engagement_spells as s
+    join as_of_dates as d on d.as_of >= s.day and (s.next_day is null or d.as_of < s.next_day)
+),
+recent_sends as (
+    select e.account_key, d.as_of, sum(e.sends) as emails_sent_45
+    from (
+        select c.account_key, cast(e.ts as date) as day, count(*) as sends
+        from email_events as e
+        join account_contacts as c on c.contact_id = e.contact_id
+        cross join reach as r
+        where e.event_type = 'sent' and cast(e.ts as date) > r.first_as_of - 45
+          and cast(e.ts as date) <= r.last_as_of
+        group by c.account_key, cast(e.ts as date)
+    ) as e
+    join as_of_dates as d on e.day > d.as_of - 45 and e.day <= d.as_of
+    group by e.account_key, d.as_of
+),
+engagement as (
+    select m.account_key, m.account_id, m.as_of,
+           cast(coalesce(rs.emails_sent_45, 0) as bigint) as emails_sent_45,
+           le.last_engagement_day,
+           m.as_of - le.last_engagement_day as days_since_engagement
+    from measures as m
+    left join recent_sends as rs on rs.account_key = m.account_key and rs.as_of = m.as_of
+    left join last_engagement as le on le.account_key = m.account_key and le.as_of = m.as_of
+)"""
+
+MEASURES = Query(
+    "customers.measures",
+    f"with {MEASURE_CTES}\nselect * from measures order by as_of, account_id",
+    "Every paying account's usage, support, payment and marketing measures as of each date in $as_of_dates.",
+)
+
+
+def account_measures(con, as_of_dates: list[date], key_features: list[str]) -> pl.DataFrame:
+    """The measures (see the module docstring) of every account in scope on each date."""
+    return run(con, MEASURES, {"as_of_dates": list(as_of_dates), "key_features": list(key_features)})
