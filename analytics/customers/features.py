@@ -7,7 +7,8 @@ read, so a measure as of a past date is what was known then (the weekly history 
 churn model's snapshots rely on it).
 
 Scope (``scope``): accounts with ``arr > 0``, created on or before *t* (or without a
-creation date) and not churned by *t* (``churned_at`` after *t*, or none).
+creation date) and not churned by *t* (``churned_at`` after *t*, or none). Each carries its
+``created_day`` and ``churned_day`` (the churn model's label reads the latter).
 
 Measures (one row per account and as-of date; counts are 0 when nothing happened):
 
@@ -83,7 +84,7 @@ paying_accounts as (
 ),
 scope as (
     select a.account_key, a.account_id, a.name as account_name, coalesce(a.segment, '(none)') as segment,
-           a.owner_id, a.arr, d.as_of
+           a.owner_id, a.arr, a.created_day, a.churned_day, d.as_of
     from paying_accounts as a
     cross join as_of_dates as d
     where (a.created_day is null or a.created_day <= d.as_of)
@@ -290,7 +291,8 @@ advocacy_windows as (
     group by e.account_key, d.as_of
 ),
 measures as (
-    select s.account_key, s.account_id, s.account_name, s.segment, s.owner_id, s.arr, s.as_of,
+    select s.account_key, s.account_id, s.account_name, s.segment, s.owner_id, s.arr, s.created_day,
+           s.churned_day, s.as_of,
            coalesce(fu.first_day <= s.as_of, false) as has_usage,
            case when fu.first_day <= s.as_of then fu.first_day end as first_usage_day,
            cast(coalesce(u.usage_events_30, 0) as bigint) as usage_events_30,
@@ -379,6 +381,23 @@ engagement as (
     from measures as m
     left join recent_sends as rs on rs.account_key = m.account_key and rs.as_of = m.as_of
     left join last_engagement as le on le.account_key = m.account_key and le.as_of = m.as_of
+)"""
+
+# Longer usage windows for the churn model: events in (t-90, t] and in (t-180, t-90].
+CHURN_CTES = """
+usage_quarters as (
+    select u.account_key, d.as_of,
+           sum(case when u.day > d.as_of - 90 then u.events else 0 end) as usage_events_90,
+           sum(case when u.day <= d.as_of - 90 then u.events else 0 end) as usage_events_prior_90
+    from (
+        select account_key, day, count(*) as events
+        from usage_events
+        cross join reach as r
+        where day > r.first_as_of - 180 and day <= r.last_as_of
+        group by account_key, day
+    ) as u
+    join as_of_dates as d on u.day > d.as_of - 180 and u.day <= d.as_of
+    group by u.account_key, d.as_of
 )"""
 
 MEASURES = Query(

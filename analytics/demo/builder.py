@@ -40,12 +40,13 @@ Planted ground truth (what later models must recover)
 5. **Email silence before churn.** The marketing email above is silent only in the data's
    last 90 days, after most churn, so no point-in-time model could see it. A second,
    independent stream (its own generator, ``default_rng([seed, CS_EMAIL_STREAM])``, drawn
-   after everything else, so every row above is unchanged) sends a monthly customer-success
-   email (no campaign) to up to ``CS_EMAIL_CONTACTS`` random contacts of each customer
-   account while it is a customer. A share ``CS_EMAIL_OPEN_RATE`` is opened, and
-   ``CS_EMAIL_CLICK_RATE`` of the opens clicked, except that a silent account (``q = 1``)
-   opens none in the ``SILENCE_DAYS`` before its churn (or the data's end): the planted
-   silence is then visible before churn, which the churn model must recover.
+   after everything else, so every row above is unchanged) sends ``CS_EMAILS_PER_MONTH``
+   customer-success emails a month (no campaign) to up to ``CS_EMAIL_CONTACTS`` random
+   contacts of each customer account while it is a customer. A share
+   ``CS_EMAIL_OPEN_RATE`` is opened and ``CS_EMAIL_CLICK_RATE`` of the opens clicked,
+   except that a silent account (``q = 1``) opens none in the ``SILENCE_DAYS`` before its
+   churn (or the data's end): the planted silence is then visible before churn, and the
+   churn model recovers the four drivers as its strongest (``tests/customers/test_churn.py``).
 
 Sizes scale with ``touchpoints``: ``contacts = touchpoints / 10`` and
 ``accounts = contacts / 10`` (5,000 accounts and 50,000 contacts at the default
@@ -99,7 +100,8 @@ ALPHA = -4.68  # intercept: about 6% of contacts close won
 SEGMENT_EFFECT = {"SMB": 0.15, "Mid-Market": 0.0, "Enterprise": -0.35}
 DEAL_SIZE = {"SMB": (9_000, 0.5), "Mid-Market": (32_000, 0.5), "Enterprise": (110_000, 0.55)}
 CS_EMAIL_STREAM = 14  # seed suffix of the customer-success email generator (planted truth 5)
-CS_EMAIL_CONTACTS = 3
+CS_EMAIL_CONTACTS = 2
+CS_EMAILS_PER_MONTH = 2
 CS_EMAIL_OPEN_RATE, CS_EMAIL_CLICK_RATE = 0.45, 0.3
 SILENCE_DAYS = 90
 CHURN_COEF = {"intercept": -3.4, "usage_decline": 3.0, "escalations": 0.55, "late_share": 2.5, "email_silence": 1.3}
@@ -936,7 +938,7 @@ class DemoBuilder:
         )
 
     def customer_email(self) -> None:
-        """Planted truth 5: monthly customer-success email whose opens stop before a silent account churns."""
+        """Planted truth 5: customer-success email whose opens stop before a silent account churns."""
         rng = np.random.default_rng([self.seed, CS_EMAIL_STREAM])
         # up to CS_EMAIL_CONTACTS random contacts of each customer account
         order = np.lexsort((rng.random(self.n_contacts), self.contact_account))
@@ -944,7 +946,7 @@ class DemoBuilder:
         block_start = np.r_[0, np.nonzero(np.diff(account_of))[0] + 1]
         rank = np.arange(len(order)) - np.repeat(block_start, np.diff(np.r_[block_start, len(order)]))
         chosen = order[(rank < CS_EMAIL_CONTACTS) & self.is_customer[account_of]]
-        # one email per chosen contact and customer month of its account
+        # CS_EMAILS_PER_MONTH emails per chosen contact and customer month of its account
         a, m = self._customer_months()
         by_account = np.argsort(a, kind="stable")
         a, m = a[by_account], m[by_account]
@@ -954,6 +956,7 @@ class DemoBuilder:
         contact = np.repeat(chosen, reps)
         offset = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
         month = m[np.repeat(first_month[self.contact_account[chosen]], reps) + offset]
+        contact, month = np.repeat(contact, CS_EMAILS_PER_MONTH), np.repeat(month, CS_EMAILS_PER_MONTH)
         acc = self.contact_account[contact]
         b = self.bounds.astype("int64")
         sent = b[month] + (rng.random(len(contact)) * (b[month + 1] - b[month])).astype("int64")
