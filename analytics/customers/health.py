@@ -210,7 +210,7 @@ CURRENT_SCORES = Query(
     f"""with {MEASURE_CTES},
 {COMPONENT_CTES},
 {SCORE_CTES}
-select *, overall_score - score_30_days_before as health_trend
+select *, round(overall_score - score_30_days_before, 2) as health_trend
 from (
     select {_SCORE_COLUMNS},
            case when lag(b.as_of) over (partition by b.account_id order by b.as_of) = $trend_from
