@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from analytics.crm.actions import queue as outbox  # noqa: E402
 from analytics.crm.actions.delivery import Deliverer, RetryPolicy  # noqa: E402
-from analytics.crm.hubspot import api as hs  # noqa: E402
+from analytics.crm.hubspot import transport as hs  # noqa: E402
 from analytics.demo.builder import build_demo  # noqa: E402
 from analytics.ops import store as ops  # noqa: E402
 from analytics.warehouse.connection import connect  # noqa: E402

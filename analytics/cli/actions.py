@@ -1,7 +1,15 @@
-"""``python -m analytics actions``: queue, inspect, deliver, retry and cancel HubSpot write-back."""
+"""``python -m analytics actions``: queue, inspect, deliver, retry and cancel HubSpot write-back.
+
+``actions enqueue`` is built from the kinds (:data:`analytics.crm.actions.kinds.KINDS`): the
+CSV columns it reads come from the kind's ``columns``, and every payload field a kind
+declares (its ``params``) is an option (``--list-id``, ``--subject``, ...). ``--param
+name=value`` sets any of them too, also for a kind registered after this module was built.
+``actions kinds`` lists the kinds with their columns and fields.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
 import signal
 import threading
@@ -18,22 +26,11 @@ from analytics.cli.common import command_app
 from analytics.core.errors import RevLensError
 from analytics.core.settings import current_user
 from analytics.crm.actions import queue as outbox
-from analytics.crm.hubspot import api as hs
+from analytics.crm.actions.kinds import KINDS, kind_of
+from analytics.crm.actions.kinds.base import ActionKind, Param
+from analytics.crm.hubspot import transport as hs
 
 app = command_app("Write-back to HubSpot: queue, inspect, deliver, retry, cancel.", group=True)
-
-ID_COLUMNS = {
-    "update_properties": ("hubspot_id", "email"),
-    "add_to_list": ("hubspot_id",),
-    "enroll_workflow": ("email",),
-    "create_task": ("hubspot_id",),
-}
-EXTRA_COLUMNS = {
-    "update_properties": ("hubspot_id", "email"),
-    "add_to_list": ("email",),
-    "enroll_workflow": ("hubspot_id",),
-    "create_task": ("email", "owner_id"),
-}
 
 
 def default_user() -> str:
@@ -46,8 +43,8 @@ UserOption = Annotated[
 ]
 
 
-def targets_from_csv(kind: str, path: Path) -> list[dict]:
-    """Targets from a CSV: identity columns, then (update_properties) one column per property.
+def targets_from_csv(kind: ActionKind, path: Path) -> list[dict]:
+    """Targets from a CSV, one row per record: the kind's identity columns, then (property kinds) one column per property.
 
     Every value is read as text (ids keep leading zeros); an empty cell leaves that
     property unchanged in HubSpot.
@@ -61,17 +58,17 @@ def targets_from_csv(kind: str, path: Path) -> list[dict]:
             f"{path} is not a readable CSV file ({str(exc).splitlines()[0]}); save it as UTF-8 CSV with a header row."
         ) from None
     table = table.rename({name: name.strip() for name in table.columns})
-    needed = ID_COLUMNS[kind]
-    if not any(column in table.columns for column in needed):
+    columns = kind.columns
+    if not any(column in table.columns for column in columns.identity):
         raise RevLensError(
-            f"{path} needs a column {' or '.join(needed)} for {kind}; "
+            f"{path} needs a column {' or '.join(columns.identity)} for {kind.name}; "
             f"it has {', '.join(table.columns) or 'no columns'}."
         )
-    identity = set(ID_COLUMNS[kind]) | set(EXTRA_COLUMNS[kind])
+    identity = set(columns.identity) | set(columns.extra)
     targets = []
     for number, row in enumerate(table.iter_rows(named=True), start=2):
         target = {key: row[key].strip() for key in identity if row.get(key) and row[key].strip()}
-        if kind == "update_properties":
+        if columns.properties:
             target["properties"] = {
                 name: value for name, value in row.items() if name not in identity and value is not None and value != ""
             }
@@ -82,12 +79,12 @@ def targets_from_csv(kind: str, path: Path) -> list[dict]:
                 )
         targets.append(target)
     if not targets:
-        raise RevLensError(f"{path} has a header but no rows; add one row per contact.")
+        raise RevLensError(f"{path} has a header but no rows; add one {kind.singular} per row.")
     return targets
 
 
 def _print_plan(plan: outbox.ActionPlan, console: Console) -> None:
-    console.print(plan.summary())
+    console.print(plan.summary(), markup=False)
     for request in plan.requests(limit=1):
         body = json.dumps(request.body, indent=2)
         lines = body.splitlines()
@@ -99,55 +96,71 @@ def _print_plan(plan: outbox.ActionPlan, console: Console) -> None:
         console.print(f"[red]Blocked:[/red] {violation}")
 
 
-@app.command("enqueue")
-def enqueue_command(
-    kind: Annotated[str, typer.Option(help=f"One of: {', '.join(hs.KINDS)}.")],
-    from_csv: Annotated[
-        Path | None,
-        typer.Option(
-            help=(
-                "CSV, one row per contact. update_properties: email or hubspot_id, then one column per property; "
-                "add_to_list: hubspot_id; enroll_workflow: email (and hubspot_id); create_task: hubspot_id "
-                "(and owner_id)."
-            )
-        ),
-    ] = None,
-    list_id: Annotated[str | None, typer.Option(help="HubSpot list id (add_to_list).")] = None,
-    workflow_id: Annotated[str | None, typer.Option(help="HubSpot workflow id (enroll_workflow).")] = None,
-    subject: Annotated[str | None, typer.Option(help="Task subject (create_task).")] = None,
-    body: Annotated[str, typer.Option(help="Task body (create_task).")] = "",
-    priority: Annotated[str, typer.Option(help="Task priority LOW, MEDIUM or HIGH.")] = "MEDIUM",
-    due_in_days: Annotated[int, typer.Option(help="Task due this many days after queuing.")] = 2,
-    names: Annotated[str | None, typer.Option(help="Comma-separated custom properties (create_properties).")] = None,
-    key: Annotated[str | None, typer.Option(help="Idempotency key; default: a hash of the content.")] = None,
-    user: UserOption = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Queue without asking after the preview.")] = False,
-    preview: Annotated[bool, typer.Option("--preview", help="Show what would be sent; queue nothing.")] = False,
-) -> None:
-    """Preview an action, then queue it for delivery (CSV columns: email or hubspot_id, then properties)."""
-    if kind not in hs.KINDS:
-        raise RevLensError(f"--kind {kind!r} is not one of {', '.join(hs.KINDS)}.")
+# ---------------------------------------------------------------------------------------
+# enqueue: its options come from the kinds
+
+GENERAL_OPTIONS = ("kind", "from_csv", "param", "key", "user", "yes", "preview", "topic")
+
+
+def declared_fields(kinds: dict[str, ActionKind]) -> dict[str, tuple[Param, list[str]]]:
+    """Every payload field the kinds declare, with the kinds that read it (one CLI option each)."""
+    fields: dict[str, tuple[Param, list[str]]] = {}
+    for kind in kinds.values():
+        for param in kind.params:
+            if param.name in GENERAL_OPTIONS:
+                raise RuntimeError(f"Kind {kind.name} declares {param.name!r}, which is an option of every kind.")
+            fields.setdefault(param.name, (param, []))[1].append(kind.name)
+    return fields
+
+
+def _field_help(param: Param, kinds: list[str]) -> str:
+    default = f" Default {param.default}." if param.default not in (None, "") else ""
+    return f"{param.help[:1].upper()}{param.help[1:]} ({', '.join(kinds)}).{default}"
+
+
+def payload_from_options(kind: ActionKind, fields: dict[str, str | None], pairs: list[str]) -> dict:
+    """The payload given on the command line: the kind's options, then ``--param name=value`` pairs."""
+    own = {param.name for param in kind.params} | {"topic"}
     payload: dict = {}
-    if kind == "create_properties":
-        payload = {
-            "names": [
-                n.strip()
-                for n in (
-                    names or ",".join(n for n, s in hs.CUSTOM_PROPERTIES.items() if s.object_type == "contacts")
-                ).split(",")
-            ]
-        }
-        targets: list[dict] = []
-    else:
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name not in own:
+            offered = ", ".join(param.option for param in kind.params) or "none"
+            raise RevLensError(
+                f"--{name.replace('_', '-')} is not an option of {kind.name}; its options are: {offered}."
+            )
+        payload[name] = value
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise RevLensError(f"--param {pair!r} is not name=value; write e.g. --param list_id=123.")
+        if name not in own:
+            fields_of = ", ".join(param.name for param in kind.params) or "no fields"
+            raise RevLensError(f"{kind.name} has no field {name!r}; its fields are: {fields_of} (and topic).")
+        payload[name] = value
+    return payload
+
+
+def _enqueue(
+    kind: str,
+    from_csv: Path | None,
+    param: list[str] | None,
+    key: str | None,
+    user: str | None,
+    yes: bool,
+    preview: bool,
+    topic: str | None = None,
+    **fields: str | None,
+) -> None:
+    action_kind = kind_of(kind)
+    payload = payload_from_options(action_kind, {**fields, "topic": topic}, param or [])
+    targets: list[dict] = []
+    if action_kind.needs_targets:
         if from_csv is None:
-            raise RevLensError(f"{kind} needs --from-csv FILE with one row per contact.")
-        targets = targets_from_csv(kind, from_csv)
-    if kind == "add_to_list":
-        payload["list_id"] = list_id
-    if kind == "enroll_workflow":
-        payload["workflow_id"] = workflow_id
-    if kind == "create_task":
-        payload.update(subject=subject, body=body, priority=priority.upper(), due_in_days=due_in_days)
+            raise RevLensError(f"{kind} needs --from-csv FILE with one {action_kind.singular} per row.")
+        targets = targets_from_csv(action_kind, from_csv)
     console = Console(stderr=False)
     plan = outbox.plan_action(kind, targets, payload, idempotency_key=key)
     _print_plan(plan, console)
@@ -159,6 +172,114 @@ def enqueue_command(
         raise typer.Exit(1)
     result = outbox.enqueue(kind, targets, payload, user or default_user(), idempotency_key=key, plan=plan)
     typer.echo(result.message())
+
+
+def enqueue_command(**options) -> None:
+    """Preview an action, then queue it for delivery (see ``actions kinds`` for each kind's CSV columns and fields)."""
+    _enqueue(**options)
+
+
+def _enqueue_signature(kinds: dict[str, ActionKind]) -> inspect.Signature:
+    csv_help = "; ".join(f"{k.name}: {k.columns.describe()}" for k in kinds.values() if k.columns)
+    option = inspect.Parameter.KEYWORD_ONLY
+    general = [
+        inspect.Parameter("kind", option, annotation=Annotated[str, typer.Option(help=f"One of: {', '.join(kinds)}.")]),
+        inspect.Parameter(
+            "from_csv",
+            option,
+            default=None,
+            annotation=Annotated[Path | None, typer.Option(help=f"CSV, one row per record. {csv_help}.")],
+        ),
+    ]
+    fields = [
+        inspect.Parameter(
+            name, option, default=None, annotation=Annotated[str | None, typer.Option(help=_field_help(param, users))]
+        )
+        for name, (param, users) in declared_fields(kinds).items()
+    ]
+    rest = [
+        inspect.Parameter(
+            "param",
+            option,
+            default=None,
+            annotation=Annotated[
+                list[str] | None,
+                typer.Option(help="A payload field as name=value (repeatable); any field of the kind."),
+            ],
+        ),
+        inspect.Parameter(
+            "topic",
+            option,
+            default=None,
+            annotation=Annotated[str | None, typer.Option(help="Event topic; default: the kind's, by what it writes.")],
+        ),
+        inspect.Parameter(
+            "key",
+            option,
+            default=None,
+            annotation=Annotated[str | None, typer.Option(help="Idempotency key; default: a hash of the content.")],
+        ),
+        inspect.Parameter("user", option, default=None, annotation=UserOption),
+        inspect.Parameter(
+            "yes",
+            option,
+            default=False,
+            annotation=Annotated[bool, typer.Option("--yes", help="Queue without asking after the preview.")],
+        ),
+        inspect.Parameter(
+            "preview",
+            option,
+            default=False,
+            annotation=Annotated[bool, typer.Option("--preview", help="Show what would be sent; queue nothing.")],
+        ),
+    ]
+    return inspect.Signature(general + fields + rest)
+
+
+enqueue_command.__signature__ = _enqueue_signature(KINDS)
+app.command("enqueue")(enqueue_command)
+
+
+@app.command("kinds")
+def kinds_command(
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """The write-back kinds: object type, campaign or not, event topic, CSV columns, payload fields."""
+    rows = [
+        {
+            "kind": kind.name,
+            "label": kind.label,
+            "object_type": kind.object_type,
+            "campaign": kind.campaign,
+            "topic": kind.topic,
+            "csv_columns": kind.columns.describe() if kind.columns else "",
+            "fields": ", ".join(
+                param.option
+                + (
+                    " (required)"
+                    if param.required
+                    else f" (default {param.default})"
+                    if param.default not in (None, "")
+                    else ""
+                )
+                for param in kind.params
+            ),
+        }
+        for kind in KINDS.values()
+    ]
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "kind": pl.String,
+            "label": pl.String,
+            "object_type": pl.String,
+            "campaign": pl.Boolean,
+            "topic": pl.String,
+            "csv_columns": pl.String,
+            "fields": pl.String,
+        },
+    )
+    _frame_out(frame, output_format, "Write-back kinds")
 
 
 def _frame_out(frame: pl.DataFrame, output_format: str, title: str) -> None:

@@ -20,7 +20,7 @@ def sync_hubspot_command(
     full: Annotated[bool, typer.Option("--full", help="Ignore the cursors and pull every record.")] = False,
 ) -> None:
     """Contacts and deals modified in HubSpot since the last sync (conflict rule: docs/actions.md)."""
-    from analytics.crm.hubspot.api import HubSpotGateway
+    from analytics.crm.hubspot.transport import HubSpotGateway
     from analytics.crm.sync import sync_hubspot
 
     gateway = HubSpotGateway.from_settings()

@@ -48,7 +48,7 @@ import sqlalchemy as sa
 
 from analytics.core.errors import RevLensError
 from analytics.crm.actions.queue import store
-from analytics.crm.hubspot import api as hs
+from analytics.crm.hubspot import transport as hs
 from analytics.loads import finish_load
 from analytics.ops.audit import audit
 from analytics.ops.events import emit
@@ -87,6 +87,10 @@ PROPERTIES = {
     ],
 }
 TOPIC = {"contacts": "lead-capture", "deals": "revenue-attribution"}
+# SDK operations (hubspot-api-client 12.0.0): POST /crm/v3/objects/{contacts,deals}/search and
+# POST /crm/v4/associations/deals/contacts/batch/read.
+SEARCH = {"contacts": "crm.contacts.search_api.do_search", "deals": "crm.deals.search_api.do_search"}
+DEAL_CONTACTS = "crm.associations.v4.batch_api.get_page"
 
 CONTACT_SCHEMA = {
     "hubspot_id": pl.String,
@@ -195,7 +199,7 @@ def pull(
             "limit": PAGE,
             "after": str(after),
         }
-        page = gateway.search(object_type, body)
+        page = gateway.call(SEARCH[object_type], body)
         for result in page.get("results") or []:
             records[str(result["id"])] = {**(result.get("properties") or {}), "hs_object_id": str(result["id"])}
         if on_page:
@@ -213,6 +217,20 @@ def pull(
                 )
             since, after, overlap = iso(newest), 0, timedelta(0)
     return list(records.values())
+
+
+def deal_contacts(gateway: hs.HubSpotGateway, deal_ids: list[str]) -> dict[str, str]:
+    """The first associated contact id of each deal (v4 associations batch read, at most 100 deals)."""
+    if not deal_ids:
+        return {}
+    answer = gateway.call(
+        DEAL_CONTACTS, "deals", "contacts", {"inputs": [{"id": str(deal_id)} for deal_id in deal_ids]}
+    )
+    linked = {}
+    for item in (answer or {}).get("results") or []:
+        if item.get("to"):
+            linked[str(item["from"]["id"])] = str(item["to"][0]["toObjectId"])
+    return linked
 
 
 def contacts_frame(records: list[dict]) -> pl.DataFrame:
@@ -397,7 +415,7 @@ def sync_hubspot(
         deal_ids = [r["hs_object_id"] for r in pulled["deals"]]
         links: dict[str, str] = {}
         for start in range(0, len(deal_ids), hs.BATCH_LIMIT):
-            links.update(gateway.deal_contacts(deal_ids[start : start + hs.BATCH_LIMIT]))
+            links.update(deal_contacts(gateway, deal_ids[start : start + hs.BATCH_LIMIT]))
         frames = {"contacts": contacts_frame(pulled["contacts"]), "deals": deals_frame(pulled["deals"], links)}
         results = []
         con = connect(db)

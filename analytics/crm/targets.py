@@ -1,4 +1,4 @@
-"""What the pages push to HubSpot: targets built in SQL from the warehouse, ready for :func:`analytics.outbox.enqueue`.
+"""What the pages push to HubSpot: targets built in SQL from the warehouse, ready for :func:`analytics.crm.actions.queue.enqueue`.
 
 * :func:`attribution_targets` (the spec's ``syncAttributionToCRM``): per contact, the
   closed-won revenue its campaign touches earned, and its last campaign interaction.

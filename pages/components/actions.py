@@ -9,10 +9,12 @@ A page that wants to push something to HubSpot renders one button::
 
 (``targets`` may be a list or a function returning one, so it is only built when the
 dialog opens.) The button opens a dialog (and keeps it open across reruns until it is
-confirmed or dismissed); ``confirm_and_enqueue`` opens the same dialog directly. It with the preview (counts, skipped contacts, the
-first request exactly as sent, the page's own ``preview_frame``), checks the guard rails
-and the user, and queues the action on "Confirm". The delivery worker (one background
-thread per server process, started here through ``st.cache_resource``) sends it.
+confirmed or dismissed); ``confirm_and_enqueue`` opens the same dialog directly. The dialog
+shows the preview (counts, skipped contacts, the first request exactly as sent, the page's
+own ``preview_frame`` or the kind's preview rows), checks the guard rails and the user, and
+queues the action on "Confirm". It works the same for every kind
+(:data:`analytics.crm.actions.kinds.KINDS`). The delivery worker (one background thread per
+server process, started here through ``st.cache_resource``) sends it.
 """
 
 from __future__ import annotations
@@ -135,11 +137,12 @@ def confirm_and_enqueue(
 
     Parameters
     ----------
-    kind : ``update_properties``, ``add_to_list``, ``enroll_workflow``, ``create_task`` or
-        ``create_properties`` (see :func:`analytics.outbox.enqueue`).
-    targets : one dict per contact (``hubspot_id`` / ``email``, ``properties``, ``owner_id``).
-    payload : the kind's parameters (``list_id``, ``workflow_id``, task ``subject``...).
-    preview_frame : what the page wants the user to see per contact; default: the plan's own.
+    kind : a name in :data:`analytics.crm.actions.kinds.KINDS` (see
+        :func:`analytics.crm.actions.queue.enqueue`).
+    targets : one dict per record, as the kind reads them (``hubspot_id`` / ``email``,
+        ``properties``, ``owner_id``).
+    payload : the kind's fields (``list_id``, ``workflow_id``, task ``subject``...).
+    preview_frame : what the page wants the user to see per record; default: the plan's own.
     """
     _confirm_dialog(kind, targets, payload or {}, preview_frame, title)
 

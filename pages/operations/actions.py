@@ -4,8 +4,11 @@ import polars as pl
 import streamlit as st
 
 from analytics.core.errors import RevLensError
+from analytics.core.labels import label
+from analytics.core.labels import labels as labels_of
 from analytics.crm.actions import queue as outbox
-from analytics.crm.hubspot.api import CUSTOM_PROPERTIES, KINDS
+from analytics.crm.actions.kinds import KINDS
+from analytics.crm.hubspot.properties import OBJECT_TYPES, custom_properties
 from analytics.ops.events import pending_events
 from pages.components.actions import action_button, current_user, delivery_worker, preview_only_banner, queued_notice
 from pages.components.cache import warehouse
@@ -37,7 +40,9 @@ if worker is not None:
 
 with st.container(horizontal=True, vertical_alignment="bottom", key="actions_filters"):
     statuses = st.multiselect("Status", outbox.STATUSES, key="actions_status", placeholder="All statuses")
-    kinds = st.multiselect("Kind", KINDS, key="actions_kind", placeholder="All kinds")
+    kinds = st.multiselect(
+        "Kind", list(KINDS), format_func=lambda name: label("kind", name), key="actions_kind", placeholder="All kinds"
+    )
     created_by = st.text_input("Created by", key="actions_user", placeholder="Anyone").strip()
     st.button("Refresh", icon=":material/refresh:", key="actions_refresh")
 
@@ -54,24 +59,28 @@ for column, status in zip(st.columns(len(outbox.STATUSES)), outbox.STATUSES):
 queue_tab, audit_tab, events_tab = st.tabs(["Queue", "Audit log", "Events"])
 
 with queue_tab:
-    shown = queue.with_columns(
-        (
-            pl.col("batches_sent") / pl.when(pl.col("batches_total") > 0).then(pl.col("batches_total")).otherwise(1)
-        ).alias("progress")
-    ).select(
-        "id",
-        "kind",
-        "status",
-        "progress",
-        "attempts",
-        "target_count",
-        "skipped_count",
-        "last_error",
-        "created_by",
-        "created_at",
-        "sent_at",
-        "next_attempt_at",
-        "topic",
+    shown = (
+        queue.with_columns(
+            (
+                pl.col("batches_sent") / pl.when(pl.col("batches_total") > 0).then(pl.col("batches_total")).otherwise(1)
+            ).alias("progress")
+        )
+        .select(
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "attempts",
+            "target_count",
+            "skipped_count",
+            "last_error",
+            "created_by",
+            "created_at",
+            "sent_at",
+            "next_attempt_at",
+            "topic",
+        )
+        .with_columns(pl.col("kind").replace(labels_of("kind", queue["kind"].unique().to_list())))
     )
     st.dataframe(
         shown,
@@ -87,7 +96,7 @@ with queue_tab:
             "sent_at": st.column_config.DatetimeColumn("Sent (UTC)", format="YYYY-MM-DD HH:mm"),
             "topic": "Event topic",
             "progress": st.column_config.ProgressColumn("Batches sent", min_value=0.0, max_value=1.0, format="percent"),
-            "target_count": st.column_config.NumberColumn("Contacts", format="localized"),
+            "target_count": st.column_config.NumberColumn("Records", format="localized"),
             "skipped_count": st.column_config.NumberColumn("Skipped (cap)", format="localized"),
             "last_error": st.column_config.TextColumn("Last error", width="large"),
             "next_attempt_at": st.column_config.DatetimeColumn("Next retry (UTC)", format="YYYY-MM-DD HH:mm:ss"),
@@ -97,8 +106,14 @@ with queue_tab:
 
     if queue.height:
         # no status in the label: it changes while the page is open, the choice should not
+        def _reach(row: dict) -> str:  # an action of a kind no longer registered still shows
+            kind = KINDS.get(row["kind"])
+            if kind is not None and not kind.needs_targets:
+                return ""
+            return f" · {row['target_count']:,} {kind.noun if kind else 'records'}"
+
         labels = {
-            row["id"]: f"#{row['id']} · {row['kind']} · {row['target_count']:,} contacts · {row['created_by']}"
+            row["id"]: f"#{row['id']} · {label('kind', row['kind'])}{_reach(row)} · {row['created_by']}"
             for row in queue.iter_rows(named=True)
         }
         chosen = st.selectbox("Inspect an action", list(labels), format_func=labels.get, key="actions_chosen")
@@ -126,7 +141,7 @@ with queue_tab:
                 st.rerun()
             except RevLensError as exc:
                 st.error(str(exc), icon=":material/error:")
-        st.markdown("**Batches** (at most 100 contacts each)")
+        st.markdown("**Batches** (at most 100 records each)")
         st.dataframe(outbox.action_batches_frame(chosen, engine), width="stretch", hide_index=True)
         st.markdown("**History**")
         st.dataframe(outbox.audit_frame(engine, action_id=chosen), width="stretch", hide_index=True)
@@ -157,13 +172,25 @@ with events_tab:
     )
 
 st.subheader("HubSpot setup")
-st.caption("Create the custom contact properties RevLens writes (those missing in HubSpot only).")
-action_button(
-    "Create RevLens properties in HubSpot…",
-    "create_properties",
-    [],
-    {"names": [name for name, spec in CUSTOM_PROPERTIES.items() if spec.object_type == "contacts"]},
-    title="Create custom properties",
-    key="actions_properties",
-    icon=":material/add_box:",
+st.caption(
+    "Create the custom properties RevLens writes on contacts, companies or deals (only those missing in HubSpot). "
+    "Delivery also creates them before the first update that writes them."
 )
+with st.container(horizontal=True, vertical_alignment="bottom", key="actions_setup"):
+    object_type = st.selectbox(
+        "Object type",
+        list(OBJECT_TYPES),
+        format_func=lambda name: name.capitalize(),
+        key="actions_properties_object",
+    )
+    names = list(custom_properties(object_type))
+    action_button(
+        "Create RevLens properties in HubSpot…",
+        "create_properties",
+        [],
+        {"object_type": object_type, "names": names},
+        title=f"Create custom {OBJECT_TYPES[object_type]} properties",
+        key="actions_properties",
+        icon=":material/add_box:",
+        help=", ".join(names),
+    )

@@ -11,50 +11,17 @@ import sqlalchemy as sa
 
 from analytics.core.errors import RevLensError
 from analytics.crm.actions import queue as outbox
-from analytics.crm.actions.delivery import Deliverer, RetryPolicy
-from analytics.crm.hubspot import api as hs
+from analytics.crm.actions.delivery import RetryPolicy
+from analytics.crm.actions.kinds.create_task import TASK_KEY_PROPERTY, TASK_TO_CONTACT
+from analytics.crm.hubspot import transport as hs
 from analytics.ops import tables
 from analytics.ops.store import migrate, ops_engine, utcnow
 from analytics.ops.tables import SCHEMA_VERSION, event_outbox, schema_version
-from tests.fakes.hubspot_server import HubSpotServer, seed_contacts
-
-TOKEN = "pat-na1-SECRET-0123456789abcdef"
-USER = "ana@example.com"
-
-
-@pytest.fixture()
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("REVLENS_OPS_URL", f"sqlite:///{tmp_path / 'ops.sqlite'}")
-    monkeypatch.setenv("REVLENS_SECRETS", str(tmp_path / "no-secrets.toml"))
-    monkeypatch.setenv("REVLENS_CONFIRMERS", f"{USER}, ops")
-    monkeypatch.delenv("REVLENS_KAFKA_BOOTSTRAP", raising=False)
-    return tmp_path
-
-
-@pytest.fixture()
-def server(env, monkeypatch):
-    with HubSpotServer(TOKEN) as srv:
-        seed_contacts(srv, 300)
-        srv.lists["42"] = set()
-        srv.workflows["7"] = set()
-        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", TOKEN)
-        monkeypatch.setenv("HUBSPOT_API_BASE", srv.base_url)
-        yield srv
-
-
-def make_deliverer(server, **policy) -> Deliverer:
-    gateway = hs.HubSpotGateway(TOKEN, server.base_url, hs.Timeouts(connect=1, read=0.5), hs.RateLimiter(1000, 1))
-    retry = RetryPolicy(**{"base_delay_ms": 10, "max_delay_ms": 200, **policy})
-    return Deliverer(outbox.store(), gateway, retry, lease_s=30)
+from tests.crm.support import TOKEN, USER, make_deliverer, status_of
 
 
 def score_targets(ids, score=42):
     return [{"hubspot_id": str(i), "properties": {"marketing_platform_lead_score": score}} for i in ids]
-
-
-def status_of(action_id):
-    with outbox.store().connect() as conn:
-        return conn.execute(sa.select(tables.actions).where(tables.actions.c.id == action_id)).mappings().one()
 
 
 # --- ops store ---------------------------------------------------------------------------
@@ -303,13 +270,13 @@ def test_tasks_resent_after_an_unknown_outcome_are_looked_up_not_duplicated(serv
     contacts = sorted(int(t["associations"][0]["to"]["id"]) for t in server.tasks.values())
     assert contacts == list(range(1, 121))
     task = next(iter(server.tasks.values()))
-    assert task["associations"][0]["types"][0]["associationTypeId"] == hs.TASK_TO_CONTACT
+    assert task["associations"][0]["types"][0]["associationTypeId"] == TASK_TO_CONTACT
     assert task["properties"]["hubspot_owner_id"] == "501"
     assert any(r["path"] == "/crm/v3/objects/tasks/batch/read" for r in server.requests)
     key_property = next(
         r["body"] for r in server.requests if r["method"] == "POST" and r["path"] == "/crm/v3/properties/tasks"
     )
-    assert key_property["name"] == hs.TASK_KEY_PROPERTY and key_property["hasUniqueValue"] is True
+    assert key_property["name"] == TASK_KEY_PROPERTY and key_property["hasUniqueValue"] is True
     assert key_property["groupName"] == "taskinformation"  # the tasks' own group, looked up
 
 
@@ -402,8 +369,8 @@ def test_settings_come_from_secrets_toml_and_the_environment_wins(env, monkeypat
 def test_api_base_sets_the_host_of_generated_apis_and_the_base_url_of_api_request(server):
     gateway = hs.HubSpotGateway.from_settings()
     assert gateway.client.config["host"] == gateway.client.config["base_url"] == server.base_url
-    assert gateway.contacts_batch.api_client.configuration.host == server.base_url
-    gateway.enroll(hs.PlannedRequest("POST", "/automation/v2/workflows/7/enrollments/contacts/c1@example.com"))
+    assert gateway.api("crm.contacts.batch_api").api_client.configuration.host == server.base_url
+    gateway.send(hs.PlannedRequest("POST", "/automation/v2/workflows/7/enrollments/contacts/c1@example.com"))
     assert server.workflows["7"] == {"c1@example.com"}
 
 

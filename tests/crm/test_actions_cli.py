@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from analytics.crm.actions import queue as outbox
 from analytics.crm.actions.delivery import Deliverer, RetryPolicy
-from analytics.crm.hubspot import api as hs
+from analytics.crm.hubspot import transport as hs
 from analytics.ops import tables
-from tests.fakes.hubspot_server import HubSpotServer, seed_contacts
+from tests.fakes.hubspot_server import HubSpotServer, seed_companies, seed_contacts
 from tests.paths import ROOT
 
 TOKEN = "pat-na1-SECRET-fedcba9876543210"
@@ -146,7 +146,7 @@ def _sent_batches(action_id: int) -> int:
         ).scalar_one()
 
 
-@pytest.mark.parametrize("kind", ["update_properties", "create_task", "enroll_workflow"])
+@pytest.mark.parametrize("kind", ["update_properties", "update_company_properties", "create_task", "enroll_workflow"])
 def test_deliverer_killed_mid_batch_resumes_and_applies_every_contact_once(server, kind):
     """SIGKILL the deliverer after HubSpot applied batch 4 but before the answer arrived; restart."""
     ids = range(1, 1001)
@@ -155,6 +155,15 @@ def test_deliverer_killed_mid_batch_resumes_and_applies_every_contact_once(serve
             kind, [{"hubspot_id": str(i), "properties": {"marketing_platform_lead_score": i}} for i in ids], {}, USER
         ).action_id
         server.fault("hang_after_apply", path="contacts/batch/update", after=3, delay_s=10)
+    elif kind == "update_company_properties":
+        companies = seed_companies(server, 1000)
+        action = outbox.enqueue(
+            kind,
+            [{"hubspot_id": c, "properties": {"marketing_platform_health_score": int(c) % 100}} for c in companies],
+            {},
+            USER,
+        ).action_id
+        server.fault("hang_after_apply", path="companies/batch/update", after=3, delay_s=10)
     elif kind == "create_task":
         action = outbox.enqueue(
             kind, [{"hubspot_id": str(i)} for i in ids], {"subject": "Renewal call"}, USER
@@ -184,6 +193,9 @@ def test_deliverer_killed_mid_batch_resumes_and_applies_every_contact_once(serve
     if kind == "update_properties":
         assert all(server.contacts[str(i)]["marketing_platform_lead_score"] == str(i) for i in ids)
         assert all(server.property_writes[(str(i), "marketing_platform_lead_score")] == 1 for i in ids)
+    elif kind == "update_company_properties":
+        assert all(server.companies[c]["marketing_platform_health_score"] == str(int(c) % 100) for c in companies)
+        assert all(server.writes[("companies", c, "marketing_platform_health_score")] == 1 for c in companies)
     elif kind == "create_task":
         associated = sorted(int(t["associations"][0]["to"]["id"]) for t in server.tasks.values())
         assert associated == list(ids)  # every contact has its task, none has two

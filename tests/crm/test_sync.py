@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from analytics.crm.actions import queue as outbox
-from analytics.crm.hubspot import api as hs
+from analytics.crm.hubspot import transport as hs
 from analytics.crm.sync import get_cursor, iso, pull, sync_hubspot
 from analytics.ops.tables import event_outbox, job_runs
 from tests.fakes.hubspot_server import HubSpotServer

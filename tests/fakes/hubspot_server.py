@@ -1,12 +1,15 @@
 """A local HubSpot for tests: a real HTTP server on 127.0.0.1 implementing the endpoints RevLens calls.
 
-Only the endpoints :mod:`analytics.hubspot_api` uses, with the paths, methods and JSON
-bodies the SDK (hubspot-api-client 12.0.0) sends and HubSpot's response shapes (complete
-enough for the SDK's models). It keeps state (contacts, lists, workflow enrollments,
-tasks, properties, deals) and counts *effects*, so tests can assert "applied once":
+Only the endpoints RevLens uses (:mod:`analytics.crm.hubspot`, the kinds of
+:mod:`analytics.crm.actions.kinds`, :mod:`analytics.crm.sync`), with the paths, methods and
+JSON bodies the SDK (hubspot-api-client 12.0.0) sends and HubSpot's response shapes (complete
+enough for the SDK's models). It keeps state (contacts, companies, deals, lists, workflow
+enrollments, tasks, properties per object type) and counts *effects*, so tests can assert
+"applied once":
 
-* ``property_writes[(contact_id, name)]`` counts value *changes* (HubSpot writes no new
-  history version for an unchanged value, so an idempotent resend adds nothing);
+* ``writes[(object_type, record_id, name)]`` counts value *changes* of contacts, companies
+  and deals (HubSpot writes no new history version for an unchanged value, so an idempotent
+  resend adds nothing); ``property_writes[(contact_id, name)]`` is the same for contacts;
 * ``list_adds[(list_id, contact_id)]``, ``enrollments[(workflow_id, email)]`` and
   ``tasks`` record real additions only (a duplicate task key is rejected, as HubSpot
   does for a unique property).
@@ -43,6 +46,38 @@ CONTACT_DEFAULT_PROPERTIES = (
     "lastmodifieddate",
     "hs_object_id",
 )
+COMPANY_DEFAULT_PROPERTIES = (
+    "name",
+    "domain",
+    "industry",
+    "lifecyclestage",
+    "hubspot_owner_id",
+    "createdate",
+    "hs_lastmodifieddate",
+    "hs_object_id",
+)
+DEAL_DEFAULT_PROPERTIES = (
+    "dealname",
+    "amount",
+    "dealstage",
+    "pipeline",
+    "closedate",
+    "hubspot_owner_id",
+    "createdate",
+    "hs_lastmodifieddate",
+    "hs_is_closed",
+    "hs_is_closed_won",
+    "hs_object_id",
+)
+# The group HubSpot keeps each object's own properties in (GET /crm/v3/properties/{objectType}/groups).
+PROPERTY_GROUPS = {
+    "contacts": "contactinformation",
+    "companies": "companyinformation",
+    "deals": "dealinformation",
+    "tasks": "taskinformation",
+}
+MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+SINGULAR = {"contacts": "CONTACT", "companies": "COMPANY", "deals": "DEAL"}
 
 
 def _now_iso() -> str:
@@ -67,19 +102,23 @@ class HubSpotServer:
         self.latency_s = latency_s
         self.lock = threading.RLock()
         self.contacts: dict[str, dict] = {}  # id -> properties
+        self.companies: dict[str, dict] = {}
         self.deals: dict[str, dict] = {}
         self.deal_contact: dict[str, str] = {}
         self.lists: dict[str, set[str]] = {}
         self.workflows: dict[str, set[str]] = {}  # workflow id -> enrolled emails
         self.tasks: dict[str, dict] = {}  # id -> {"properties", "associations"}
         self.properties: dict[str, dict[str, dict]] = {
-            "contacts": {name: self._property_body(name) for name in CONTACT_DEFAULT_PROPERTIES},
+            "contacts": {name: self._property_body(name, "contacts") for name in CONTACT_DEFAULT_PROPERTIES},
+            "companies": {name: self._property_body(name, "companies") for name in COMPANY_DEFAULT_PROPERTIES},
+            "deals": {name: self._property_body(name, "deals") for name in DEAL_DEFAULT_PROPERTIES},
             "tasks": {
-                name: self._property_body(name)
+                name: self._property_body(name, "tasks")
                 for name in ("hs_task_subject", "hs_task_body", "hs_timestamp", "hubspot_owner_id")
             },
         }
         self.property_writes: Counter = Counter()
+        self.writes: Counter = Counter()
         self.list_adds: Counter = Counter()
         self.enrollment_count: Counter = Counter()
         self.requests: list[dict] = []  # method, path, body, authorization
@@ -131,6 +170,18 @@ class HubSpotServer:
         }
         return contact_id
 
+    def add_company(self, name: str, company_id: str | None = None, **properties) -> str:
+        company_id = company_id or self.new_id()
+        now = properties.pop("hs_lastmodifieddate", _now_iso())
+        self.companies[company_id] = {
+            "name": name,
+            "hs_object_id": company_id,
+            "createdate": now,
+            "hs_lastmodifieddate": now,
+            **properties,
+        }
+        return company_id
+
     def add_deal(self, contact_id: str | None = None, deal_id: str | None = None, **properties) -> str:
         deal_id = deal_id or self.new_id()
         now = properties.pop("hs_lastmodifieddate", _now_iso())
@@ -163,13 +214,13 @@ class HubSpotServer:
         return None
 
     @staticmethod
-    def _property_body(name: str, **extra) -> dict:
+    def _property_body(name: str, object_type: str = "contacts", **extra) -> dict:
         return {
             "name": name,
             "label": name,
             "type": "string",
             "fieldType": "text",
-            "groupName": "contactinformation",
+            "groupName": PROPERTY_GROUPS.get(object_type, "information"),
             "description": "",
             "options": [],
             "hasUniqueValue": False,
@@ -206,40 +257,51 @@ class HubSpotServer:
     def _error(self, status: int, message: str, category: str) -> tuple[int, dict]:
         return status, {"status": "error", "message": message, "correlationId": "00000000-test", "category": category}
 
-    def _not_found(self, ids: list[str]) -> dict:
+    def _not_found(self, ids: list[str], object_type: str = "contacts") -> dict:
         return {
             "status": "error",
             "category": "OBJECT_NOT_FOUND",
-            "message": "Could not get some CONTACT objects, they may be deleted or not exist.",
+            "message": f"Could not get some {SINGULAR.get(object_type, 'CRM')} objects, they may be deleted or not exist.",
             "context": {"ids": ids},
             "links": {},
             "errors": [],
         }
 
-    def _write_properties(self, contact_id: str, properties: dict) -> None:
-        unknown = [name for name in properties if name not in self.properties["contacts"]]
+    def records(self, object_type: str) -> dict[str, dict]:
+        """The records of ``contacts``, ``companies`` or ``deals``, by id."""
+        return {"contacts": self.contacts, "companies": self.companies, "deals": self.deals}[object_type]
+
+    def _write_properties(self, record_id: str, properties: dict, object_type: str = "contacts") -> None:
+        unknown = [name for name in properties if name not in self.properties[object_type]]
         if unknown:
             raise ValueError(
                 f'Property values were not valid: [{{"isValid":false,"message":"Property \\"{unknown[0]}\\" '
                 f'does not exist","error":"PROPERTY_DOESNT_EXIST","name":"{unknown[0]}"}}]'
             )
-        stored = self.contacts[contact_id]
+        stored = self.records(object_type)[record_id]
         for name, value in properties.items():
             if stored.get(name) != value:
                 stored[name] = value
-                self.property_writes[(contact_id, name)] += 1
-        stored["lastmodifieddate"] = _now_iso()
+                self.writes[(object_type, record_id, name)] += 1
+                if object_type == "contacts":
+                    self.property_writes[(record_id, name)] += 1
+        stored[MODIFIED[object_type]] = _now_iso()
 
     def handle(self, method: str, path: str, query: str, body) -> tuple[int, object]:
         with self.lock:
-            if method == "POST" and path == "/crm/v3/objects/contacts/batch/update":
+            match = re.fullmatch(r"/crm/v3/objects/(contacts|companies|deals)/batch/update", path)
+            if method == "POST" and match:
+                # Batch update by id (the same endpoint for every object type): unknown ids are
+                # rejected in a 207 answer, an unknown property fails the whole batch (400).
+                object_type = match.group(1)
+                records = self.records(object_type)
                 results, missing = [], []
                 for item in body["inputs"]:
-                    if item["id"] not in self.contacts:
+                    if item["id"] not in records:
                         missing.append(item["id"])
                 for item in body["inputs"]:  # HubSpot validates property names for the whole batch first
-                    if item["id"] in self.contacts:
-                        bad = [n for n in item["properties"] if n not in self.properties["contacts"]]
+                    if item["id"] in records:
+                        bad = [n for n in item["properties"] if n not in self.properties[object_type]]
                         if bad:
                             return self._error(
                                 400,
@@ -247,10 +309,10 @@ class HubSpotServer:
                                 "VALIDATION_ERROR",
                             )
                 for item in body["inputs"]:
-                    if item["id"] in self.contacts:
-                        self._write_properties(item["id"], item["properties"])
-                        results.append(self._object(item["id"], dict(self.contacts[item["id"]])))
-                return self._batch_answer(results, [self._not_found(missing)] if missing else [])
+                    if item["id"] in records:
+                        self._write_properties(item["id"], item["properties"], object_type)
+                        results.append(self._object(item["id"], dict(records[item["id"]])))
+                return self._batch_answer(results, [self._not_found(missing, object_type)] if missing else [])
             if method == "POST" and path == "/crm/v3/objects/contacts/batch/upsert":
                 results = []
                 for item in body["inputs"]:
@@ -339,11 +401,10 @@ class HubSpotServer:
                 return self._batch_answer(results, [], status_ok=201)
             match = re.fullmatch(r"/crm/v3/properties/([^/]+)/groups", path)
             if match and method == "GET":
-                groups = {"contacts": "contactinformation", "tasks": "taskinformation"}
                 return 200, {
                     "results": [
                         {
-                            "name": groups.get(match.group(1), "information"),
+                            "name": PROPERTY_GROUPS.get(match.group(1), "information"),
                             "label": "Information",
                             "displayOrder": -1,
                             "archived": False,
@@ -357,7 +418,7 @@ class HubSpotServer:
                 existing = self.properties.setdefault(match.group(1), {})
                 if body["name"] in existing:
                     return self._error(409, f"Property named '{body['name']}' already exists.", "OBJECT_ALREADY_EXISTS")
-                existing[body["name"]] = {**self._property_body(body["name"]), **body}
+                existing[body["name"]] = {**self._property_body(body["name"], match.group(1)), **body}
                 return 201, existing[body["name"]]
             match = re.fullmatch(r"/crm/v3/objects/(contacts|deals)/search", path)
             if match and method == "POST":
@@ -509,6 +570,16 @@ class HubSpotServer:
 def seed_contacts(server: HubSpotServer, count: int) -> list[str]:
     """``count`` contacts with ids "1".."count" and emails c<i>@example.com."""
     return [server.add_contact(f"c{i}@example.com", contact_id=str(i)) for i in range(1, count + 1)]
+
+
+def seed_companies(server: HubSpotServer, count: int, first_id: int = 5001) -> list[str]:
+    """``count`` companies with ids first_id.. and names "Company <i>"."""
+    return [server.add_company(f"Company {i}", company_id=str(first_id + i)) for i in range(count)]
+
+
+def seed_deals(server: HubSpotServer, count: int, first_id: int = 9001) -> list[str]:
+    """``count`` deals with ids first_id.. and names "Deal <i>" (no contact)."""
+    return [server.add_deal(deal_id=str(first_id + i), dealname=f"Deal {i}") for i in range(count)]
 
 
 if __name__ == "__main__":  # a standalone server for the benchmark or manual tries

@@ -84,7 +84,7 @@ def test_an_unreachable_broker_publishes_nothing_and_loses_nothing(engine):
 
 def test_delivery_goes_on_when_the_kafka_broker_is_down(engine, monkeypatch):
     from analytics.crm.actions.delivery import Deliverer, RetryPolicy
-    from analytics.crm.hubspot import api as hs
+    from analytics.crm.hubspot import transport as hs
     from tests.fakes.hubspot_server import HubSpotServer, seed_contacts
 
     with socket.socket() as sock:

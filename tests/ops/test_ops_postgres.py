@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from analytics.crm.actions import queue as outbox
 from analytics.crm.actions.delivery import Deliverer, RetryPolicy
-from analytics.crm.hubspot import api as hs
+from analytics.crm.hubspot import transport as hs
 from analytics.ops.store import ops_engine
 from analytics.ops.tables import SCHEMA_VERSION, schema_version
 from tests.fakes.hubspot_server import HubSpotServer, seed_contacts

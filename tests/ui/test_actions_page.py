@@ -175,3 +175,33 @@ def test_roi_drilldown_adds_the_campaigns_engaged_contacts_to_a_list(connected, 
     finally:
         con.close()
     assert {t["hubspot_id"] for t in targets} <= touched
+
+
+def test_setup_creates_the_properties_of_the_chosen_object_type(connected):
+    import json
+
+    import sqlalchemy as sa
+
+    at = connected()
+    assert at.selectbox(key="actions_properties_object").value == "contacts"
+    at.selectbox(key="actions_properties_object").set_value("companies").run()
+    at.button(key="actions_properties").click().run()
+    assert any(c.value.startswith("GET /crm/v3/properties/companies") for c in at.code)  # the preview: companies
+    at.button(key="confirm_action").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    queued = outbox.list_actions().row(0, named=True)
+    assert queued["kind"] == "create_properties"
+    with outbox.store().connect() as conn:
+        payload = json.loads(
+            conn.execute(sa.select(tables.actions.c.payload).where(tables.actions.c.id == queued["id"])).scalar_one()
+        )
+    assert payload == {
+        "object_type": "companies",
+        "names": [
+            "marketing_platform_health_score",
+            "marketing_platform_health_band",
+            "marketing_platform_churn_probability",
+        ],
+    }
+    labels = at.selectbox(key="actions_chosen").options
+    assert labels == [f"#{queued['id']} · Create RevLens properties · {USER}"]

@@ -7,16 +7,21 @@ A deliverer *claims* an action with a compare-and-set on its status and takes a 
 batches in order. Before each request it commits the batch as ``sending`` with one more
 attempt (write-ahead); after HubSpot answers it commits the batch as ``sent``. A batch
 found ``sending`` or with attempts > 0 is *uncertain*: HubSpot may or may not have
-applied it. Every kind is safe to resend in that state:
+applied it. The batch goes to its kind (:meth:`ActionKind.send
+<analytics.crm.actions.kinds.base.ActionKind.send>`) with that flag and its recorded
+progress, and every kind is safe to resend in that state (each module says how):
 
-* contact updates (batch update by id, upsert by email) set the same values again, which
-  changes nothing in HubSpot;
+* property updates (contacts by id or email, companies, deals) set the same values again,
+  which changes nothing in HubSpot;
 * list membership add ignores contacts already in the list;
 * workflow enrollment is one request per contact; the batch records each contact done
   (``progress``) and the one uncertain contact is looked up in its current enrollments
   before being enrolled again;
 * tasks carry ``revlens_action_key`` (a unique property, ``<action key>:<contact id>``);
   on a resend the batch reads the keys that already exist and creates only the others.
+
+Before a batch is sent, the custom properties its kind needs are created in HubSpot when
+missing (once per deliverer).
 
 A dead deliverer's lease is taken over at once when its process is gone from this host,
 otherwise when the lease expires (``lease_s``).
@@ -54,8 +59,11 @@ import sqlalchemy as sa
 
 from analytics.core.errors import RevLensError
 from analytics.core.settings import setting
+from analytics.crm.actions.kinds import KINDS
+from analytics.crm.actions.kinds.base import Attempt
 from analytics.crm.actions.queue import store
-from analytics.crm.hubspot import api as hs
+from analytics.crm.hubspot import transport as hs
+from analytics.crm.hubspot.properties import PropertySpec, ensure_properties
 from analytics.ops.audit import audit
 from analytics.ops.events import emit, kafka_producer, publish_pending
 from analytics.ops.store import utcnow
@@ -157,7 +165,7 @@ class LostLease(Exception):
 
 
 class Deliverer:
-    """Claims due actions and delivers them through a :class:`~analytics.hubspot_api.HubSpotGateway`.
+    """Claims due actions and delivers them through a :class:`~analytics.crm.hubspot.transport.HubSpotGateway`.
 
     Parameters
     ----------
@@ -184,7 +192,7 @@ class Deliverer:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.on_progress = on_progress
         self.publish_events = publish_events
-        self._properties_ensured: set[str] = set()
+        self._properties_ensured: set[PropertySpec] = set()
         self._producer = None
         self._next_publish = 0.0
 
@@ -298,72 +306,29 @@ class Deliverer:
         return self._finish(action, report)
 
     def _send(self, action, batch, payload: dict, uncertain: bool) -> dict:
-        kind = action["kind"]
-        targets = json.loads(batch["targets"])
-        created_at = _aware(action["created_at"])
-        if kind == "create_properties":
-            created = self.gateway.ensure_properties(payload["names"])
-            return {"created": len(created), "existing": len(payload["names"]) - len(created)}
-        requests = hs.build_requests(kind, targets, payload, action["idempotency_key"], created_at)
-        if kind == "update_properties":
-            self._ensure({name for t in targets for name in t["properties"]})
-            return self.gateway.send_contact_batch(requests[0])
-        if kind == "add_to_list":
-            return self.gateway.add_to_list(requests[0])
-        if kind == "create_task":
-            self._ensure({hs.TASK_KEY_PROPERTY})
-            keys = [hs.task_key(action["idempotency_key"], t) for t in targets]
-            existing = self.gateway.existing_task_keys(keys) if uncertain else set()
-            request = requests[0]
-            if existing:
-                inputs = [
-                    item for item in request.body["inputs"] if item["properties"][hs.TASK_KEY_PROPERTY] not in existing
-                ]
-                request = hs.PlannedRequest(request.method, request.path, {"inputs": inputs})
-            counts = (
-                self.gateway.create_tasks(request)
-                if request.body["inputs"]
-                else {"sent": 0, "applied": 0, "rejected": 0, "rejection": ""}
+        if action["kind"] not in KINDS:  # queued by a kind that is no longer registered: fail it, block nothing
+            raise hs.PermanentError(
+                f"Kind {action['kind']!r} is not registered (known: {', '.join(KINDS)}); "
+                "register it and retry the action, or cancel it."
             )
-            counts["already_created"] = len(existing)
-            return counts
-        if kind == "enroll_workflow":
-            return self._enroll(action, batch, targets, requests, payload, uncertain)
-        raise RevLensError(f"Action #{action['id']} has unknown kind {kind!r}.")
+        kind = KINDS[action["kind"]]
+        targets = json.loads(batch["targets"])
+        self._ensure(kind.custom_properties(targets, payload))
 
-    def _enroll(self, action, batch, targets, requests, payload, uncertain) -> dict:
-        start = batch["progress"]
-        enrolled = already = 0
-        for index in range(start, len(targets)):
-            target = targets[index]
-            skip = False
-            if uncertain and index == start and target.get("hubspot_id"):
-                # The one contact whose enrollment may have happened before the crash.
-                skip = str(payload["workflow_id"]) in self.gateway.enrolled_workflows(target["hubspot_id"])
-            if skip:
-                already += 1
-            else:
-                self.gateway.enroll(requests[index])
-                enrolled += 1
+        def advance(done: int) -> None:  # one more target done: on record, and the lease renewed
             with self.engine.begin() as conn:
                 self._renew(conn, action["id"])
-                conn.execute(
-                    action_batches.update().where(action_batches.c.id == batch["id"]).values(progress=index + 1)
-                )
-        return {
-            "sent": len(targets) - start,
-            "applied": enrolled,
-            "already_enrolled": already,
-            "rejected": 0,
-            "rejection": "",
-        }
+                conn.execute(action_batches.update().where(action_batches.c.id == batch["id"]).values(progress=done))
 
-    def _ensure(self, names: set[str]) -> None:
-        missing = sorted(
-            name for name in names if name in hs.CUSTOM_PROPERTIES and name not in self._properties_ensured
+        attempt = Attempt(
+            action["idempotency_key"], _aware(action["created_at"]), uncertain, batch["progress"], advance
         )
+        return kind.send(self.gateway, targets, payload, attempt)
+
+    def _ensure(self, specs: list[PropertySpec]) -> None:
+        missing = [spec for spec in dict.fromkeys(specs) if spec not in self._properties_ensured]
         if missing:
-            self.gateway.ensure_properties(missing)
+            ensure_properties(self.gateway, missing)
             self._properties_ensured.update(missing)
 
     def _after_failure(

@@ -1,8 +1,10 @@
 """The action outbox: write-back to HubSpot is queued here, previewed, confirmed and audited.
 
 Pages and the CLI call one function, :func:`enqueue` (after showing :func:`plan_action`'s
-preview); :mod:`analytics.delivery` sends what is queued. Everything lives in the ops store
-(:mod:`analytics.ops`), so a queued action survives restarts and crashes.
+preview); :mod:`analytics.crm.actions.delivery` sends what is queued. Everything lives in the
+ops store (:mod:`analytics.ops`), so a queued action survives restarts and crashes. What
+differs between kinds (their input, requests, preview, topic, whether they are campaigns)
+is asked of the kind (:data:`analytics.crm.actions.kinds.KINDS`); this module never names one.
 
 Tables
 ------
@@ -22,12 +24,12 @@ Tables
 
 Guard rails (the spec's "campaign_validation")
 ----------------------------------------------
-* a campaign action (``add_to_list``, ``enroll_workflow``) must reach between
+* a campaign action (a kind with ``campaign = True``: ``add_to_list``, ``enroll_workflow``) must reach between
   :data:`AUDIENCE_MIN` (100) and :data:`AUDIENCE_MAX` (1,000,000) contacts;
 * a contact receives at most :data:`FREQUENCY_CAP` (3) campaign triggers in any 7 days
   (:data:`FREQUENCY_WINDOW`); contacts over the cap are skipped and reported, and the
   audience bound is checked on the contacts that remain;
-* only users listed in ``REVLENS_CONFIRMERS`` may enqueue (see :mod:`analytics.settings`).
+* only users listed in ``REVLENS_CONFIRMERS`` may enqueue (see :mod:`analytics.core.settings`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ import sqlalchemy as sa
 
 from analytics.core.errors import RevLensError
 from analytics.core.settings import confirmers
-from analytics.crm.hubspot import api as hs
+from analytics.crm.actions.kinds import kind_of
+from analytics.crm.hubspot.transport import PlannedRequest
 from analytics.ops.audit import audit
 from analytics.ops.events import TOPICS, emit
 from analytics.ops.store import ops_engine, utcnow
@@ -62,21 +65,12 @@ def store(url: str | None = None) -> sa.Engine:
 
 
 def topic_for(kind: str, targets: list[dict], payload: dict) -> str:
-    """The event topic of an action: explicit ``payload['topic']``, else by what it writes."""
+    """The event topic of an action: explicit ``payload['topic']``, else the kind's (by what it writes)."""
     if payload.get("topic"):
         if payload["topic"] not in TOPICS:
             raise RevLensError(f"Topic {payload['topic']!r} is not one of {', '.join(TOPICS)}.")
         return payload["topic"]
-    if kind in hs.CAMPAIGN_KINDS:
-        return "campaign-performance"
-    if kind == "create_task":
-        return "customer-health"
-    names = {name for t in targets[:1000] for name in (t.get("properties") or {})}
-    if names & {"marketing_platform_attributed_revenue", "last_campaign_interaction"}:
-        return "revenue-attribution"
-    if names & {"marketing_platform_health_score", "marketing_platform_health_band", "marketing_platform_risk_level"}:
-        return "customer-health"
-    return "lead-capture"
+    return kind_of(kind).topic_for(targets, payload)
 
 
 # ---------------------------------------------------------------------------------------
@@ -87,9 +81,11 @@ def topic_for(kind: str, targets: list[dict], payload: dict) -> str:
 class ActionPlan:
     """What an action would send, after the guard rails; the preview shows exactly this.
 
-    ``targets`` are the contacts that will be sent to, ``skipped`` those over the
-    frequency cap, ``duplicates`` targets dropped because the same contact appeared again
+    ``targets`` are the records that will be sent to, ``skipped`` the contacts over the
+    frequency cap, ``duplicates`` targets dropped because the same record appeared again
     (the last occurrence wins), ``violations`` the guard rails that block it (empty: OK).
+    ``planned_at`` is when the preview was made; the queued action is created at that moment,
+    so what depends on its time (a task's due date) is sent as previewed.
     """
 
     kind: str
@@ -100,32 +96,30 @@ class ActionPlan:
     violations: tuple[str, ...]
     idempotency_key: str
     batches: list[list[dict]] = field(repr=False)
+    planned_at: datetime = field(default_factory=utcnow)
 
     @property
     def ok(self) -> bool:
         return not self.violations
 
-    def requests(self, limit: int = 3) -> list[hs.PlannedRequest]:
-        """The first ``limit`` HTTP requests exactly as they will be sent."""
-        planned: list[hs.PlannedRequest] = []
+    def requests(self, limit: int | None = 3) -> list[PlannedRequest]:
+        """The first ``limit`` HTTP requests (all with None) exactly as they will be sent."""
+        kind = kind_of(self.kind)
+        planned: list[PlannedRequest] = []
         for batch in self.batches:
-            planned.extend(hs.build_requests(self.kind, batch, self.payload, self.idempotency_key, utcnow()))
-            if len(planned) >= limit:
+            planned.extend(kind.requests(batch, self.payload, self.idempotency_key, self.planned_at))
+            if limit is not None and len(planned) >= limit:
                 break
         return planned[:limit]
 
     def request_count(self) -> int:
-        if self.kind == "enroll_workflow":
-            return len(self.targets)
-        if self.kind == "create_properties":
-            return 1 + len(self.payload["names"])
-        return len(self.batches)
+        return kind_of(self.kind).request_count(self.targets, self.batches, self.payload)
+
+    def amount(self) -> str:
+        return kind_of(self.kind).amount(self.targets, self.payload)
 
     def summary(self) -> str:
-        text = (
-            f"{self.kind}: {len(self.targets):,} contacts in {len(self.batches):,} batches "
-            f"({self.request_count():,} requests)"
-        )
+        text = f"{self.kind}: {self.amount()} in {len(self.batches):,} batches ({self.request_count():,} requests)"
         if self.skipped:
             text += f"; {len(self.skipped):,} skipped (already {FREQUENCY_CAP} campaign triggers this week)"
         if self.duplicates:
@@ -133,9 +127,10 @@ class ActionPlan:
         return text
 
     def frame(self) -> pl.DataFrame:
-        """One row per contact: identity, what is sent, and whether it is skipped."""
-        rows = [_preview_row(self.kind, t, self.payload, "send") for t in self.targets]
-        rows += [_preview_row(self.kind, t, self.payload, "skipped: frequency cap") for t in self.skipped]
+        """One row per target: identity, what is sent (the kind's preview), and whether it is skipped."""
+        kind = kind_of(self.kind)
+        rows = [{**kind.preview_row(t, self.payload), "status": "send"} for t in self.targets]
+        rows += [{**kind.preview_row(t, self.payload), "status": "skipped: frequency cap"} for t in self.skipped]
         if not rows:
             return pl.DataFrame(
                 {"hubspot_id": [], "email": [], "sends": [], "status": []},
@@ -144,23 +139,6 @@ class ActionPlan:
         return pl.DataFrame(
             rows, schema={"hubspot_id": pl.String, "email": pl.String, "sends": pl.String, "status": pl.String}
         )
-
-
-def _preview_row(kind: str, target: dict, payload: dict, status: str) -> dict:
-    if kind == "update_properties":
-        sends = json.dumps(hs._strings(target.get("properties") or {}), sort_keys=True)
-    elif kind == "add_to_list":
-        sends = f"add to list {payload['list_id']}"
-    elif kind == "enroll_workflow":
-        sends = f"enroll in workflow {payload['workflow_id']}"
-    else:
-        sends = f"task: {payload.get('subject', '')}"
-    return {
-        "hubspot_id": str(target.get("hubspot_id") or "") or None,
-        "email": target.get("email"),
-        "sends": sends,
-        "status": status,
-    }
 
 
 def content_key(kind: str, targets: list[dict], payload: dict) -> str:
@@ -192,26 +170,29 @@ def plan_action(
 ) -> ActionPlan:
     """Validate an action and apply the guard rails; nothing is written.
 
+    The payload is the kind's, normalized (declared fields parsed, defaults filled in).
     Raises :class:`RevLensError` when the input itself is wrong (unknown kind, a target
     without the id the kind needs); guard-rail breaches are returned in ``violations``.
     """
-    payload = dict(payload or {})
-    targets = [dict(t) for t in targets]
-    hs.validate(kind, targets, payload)
+    action_kind = kind_of(kind)
+    now = now or utcnow()
+    payload = action_kind.normalize(dict(payload or {}))
+    targets = [dict(t) for t in targets] if action_kind.needs_targets else []
+    action_kind.validate(targets, payload)
     unique: dict[str, dict] = {}
     for target in targets:
-        unique[hs.contact_key(target)] = target
-    duplicates = len(targets) - len(unique) if kind != "create_properties" else 0
-    targets = list(unique.values()) if kind != "create_properties" else []
+        unique[action_kind.target_key(target)] = target
+    duplicates = len(targets) - len(unique)
+    targets = list(unique.values())
     skipped: list[dict] = []
     violations: list[str] = []
-    if kind in hs.CAMPAIGN_KINDS:
+    if action_kind.campaign:
         engine = engine or store()
         with engine.connect() as conn:
-            capped = _capped_contacts(conn, now or utcnow())
+            capped = _capped_contacts(conn, now)
         if capped:
-            skipped = [t for t in targets if hs.contact_key(t) in capped]
-            targets = [t for t in targets if hs.contact_key(t) not in capped]
+            skipped = [t for t in targets if action_kind.target_key(t) in capped]
+            targets = [t for t in targets if action_kind.target_key(t) not in capped]
         if not AUDIENCE_MIN <= len(targets) <= AUDIENCE_MAX:
             after = f" after skipping {len(skipped):,} over the weekly cap" if skipped else ""
             violations.append(
@@ -220,7 +201,7 @@ def plan_action(
             )
     key = idempotency_key or content_key(kind, targets, payload)
     return ActionPlan(
-        kind, payload, targets, skipped, duplicates, tuple(violations), key, hs.split_batches(kind, targets)
+        kind, payload, targets, skipped, duplicates, tuple(violations), key, action_kind.batches(targets), now
     )
 
 
@@ -231,11 +212,12 @@ class EnqueueResult:
     target_count: int
     skipped: int
     duplicate: bool  # True: the same action was already queued; nothing new was written
+    amount: str = ""  # what it reaches, in words ("150 contacts"); default: target_count contacts
 
     def message(self) -> str:
         if self.duplicate:
             return f"Already queued as action #{self.action_id} ({self.status}); nothing new was queued."
-        text = f"Queued action #{self.action_id} for {self.target_count:,} contacts"
+        text = f"Queued action #{self.action_id} for {self.amount or f'{self.target_count:,} contacts'}"
         if self.skipped:
             text += f"; {self.skipped:,} skipped by the weekly frequency cap"
         return text + "."
@@ -265,11 +247,13 @@ def enqueue(
 
     Parameters
     ----------
-    kind : one of :data:`analytics.hubspot_api.KINDS`.
-    targets : one dict per contact: ``hubspot_id`` and/or ``email``; ``properties`` for
-        ``update_properties``; ``owner_id`` (HubSpot owner) for ``create_task``.
-    payload : the kind's parameters (``list_id``, ``workflow_id``, task ``subject``/``body``/
-        ``priority``/``due_in_days``, ``names`` for ``create_properties``, optional ``topic``).
+    kind : a name in :data:`analytics.crm.actions.kinds.KINDS`.
+    targets : one dict per record, as the kind reads them (its ``columns``): ``hubspot_id``
+        and/or ``email``; ``properties`` for the property updates; ``owner_id`` (HubSpot
+        owner) for ``create_task``.
+    payload : the kind's fields (its ``params``: ``list_id``, ``workflow_id``, task
+        ``subject``/``body``/``priority``/``due_in_days``, ``object_type``/``names`` for
+        ``create_properties``), and optionally ``topic``.
     user : who confirms; must be listed in ``REVLENS_CONFIRMERS``.
     idempotency_key : defaults to a hash of the content: queuing the same thing twice
         returns the first action (``duplicate=True``) unless it failed or was cancelled.
@@ -285,6 +269,7 @@ def enqueue(
     plan = plan or plan_action(kind, targets, payload, engine=engine, idempotency_key=idempotency_key)
     if plan.violations:
         raise RevLensError(plan.violations[0])
+    action_kind = kind_of(plan.kind)
     now = utcnow()
     key = plan.idempotency_key
     correlation_id = correlation_id or str(uuid.uuid4())
@@ -313,7 +298,7 @@ def enqueue(
                         kind=plan.kind,
                         payload=json.dumps(plan.payload, sort_keys=True),
                         target_count=len(plan.targets),
-                        skipped=json.dumps([hs.contact_key(t) for t in plan.skipped]),
+                        skipped=json.dumps([action_kind.target_key(t) for t in plan.skipped]),
                         idempotency_key=key_now,
                         status="pending",
                         attempts=0,
@@ -321,7 +306,7 @@ def enqueue(
                         correlation_id=correlation_id,
                         created_by=user,
                         confirmed_by=user,
-                        created_at=now,
+                        created_at=plan.planned_at,  # the requests were previewed at this time
                         updated_at=now,
                     )
                 ).inserted_primary_key[0]
@@ -339,11 +324,11 @@ def enqueue(
                         for number, batch in enumerate(plan.batches)
                     ],
                 )
-                if plan.kind in hs.CAMPAIGN_KINDS:
+                if action_kind.campaign:
                     conn.execute(
                         campaign_triggers.insert(),
                         [
-                            {"contact_key": hs.contact_key(t), "action_id": action_id, "triggered_at": now}
+                            {"contact_key": action_kind.target_key(t), "action_id": action_id, "triggered_at": now}
                             for t in plan.targets
                         ],
                     )
@@ -361,7 +346,7 @@ def enqueue(
                     },
                     correlation_id,
                 )
-                return EnqueueResult(action_id, "pending", len(plan.targets), len(plan.skipped), False)
+                return EnqueueResult(action_id, "pending", len(plan.targets), len(plan.skipped), False, plan.amount())
         except sa.exc.IntegrityError:
             continue
     raise RevLensError(f"Could not queue the action: its key {key} keeps colliding; retry in a moment.")
