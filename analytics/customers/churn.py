@@ -410,6 +410,14 @@ def _predict(model: ChurnModel, current: pl.DataFrame, names: tuple[str, ...]) -
     )
 
 
+def churn_analysis_or_reason(con, as_of: date | None = None, config: HealthConfig = SPEC_CONFIG):
+    """:func:`churn_analysis`, or the sentence saying why there is none (for a page that goes on without it)."""
+    try:
+        return churn_analysis(con, as_of, config)
+    except RevLensError as exc:
+        return str(exc)
+
+
 def churn_predictions(con, as_of: date | None = None, config: HealthConfig = SPEC_CONFIG) -> pl.DataFrame:
     """Each account in scope on ``as_of``: churn_probability (next 90 days), arr_at_risk, top 3 drivers."""
     return churn_analysis(con, as_of, config).predictions

@@ -132,8 +132,8 @@ def configured_key_features() -> tuple[str, ...]:
 
 
 def resolve_key_features(con, configured: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The key features to score on: ``configured`` (or the setting's, or the default list) that the
-    warehouse's usage events name; when they name none of them, every feature the events name."""
+    """The key features to score on: ``configured`` (or the setting's, or the default list), all of them;
+    when the warehouse's usage events name none of them (another product), every feature the events name."""
     from analytics.warehouse.runner import rows
 
     wanted = tuple(configured) or configured_key_features()
@@ -145,8 +145,7 @@ def resolve_key_features(con, configured: tuple[str, ...] = ()) -> tuple[str, ..
             "where coalesce(feature_name, feature_id) is not null",
         )
     }
-    chosen = tuple(name for name in wanted if name in present)
-    return chosen or tuple(sorted(present))
+    return wanted if present.intersection(wanted) or not present else tuple(sorted(present))
 
 
 # ---------------------------------------------------------------------------------------

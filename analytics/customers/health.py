@@ -476,13 +476,19 @@ def rescore(frame: pl.DataFrame, config: HealthConfig) -> pl.DataFrame:
         .alias("overall_score")
     )
     scored = frame.with_columns(coverage.alias("coverage"), score)
-    return scored.with_columns(
-        pl.when(pl.col("overall_score") >= config.healthy_min)
+    return scored.with_columns(band_of(pl.col("overall_score"), config).alias("band"))
+
+
+def band_of(score, config: HealthConfig):
+    """A polars expression: the band of the ``score`` expression under ``config``'s thresholds."""
+    import polars as pl
+
+    return (
+        pl.when(score >= config.healthy_min)
         .then(pl.lit("healthy"))
-        .when(pl.col("overall_score") < config.critical_below)
+        .when(score < config.critical_below)
         .then(pl.lit("critical"))
         .otherwise(pl.lit("at_risk"))
-        .alias("band")
     )
 
 
@@ -571,6 +577,14 @@ def why_changed(
             )
         )
     return old, new, changes
+
+
+def why_changed_or_reason(con, account_id: str, before: date, after: date, config: HealthConfig = SPEC_CONFIG):
+    """:func:`why_changed`, or the sentence saying why there is no breakdown (for a page)."""
+    try:
+        return why_changed(con, account_id, before, after, config)
+    except RevLensError as exc:
+        return str(exc)
 
 
 _EVIDENCE: dict[str, tuple[tuple[str, str], ...]] = {

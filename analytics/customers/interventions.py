@@ -2,9 +2,10 @@
 
 * **Targets** for the write-back outbox (:mod:`analytics.crm.actions.queue`, under its guard
   rails): :func:`account_contacts` (a retention campaign: ``add_to_list`` or
-  ``enroll_workflow`` for the accounts' contacts) and :func:`owner_task_targets` (the spec's
+  ``enroll_workflow`` for the accounts' contacts), :func:`owner_task_targets` (the spec's
   ``notifyCustomerSuccess``: one ``create_task`` per account for its owner, on the account's
-  most engaged contact).
+  most engaged contact) and :func:`company_targets` (``syncHealthToCRM``:
+  ``update_company_properties`` with the health score, band and churn probability).
 * **``logRetentionIntervention``** (:func:`log_retention_intervention`): every queued action
   is logged per account in the ops store (``retention_interventions``) with the score, band,
   risk level, fired triggers and churn probability it was decided on, and the data date.
@@ -83,6 +84,35 @@ where position = 1
 order by account_id""",
     "Per chosen account: its owner and its most engaged contact with a HubSpot id, for a create_task.",
 )
+
+
+ACCOUNT_CRM_IDS = Query(
+    "customers.account_crm_ids",
+    """select account_id, hubspot_id
+from accounts
+where account_id in (select cast(unnest($account_ids) as varchar)) and hubspot_id is not null
+order by account_id""",
+    "The HubSpot company ids of the chosen accounts (health is pushed to the company).",
+)
+HEALTH_SCORE_PROPERTY = "marketing_platform_health_score"
+HEALTH_BAND_PROPERTY = "marketing_platform_health_band"
+CHURN_PROBABILITY_PROPERTY = "marketing_platform_churn_probability"
+
+
+def company_targets(con, accounts: pl.DataFrame) -> list[dict]:
+    """``syncHealthToCRM``: ``update_company_properties`` targets for ``accounts`` (account_id,
+    overall_score, band, churn_probability when known): the company's health score, band and
+    churn probability. Accounts without a HubSpot company id are left out."""
+    ids = dict(run(con, ACCOUNT_CRM_IDS, {"account_ids": accounts["account_id"].to_list() or [""]}).iter_rows())
+    targets = []
+    for row in accounts.iter_rows(named=True):
+        if row["account_id"] not in ids:
+            continue
+        properties = {HEALTH_SCORE_PROPERTY: row["overall_score"], HEALTH_BAND_PROPERTY: row["band"]}
+        if row.get("churn_probability") is not None:
+            properties[CHURN_PROBABILITY_PROPERTY] = round(float(row["churn_probability"]), 4)
+        targets.append({"hubspot_id": ids[row["account_id"]], "properties": properties})
+    return targets
 
 
 def account_contacts(con, account_ids: list[str]) -> pl.DataFrame:
