@@ -126,7 +126,8 @@ class Crafted:
 
     def content(self, contact_id: str, kind: str, days_before: int) -> None:
         self.con.execute(
-            "insert into content_events (contact_id, kind, ts) values (?, ?, ?)", [contact_id, kind, at_noon(days_before)]
+            "insert into content_events (contact_id, kind, ts) values (?, ?, ?)",
+            [contact_id, kind, at_noon(days_before)],
         )
 
     def campaign(self, campaign_id: str, ends: int) -> None:

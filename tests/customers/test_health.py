@@ -12,7 +12,7 @@ from analytics.customers import health
 from analytics.customers.config import COMPONENTS, SPEC_CONFIG, HealthConfig
 from analytics.loads import DERIVED
 from analytics.warehouse.connection import connect
-from tests.customers.crafted import T, Crafted, day
+from tests.customers.crafted import Crafted, T, day
 
 KEYS = ("dashboards", "reports", "alerts", "exports")
 CONFIG = HealthConfig(key_features=KEYS)
@@ -128,8 +128,10 @@ def test_rescore_matches_the_sql_score(hand):
     scores = health.health_scores(hand, T, CONFIG)
     other = HealthConfig(weights=(0.1, 0.1, 0.1, 0.4, 0.2, 0.1), healthy_min=60, critical_below=50, key_features=KEYS)
     again = health.health_scores(hand, T, other)
-    assert health.rescore(scores, other).select("account_id", "overall_score", "band").equals(
-        again.select("account_id", "overall_score", "band")
+    assert (
+        health.rescore(scores, other)
+        .select("account_id", "overall_score", "band")
+        .equals(again.select("account_id", "overall_score", "band"))
     )
     moves = health.band_changes(scores, other)
     assert int(moves["accounts"].sum()) == (scores["band"] != again["band"]).sum()
@@ -146,7 +148,9 @@ def test_trend_is_the_change_over_30_days(hand):
 
 
 def test_an_as_of_outside_the_data_names_the_range(hand):
-    with pytest.raises(RevLensError, match=r"2030-01-01 is outside the data, which runs from \d{4}-\d\d-\d\d to 2026-06-30"):
+    with pytest.raises(
+        RevLensError, match=r"2030-01-01 is outside the data, which runs from \d{4}-\d\d-\d\d to 2026-06-30"
+    ):
         health.health_scores(hand, date(2030, 1, 1))
 
 
@@ -167,14 +171,18 @@ def test_history_is_built_at_load_and_equals_live_scores(demo_db):
     try:
         assert health.history_current(con)
         dates = health.history_dates(con)
-        assert dates[-1] == health.data_range(con)[1] and all(b - a == timedelta(days=7) for a, b in zip(dates, dates[1:]))
+        assert dates[-1] == health.data_range(con)[1] and all(
+            b - a == timedelta(days=7) for a, b in zip(dates, dates[1:])
+        )
         picked = [dates[3], dates[-1]]
         stored = health.history_scores(con, SPEC_CONFIG, start=picked[0], end=picked[-1]).filter(
             pl.col("as_of").is_in(picked)
         )
         live = health.scores_on(con, picked, SPEC_CONFIG)
         columns = ["as_of", "account_id", *COMPONENTS, "coverage", "overall_score", "band"]
-        assert stored.select(columns).sort("as_of", "account_id").equals(live.select(columns).sort("as_of", "account_id"))
+        assert (
+            stored.select(columns).sort("as_of", "account_id").equals(live.select(columns).sort("as_of", "account_id"))
+        )
         trend = health.portfolio_trend(con, SPEC_CONFIG, start=picked[-1], end=picked[-1])
         assert int(trend["accounts"].sum()) == live.filter(pl.col("as_of") == picked[-1]).height
     finally:

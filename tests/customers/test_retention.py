@@ -6,7 +6,7 @@ import pytest
 
 from analytics.customers import retention
 from analytics.customers.config import HealthConfig
-from tests.customers.crafted import T, Crafted, day
+from tests.customers.crafted import Crafted, T, day
 
 TEN_FEATURES = tuple(f"feature_{k}" for k in range(10))
 # the score is payment stability alone, so a drop of exactly 20 points can be built from invoices
@@ -129,7 +129,9 @@ def test_each_trigger_carries_its_evidence(triggers):
     assert (decline["events_previous_30_days"], decline["events_last_30_days"]) == (10, 4)
     assert decline["window"] == f"({day(30)}, {T}]" and "fell 60%" in decline["evidence"]
     escalation = fired("ESCALATION_FIRE", "support_escalation")
-    assert escalation["tickets"] == [{"ticket_id": ids["ticket"], "opened_on": day(29).isoformat(), "severity": "urgent"}]
+    assert escalation["tickets"] == [
+        {"ticket_id": ids["ticket"], "opened_on": day(29).isoformat(), "severity": "urgent"}
+    ]
     silence = fired("SILENT_FIRE", "non_response")
     assert silence["last_engagement"] == day(46).isoformat() and silence["days_since_engagement"] == 46
     assert silence["emails_sent_45_days"] == 1
