@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.core.labels import label, relabel_columns
-from analytics.core.money import money
+from analytics.core.money import dollars, money
 from analytics.core.numbers import DASH
 from analytics.core.settings import ops_url, retention_campaign_targets
 from analytics.customers import activity, health, interventions, portfolio, retention, validation
@@ -359,9 +359,8 @@ m[3].metric(
 m[4].metric(
     "ARR at risk",
     DASH if row["arr_at_risk"] is None else money(row["arr_at_risk"]),
-    f"ARR {money(row['arr'])}",
-    delta_color="off",
     border=True,
+    help=f"Churn probability × ARR ({dollars(row['arr'])})",
 )
 st.caption(
     f"{row['segment']} · owner {row['owner_name'] or DASH} · risk: {label('risk_level', row['risk_level'])}"
@@ -437,7 +436,13 @@ if before is not None:
             totals={"marker": {"color": "#337ab7"}},
         )
     )
-    waterfall.update_layout(height=320, margin={"t": 20, "b": 10}, yaxis={"title": {"text": "Score"}}, showlegend=False)
+    waterfall.update_layout(
+        height=320,
+        margin={"t": 20, "b": 10},
+        xaxis={"type": "category"},  # the first and last bars are dates: keep them as labels
+        yaxis={"title": {"text": "Score"}},
+        showlegend=False,
+    )
     st.plotly_chart(waterfall, width="stretch", key="health_waterfall")
     st.dataframe(
         pl.DataFrame(
