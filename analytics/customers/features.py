@@ -40,9 +40,9 @@ marketing (contacts' ``email_events`` and ``content_events``; ``MarketingEngagem
 ``emails_sent_45``             emails sent in (t−45, t]
 ``email_engagements_45``       opens and clicks dated in [t−45, t] (an engagement exactly 45
                                days before *t* counts: "more than 45 days" is strict)
-``campaigns_enrolled_90``      distinct campaigns that emailed the contacts in (t−90, t]
-``campaigns_responded_90``     of those, the campaigns they opened or clicked in (t−90, t]
-``campaigns_completed_90``     of the enrolled, those whose end date is on or before *t*
+``campaigns_enrolled_30``      distinct campaigns that emailed the contacts in (t−30, t]
+``campaigns_responded_30``     of those, the campaigns they opened or clicked in (t−30, t]
+``campaigns_completed_30``     of the enrolled, those whose end date is on or before *t*
 ``blog_reads_30``, ``webinars_30``, ``downloads_30``
                                content events of those kinds in (t−30, t]
 ``referrals_180``, ``reviews_180``, ``case_studies_180``
@@ -50,7 +50,9 @@ marketing (contacts' ``email_events`` and ``content_events``; ``MarketingEngagem
 =============================  =================================================================
 
 The two ``unnest`` lines (the as-of dates and the key features, bound as lists) are the only
-DuckDB-specific forms; everything else is standard SQL.
+DuckDB-specific forms; everything else is standard SQL. ``$first_as_of`` and ``$last_as_of``
+(the earliest and latest of the dates, bound by :func:`window_params`) bound every scan with
+constants, so the engine skips the row groups outside the windows.
 """
 
 from __future__ import annotations
@@ -71,10 +73,6 @@ as_of_dates as (
 key_features as (
     select distinct cast(unnest($key_features) as varchar) as feature
 ),
-reach as (
-    -- the first and last as-of dates: no event outside their windows is read
-    select min(as_of) as first_as_of, max(as_of) as last_as_of from as_of_dates
-),
 paying_accounts as (
     -- a number per paying account, so the windows below group on integers, not text
     select account_id, row_number() over (order by account_id) as account_key, name, segment, owner_id, arr,
@@ -94,6 +92,7 @@ usage_events as (
     select a.account_key, cast(u.ts as date) as day, coalesce(u.feature_name, u.feature_id) as feature
     from feature_usage_events as u
     join paying_accounts as a on a.account_id = u.account_id
+    where u.ts < cast($last_as_of + 1 as timestamp)
 ),
 first_usage as (
     select account_key, min(day) as first_day
@@ -103,8 +102,7 @@ first_usage as (
 usage_days as (
     select u.account_key, u.day, count(*) as events
     from usage_events as u
-    cross join reach as r
-    where u.day > r.first_as_of - 120 and u.day <= r.last_as_of
+    where u.day > $first_as_of - 120
     group by u.account_key, u.day
 ),
 usage_windows as (
@@ -123,8 +121,7 @@ key_feature_days as (
     select distinct u.account_key, u.feature, u.day
     from usage_events as u
     join key_features as k on k.feature = u.feature
-    cross join reach as r
-    where u.day > r.first_as_of - 30 and u.day <= r.last_as_of
+    where u.day > $first_as_of - 30
 ),
 key_feature_spells as (
     -- a key feature counts at t when its latest use on or before t is after t-30: a use day covers
@@ -146,8 +143,8 @@ tickets as (
            cast(t.resolved_at as date) as resolved_day, t.csat
     from support_tickets as t
     join paying_accounts as a on a.account_id = t.account_id
-    cross join reach as r
-    where cast(t.opened_at as date) > r.first_as_of - 90 or cast(t.resolved_at as date) > r.first_as_of - 90
+    where t.opened_at < cast($last_as_of + 1 as timestamp)
+      and (t.opened_at >= cast($first_as_of - 89 as timestamp) or t.resolved_at >= cast($first_as_of - 89 as timestamp))
 ),
 opened_windows as (
     select t.account_key, d.as_of,
@@ -174,6 +171,7 @@ invoice_status as (
     from invoices as i
     join paying_accounts as a on a.account_id = i.account_id
     join as_of_dates as d on i.due_date > d.as_of - 365 and i.due_date <= d.as_of
+    where i.due_date > $first_as_of - 365 and i.due_date <= $last_as_of
 ),
 payment_windows as (
     select account_key, as_of,
@@ -204,17 +202,23 @@ contact_counts as (
     from contact_spells as s
     join as_of_dates as d on d.as_of >= s.day and (s.next_day is null or d.as_of < s.next_day)
 ),
-email_days as (
-    select c.account_key, cast(e.ts as date) as day,
+email_by_campaign as (
+    -- one pass over the email events: per account, day and campaign (no campaign: null)
+    select c.account_key, cast(e.ts as date) as day, e.campaign_id,
            count(case when e.event_type = 'sent' then 1 end) as sends,
            count(case when e.event_type = 'open' then 1 end) as opens,
            count(case when e.event_type = 'click' then 1 end) as clicks,
            count(case when e.event_type = 'unsubscribe' then 1 end) as unsubscribes
     from email_events as e
     join account_contacts as c on c.contact_id = e.contact_id
-    cross join reach as r
-    where cast(e.ts as date) > r.first_as_of - 30 and cast(e.ts as date) <= r.last_as_of
-    group by c.account_key, cast(e.ts as date)
+    where e.ts >= cast($first_as_of - 29 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
+    group by c.account_key, cast(e.ts as date), e.campaign_id
+),
+email_days as (
+    select account_key, day, sum(sends) as sends, sum(opens) as opens, sum(clicks) as clicks,
+           sum(unsubscribes) as unsubscribes
+    from email_by_campaign
+    group by account_key, day
 ),
 email_windows as (
     select e.account_key, d.as_of,
@@ -226,47 +230,41 @@ email_windows as (
     join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
     group by e.account_key, d.as_of
 ),
-campaign_days as (
-    -- per account, campaign and day: was it sent, and was it opened or clicked
-    select c.account_key, e.campaign_id, cast(e.ts as date) as day,
-           max(case when e.event_type = 'sent' then 1 else 0 end) as sent,
-           max(case when e.event_type in ('open', 'click') then 1 else 0 end) as responded
-    from email_events as e
-    join account_contacts as c on c.contact_id = e.contact_id
-    cross join reach as r
-    where e.campaign_id is not null
-      and cast(e.ts as date) > r.first_as_of - 90 and cast(e.ts as date) <= r.last_as_of
-    group by c.account_key, e.campaign_id, cast(e.ts as date)
+campaign_sends as (
+    -- a campaign counts at t when its latest send (or response) on or before t is after t-30; such a
+    -- day covers [day, day + 30) up to the campaign's next one, so one campaign's spells never overlap
+    select e.account_key, e.day, c.end_date,
+           lead(e.day) over (partition by e.account_key, e.campaign_id order by e.day) as next_day
+    from email_by_campaign as e
+    left join campaigns as c on c.campaign_id = e.campaign_id
+    where e.campaign_id is not null and e.sends > 0
 ),
-campaign_spells as (
-    -- a campaign counts at t when its latest send (or response) on or before t is after t-90; such a
-    -- day covers [day, day + 90) up to the campaign's next one, so one campaign's spells never overlap
-    select d.account_key, d.day, cmp.end_date,
-           d.sent = 1 as is_send,
-           d.responded = 1 as is_response,
-           lead(d.day) over (partition by d.account_key, d.campaign_id, d.sent order by d.day) as next_send,
-           lead(d.day) over (partition by d.account_key, d.campaign_id, d.responded order by d.day) as next_response
-    from campaign_days as d
-    left join campaigns as cmp on cmp.campaign_id = d.campaign_id
+campaign_responses as (
+    select account_key, day, lead(day) over (partition by account_key, campaign_id order by day) as next_day
+    from email_by_campaign
+    where campaign_id is not null and opens + clicks > 0
 ),
-campaign_windows as (
+enrolment_windows as (
     select s.account_key, d.as_of,
-           count(case when s.is_send and (s.next_send is null or d.as_of < s.next_send) then 1 end)
-               as campaigns_enrolled_90,
-           count(case when s.is_response and (s.next_response is null or d.as_of < s.next_response) then 1 end)
-               as campaigns_responded_90,
-           count(case when s.is_send and (s.next_send is null or d.as_of < s.next_send)
-                       and s.end_date <= d.as_of then 1 end) as campaigns_completed_90
-    from campaign_spells as s
-    join as_of_dates as d on d.as_of >= s.day and d.as_of < s.day + 90
+           count(*) as campaigns_enrolled_30,
+           count(case when s.end_date <= d.as_of then 1 end) as campaigns_completed_30
+    from campaign_sends as s
+    join as_of_dates as d
+      on d.as_of >= s.day and d.as_of < s.day + 30 and (s.next_day is null or d.as_of < s.next_day)
+    group by s.account_key, d.as_of
+),
+response_windows as (
+    select s.account_key, d.as_of, count(*) as campaigns_responded_30
+    from campaign_responses as s
+    join as_of_dates as d
+      on d.as_of >= s.day and d.as_of < s.day + 30 and (s.next_day is null or d.as_of < s.next_day)
     group by s.account_key, d.as_of
 ),
 content_days as (
     select c.account_key, cast(e.ts as date) as day, e.kind, count(*) as events
     from content_events as e
     join account_contacts as c on c.contact_id = e.contact_id
-    cross join reach as r
-    where cast(e.ts as date) > r.first_as_of - 180 and cast(e.ts as date) <= r.last_as_of
+    where e.ts >= cast($first_as_of - 179 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
       and e.kind in ('blog_read', 'webinar', 'download', 'referral', 'review', 'case_study')
     group by c.account_key, cast(e.ts as date), e.kind
 ),
@@ -314,9 +312,9 @@ measures as (
            cast(coalesce(e.email_opens_30, 0) as bigint) as email_opens_30,
            cast(coalesce(e.email_clicks_30, 0) as bigint) as email_clicks_30,
            cast(coalesce(e.email_unsubscribes_30, 0) as bigint) as email_unsubscribes_30,
-           cast(coalesce(cw.campaigns_enrolled_90, 0) as bigint) as campaigns_enrolled_90,
-           cast(coalesce(cw.campaigns_responded_90, 0) as bigint) as campaigns_responded_90,
-           cast(coalesce(cw.campaigns_completed_90, 0) as bigint) as campaigns_completed_90,
+           cast(coalesce(ew.campaigns_enrolled_30, 0) as bigint) as campaigns_enrolled_30,
+           cast(coalesce(rw.campaigns_responded_30, 0) as bigint) as campaigns_responded_30,
+           cast(coalesce(ew.campaigns_completed_30, 0) as bigint) as campaigns_completed_30,
            cast(coalesce(ct.blog_reads_30, 0) as bigint) as blog_reads_30,
            cast(coalesce(ct.webinars_30, 0) as bigint) as webinars_30,
            cast(coalesce(ct.downloads_30, 0) as bigint) as downloads_30,
@@ -333,7 +331,8 @@ measures as (
     left join payment_windows as p on p.account_key = s.account_key and p.as_of = s.as_of
     left join contact_counts as cc on cc.account_key = s.account_key and cc.as_of = s.as_of
     left join email_windows as e on e.account_key = s.account_key and e.as_of = s.as_of
-    left join campaign_windows as cw on cw.account_key = s.account_key and cw.as_of = s.as_of
+    left join enrolment_windows as ew on ew.account_key = s.account_key and ew.as_of = s.as_of
+    left join response_windows as rw on rw.account_key = s.account_key and rw.as_of = s.as_of
     left join content_windows as ct on ct.account_key = s.account_key and ct.as_of = s.as_of
     left join advocacy_windows as av on av.account_key = s.account_key and av.as_of = s.as_of
 )"""
@@ -345,8 +344,7 @@ engagement_days as (
     select c.account_key, cast(e.ts as date) as day
     from email_events as e
     join account_contacts as c on c.contact_id = e.contact_id
-    cross join reach as r
-    where e.event_type in ('open', 'click') and cast(e.ts as date) <= r.last_as_of
+    where e.event_type in ('open', 'click') and e.ts < cast($last_as_of + 1 as timestamp)
     group by c.account_key, cast(e.ts as date)
 ),
 engagement_spells as (
@@ -365,9 +363,8 @@ recent_sends as (
         select c.account_key, cast(e.ts as date) as day, count(*) as sends
         from email_events as e
         join account_contacts as c on c.contact_id = e.contact_id
-        cross join reach as r
-        where e.event_type = 'sent' and cast(e.ts as date) > r.first_as_of - 45
-          and cast(e.ts as date) <= r.last_as_of
+        where e.event_type = 'sent'
+          and e.ts >= cast($first_as_of - 44 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
         group by c.account_key, cast(e.ts as date)
     ) as e
     join as_of_dates as d on e.day > d.as_of - 45 and e.day <= d.as_of
@@ -392,8 +389,7 @@ usage_quarters as (
     from (
         select account_key, day, count(*) as events
         from usage_events
-        cross join reach as r
-        where day > r.first_as_of - 180 and day <= r.last_as_of
+        where day > $first_as_of - 180
         group by account_key, day
     ) as u
     join as_of_dates as d on u.day > d.as_of - 180 and u.day <= d.as_of
@@ -407,6 +403,12 @@ MEASURES = Query(
 )
 
 
+def window_params(as_of_dates: list[date]) -> dict:
+    """The as-of dates and the first and last of them, as the measure queries bind them."""
+    dates = sorted(set(as_of_dates))
+    return {"as_of_dates": dates, "first_as_of": dates[0], "last_as_of": dates[-1]}
+
+
 def account_measures(con, as_of_dates: list[date], key_features: list[str]) -> pl.DataFrame:
     """The measures (see the module docstring) of every account in scope on each date."""
-    return run(con, MEASURES, {"as_of_dates": list(as_of_dates), "key_features": list(key_features)})
+    return run(con, MEASURES, {**window_params(as_of_dates), "key_features": list(key_features)})

@@ -32,7 +32,7 @@ Components (each 0–1; *t* is the as-of date)
     email = ``(min(1, open_rate/0.25) + min(1, click_rate/0.05)) / 2 · (1 − min(1,
     unsubscribe_rate/0.05))`` over the emails sent in (t−30, t] (none sent: no email part);
     campaigns = the response rate, campaigns opened or clicked / campaigns that emailed the
-    contacts in (t−90, t] (none: no campaign part); content = ``min(1, (blog reads +
+    contacts in (t−30, t] (none: no campaign part); content = ``min(1, (blog reads +
     webinars + downloads in (t−30, t]) / 2)``; advocacy = ``min(1, referrals + reviews +
     case studies in (t−180, t])``.
 
@@ -79,7 +79,7 @@ from typing import TYPE_CHECKING
 
 from analytics.core.errors import RevLensError
 from analytics.customers.config import COMPONENTS, SPEC_CONFIG, HealthConfig, resolve_key_features
-from analytics.customers.features import MEASURE_CTES
+from analytics.customers.features import MEASURE_CTES, window_params
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.runner import Query, execute, rows, run
 
@@ -119,23 +119,29 @@ marketing_loaded as (
         select min(cast(ts as date)) from content_events
     ) as firsts
 ),
+segment_medians as (
+    select segment, as_of, median(active_days_30) as median_active_days
+    from measures
+    where has_usage
+    group by segment, as_of
+),
 component_inputs as (
     -- the segment's median active days, and the parts of marketing engagement
     select m.*,
            ml.first_day <= m.as_of as marketing_loaded,
-           median(case when m.has_usage then m.active_days_30 end) over (partition by m.segment, m.as_of)
-               as median_active_days,
+           b.median_active_days,
            case when m.emails_sent_30 > 0 then
                 (least(1.0, m.email_opens_30 / m.emails_sent_30 / $open_rate_target)
                  + least(1.0, m.email_clicks_30 / m.emails_sent_30 / $click_rate_target)) / 2
                 * (1 - least(1.0, m.email_unsubscribes_30 / m.emails_sent_30 / $unsubscribe_rate_limit))
            end as email_part,
-           case when m.campaigns_enrolled_90 > 0 then m.campaigns_responded_90 / m.campaigns_enrolled_90 end
+           case when m.campaigns_enrolled_30 > 0 then m.campaigns_responded_30 / m.campaigns_enrolled_30 end
                as campaign_part,
            least(1.0, (m.blog_reads_30 + m.webinars_30 + m.downloads_30) / $content_target) as content_part,
            least(1.0, (m.referrals_180 + m.reviews_180 + m.case_studies_180) / $advocacy_target) as advocacy_part
     from measures as m
     cross join marketing_loaded as ml
+    left join segment_medians as b on b.segment = m.segment and b.as_of = m.as_of
 ),
 components as (
     select account_key, account_id, account_name, segment, owner_id, arr, as_of,
@@ -316,13 +322,14 @@ def history_dates(con) -> list[date]:
 # Scores
 
 
-def _params(con, config: HealthConfig, **extra) -> dict:
+def _params(con, config: HealthConfig, as_of_dates: list[date] | None = None, **extra) -> dict:
     keys = resolve_key_features(con, config.key_features)
     return {
         **CONSTANTS,
         **config.params(),
         "key_features": list(keys) or ["(none)"],
         "key_feature_count": max(1, len(keys)),
+        **(window_params(as_of_dates) if as_of_dates is not None else {}),
         **extra,
     }
 
@@ -607,7 +614,7 @@ _EVIDENCE: dict[str, tuple[tuple[str, str], ...]] = {
         ("emails_sent_30", "emails sent in 30 days"),
         ("email_opens_30", "opens in 30 days"),
         ("email_clicks_30", "clicks in 30 days"),
-        ("campaigns_responded_90", "campaigns responded to in 90 days"),
+        ("campaigns_responded_30", "campaigns responded to in 30 days"),
         ("blog_reads_30", "blog reads in 30 days"),
     ),
 }

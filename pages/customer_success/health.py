@@ -65,9 +65,16 @@ def _published(version: str, store: str, settings: str) -> int:
 
 _published(warehouse().version(), ops_url(), config.to_json())
 
-view = cached(portfolio.health_view, as_of=as_of, config=config)
-# the churn model does not depend on the weights: keyed on the key features only, it is not retrained on an edit
-churn = cached(churn_model.churn_analysis_or_reason, as_of=as_of, config=HealthConfig(key_features=config.key_features))
+with st.status(f"Scoring the accounts as of {as_of:%d %b %Y}…", expanded=False) as status:
+    view = cached(portfolio.health_view, as_of=as_of, config=config)
+    status.update(label="Training the churn model on monthly snapshots…")
+    # the churn model does not depend on the weights: keyed on the key features only, an edit does not retrain it
+    churn = cached(
+        churn_model.churn_analysis_or_reason, as_of=as_of, config=HealthConfig(key_features=config.key_features)
+    )
+    status.update(label="Checking the score against churn on the weekly history…")
+    checked = cached(validation.validate_score, config=config)
+    status.update(label=f"Health as of {as_of:%d %b %Y}", state="complete")
 churn_ok = not isinstance(churn, str)
 accounts = portfolio.account_list(view, churn.predictions if churn_ok else None)
 if f.segments:
@@ -666,7 +673,6 @@ with weights_tab:
         st.success(st.session_state.pop("health_saved"), icon=":material/check:")
 
 with validation_tab:
-    checked = cached(validation.validate_score, config=config)
     v1, v2, v3 = st.columns(3)
     v1.metric(
         "ROC-AUC of the score",
