@@ -160,7 +160,7 @@ def task_payload(accounts: list[dict], as_of: date) -> dict:
             f"{account['account_name']} scored {account['overall_score']:.2f} ({account['band']}) "
             f"on {as_of.isoformat()} in RevLens."
         ]
-        lines += [f"- {t['evidence']}" for t in account.get("triggers") or []]
+        lines += [f"- {t['evidence'] if isinstance(t, dict) else t}" for t in account.get("triggers") or []]
         if account.get("churn_probability") is not None:
             lines.append(f"Churn probability in the next 90 days: {account['churn_probability']:.0%}.")
         subject = f"Retention: {account['account_name']} is {account['band'].replace('_', ' ')}"

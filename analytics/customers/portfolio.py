@@ -11,6 +11,7 @@ could not be trained).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -36,11 +37,15 @@ def owners(con) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class HealthView:
-    """Everything the Health page shows for one date and configuration, computed once."""
+    """Everything the Health page shows for one date and configuration, computed once.
+
+    ``accounts``: the scores with risk_level, triggers (the fired triggers' names), evidence (the
+    fired triggers of :func:`~analytics.customers.retention.retention_flags` as JSON, read with
+    :func:`evidence_of`) and owner_name. All in one frame, which a page's cache reads back fast.
+    """
 
     as_of: date
-    flags: list[dict]  # :func:`~analytics.customers.retention.retention_flags`
-    accounts: pl.DataFrame  # scores with risk_level, triggers (list of names) and owner_name
+    accounts: pl.DataFrame
 
 
 def health_view(con, as_of: date | None = None, config: HealthConfig = SPEC_CONFIG) -> HealthView:
@@ -54,8 +59,14 @@ def health_view(con, as_of: date | None = None, config: HealthConfig = SPEC_CONF
             "account_id": [f["account_id"] for f in flags],
             "risk_level": [f["risk_level"] for f in flags],
             "triggers": [[t["name"] for t in f["triggers"]] for f in flags],
+            "evidence": [json.dumps(f["triggers"], default=str) for f in flags],
         },
-        schema={"account_id": pl.String, "risk_level": pl.String, "triggers": pl.List(pl.String)},
+        schema={
+            "account_id": pl.String,
+            "risk_level": pl.String,
+            "triggers": pl.List(pl.String),
+            "evidence": pl.String,
+        },
     )
     accounts = (
         scores.join(fired, on="account_id", how="left")
@@ -66,7 +77,12 @@ def health_view(con, as_of: date | None = None, config: HealthConfig = SPEC_CONF
         .join(owners(con).select("owner_id", "owner_name"), on="owner_id", how="left")
     )
     day = scores["as_of"][0] if scores.height else as_of
-    return HealthView(as_of=day, flags=flags, accounts=accounts)
+    return HealthView(as_of=day, accounts=accounts)
+
+
+def evidence_of(row: dict) -> list[dict]:
+    """An account row's fired triggers, each ``{name, level, evidence, …numbers}`` (empty when none fired)."""
+    return json.loads(row.get("evidence") or "[]")
 
 
 def account_list(view: HealthView, churn: pl.DataFrame | None) -> pl.DataFrame:

@@ -65,21 +65,21 @@ def _published(version: str, store: str, settings: str) -> int:
 
 _published(warehouse().version(), ops_url(), config.to_json())
 
-with st.status(f"Scoring the accounts as of {as_of:%d %b %Y}…", expanded=False) as status:
+# a spinner, not st.status: st.status sleeps 50 ms on every run (Streamlit 1.67), cached or not
+with st.spinner(
+    f"Scoring the accounts as of {as_of:%d %b %Y}, training the churn model and checking the score against churn…",
+    show_time=True,
+):
     view = cached(portfolio.health_view, as_of=as_of, config=config)
-    status.update(label="Training the churn model on monthly snapshots…")
     # the churn model does not depend on the weights: keyed on the key features only, an edit does not retrain it
     churn = cached(
         churn_model.churn_analysis_or_reason, as_of=as_of, config=HealthConfig(key_features=config.key_features)
     )
-    status.update(label="Checking the score against churn on the weekly history…")
     checked = cached(validation.validate_score, config=config)
-    status.update(label=f"Health as of {as_of:%d %b %Y}", state="complete")
 churn_ok = not isinstance(churn, str)
 accounts = portfolio.account_list(view, churn.predictions if churn_ok else None)
 if f.segments:
     accounts = accounts.filter(pl.col("segment").is_in(list(f.segments)))
-flags_by_account = {item["account_id"]: item for item in view.flags}
 
 # ---- the portfolio
 before_bands = accounts.filter(pl.col("score_30_days_before").is_not_null()).with_columns(
@@ -254,15 +254,9 @@ def logger(intervention: str, kind: str, rows: list[dict]):
 
 def decision_rows(frame: pl.DataFrame) -> list[dict]:
     """What an intervention is logged with, per account: score, band, risk, triggers, churn probability."""
-    return [
-        {
-            **row,
-            "triggers": flags_by_account.get(row["account_id"], {}).get("triggers", []),
-        }
-        for row in frame.select(
-            "account_id", "account_name", "overall_score", "band", "risk_level", "churn_probability"
-        ).iter_rows(named=True)
-    ]
+    return frame.select(
+        "account_id", "account_name", "overall_score", "band", "risk_level", "churn_probability", "triggers"
+    ).to_dicts()
 
 
 listed_rows = decision_rows(listed)
@@ -342,7 +336,7 @@ if not options:
     st.stop()
 account_id = st.selectbox("Account", options, format_func=lambda a: f"{names.get(a, a)} ({a})", key="health_account")
 row = accounts.filter(pl.col("account_id") == account_id).row(0, named=True)
-fired = flags_by_account.get(account_id, {}).get("triggers", [])
+fired = portfolio.evidence_of(row)
 m = st.columns(5)
 m[0].metric(
     "Health score",
@@ -541,7 +535,7 @@ with activity_tab:
     st.plotly_chart(usage, width="stretch", key="health_activity_chart")
 
 one = accounts.filter(pl.col("account_id") == account_id)
-one_rows = decision_rows(one)
+one_rows = [{**decision_rows(one)[0], "triggers": fired}]  # with each trigger's evidence, for the task
 with st.container(border=True):
     st.markdown(f"**Act on {row['account_name']}**")
     b1, b2, b3 = st.columns(3)
