@@ -214,51 +214,28 @@ email_by_campaign as (
     where e.ts >= cast($first_as_of - 29 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
     group by c.account_key, cast(e.ts as date), e.campaign_id
 ),
-email_days as (
-    select account_key, day, sum(sends) as sends, sum(opens) as opens, sum(clicks) as clicks,
-           sum(unsubscribes) as unsubscribes
-    from email_by_campaign
-    group by account_key, day
-),
 email_windows as (
     select e.account_key, d.as_of,
            sum(e.sends) as emails_sent_30,
            sum(e.opens) as email_opens_30,
            sum(e.clicks) as email_clicks_30,
            sum(e.unsubscribes) as email_unsubscribes_30
-    from email_days as e
+    from email_by_campaign as e
     join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
     group by e.account_key, d.as_of
 ),
-campaign_sends as (
-    -- a campaign counts at t when its latest send (or response) on or before t is after t-30; such a
-    -- day covers [day, day + 30) up to the campaign's next one, so one campaign's spells never overlap
-    select e.account_key, e.day, c.end_date,
-           lead(e.day) over (partition by e.account_key, e.campaign_id order by e.day) as next_day
+campaign_windows as (
+    -- campaigns that emailed the contacts in (t-30, t], those opened or clicked, those ended by t
+    select e.account_key, d.as_of,
+           count(distinct case when e.sends > 0 then e.campaign_id end) as campaigns_enrolled_30,
+           count(distinct case when e.opens + e.clicks > 0 then e.campaign_id end) as campaigns_responded_30,
+           count(distinct case when e.sends > 0 and c.end_date <= d.as_of then e.campaign_id end)
+               as campaigns_completed_30
     from email_by_campaign as e
+    join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
     left join campaigns as c on c.campaign_id = e.campaign_id
-    where e.campaign_id is not null and e.sends > 0
-),
-campaign_responses as (
-    select account_key, day, lead(day) over (partition by account_key, campaign_id order by day) as next_day
-    from email_by_campaign
-    where campaign_id is not null and opens + clicks > 0
-),
-enrolment_windows as (
-    select s.account_key, d.as_of,
-           count(*) as campaigns_enrolled_30,
-           count(case when s.end_date <= d.as_of then 1 end) as campaigns_completed_30
-    from campaign_sends as s
-    join as_of_dates as d
-      on d.as_of >= s.day and d.as_of < s.day + 30 and (s.next_day is null or d.as_of < s.next_day)
-    group by s.account_key, d.as_of
-),
-response_windows as (
-    select s.account_key, d.as_of, count(*) as campaigns_responded_30
-    from campaign_responses as s
-    join as_of_dates as d
-      on d.as_of >= s.day and d.as_of < s.day + 30 and (s.next_day is null or d.as_of < s.next_day)
-    group by s.account_key, d.as_of
+    where e.campaign_id is not null
+    group by e.account_key, d.as_of
 ),
 content_days as (
     select c.account_key, cast(e.ts as date) as day, e.kind, count(*) as events
@@ -312,9 +289,9 @@ measures as (
            cast(coalesce(e.email_opens_30, 0) as bigint) as email_opens_30,
            cast(coalesce(e.email_clicks_30, 0) as bigint) as email_clicks_30,
            cast(coalesce(e.email_unsubscribes_30, 0) as bigint) as email_unsubscribes_30,
-           cast(coalesce(ew.campaigns_enrolled_30, 0) as bigint) as campaigns_enrolled_30,
-           cast(coalesce(rw.campaigns_responded_30, 0) as bigint) as campaigns_responded_30,
-           cast(coalesce(ew.campaigns_completed_30, 0) as bigint) as campaigns_completed_30,
+           cast(coalesce(cw.campaigns_enrolled_30, 0) as bigint) as campaigns_enrolled_30,
+           cast(coalesce(cw.campaigns_responded_30, 0) as bigint) as campaigns_responded_30,
+           cast(coalesce(cw.campaigns_completed_30, 0) as bigint) as campaigns_completed_30,
            cast(coalesce(ct.blog_reads_30, 0) as bigint) as blog_reads_30,
            cast(coalesce(ct.webinars_30, 0) as bigint) as webinars_30,
            cast(coalesce(ct.downloads_30, 0) as bigint) as downloads_30,
@@ -331,8 +308,7 @@ measures as (
     left join payment_windows as p on p.account_key = s.account_key and p.as_of = s.as_of
     left join contact_counts as cc on cc.account_key = s.account_key and cc.as_of = s.as_of
     left join email_windows as e on e.account_key = s.account_key and e.as_of = s.as_of
-    left join enrolment_windows as ew on ew.account_key = s.account_key and ew.as_of = s.as_of
-    left join response_windows as rw on rw.account_key = s.account_key and rw.as_of = s.as_of
+    left join campaign_windows as cw on cw.account_key = s.account_key and cw.as_of = s.as_of
     left join content_windows as ct on ct.account_key = s.account_key and ct.as_of = s.as_of
     left join advocacy_windows as av on av.account_key = s.account_key and av.as_of = s.as_of
 )"""

@@ -258,15 +258,16 @@ order by b.as_of, b.account_id""",
 DATA_RANGE = Query(
     "customers.health_data_range",
     """with bounds as (
-    select min(cast(ts as date)) as first_day, max(cast(ts as date)) as last_day from feature_usage_events
+    -- min and max of the raw columns (answered from the tables' statistics), then their dates
+    select cast(min(ts) as date) as first_day, cast(max(ts) as date) as last_day from feature_usage_events
     union all
-    select min(cast(opened_at as date)), max(cast(opened_at as date)) from support_tickets
+    select cast(min(opened_at) as date), cast(max(opened_at) as date) from support_tickets
     union all
     select min(issued_date), max(issued_date) from invoices
     union all
-    select min(cast(ts as date)), max(cast(ts as date)) from email_events
+    select cast(min(ts) as date), cast(max(ts) as date) from email_events
     union all
-    select min(cast(ts as date)), max(cast(ts as date)) from content_events
+    select cast(min(ts) as date), cast(max(ts) as date) from content_events
 )
 select min(first_day), max(last_day) from bounds""",
     "The first and last day of the data the health score reads (usage, tickets, invoices, email, content).",
