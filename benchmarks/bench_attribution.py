@@ -15,7 +15,7 @@ Measures, in one process and for each of ``--runs`` runs:
    that copy with the journey tables marked stale, so it joins the raw tables
    (``--no-journey-tables`` skips both).
 
-Steps 2-4 read the journey tables (:mod:`analytics.journeys`) when they are current, as
+Steps 2-4 read the journey tables (:mod:`analytics.attribution.journeys`) when they are current, as
 the app and the CLI do on any loaded warehouse.
 
 Prints a table of medians and a JSON document (also written to ``--json`` if given).

@@ -1,6 +1,6 @@
 """Benchmark: the full financial report over 18 months (spec batch target 5 s, report limit 30 s).
 
-Runs :func:`analytics.finance_report.financial_report` over the whole demo span
+Runs :func:`analytics.finance.report.financial_report` over the whole demo span
 (2025-05-01 to 2026-10-31, linear model, as-booked overhead allocation, previous period
 included) several times and prints the median per configuration, with the time of
 each stage (costs, attribution, bootstrap, ROI assembly; summed over the period and the

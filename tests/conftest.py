@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from analytics.demo.builder import build_demo
+from analytics.warehouse.connection import connect
+from tests.tiny import build_tiny_warehouse
 
 SMALL_TOUCHPOINTS = 30_000
 
@@ -17,6 +19,15 @@ def demo_db(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("warehouse") / "demo.duckdb"
     build_demo(path, seed=7, touchpoints=SMALL_TOUCHPOINTS)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """A read-only connection to the tiny warehouse (``tests/tiny.py``: every number by hand)."""
+    path = build_tiny_warehouse(tmp_path_factory.mktemp("tiny") / "tiny.duckdb")
+    con = connect(path, read_only=True)
+    yield con
+    con.close()
 
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

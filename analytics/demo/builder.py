@@ -1,4 +1,4 @@
-"""Deterministic demo warehouse with planted ground truth.
+"""The deterministic demo warehouse, drawn from the planted ground truth of :mod:`analytics.demo.truth`.
 
 The generator draws a B2B SaaS business over 18 months (2025-05-01 to 2026-10-31 by
 default): accounts and contacts, 40 campaigns over 8 channels with monthly costs,
@@ -6,65 +6,47 @@ touchpoint journeys, opportunities, product usage, support, invoices, email,
 content and NPS feedback. Everything comes from one ``numpy`` generator seeded
 with ``seed``, so the same seed and size give the same rows.
 
-Planted ground truth (what later models must recover)
-----------------------------------------------------
-1. **Channel lift on conversion.** A contact closes won with probability
-
-   .. math:: p = \\sigma(\\alpha + \\sum_c \\beta_c x_c + \\gamma_{segment})
-
-   where :math:`x_c = 1` when the contact has at least one touch on channel *c*
-   and :math:`\\beta_c` is ``CHANNEL_TRUTH[c].lift`` (log-odds). ``direct`` has
-   zero lift: it rides along with buyers but does not cause them.
-2. **Saturating response to spend.** A channel's touch volume in month *m* is
-
-   .. math:: W_{c,m} = b_c + a_c \\frac{s_{c,m}}{s_{c,m} + k_c}
-
-   (a Hill curve with half-saturation ``k_c``, the monthly spend at which the
-   paid volume is half its ceiling ``a_c``; ``b_c`` is the unpaid baseline).
-   Spend and ``k_c`` scale with the size of the build, ``touchpoints / 500,000``;
-   ``CHANNEL_TRUTH`` gives them at the default size.
-   Touches carry the lift above, so expected attributed revenue per channel-month
-   saturates in spend with the same ``k_c``.
-3. **Churn drivers.** For each customer account, four drivers are drawn first:
-   usage decline ``d`` in [0, 1], escalated tickets ``e`` (count), late-payment
-   share ``l`` in [0, 1] and email silence ``q`` in {0, 1}. Churn happens with
-
-   .. math:: P(churn) = \\sigma(-3.4 + 3.0 d + 0.55 e + 2.5 l + 1.3 q)
-
-   and the observable tables are generated from the drivers: usage events fall
-   by up to ``d`` over the last six months, ``e`` tickets are escalated, a share
-   ``l`` of invoices is paid after its due date, and a silent account's contacts
-   open no email in the last 90 days.
-4. **Feedback sentiment follows its score.** NPS comments are drawn from positive
-   phrases for scores 9-10, neutral for 7-8 and negative for 0-6.
-5. **Email silence before churn.** The marketing email above is silent only in the data's
-   last 90 days, after most churn, so no point-in-time model could see it. A second,
-   independent stream (its own generator, ``default_rng([seed, CS_EMAIL_STREAM])``, drawn
-   after everything else, so every row above is unchanged) sends ``CS_EMAILS_PER_MONTH``
-   customer-success emails a month (no campaign) to up to ``CS_EMAIL_CONTACTS`` random
-   contacts of each customer account while it is a customer. A share
-   ``CS_EMAIL_OPEN_RATE`` is opened and ``CS_EMAIL_CLICK_RATE`` of the opens clicked,
-   except that a silent account (``q = 1``) opens none in the ``SILENCE_DAYS`` before its
-   churn (or the data's end): the planted silence is then visible before churn, and the
-   churn model recovers the four drivers as its strongest (``tests/customers/test_churn.py``).
+What later models must recover (channel lift on conversion, the saturating response to
+spend, the churn drivers, feedback sentiment that follows its score) is documented and
+declared in :mod:`analytics.demo.truth`; this module holds the drawing and the
+vocabularies (touch types, cost shares, platforms, features, names).
 
 Sizes scale with ``touchpoints``: ``contacts = touchpoints / 10`` and
 ``accounts = contacts / 10`` (5,000 accounts and 50,000 contacts at the default
 500,000 touchpoints). Touchpoints are written in chunks of contacts, so
 ``--touchpoints 10000000`` never holds all touches in memory at once.
+
+New columns or tables are drawn from an independent generator
+(``np.random.default_rng([seed, <a constant>])``) after the existing draws, so every
+existing row stays the same; their planted truth goes to :mod:`analytics.demo.truth`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from analytics.demo.truth import (
+    ALPHA,
+    CHANNEL_TRUTH,
+    CHURN_COEF,
+    CS_EMAIL_CLICK_RATE,
+    CS_EMAIL_CONTACTS,
+    CS_EMAIL_OPEN_RATE,
+    CS_EMAIL_STREAM,
+    CS_EMAILS_PER_MONTH,
+    DEAL_SIZE,
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    SEGMENT_EFFECT,
+    SILENCE_DAYS,
+)
 from analytics.loads import finish_load
 from analytics.warehouse.connection import connect
 from analytics.warehouse.schema import CHANNELS, SEGMENTS, create_schema
@@ -75,36 +57,6 @@ CAMPAIGN_THEMES = ("Always-on", "Spring push", "Product launch", "Q4 pipeline", 
 DEFAULT_TOUCHPOINTS = 500_000
 FEATURE_EVENTS_TARGET = 1_500_000
 CONTACT_CHUNK = 100_000
-
-
-@dataclass(frozen=True)
-class ChannelTruth:
-    lift: float  # beta_c, log-odds of closing won when the contact touched the channel
-    ceiling: float  # a_c, paid touch volume at saturation (relative units)
-    half_saturation: float  # k_c, monthly spend at half the ceiling (USD)
-    baseline: float  # b_c, unpaid touch volume (relative units)
-    monthly_spend: float  # typical monthly spend of one campaign (USD)
-
-
-CHANNEL_TRUTH: dict[str, ChannelTruth] = {
-    "email": ChannelTruth(0.30, 1.6, 12_000, 0.2, 16_000),
-    "paid_search": ChannelTruth(0.65, 1.5, 72_000, 0.0, 80_000),
-    "paid_social": ChannelTruth(0.25, 1.3, 48_000, 0.0, 56_000),
-    "organic_search": ChannelTruth(0.45, 0.6, 16_000, 0.6, 12_000),
-    "webinar": ChannelTruth(0.95, 0.5, 20_000, 0.0, 24_000),
-    "events": ChannelTruth(0.75, 0.4, 100_000, 0.0, 88_000),
-    "display": ChannelTruth(0.05, 1.4, 40_000, 0.0, 48_000),
-    "direct": ChannelTruth(0.00, 0.1, 4_000, 0.9, 2_000),
-}
-ALPHA = -4.68  # intercept: about 6% of contacts close won
-SEGMENT_EFFECT = {"SMB": 0.15, "Mid-Market": 0.0, "Enterprise": -0.35}
-DEAL_SIZE = {"SMB": (9_000, 0.5), "Mid-Market": (32_000, 0.5), "Enterprise": (110_000, 0.55)}
-CS_EMAIL_STREAM = 14  # seed suffix of the customer-success email generator (planted truth 5)
-CS_EMAIL_CONTACTS = 2
-CS_EMAILS_PER_MONTH = 2
-CS_EMAIL_OPEN_RATE, CS_EMAIL_CLICK_RATE = 0.45, 0.3
-SILENCE_DAYS = 90
-CHURN_COEF = {"intercept": -3.4, "usage_decline": 3.0, "escalations": 0.55, "late_share": 2.5, "email_silence": 1.3}
 
 TOUCH_TYPES = {
     "email": ("email_open", "email_click"),
@@ -259,26 +211,6 @@ INDUSTRIES = (
     "Education",
 )
 REGIONS = ("NA-East", "NA-West", "EMEA", "APAC")
-POSITIVE = (
-    "Love the dashboards, the team uses them every day.",
-    "Support is fast and the product keeps getting better.",
-    "Great value, we would recommend it to any revenue team.",
-    "Setup was easy and the reports saved us hours each week.",
-    "Excellent integrations, everything just works.",
-)
-NEUTRAL = (
-    "It does the job, though some reports are slow.",
-    "Good product overall, the pricing could be clearer.",
-    "Useful, but onboarding new users takes a while.",
-    "Fine for our needs, a few features are missing.",
-)
-NEGATIVE = (
-    "Too many bugs lately and support is slow to respond.",
-    "We struggle to get value, the product is confusing.",
-    "Frequent outages hurt our team, very frustrating.",
-    "Billing problems and poor support, we are considering alternatives.",
-    "Hard to use and missing basic features we need.",
-)
 
 Progress = Callable[[float, str], None]
 
@@ -938,7 +870,7 @@ class DemoBuilder:
         )
 
     def customer_email(self) -> None:
-        """Planted truth 5: customer-success email whose opens stop before a silent account churns."""
+        """Truth 5 (:mod:`analytics.demo.truth`): customer-success email whose opens stop before a silent account churns."""
         rng = np.random.default_rng([self.seed, CS_EMAIL_STREAM])
         # up to CS_EMAIL_CONTACTS random contacts of each customer account
         order = np.lexsort((rng.random(self.n_contacts), self.contact_account))

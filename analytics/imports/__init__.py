@@ -1,8 +1,16 @@
-"""Importing CRM and product exports into the warehouse (issue 3).
+"""Importing CRM and product exports into the warehouse: map, validate, enrich, merge, upsert, keep a ledger.
 
-``import_file(con, source, path)`` maps, validates, merges and upserts one file in
-one transaction; ``import_files(db, source, paths)`` opens the warehouse for it.
-See :mod:`analytics.imports.pipeline` for the steps and the counting identity.
+``import_file(con, source, path)`` imports one file in one transaction;
+``import_files(db, source, paths)`` opens the warehouse for it. The package owns:
+
+- :mod:`~analytics.imports.mapping`: the field mappings (``data/mappings/*.json``), sources, detection;
+- :mod:`~analytics.imports.reading`: reading real-world files (CSV dialects, XLSX, Parquet, JSON lines);
+- :mod:`~analytics.imports.values`: parsing text into dates, numbers, booleans, emails, domains (SQL);
+- :mod:`~analytics.imports.plan`: which header feeds which column, checked before a row is read;
+- :mod:`~analytics.imports.rules`: allowed values, business rules, free-mail domains, the quality score;
+- :mod:`~analytics.imports.sql`: the typed, checked and merge SQL built from a plan;
+- :mod:`~analytics.imports.pipeline`: the steps, the transaction and the counting identity;
+- :mod:`~analytics.imports.ledger`: import runs, quarantined rows, the merge log, quality by table.
 """
 
 from __future__ import annotations
@@ -13,8 +21,9 @@ from pathlib import Path
 from analytics.core.errors import RevLensError
 from analytics.imports.ledger import import_history, merge_log, quality_by_table, quarantined_rows
 from analytics.imports.mapping import MAPPINGS_DIR, SOURCES, MappingError, default_sources, detect_source, source_for
-from analytics.imports.pipeline import ImportResult, Progress, import_file, preview, quality_score
+from analytics.imports.pipeline import ImportResult, Progress, import_file, preview
 from analytics.imports.reading import FileReadError, describe_file
+from analytics.imports.rules import quality_score
 from analytics.warehouse.connection import connect
 
 __all__ = [

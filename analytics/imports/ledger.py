@@ -135,7 +135,7 @@ def quality_by_table(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     .. math:: Q_{table} = \\frac{\\sum_r n_r Q_r}{\\sum_r n_r}
 
     over the table's import runs ``r`` with ``n_r`` rows read and batch score
-    ``Q_r`` (see :func:`analytics.imports.pipeline.quality_score`).
+    ``Q_r`` (see :func:`analytics.imports.rules.quality_score`).
     """
     if not _has_ledger(con):
         return pl.DataFrame()

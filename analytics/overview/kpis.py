@@ -23,13 +23,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 
 from analytics.core.change import percent_change
 from analytics.core.periods import ReportPeriod
-from analytics.warehouse.runner import run
+from analytics.warehouse.runner import Query, rows
+
+if TYPE_CHECKING:  # polars is imported by monthly_trends: the KPI tiles are drawn before it is needed
+    import polars as pl
 
 KPI_NAMES = ("open_pipeline", "won_revenue", "marketing_spend", "active_accounts", "arr")
 
@@ -117,6 +120,7 @@ left join pipeline using (period)
 left join spend using (period)
 left join active using (period)
 """
+KPIS = Query("overview.kpis", _KPI_SQL, "The five KPIs (module docstring) for the window and the previous period.")
 
 _TRENDS_SQL = f"""
 with
@@ -165,6 +169,9 @@ left join spend using (month)
 left join touches using (month)
 order by m.month
 """
+TRENDS = Query(
+    "overview.trends", _TRENDS_SQL, "Per month of the window: won revenue and deals, new pipeline, spend, touchpoints."
+)
 
 
 @dataclass(frozen=True)
@@ -203,8 +210,12 @@ def kpis(
     channels: tuple[str, ...] = (),
 ) -> dict[str, KpiValue]:
     """The five KPIs for the window and the previous period; see the module docstring."""
-    rows = {row["period"]: row for row in run(con, _KPI_SQL, _params(start, end, segments, channels)).to_dicts()}
-    return {name: KpiValue(name, float(rows["current"][name]), float(rows["previous"][name])) for name in KPI_NAMES}
+    # rows, not a frame: the Overview's first run then needs no Arrow (pyarrow, numpy)
+    by_period = {period: values for period, *values in rows(con, KPIS, _params(start, end, segments, channels))}
+    return {
+        name: KpiValue(name, float(by_period["current"][i]), float(by_period["previous"][i]))
+        for i, name in enumerate(KPI_NAMES)
+    }
 
 
 def monthly_trends(
@@ -215,9 +226,18 @@ def monthly_trends(
     channels: tuple[str, ...] = (),
 ) -> pl.DataFrame:
     """Per month in the window: won revenue and deals, new pipeline, spend, touchpoints."""
-    params = _params(start, end, segments, channels)
-    del params["prev_start"], params["prev_end"]
-    return run(con, _TRENDS_SQL, params)
+    import polars as pl
+
+    schema = {
+        "month": pl.Date,
+        "won_revenue": pl.Float64,
+        "deals_won": pl.Int64,
+        "new_pipeline": pl.Float64,
+        "marketing_spend": pl.Float64,
+        "touchpoints": pl.Int64,
+    }
+    # at most a few dozen months: built from rows (no Arrow on the Overview's cold path)
+    return pl.DataFrame(rows(con, TRENDS, _params(start, end, segments, channels)), schema=schema, orient="row")
 
 
 def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date]:

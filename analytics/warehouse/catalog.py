@@ -1,7 +1,7 @@
 """What the warehouse holds: per-table row counts, date ranges, freshness, samples.
 
 Freshness of a table is ``as_of - last``: the whole days between its newest row
-(by the table's time column, :data:`analytics.warehouse.TIME_COLUMNS`) and ``as_of``
+(by the table's time column, :data:`analytics.warehouse.schema.TIME_COLUMNS`) and ``as_of``
 (default: today). Tables without a time column have no freshness.
 """
 

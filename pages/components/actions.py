@@ -15,20 +15,26 @@ own ``preview_frame`` or the kind's preview rows), checks the guard rails and th
 queues the action on "Confirm". It works the same for every kind
 (:data:`analytics.crm.actions.kinds.KINDS`). The delivery worker (one background thread per
 server process, started here through ``st.cache_resource``) sends it.
+
+The queue (SQLAlchemy) and the delivery worker (the HubSpot client) are imported when a
+dialog opens or the worker starts, so a page that only shows a button loads neither.
 """
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import polars as pl
 import streamlit as st
 
 from analytics.core import settings
 from analytics.core.errors import RevLensError
 from analytics.core.settings import confirmers, hubspot_token
-from analytics.crm.actions import queue as outbox
-from analytics.crm.actions.delivery import DeliveryWorker, deliverer_from_settings
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from analytics.crm.actions.delivery import DeliveryWorker
 
 
 def current_user() -> str:
@@ -54,6 +60,8 @@ def preview_only_banner() -> None:
 
 @st.cache_resource(show_spinner=False)
 def _worker(ops_url: str) -> DeliveryWorker:
+    from analytics.crm.actions.delivery import DeliveryWorker, deliverer_from_settings
+
     return DeliveryWorker(lambda: deliverer_from_settings(), poll_s=5.0)
 
 
@@ -78,6 +86,8 @@ def _dismissed() -> None:
 def _confirm_dialog(
     kind: str, targets, payload: dict, preview_frame: pl.DataFrame | None, title: str, on_queued=None
 ) -> None:
+    from analytics.crm.actions import queue as outbox
+
     st.subheader(title)
     targets = targets() if callable(targets) else targets
     try:

@@ -4,6 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.core.money import money
+from analytics.core.numbers import count, signed_percent
 from analytics.overview import kpis as overview
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
@@ -22,25 +23,25 @@ labels = {
     "open_pipeline": ("Open pipeline", money, "Amount of opportunities open at the end of the period"),
     "won_revenue": ("Won revenue", money, "Closed-won amount with a close date in the period"),
     "marketing_spend": ("Marketing spend", money, "All campaign costs dated in the period"),
-    "active_accounts": ("Active accounts", "{:,.0f}".format, "Paying accounts not churned at the end of the period"),
+    "active_accounts": ("Active accounts", count, "Paying accounts not churned at the end of the period"),
     "arr": ("ARR", money, "Annual recurring revenue of the active accounts"),
 }
-for column, (name, (label, fmt, help_text)) in zip(st.columns(len(labels)), labels.items()):
-    value = kpis[name]
-    pct = value.delta_pct
-    column.metric(
-        label,
-        fmt(value.current),
-        delta=None if pct is None else f"{pct:+.1f}%",
-        delta_color="inverse" if name == "marketing_spend" else "normal",
-        help=f"{help_text}. Previous period: {fmt(value.previous)}.",
-        border=True,
-    )
+with st.container(key="overview_kpis"):
+    for column, (name, (label, fmt, help_text)) in zip(st.columns(len(labels)), labels.items()):
+        value = kpis[name]
+        column.metric(
+            label,
+            fmt(value.current),
+            delta=signed_percent(value.delta_pct),
+            delta_color="inverse" if name == "marketing_spend" else "normal",
+            help=f"{help_text}. Previous period: {fmt(value.previous)}.",
+            border=True,
+        )
 
 trends = cached(overview.monthly_trends, start=f.start, end=f.end, segments=f.segments, channels=f.channels)
 st.subheader("Monthly trends")
 if trends.is_empty():
-    st.info("No activity in the selected period; widen the date range in the sidebar.")
+    st.info("No activity in the selected period; widen the date range in the filter bar.")
 else:
     months = trends["month"].to_list()
     # one figure with a right-hand axis for touchpoints (cheaper than make_subplots on every rerun)
@@ -74,17 +75,20 @@ else:
             },
         },
     )
-    st.plotly_chart(figure, width="stretch")
-    with st.expander("Monthly figures"):
-        st.dataframe(
-            trends,
-            width="stretch",
-            hide_index=True,
-            column_config={
-                "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
-                "won_revenue": st.column_config.NumberColumn("Won revenue", format="dollar"),
-                "new_pipeline": st.column_config.NumberColumn("New pipeline", format="dollar"),
-                "marketing_spend": st.column_config.NumberColumn("Marketing spend", format="dollar"),
-            },
-        )
-        download_csv(trends, f"revlens_overview_{f.start}_{f.end}.csv")
+    st.plotly_chart(figure, width="stretch", key="overview_trends")
+    # drawn only when opened: a table costs the first run pandas and pyarrow (Streamlit's dataframe)
+    monthly = st.expander("Monthly figures", key="overview_monthly", on_change="rerun")
+    if monthly.open:
+        with monthly:
+            st.dataframe(
+                trends,
+                width="stretch",
+                hide_index=True,
+                column_config={
+                    "month": st.column_config.DateColumn("Month", format="MMM YYYY"),
+                    "won_revenue": st.column_config.NumberColumn("Won revenue", format="dollar"),
+                    "new_pipeline": st.column_config.NumberColumn("New pipeline", format="dollar"),
+                    "marketing_spend": st.column_config.NumberColumn("Marketing spend", format="dollar"),
+                },
+            )
+            download_csv(trends, f"revlens_overview_{f.start}_{f.end}.csv", key="download_overview")

@@ -23,7 +23,7 @@ st.page_link(
 )
 
 summary = cached(catalog.table_summaries)
-st.dataframe(
+st.container(key="data_summary").dataframe(
     summary,
     width="stretch",
     hide_index=True,
@@ -42,7 +42,9 @@ st.subheader("Browse a table")
 table = st.selectbox("Table", TABLES, key="data_table")
 rows = summary.filter(summary["table"] == table)["rows"].item()
 st.caption(f"{rows:,} rows; the newest 50 below.")
-st.dataframe(cached(catalog.sample_rows, table=table, limit=50), width="stretch", hide_index=True)
+st.container(key="data_sample").dataframe(
+    cached(catalog.sample_rows, table=table, limit=50), width="stretch", hide_index=True
+)
 
 
 def _export() -> bytes:
@@ -61,4 +63,5 @@ st.download_button(
     mime="text/csv",
     icon=":material/download:",
     on_click="ignore",
+    key="download_table",
 )

@@ -47,6 +47,7 @@ def _saved(upload) -> Path:
 uploads = st.file_uploader(
     "Export files",
     accept_multiple_files=True,
+    key="import_uploads",
     type=["csv", "txt", "tsv", "xlsx", "parquet", "jsonl", "ndjson", "json"],
     help="CSV in any common dialect (UTF-8 or Latin-1, comma or semicolon), Excel, Parquet or JSON lines.",
 )
@@ -93,13 +94,13 @@ for index, upload in enumerate(uploads or []):
             st.error(str(exc), icon=":material/error:")
             continue
         left, right = st.columns([1, 2])
-        left.dataframe(
+        left.container(key=f"mapping_{index}").dataframe(
             columns,
             hide_index=True,
             width="stretch",
             column_config={"column": "Warehouse column", "from": "From file", "required": "Required"},
         )
-        right.dataframe(sample, hide_index=True, width="stretch")
+        right.container(key=f"sample_{index}").dataframe(sample, hide_index=True, width="stretch")
         jobs.append((source, path, upload.name))
 
 if jobs and st.button(
@@ -130,7 +131,7 @@ if jobs and st.button(
             expanded=failed,
         )
     if results:
-        st.dataframe(
+        st.container(key="import_results").dataframe(
             [r.summary() | {"table": r.table, "enriched": r.rows_enriched} for r in results],
             hide_index=True,
             width="stretch",
@@ -141,7 +142,7 @@ quality = cached(quality_by_table)
 if quality.is_empty():
     st.info("Nothing imported into this warehouse yet; the demo data has no import history.", icon=":material/info:")
 else:
-    st.dataframe(
+    st.container(key="import_quality").dataframe(
         quality,
         hide_index=True,
         width="stretch",
@@ -159,7 +160,7 @@ else:
 st.subheader("Import history")
 history = cached(import_history)
 if not history.is_empty():
-    st.dataframe(history, hide_index=True, width="stretch")
+    st.container(key="import_history").dataframe(history, hide_index=True, width="stretch")
 
     st.subheader("Quarantined rows")
     with_rejects = history.filter(history["rows_quarantined"] > 0)
@@ -171,11 +172,11 @@ if not history.is_empty():
     chosen = st.selectbox("Import", list(labels), key="quarantine_run")
     rejected = cached(quarantined_rows, run_id=labels[chosen])
     st.caption(f"{rejected.height:,} rows; lines are the file's text lines (a CSV header is line 1).")
-    st.dataframe(rejected, hide_index=True, width="stretch")
+    st.container(key="quarantine_rows").dataframe(rejected, hide_index=True, width="stretch")
     download_csv(rejected, "quarantine.csv", label="Download quarantined rows", key="download_quarantine")
 
     st.subheader("Merged duplicates")
     merges = cached(merge_log)
     st.caption(f"{merges.height:,} merged rows, each with the row or record it was merged into.")
-    st.dataframe(merges, hide_index=True, width="stretch")
+    st.container(key="merge_log").dataframe(merges, hide_index=True, width="stretch")
     download_csv(merges, "merges.csv", label="Download merge log", key="download_merges")

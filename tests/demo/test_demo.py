@@ -9,7 +9,8 @@ import pytest
 from scipy.optimize import curve_fit
 from sklearn.linear_model import LogisticRegression
 
-from analytics.demo.builder import CHANNEL_TRUTH, DEFAULT_TOUCHPOINTS, NEGATIVE, NEUTRAL, POSITIVE, build_demo
+from analytics.demo.builder import DEFAULT_TOUCHPOINTS, build_demo
+from analytics.demo.truth import CHANNEL_TRUTH, NEGATIVE, NEUTRAL, POSITIVE
 from analytics.warehouse.runner import run
 from analytics.warehouse.schema import CHANNELS, TABLES
 
@@ -162,7 +163,7 @@ def test_feedback_sentiment_follows_score(demo_db):
 
 def test_customer_success_email_adds_rows_only_and_plants_silence_before_churn(monkeypatch):
     """Planted truth 5: its own generator, so every other row is as without it; silent accounts go quiet before churn."""
-    from analytics.demo import builder
+    from analytics.demo import builder, truth
     from analytics.warehouse.schema import create_schema
 
     def build():
@@ -192,9 +193,9 @@ def test_customer_success_email_adds_rows_only_and_plants_silence_before_churn(m
         pl.col("account").map_elements(lambda a: int(demo.email_silence[a]), return_dtype=pl.Int64).alias("silent"),
     )
     assert set(rows["account"].unique().to_list()) <= set(np.nonzero(demo.is_customer)[0].tolist())
-    last_90 = rows.filter(pl.col("s") > pl.col("limit") - (builder.SILENCE_DAYS - 3) * 86400)
+    last_90 = rows.filter(pl.col("s") > pl.col("limit") - (truth.SILENCE_DAYS - 3) * 86400)
     silent_opens = last_90.filter((pl.col("silent") == 1) & (pl.col("event_type") == "open")).height
     assert silent_opens == 0
     others = last_90.filter(pl.col("silent") == 0)
     rate = others.filter(pl.col("event_type") == "open").height / others.filter(pl.col("event_type") == "sent").height
-    assert abs(rate - builder.CS_EMAIL_OPEN_RATE) < 0.06
+    assert abs(rate - truth.CS_EMAIL_OPEN_RATE) < 0.06

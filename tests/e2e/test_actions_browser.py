@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.e2e.test_overview_browser import CHROMIUM, CHROMIUM_ARGS, metric_values, streamlit_server, wait_for_run
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, metric_values, streamlit_server, wait_for_run
 from tests.fakes.hubspot_server import HubSpotServer, seed_contacts
 from tests.paths import ROOT
 

@@ -1,121 +1,15 @@
-"""End to end in a real browser: Debian's Chromium driven by Playwright against `streamlit run app.py`."""
+"""The Overview end to end: Debian's Chromium driven by Playwright against `python -m analytics app`."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import metric_values, streamlit_server, wait_for_kpis, wait_for_run
 from tests.paths import ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps dialling out, which this network refuses.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def streamlit_server(db: str, workdir: Path, **extra_env: str):
-    """`python -m analytics app` on a free localhost port; yields its URL once healthy.
-
-    Its output goes to ``workdir / "streamlit.log"``.
-    """
-    port = _free_port()
-    env = {**os.environ, "REVLENS_DB": db, "REVLENS_OPS_URL": f"sqlite:///{workdir / 'ops.sqlite'}", **extra_env}
-    log = open(workdir / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "analytics", "app", "--port", str(port), "--address", "127.0.0.1"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"streamlit did not start; see {log.name}")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def server(demo_db, tmp_path_factory):
-    with streamlit_server(demo_db, tmp_path_factory.mktemp("server")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    if not Path(CHROMIUM).exists() and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(
-            "apt-get update -qq && apt-get install -y -qq chromium",
-            shell=True,
-            check=False,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing at /usr/bin/chromium: install it with `apt-get install chromium`.")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        yield page
-        browser.close()
-
-
-def wait_for_run(page, timeout_ms: int = 90_000) -> None:
-    """Wait until the script run has finished: the app is rendered and the running indicator is gone."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
-
-
-def wait_for_kpis(page) -> None:
-    """The first load reports "not running" before its run starts: wait for all five KPI tiles."""
-    page.wait_for_function("document.querySelectorAll('[data-testid=stMetricValue]').length === 5", timeout=90_000)
-
-
-def metric_values(page) -> dict[str, str]:
-    """Label -> value of every KPI tile, read in one go (a rerun may redraw them at any time)."""
-    return page.evaluate("""() => Object.fromEntries(
-        [...document.querySelectorAll('[data-testid="stMetric"]')].map(m => [
-            (m.querySelector('[data-testid="stMetricLabel"]')?.innerText ?? '').trim(),
-            (m.querySelector('[data-testid="stMetricValue"]')?.innerText ?? '').trim()]))""")
 
 
 def test_overview_renders_and_follows_a_filter(server, page):

@@ -29,7 +29,7 @@ from analytics.finance.report import (
 from analytics.finance.roi import NOT_REACHED
 from analytics.warehouse.connection import connect
 from analytics.warehouse.runner import run
-from tests.finance.fixtures import attributed_frame, build_tiny_warehouse
+from tests.finance.fixtures import attributed_frame
 
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
 PERIOD = custom_period(JAN, date(2026, 2, 28))
@@ -46,14 +46,6 @@ ATTRIBUTED = attributed_frame(
         ("(unattributed)", "first_touch", JAN, 1.0, 500.0),
     ]
 )
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    path = build_tiny_warehouse(tmp_path_factory.mktemp("roi") / "tiny.duckdb")
-    con = connect(path, read_only=True)
-    yield con
-    con.close()
 
 
 def assemble(con, hours=10.0, rate=50.0):

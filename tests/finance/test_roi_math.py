@@ -1,4 +1,4 @@
-"""Known answers for the pure ROI and budget formulas (analytics.roi, analytics.budget)."""
+"""Known answers for the pure ROI and budget formulas (analytics.finance.roi, analytics.finance.budget)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from analytics.core.errors import RevLensError
-from analytics.imports import import_files, pipeline, quality_score
+from analytics.imports import import_files, pipeline, quality_score, rules
 from analytics.imports.mapping import MappingError
 from analytics.warehouse.schema import TABLES
 from tests.imports.test_import_files import query
@@ -85,8 +85,8 @@ def test_company_from_domain_and_free_mail_list():
         ("mail.radium-labs.com", "Radium-labs"),
         ("fission.org", "Fission"),
     ]:
-        assert con.execute(f"select {pipeline.company_from_domain('$d')}", {"d": domain}).fetchall() == [(company,)]
-    assert {"gmail.com", "outlook.com", "yahoo.com", "gmx.de"} <= set(pipeline.FREE_MAIL_DOMAINS)
+        assert con.execute(f"select {rules.company_from_domain('$d')}", {"d": domain}).fetchall() == [(company,)]
+    assert {"gmail.com", "outlook.com", "yahoo.com", "gmx.de"} <= set(rules.FREE_MAIL_DOMAINS)
 
 
 def test_duplicates_merge_most_recent_non_null_wins_and_are_logged(db):

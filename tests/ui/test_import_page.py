@@ -10,6 +10,16 @@ import pytest
 from tests.paths import FIXTURES
 
 
+def frame(at, key: str):
+    """The table the page draws in the container ``key`` (a display table has no key of its own)."""
+    (table,) = at.get_by_key(key).dataframe
+    return table.value
+
+
+def upload(at, name: str, fixture: str) -> None:
+    at.file_uploader(key="import_uploads").set_value((name, (FIXTURES / fixture).read_bytes(), "text/csv")).run()
+
+
 @pytest.fixture()
 def page(app_test, demo_db, tmp_path, monkeypatch):
     """The Import page of the app on a writable copy of the demo warehouse."""
@@ -25,16 +35,20 @@ def page(app_test, demo_db, tmp_path, monkeypatch):
 
 def test_page_without_imports_says_so(page):
     at, _ = page
-    assert at.title[0].value == "Import"
-    assert any("Nothing imported" in info.value for info in at.info)
+    assert [t.value for t in at.title] == ["Import"]
+    assert [info.value for info in at.info] == [
+        "Nothing imported into this warehouse yet; the demo data has no import history."
+    ]
+    with pytest.raises(KeyError):
+        at.get_by_key("import_history")  # no history table, no quarantine browser
 
 
 def test_upload_detect_preview_import_and_browse_quarantine(page):
     at, db = page
-    at.file_uploader[0].set_value(("contacts.csv", (FIXTURES / "hubspot_contacts.csv").read_bytes(), "text/csv")).run()
+    upload(at, "contacts.csv", "hubspot_contacts.csv")
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="source_0").value == "hubspot-contacts"  # detected from the headers
-    mapping, sample = at.dataframe[0].value, at.dataframe[1].value
+    mapping, sample = frame(at, "mapping_0"), frame(at, "sample_0")
     assert dict(zip(mapping["column"], mapping["from"]))["email"] == "Email"
     assert list(sample["line"]) == [2, 3, 4, 5, 6]
     assert sample["quarantine_reason"][2] == "Company Name is empty"
@@ -47,22 +61,28 @@ def test_upload_detect_preview_import_and_browse_quarantine(page):
         (8, 4, "contacts.csv")
     ]
     con.close()
-    assert any(status.label == "Import finished" for status in at.status)
-    frames = [d.value for d in at.dataframe]
-    (quarantine,) = [f for f in frames if "reason" in f.columns]
+    assert [status.label for status in at.status] == ["Import finished"]
+    (result,) = frame(at, "import_results").to_dict("records")
+    assert (result["rows_read"], result["rows_quarantined"], result["table"]) == (8, 4, "contacts")
+    assert result["rows_read"] == (
+        result["rows_loaded"] + result["rows_updated"] + result["rows_merged"] + result["rows_quarantined"]
+    )
+    quarantine = frame(at, "quarantine_rows")
     assert sorted(quarantine["line"]) == [4, 5, 6, 8]
     assert set(quarantine["file"]) == {"contacts.csv"}
     assert "Company Name is empty" in set(quarantine["reason"])
-    (merges,) = [f for f in frames if "merged_line" in f.columns]
+    merges = frame(at, "merge_log")
     assert (merges["record_id"][0], merges["merged_line"][0], merges["kept_line"][0]) == ("hs-106", 2, 7)
-    (quality,) = [f for f in frames if "quality_score" in f.columns and "imports" in f.columns]
-    assert quality["quality_score"].tolist() == [79.2]
+    quality = frame(at, "import_quality")
+    assert quality["quality_score"].tolist() == [79.2] == [result["quality_score"]]
 
 
 def test_source_is_confirmable_and_errors_are_clear(page):
     at, _ = page
-    at.file_uploader[0].set_value(("leads.csv", (FIXTURES / "hubspot_contacts.csv").read_bytes(), "text/csv")).run()
+    upload(at, "leads.csv", "hubspot_contacts.csv")
     at.selectbox(key="source_0").select("salesforce-leads").run()
     assert not at.exception
-    assert 'no column "Id"' in at.error[0].value and "salesforce.json" in at.error[0].value
-    assert not [b for b in at.button if b.key == "import_files"]  # nothing importable
+    (error,) = [e.value for e in at.error]
+    assert 'no column "Id"' in error and "salesforce.json" in error
+    with pytest.raises(KeyError):
+        at.button(key="import_files")  # nothing importable, so no import button

@@ -1,0 +1,550 @@
+"""The import's SQL, built from its plan: one typed pass over the file, then the merge and the writes.
+
+Every statement is set-based DuckDB SQL over the file's raw text columns ``c0 .. cN``
+(:func:`~analytics.imports.reading.raw_sql`). Identifiers come from the schema (the
+mapping is checked against it); headers and values from a file or a mapping are bound
+through the plan's :class:`~analytics.imports.plan.Placeholders`, so every builder takes
+the plan and adds its values there. The statements, in the order
+:mod:`analytics.imports.pipeline` runs them:
+
+- :func:`staged_sql`: ``import_typed``, the one pass that reads and parses the file: per
+  row its typed columns, checks (:func:`checked_ctes`: map, parse, resolve references,
+  look up, enrich, validate), the record it feeds (``_target``) and how it matched it;
+- :data:`SUMMARY` (``import_summary``) and :data:`GROUPS` (``import_groups``: the records
+  more than one row, or an existing record, feed);
+- :func:`breaks_sql`, :func:`merged_raw_sql` and :func:`quarantine_sql`: line numbers, the
+  raw text of merged rows, the quarantined rows with every reason;
+- :func:`merge_statements`: rank, log, fold and upsert;
+- :data:`COUNTS`: rows by outcome, and :data:`RECORD_RUN`, the run's ledger row.
+"""
+
+from __future__ import annotations
+
+from analytics.imports import values as V
+from analytics.imports.mapping import table_columns
+from analytics.imports.plan import ImportPlan, present
+from analytics.imports.reading import line_breaks_sql, raw_sql
+from analytics.imports.rules import (
+    ALLOWED_VALUES,
+    BUSINESS_RULES,
+    FREE_MAIL_DOMAINS,
+    company_from_domain,
+    normalized,
+    rule_columns,
+)
+from analytics.warehouse.runner import Query
+
+# The temporary tables an import creates (dropped before and after it).
+TEMP_TABLES = (
+    "import_summary",
+    "import_groups",
+    "import_ranked",
+    "import_folded",
+    "import_raw",
+    "import_typed",
+    "import_breaks",
+)
+
+
+def _text_of(plan: ImportPlan, headers: tuple[str, ...]) -> str:
+    found = present(plan.layout, headers)
+    if not found:
+        return "null::varchar"
+    parts = [V.text(f"c{i}") for i in found]
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
+def _mapped_text(plan: ImportPlan, column: str) -> str:
+    """The text feeding ``column`` after the mapping's values map, normalization and prefix."""
+    p, source = plan.params, plan.source
+    expr = (
+        _text_of(plan, source.columns[column])
+        if column in source.columns
+        else f"{p(source.constants[column])}::varchar"
+    )
+    if column in source.constants and column in source.columns:
+        expr = f"coalesce({expr}, {p(source.constants[column])})"
+    if column in source.values:
+        # one map lookup (a CASE per value would repeat the text expression in every branch)
+        mapping = {k: v for k, v in source.values[column].items() if k != "*"}
+        found = f"map_extract_value(map({p(list(mapping))}::varchar[], {p(list(mapping.values()))}::varchar[]), lower({expr}))"
+        default = p(source.values[column]["*"]) if "*" in source.values[column] else expr
+        expr = f"(case when {expr} is null then null else coalesce({found}, {default}) end)"
+    if column == "email":
+        expr = f"lower({expr})"
+    if column == "domain":
+        expr = V.web_domain(expr)
+    if column in source.prefix:
+        expr = f"({p(source.prefix[column])} || {expr})"
+    return expr
+
+
+def _key_expr(columns: tuple[str, ...], alias: str) -> str:
+    if len(columns) == 1:
+        return f"cast({alias}.{columns[0]} as varchar)"
+    parts = ", ".join(f"coalesce(cast({alias}.{c} as varchar), '')" for c in columns)
+    return f"concat_ws(chr(31), {parts})"
+
+
+def _json_of(plan: ImportPlan, indices: list[int], alias: str) -> str:
+    if not indices:
+        return "null::json"
+    pairs = ", ".join(f"{plan.params(plan.layout.headers[i])}, {alias}.c{i}" for i in indices)
+    return f"json_object({pairs})"
+
+
+def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
+    """CTEs ending in ``checked_rows``: one row per file row, typed, with its reasons."""
+    source, p, types = plan.source, plan.params, plan.types
+    direct = [c for c in plan.fed if c in source.columns or c in source.constants]
+    mapped = ", ".join(
+        [f"{_mapped_text(plan, c)} as t_{c}" for c in direct]
+        + [f"trim(split_part({_text_of(plan, r.headers)}, ';', 1)) as t_{c}" for c, r in source.references.items()]
+    )
+    extra = _json_of(plan, plan.unmapped, "raw")
+    parsed = ", ".join(f"{V.parse(f't_{c}', types[c])} as {c}" for c in direct)
+
+    ref_joins, ref_cols = [], []
+    for column, ref in source.references.items():
+        ids = []
+        ref_pk = table_columns(ref.table)[0]
+        for j, by in enumerate(ref.by):
+            alias = f"ref_{column}_{j}"
+            fold = "lower" if by == "name" else ""
+            merged = (
+                (
+                    f"union all select merged_key, record_id from import_merge_log "
+                    f"where table_name = {p(ref.table)} and key_column = {p(by)}"
+                )
+                if plan.follow_merges
+                else ""
+            )
+            ref_joins.append(
+                f"left join (select {fold}(k) as k, min(id) as id from (select cast({by} as varchar) as k, "
+                f"{ref_pk} as id from {ref.table} where {by} is not null {merged}) group by 1) {alias} "
+                f"on {alias}.k = {fold}(parsed.t_{column})"
+            )
+            ids.append(f"{alias}.id")
+        fallback = "null" if ref.must_exist else f"{p(ref.prefix)} || parsed.t_{column}"
+        ref_cols.append(f"coalesce({', '.join(ids)}, {fallback}) as {column}")
+    look_joins, look_cols = [], []
+    for column, look in source.lookups.items():
+        alias = f"look_{column}"
+        look_joins.append(
+            f"left join {look.table} {alias} on {alias}.{table_columns(look.table)[0]} = resolved_refs.{look.via}"
+        )
+        own = f"resolved_refs.{column}, " if column in direct else ""
+        look_cols.append((column, f"coalesce({own}{alias}.{look.column})"))
+
+    enrich_joins, enrich_cols, enriched_flag = "", [], "false"
+    if source.table == "contacts":
+        domain = "split_part(looked.email, '@', 2)"
+        free = p(list(FREE_MAIL_DOMAINS))
+        enrich_joins = (
+            f"left join (select domain as d, min(account_id) as id from accounts where domain is not null "
+            f"group by 1) by_domain on by_domain.d = {domain}"
+        )
+        corporate = f"(looked.email is not null and not list_contains({free}, {domain}))"
+        have_now = set(direct) | set(source.references) | set(source.lookups)
+        company = "looked.company" if "company" in have_now else "null::varchar"
+        account = "looked.account_id" if "account_id" in have_now else "null::varchar"
+        enrich_cols = [
+            ("company", f"coalesce({company}, case when {corporate} then {company_from_domain(domain)} end)"),
+            ("account_id", f"coalesce({account}, by_domain.id)"),
+        ]
+        enriched_flag = (
+            f"({company} is null and {corporate} and {company_from_domain(domain)} is not null) "
+            f"or ({account} is null and by_domain.id is not null)"
+        )
+
+    def with_columns(alias: str, cols: list[tuple[str, str]], have: set[str]) -> str:
+        replace = [f"{e} as {c}" for c, e in cols if c in have]
+        add = [f"{e} as {c}" for c, e in cols if c not in have]
+        star = f"{alias}.*" + (f" replace ({', '.join(replace)})" if replace else "")
+        return ", ".join([star] + add)
+
+    have = set(direct) | set(source.references)
+    looked_select = with_columns("resolved_refs", look_cols, have)
+    have |= set(source.lookups)
+    enriched_select = with_columns("looked", enrich_cols, have) + f", ({enriched_flag}) as _enriched"
+
+    # every check is (failure condition, reason text): the conditions decide (cheap booleans),
+    # the texts are built only where a statement asks for the reason (quarantine, preview)
+    structure = [
+        (
+            f"t_{c} is not null and {c} is null",
+            f"{p(plan.headers_of.get(c, c))} || ' \"' || t_{c} || '\" is not {V.TYPE_WORDS[types[c]]}'",
+        )
+        for c in direct
+        if types[c] in V.PARSERS
+    ]
+    content = []
+    for c in dict.fromkeys(source.required + source.key):
+        where = plan.headers_of.get(c, c)
+        if c in source.references:
+            content.append((f"t_{c} is null", p(where + " is empty")))
+            content.append(
+                (
+                    f"t_{c} is not null and {c} is null",
+                    f"{p(where)} || ' \"' || t_{c} || '\" matches no row of {source.references[c].table}; '"
+                    f" || 'import that first or fix the value'",
+                )
+            )
+        elif c in source.lookups:
+            look = source.lookups[c]
+            via = plan.headers_of.get(look.via, look.via)
+            tail = f'" has no {look.table} row with a {look.column}; import {look.table} first'
+            content.append(
+                (f"{c} is null", f"{p(c + ' is empty: ' + via)} || ' \"' || coalesce(t_{look.via}, '') || {p(tail)}")
+            )
+        elif c in direct:
+            content.append((f"{c} is null and t_{c} is null", p(where + " is empty")))
+        else:
+            content.append((f"{c} is null", p(where + " is empty")))
+    if "email" in plan.fed:
+        content.append(
+            (
+                f"email is not null and not regexp_full_match(email, {p(V.EMAIL_PATTERN)})",
+                f"{p(plan.headers_of.get('email', 'email'))} || ' \"' || email || '\" is not a valid email address'",
+            )
+        )
+    for (table, column), allowed in ALLOWED_VALUES.items():
+        if table == source.table and column in plan.fed:
+            fix = f'; map it under "values" > "{column}" in {source.mapping_file.name}'
+            # the vocabulary is the warehouse's own (code constants), inlined: a bound list, or
+            # NOT IN, would be planned as a join
+            vocabulary = ", ".join("'" + value.replace("'", "''") + "'" for value in allowed)
+            content.append(
+                (
+                    f"{column} is not null and not list_contains([{vocabulary}], {column})",
+                    f"{p(column)} || ' \"' || {column} || '\" is not one of ' || {p(', '.join(allowed))} || {p(fix)}",
+                )
+            )
+    business = [
+        (f"not ({rule})", p(reason))
+        for rule, reason in BUSINESS_RULES.get(source.table, ())
+        if all(word in plan.fed for word in rule_columns(rule))
+    ]
+
+    def passes(checks: list[tuple[str, str]]) -> str:
+        return " and ".join(f"not coalesce({failure}, false)" for failure, _ in checks) if checks else "true"
+
+    reason = ", ".join(
+        f"case when coalesce({failure}, false) then {text} end" for failure, text in structure + content + business
+    )
+    reason = f"nullif(concat_ws('; ', {reason}), '')" if reason else "null::varchar"
+
+    return f"""
+        raw as (
+            {raw_sql(plan.layout, plan.preview_rows, numbered)}
+        ),
+        mapped as (
+            select raw.*{", " + mapped if mapped else ""}, {extra} as extra
+            from raw
+        ),
+        parsed as (
+            select *{", " + parsed if parsed else ""}
+            from mapped
+        ),
+        resolved_refs as (
+            select parsed.*{"".join(", " + c for c in ref_cols)}
+            from parsed
+            {" ".join(ref_joins)}
+        ),
+        looked as (
+            select {looked_select}
+            from resolved_refs
+            {" ".join(look_joins)}
+        ),
+        enriched as (
+            select {enriched_select}
+            from looked
+            {enrich_joins}
+        ),
+        checked as (
+            select *, {passes(structure)} as _structure_ok, {passes(content)} as _content_ok,
+                   {passes(business)} as _business_ok
+            from enriched
+        ),
+        checked_rows as (
+            select *, _structure_ok and _content_ok and _business_ok as _valid, {reason} as _reason
+            from checked
+        )"""
+
+
+def typed_sql(plan: ImportPlan, numbered: bool = True) -> str:
+    """A query of every file row, typed, with its checks, its reasons and (when valid) the
+    record it feeds (``_target``) and how it matched it (``_match``: key, dup or new).
+
+    The reason texts are computed only by the statements that select ``_reason``.
+    """
+    source, p, table = plan.source, plan.params, plan.table
+    pk = source.primary_key
+    key_v, key_t = _key_expr(source.key, "valid"), _key_expr(source.key, "t")
+    key_not_null = " and ".join(f"t.{c} is not null" for c in source.key)
+    existing_id = f"min(t.{pk})" if pk else key_t
+    group_by = "group by 1" if pk else ""
+    distinct = "" if pk else "distinct"
+    if source.duplicates:
+        dup_v = " || chr(31) || ".join(normalized(c, "valid") for c in source.duplicates)
+        dup_t = " || chr(31) || ".join(normalized(c, "t") for c in source.duplicates)
+        dup_ctes = f"""
+        existing_dups as (
+            select {dup_t} as d, min(t.{pk}) as id from {table} t where d is not null group by 1
+        ),
+        with_dup as (select checked_rows.*, {dup_v.replace("valid.", "checked_rows.")} as _dup from checked_rows),
+        first_of_dup as (
+            select _dup, first({key_v.replace("valid.", "with_dup.")}
+                               order by {_recency(plan)} desc nulls last, _rec desc) as first_key
+            from with_dup where _dup is not null and _valid group by _dup
+        ),"""
+        dup_join = "left join existing_dups ed on ed.d = v._dup left join first_of_dup f on f._dup = v._dup"
+        dup_id, first_key = "ed.id", "f.first_key"
+    else:
+        dup_ctes = "with_dup as (select checked_rows.*, null::varchar as _dup from checked_rows),"
+        dup_join, dup_id, first_key = "", "null::varchar", "null::varchar"
+    if pk and pk not in source.key:
+        new_id = f"{p(source.id_prefix)} || coalesce({first_key}, {key_v.replace('valid.', 'v.')})"
+    else:
+        new_id = f"coalesce({first_key}, {key_v.replace('valid.', 'v.')})"
+    return f"""
+        with {checked_ctes(plan, numbered)},
+        existing_keys as (
+            select {distinct} {key_t} as k, {existing_id} as id from {table} t where {key_not_null} {group_by}
+        ),
+        {dup_ctes}
+        targeted as (
+            select v.*,
+                   case when ek.id is not null then 'key' when {dup_id} is not null then 'dup' else 'new' end as _match,
+                   coalesce(ek.id, {dup_id}, {new_id}) as _target
+            from with_dup v
+            left join existing_keys ek on ek.k = {key_v.replace("valid.", "v.")}
+            {dup_join}
+        )
+        select * from targeted"""
+
+
+def staged_sql(plan: ImportPlan) -> str:
+    """SQL creating ``import_typed``: the one pass that reads and parses the file.
+
+    It keeps per row what later statements need (typed columns, checks, target, match,
+    line) and not the text: a file is parsed once, and the writes copy typed columns.
+    """
+    return f"""
+        create temp table import_typed as
+        select _rec, _valid, _structure_ok, _content_ok, _business_ok, _enriched, _match, _target,
+               {", ".join(plan.fed)}, extra
+        from ({typed_sql(plan)}) typed"""
+
+
+def _line(plan: ImportPlan, alias: str) -> str:
+    """The text line of row ``alias._rec`` (``import_breaks`` exists)."""
+    return (
+        f"{alias}._rec + {plan.layout.first_line} + coalesce((select sum(b.breaks) from import_breaks b "
+        f"where b._rec < {alias}._rec), 0)"
+    )
+
+
+def _recency(plan: ImportPlan, alias: str = "") -> str:
+    return f"{alias}updated_at" if "updated_at" in plan.fed else "null::timestamp"
+
+
+SUMMARY = Query(
+    "imports.summary",
+    """
+    create temp table import_summary as
+    select count(*) as n_read,
+           count(*) filter (where _valid) as n_valid,
+           count(*) filter (where _structure_ok) as n_structure_ok,
+           count(*) filter (where _content_ok) as n_content_ok,
+           count(*) filter (where _business_ok) as n_business_ok,
+           count(*) filter (where _valid and _enriched) as n_enriched
+    from import_typed""",
+    "The rows read, valid, passing each validation layer and enriched (from import_typed).",
+)
+
+
+GROUPS = Query(
+    "imports.groups",
+    """
+    create temp table import_groups as
+    select _target, count(*) as n, bool_or(_match <> 'new') as has_existing, bool_or(_match = 'key') as has_key
+    from import_typed
+    where _valid
+    group by _target
+    having count(*) > 1 or bool_or(_match <> 'new')""",
+    "The records that need merging: a target fed by several valid rows, or that exists already.",
+)
+
+
+def merge_statements(plan: ImportPlan, run_id: str, file_label: str, has_groups: bool) -> list[str]:
+    """Statements that rank, log, fold and write the valid rows (``import_groups`` exists).
+
+    Rows of a group (several rows, or an existing record) are ranked and folded;
+    the other rows are inserted as they are from ``import_typed``.
+    """
+    source, p, table = plan.source, plan.params, plan.table
+    pk = source.primary_key
+    cols = plan.fed
+    has_extra = "extra" in table_columns(table)
+    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "mr")
+    all_raw_kept = _json_of(plan, list(range(len(plan.layout.headers))), "kr")
+    key_label = p(" + ".join(plan.headers_of.get(c, c) for c in source.key))
+    dup_label = p(" + ".join(source.duplicates) or "key")
+    id_of_t = f"t.{pk}" if pk else _key_expr(source.key, "t")
+    batch_cols = ", ".join(cols + (["extra"] if has_extra or plan.unmapped else []))
+    table_cols = ", ".join(cols + (["extra"] if has_extra else []))
+    folds = []
+    for c in cols + (["extra"] if has_extra or plan.unmapped else []):
+        order = "_r_key" if c in source.key else "_r"
+        agg = f"max({c})" if c == "updated_at" else f"arg_min({c}, {order}) filter (where {c} is not null)"
+        folds.append(f"{agg} as {c}")
+    # rows that go straight in need no line number (unless duplicates are ranked by line)
+    singles = "import_typed where _valid" + (
+        " and _target not in (select _target from import_groups)" if has_groups else ""
+    )
+    extra_cols = ["extra"] if has_extra else []
+    insert_cols = ", ".join(([pk] if pk and pk not in cols else []) + cols + extra_cols)
+    select_cols = ", ".join((["_target"] if pk and pk not in cols else []) + cols + extra_cols)
+    existing_json = f"(select to_json(t) from {table} t where t.{pk} = m._target)" if pk else "null::json"
+    grouped = [
+        f"""create temp table import_ranked as
+            select typed.*, row_number() over (partition by _target
+                        order by (_match = 'dup'), {_recency(plan)} desc nulls last, _rec desc) as _rank
+            from import_typed typed semi join import_groups g using (_target)
+            where _valid""",
+        f"""insert into import_merge_log
+            (run_id, table_name, record_id, matched_on, file, merged_line, merged_values, kept_line, key_column,
+             merged_key, kept_values)
+            select {p(run_id)}, {p(table)}, m._target,
+                   case when m._match = 'key' or {_key_expr(source.key, "m")} = {_key_expr(source.key, "k")}
+                        then {key_label} else {dup_label} end,
+                   {p(file_label)}, {_line(plan, "m")}, {all_raw}, {_line(plan, "k")},
+                   {p(source.key[0] if len(source.key) == 1 else None)}, {_key_expr(source.key, "m")},
+                   case when k._rec is not null then {all_raw_kept} else {existing_json} end
+            from import_ranked m
+            join import_raw mr on mr._rec = m._rec
+            left join import_ranked k on k._target = m._target and k._rank = 1 and k._match <> 'dup'
+            left join import_raw kr on kr._rec = k._rec
+            where not (m._rank = 1 and m._match <> 'dup')""",
+        f"""create temp table import_folded as
+            with candidates as (
+                select _target, 1 as _src, _rec, {batch_cols} from import_ranked
+                union all by name
+                select {id_of_t} as _target, 0 as _src, null::bigint as _rec, {table_cols}
+                from {table} t
+                where {id_of_t} in (select _target from import_groups where has_existing)
+            ),
+            ordered as (
+                select *,
+                       row_number() over (partition by _target order by {_recency(plan)} desc nulls last,
+                                          _src desc, _rec desc nulls last) as _r,
+                       row_number() over (partition by _target order by _src, {_recency(plan)} desc nulls last,
+                                          _rec desc nulls last) as _r_key
+                from candidates
+            )
+            select _target, {", ".join(folds)}
+            from ordered
+            group by _target""",
+    ]
+    if pk:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols + extra_cols if c != pk)
+        grouped.append(f"""insert into {table} ({insert_cols})
+            select {select_cols} from import_folded
+            on conflict ({pk}) do update set {updates}""")
+    else:
+        grouped += [
+            f"""delete from {table} t
+                where {_key_expr(source.key, "t")} in (select _target from import_groups where has_existing)""",
+            f"insert into {table} ({insert_cols}) select {select_cols} from import_folded",
+        ]
+    statements = (grouped if has_groups else []) + [
+        f"insert into {table} ({insert_cols}) select {select_cols} from {singles}"
+    ]
+    if plan.unmapped and not has_extra:
+        statements += [
+            """delete from import_extra
+                where table_name = $extra_table
+                  and record_key in (select _target from import_groups where has_existing)""",
+            f"""insert into import_extra
+                select $extra_table, _target, extra from {singles}
+                {"union all select $extra_table, _target, extra from import_folded" if has_groups else ""}""",
+        ]
+    return statements
+
+
+COUNTS = Query(
+    "imports.counts",
+    """
+    with totals as (
+        select n_read, n_read - n_valid as n_quarantined, n_structure_ok, n_content_ok, n_business_ok,
+               n_enriched, n_valid
+        from import_summary
+    ),
+    grouped as (
+        select count(*) filter (where not has_existing) as n_group_loaded,
+               count(*) filter (where has_key) as n_group_updated,
+               coalesce(sum(n), 0) as n_grouped
+        from import_groups
+    )
+    select n_read, n_quarantined, n_structure_ok, n_content_ok, n_business_ok, n_enriched,
+           n_valid - n_grouped + n_group_loaded as n_loaded,
+           n_group_updated as n_updated,
+           n_grouped - n_group_loaded - n_group_updated as n_merged
+    from totals, grouped""",
+    """Row counts by outcome. In a group (a record fed by several rows or existing already), the
+    best-ranked row is loaded (no existing record) or updated (an existing record matched by key: key
+    rows rank before duplicate rows); the group's other rows are merged. Rows outside groups are loaded.""",
+)
+# the names of COUNTS' columns, in its order, without the n_
+COUNT_NAMES = (
+    "read",
+    "quarantined",
+    "structure_ok",
+    "content_ok",
+    "business_ok",
+    "enriched",
+    "loaded",
+    "updated",
+    "merged",
+)
+
+RECORD_RUN = Query(
+    "imports.record_run",
+    """insert into import_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+    "The ledger row of one import run (counts, scores, headers).",
+)
+
+
+def breaks_sql(plan: ImportPlan) -> str:
+    """``import_breaks``: the line breaks inside values of each row (line numbers of quarantined and merged rows)."""
+    return f"create temp table import_breaks as {line_breaks_sql(plan.layout)}"
+
+
+def merged_raw_sql(plan: ImportPlan) -> str:
+    """``import_raw``: the raw text of the rows in merge groups, for the merge log."""
+    return f"""
+            create temp table import_raw as
+            select * from ({raw_sql(plan.layout)}) r
+            where _rec in (select _rec from import_typed semi join import_groups using (_target))"""
+
+
+def quarantine_sql(plan: ImportPlan, run_id: str, file_label: str) -> str:
+    """Insert every row that failed a check into ``import_quarantine``, with its line, reasons and raw values."""
+    source = plan.source
+    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "typed")
+    return f"""
+            insert into import_quarantine
+            select {plan.params(run_id)}, {plan.params(source.name)}, {plan.params(source.table)},
+                   {plan.params(file_label)}, {_line(plan, "typed")}, _reason, {all_raw}
+            from ({typed_sql(plan)}) typed
+            where not _valid"""
+
+
+def preview_sql(plan: ImportPlan) -> str:
+    """The first rows as they would load: line, the quarantine reason (if any) and the typed columns."""
+    layout = plan.layout
+    return (
+        f"select _rec + {layout.first_line} as line, _reason as quarantine_reason, {', '.join(plan.fed)} "
+        f"from ({typed_sql(plan)}) typed order by _rec"
+    )

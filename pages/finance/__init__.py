@@ -1,0 +1,1 @@
+"""Finance pages: ROI (campaign costs and returns, payback, budgets, the finance report)."""

@@ -1,0 +1,1 @@
+"""Marketing pages: Overview (KPIs and trends) and Attribution (revenue by channel, campaign and model)."""
