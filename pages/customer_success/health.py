@@ -30,7 +30,7 @@ SORTS = {
 }
 
 f = filters()
-st.title("Customer health")
+st.title("Customer Health")
 span = cached(health.data_range)
 if span is None:
     st.info(

@@ -30,7 +30,7 @@ def test_health_page_in_the_browser(app_url):
     with chromium_page({"width": 1440, "height": 1200}) as page:
         page.goto(f"{app_url}/health")
         wait_for_run(page, 180_000)
-        page.get_by_role("heading", name="Customer health").wait_for(timeout=180_000)
+        page.get_by_role("heading", name="Customer Health").wait_for(timeout=180_000)
         page.get_by_text("Accounts scored").wait_for(timeout=180_000)
         wait_for_run(page, 180_000)
         assert page.locator('[data-testid="stException"]').count() == 0

@@ -49,7 +49,7 @@ def table_with(at, column: str):
 
 def test_portfolio_list_drill_down_and_panels(health_page):
     at = health_page()
-    assert at.title[0].value == "Customer health"
+    assert at.title[0].value == "Customer Health"
     assert [s.value for s in at.subheader] == ["Portfolio by band", "Accounts at risk", "Account drill-down"]
     tiles = metrics(at)
     counts = [int(tiles[name].replace(",", "")) for name in ("Healthy", "At risk", "Critical")]
