@@ -46,9 +46,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from analytics.core.errors import RevLensError
 from analytics.customers.config import SPEC_CONFIG, HealthConfig
-from analytics.customers.features import CHURN_CTES, ENGAGEMENT_CTES, MEASURE_CTES
-from analytics.customers.health import COMPONENT_CTES, _params, data_range, resolve_as_of
-from analytics.warehouse.runner import Query, run
+from analytics.customers.features import CHURN_CTES, both, engagement_ctes, measure_ctes
+from analytics.customers.health import COMPONENT_CTES, _params, data_range, marketing_days_current, resolve_as_of
+from analytics.warehouse.runner import run
 
 if TYPE_CHECKING:
     import polars as pl
@@ -78,10 +78,12 @@ FEATURES: dict[str, tuple[str, str | None]] = {
 }
 PLANTED_DRIVERS = ("falling_usage", "escalations", "late_payments", "email_silence")
 
-CHURN_SNAPSHOTS = Query(
+CHURN_SNAPSHOTS = both(
     "customers.churn_snapshots",
-    f"""with {MEASURE_CTES},
-{ENGAGEMENT_CTES},
+    "Every paying account on each snapshot date: the churn model's features and its 90-day churn label.",
+    lambda derived: (
+        f"""with {measure_ctes(derived)},
+{engagement_ctes(derived)},
 {COMPONENT_CTES},
 {CHURN_CTES}
 select m.account_id, m.account_name, m.segment, m.owner_id, m.arr, m.as_of,
@@ -105,8 +107,8 @@ from measures as m
 join components as c on c.account_key = m.account_key and c.as_of = m.as_of
 join engagement as e on e.account_key = m.account_key and e.as_of = m.as_of
 left join usage_quarters as q on q.account_key = m.account_key and q.as_of = m.as_of
-order by m.as_of, m.account_id""",
-    "Every paying account on each snapshot date: the churn model's features and its 90-day churn label.",
+order by m.as_of, m.account_id"""
+    ),
 )
 
 
@@ -215,7 +217,11 @@ def snapshot_dates(con, as_of: date) -> list[date]:
 
 def churn_snapshots(con, dates: list[date], label_end: date, config: HealthConfig = SPEC_CONFIG) -> pl.DataFrame:
     """Features and labels of every paying account on each date (labels null past ``label_end − 90``)."""
-    return run(con, CHURN_SNAPSHOTS, _params(con, config, as_of_dates=sorted(set(dates)), label_end=label_end))
+    return run(
+        con,
+        CHURN_SNAPSHOTS[marketing_days_current(con)],
+        _params(con, config, as_of_dates=sorted(set(dates)), label_end=label_end),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Account measures as of any date: the facts the health score, the triggers and the churn model read.
 
-One chain of named CTEs (:data:`MEASURE_CTES`) computes, for every paying account and every
+One chain of named CTEs (:func:`measure_ctes`) computes, for every paying account and every
 as-of date *t* in ``$as_of_dates``, counts over calendar-day windows. A window is written
 (t−a, t−b]: after t−a and up to t−b, on the event's calendar date. Nothing after *t* is
 read, so a measure as of a past date is what was known then (the weekly history and the
@@ -34,7 +34,7 @@ payments (``invoices``)
                                or unpaid at *t* (no paid date, or paid after *t*) and due before *t*
 ``invoices_late_90``           late invoices due in (t−90, t]
 marketing (contacts' ``email_events`` and ``content_events``; ``MarketingEngagementMetrics``)
-``contacts``                   the account's contacts created on or before *t* (or undated)
+``has_contacts``               the account has a contact created on or before *t* (or undated)
 ``emails_sent_30``, ``email_opens_30``, ``email_clicks_30``, ``email_unsubscribes_30``
                                email events of those kinds dated in (t−30, t]
 ``emails_sent_45``             emails sent in (t−45, t]
@@ -48,6 +48,12 @@ marketing (contacts' ``email_events`` and ``content_events``; ``MarketingEngagem
 ``referrals_180``, ``reviews_180``, ``case_studies_180``
                                advocacy events of those kinds in (t−180, t]
 =============================  =================================================================
+
+Email and content come either from the raw events, joined to their contacts, or from
+``_health_marketing_days`` (:data:`MARKETING_DAYS_BUILD`: the same counts per account, day and
+campaign, built at every load with the weekly history); a reader uses the second when the
+derived tables are current (:func:`analytics.customers.health.marketing_days_current`), with
+the same numbers, and the first otherwise.
 
 The two ``unnest`` lines (the as-of dates and the key features, bound as lists) are the only
 DuckDB-specific forms; everything else is standard SQL. ``$first_as_of`` and ``$last_as_of``
@@ -66,7 +72,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 # The chain every health query starts with; it ends in ``measures``.
-MEASURE_CTES = """
+_MEASURE_TEMPLATE = """
 as_of_dates as (
     select distinct cast(unnest($as_of_dates) as date) as as_of
 ),
@@ -186,34 +192,13 @@ account_contacts as (
     from contacts as c
     join paying_accounts as a on a.account_id = c.account_id
 ),
-contact_spells as (
-    -- the running count of an account's contacts by creation date (undated ones count from the start)
-    select account_key, day,
-           sum(created) over (partition by account_key order by day rows unbounded preceding) as contacts,
-           lead(day) over (partition by account_key order by day) as next_day
-    from (
-        select account_key, coalesce(created_day, date '0001-01-01') as day, count(*) as created
-        from account_contacts
-        group by account_key, coalesce(created_day, date '0001-01-01')
-    ) as created_by_day
+first_contact as (
+    -- the day an account's first contact was created (undated contacts count from the start)
+    select account_key, min(coalesce(created_day, date '0001-01-01')) as first_day
+    from account_contacts
+    group by account_key
 ),
-contact_counts as (
-    select s.account_key, d.as_of, s.contacts
-    from contact_spells as s
-    join as_of_dates as d on d.as_of >= s.day and (s.next_day is null or d.as_of < s.next_day)
-),
-email_by_campaign as (
-    -- one pass over the email events: per account, day and campaign (no campaign: null)
-    select c.account_key, cast(e.ts as date) as day, e.campaign_id,
-           count(case when e.event_type = 'sent' then 1 end) as sends,
-           count(case when e.event_type = 'open' then 1 end) as opens,
-           count(case when e.event_type = 'click' then 1 end) as clicks,
-           count(case when e.event_type = 'unsubscribe' then 1 end) as unsubscribes
-    from email_events as e
-    join account_contacts as c on c.contact_id = e.contact_id
-    where e.ts >= cast($first_as_of - 29 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
-    group by c.account_key, cast(e.ts as date), e.campaign_id
-),
+@email_by_campaign@
 email_windows as (
     select e.account_key, d.as_of,
            sum(e.sends) as emails_sent_30,
@@ -237,32 +222,21 @@ campaign_windows as (
     where e.campaign_id is not null
     group by e.account_key, d.as_of
 ),
-content_days as (
-    select c.account_key, cast(e.ts as date) as day, e.kind, count(*) as events
-    from content_events as e
-    join account_contacts as c on c.contact_id = e.contact_id
-    where e.ts >= cast($first_as_of - 179 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
-      and e.kind in ('blog_read', 'webinar', 'download', 'referral', 'review', 'case_study')
-    group by c.account_key, cast(e.ts as date), e.kind
-),
+@content_days@
 content_windows as (
     select e.account_key, d.as_of,
-           sum(case when e.kind = 'blog_read' then e.events else 0 end) as blog_reads_30,
-           sum(case when e.kind = 'webinar' then e.events else 0 end) as webinars_30,
-           sum(case when e.kind = 'download' then e.events else 0 end) as downloads_30
+           sum(e.blog_reads) as blog_reads_30, sum(e.webinars) as webinars_30, sum(e.downloads) as downloads_30
     from content_days as e
     join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
-    where e.kind in ('blog_read', 'webinar', 'download')
+    where e.blog_reads + e.webinars + e.downloads > 0
     group by e.account_key, d.as_of
 ),
 advocacy_windows as (
     select e.account_key, d.as_of,
-           sum(case when e.kind = 'referral' then e.events else 0 end) as referrals_180,
-           sum(case when e.kind = 'review' then e.events else 0 end) as reviews_180,
-           sum(case when e.kind = 'case_study' then e.events else 0 end) as case_studies_180
+           sum(e.referrals) as referrals_180, sum(e.reviews) as reviews_180, sum(e.case_studies) as case_studies_180
     from content_days as e
     join as_of_dates as d on e.day > d.as_of - 180 and e.day <= d.as_of
-    where e.kind in ('referral', 'review', 'case_study')
+    where e.referrals + e.reviews + e.case_studies > 0
     group by e.account_key, d.as_of
 ),
 measures as (
@@ -284,7 +258,7 @@ measures as (
            cast(coalesce(p.invoices_due_365, 0) as bigint) as invoices_due_365,
            cast(coalesce(p.invoices_late_365, 0) as bigint) as invoices_late_365,
            cast(coalesce(p.invoices_late_90, 0) as bigint) as invoices_late_90,
-           cast(coalesce(cc.contacts, 0) as bigint) as contacts,
+           coalesce(fc.first_day <= s.as_of, false) as has_contacts,
            cast(coalesce(e.emails_sent_30, 0) as bigint) as emails_sent_30,
            cast(coalesce(e.email_opens_30, 0) as bigint) as email_opens_30,
            cast(coalesce(e.email_clicks_30, 0) as bigint) as email_clicks_30,
@@ -306,7 +280,7 @@ measures as (
     left join opened_windows as o on o.account_key = s.account_key and o.as_of = s.as_of
     left join resolved_windows as r on r.account_key = s.account_key and r.as_of = s.as_of
     left join payment_windows as p on p.account_key = s.account_key and p.as_of = s.as_of
-    left join contact_counts as cc on cc.account_key = s.account_key and cc.as_of = s.as_of
+    left join first_contact as fc on fc.account_key = s.account_key
     left join email_windows as e on e.account_key = s.account_key and e.as_of = s.as_of
     left join campaign_windows as cw on cw.account_key = s.account_key and cw.as_of = s.as_of
     left join content_windows as ct on ct.account_key = s.account_key and ct.as_of = s.as_of
@@ -315,17 +289,12 @@ measures as (
 
 # Email recency for the triggers and the churn model (not needed by the score, so kept apart):
 # sends in (t-45, t] and the last open or click on or before t, over the whole history.
-ENGAGEMENT_CTES = """
-engagement_days as (
-    select c.account_key, cast(e.ts as date) as day
-    from email_events as e
-    join account_contacts as c on c.contact_id = e.contact_id
-    where e.event_type in ('open', 'click') and e.ts < cast($last_as_of + 1 as timestamp)
-    group by c.account_key, cast(e.ts as date)
-),
+_ENGAGEMENT_TEMPLATE = """
+@engagement_days@
 engagement_spells as (
     select account_key, day, lead(day) over (partition by account_key order by day) as next_day
     from engagement_days
+    where engaged > 0
 ),
 last_engagement as (
     -- the engagement day on or before t that the next one has not replaced yet
@@ -336,12 +305,10 @@ last_engagement as (
 recent_sends as (
     select e.account_key, d.as_of, sum(e.sends) as emails_sent_45
     from (
-        select c.account_key, cast(e.ts as date) as day, count(*) as sends
-        from email_events as e
-        join account_contacts as c on c.contact_id = e.contact_id
-        where e.event_type = 'sent'
-          and e.ts >= cast($first_as_of - 44 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
-        group by c.account_key, cast(e.ts as date)
+        select account_key, day, sum(sends) as sends
+        from engagement_days
+        where sends > 0 and day > $first_as_of - 45
+        group by account_key, day
     ) as e
     join as_of_dates as d on e.day > d.as_of - 45 and e.day <= d.as_of
     group by e.account_key, d.as_of
@@ -355,6 +322,135 @@ engagement as (
     left join recent_sends as rs on rs.account_key = m.account_key and rs.as_of = m.as_of
     left join last_engagement as le on le.account_key = m.account_key and le.as_of = m.as_of
 )"""
+
+MARKETING_DAYS_TABLE = "_health_marketing_days"
+
+# Where the email and content measures come from: the raw events (joined to their contacts), or
+# the marketing days every load builds (:data:`MARKETING_DAYS_BUILD`), which give the same rows
+# without the join; :func:`measure_ctes` writes the chain for either.
+RAW_SOURCES = {
+    "email_by_campaign": """email_by_campaign as (
+    -- one pass over the email events: per account, day and campaign (no campaign: null)
+    select c.account_key, cast(e.ts as date) as day, e.campaign_id,
+           count(case when e.event_type = 'sent' then 1 end) as sends,
+           count(case when e.event_type = 'open' then 1 end) as opens,
+           count(case when e.event_type = 'click' then 1 end) as clicks,
+           count(case when e.event_type = 'unsubscribe' then 1 end) as unsubscribes
+    from email_events as e
+    join account_contacts as c on c.contact_id = e.contact_id
+    where e.ts >= cast($first_as_of - 29 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
+    group by c.account_key, cast(e.ts as date), e.campaign_id
+),
+""",
+    "content_days": """content_days as (
+    select c.account_key, cast(e.ts as date) as day,
+           count(case when e.kind = 'blog_read' then 1 end) as blog_reads,
+           count(case when e.kind = 'webinar' then 1 end) as webinars,
+           count(case when e.kind = 'download' then 1 end) as downloads,
+           count(case when e.kind = 'referral' then 1 end) as referrals,
+           count(case when e.kind = 'review' then 1 end) as reviews,
+           count(case when e.kind = 'case_study' then 1 end) as case_studies
+    from content_events as e
+    join account_contacts as c on c.contact_id = e.contact_id
+    where e.ts >= cast($first_as_of - 179 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
+    group by c.account_key, cast(e.ts as date)
+),
+""",
+    "engagement_days": """engagement_days as (
+    -- per account and day: opens and clicks (all history up to t) and emails sent
+    select c.account_key, cast(e.ts as date) as day,
+           count(case when e.event_type in ('open', 'click') then 1 end) as engaged,
+           count(case when e.event_type = 'sent' then 1 end) as sends
+    from email_events as e
+    join account_contacts as c on c.contact_id = e.contact_id
+    where e.event_type in ('open', 'click', 'sent') and e.ts < cast($last_as_of + 1 as timestamp)
+    group by c.account_key, cast(e.ts as date)
+),
+""",
+}
+DERIVED_SOURCES = {
+    "email_by_campaign": """email_by_campaign as (
+    -- the email rows of the marketing days built at load: per account, day and campaign
+    select a.account_key, m.day, m.campaign_id, m.sends, m.opens, m.clicks, m.unsubscribes
+    from _health_marketing_days as m
+    join paying_accounts as a on a.account_id = m.account_id
+    where m.source = 'email' and m.day > $first_as_of - 30 and m.day <= $last_as_of
+),
+""",
+    "content_days": """content_days as (
+    select a.account_key, m.day, m.blog_reads, m.webinars, m.downloads, m.referrals, m.reviews, m.case_studies
+    from _health_marketing_days as m
+    join paying_accounts as a on a.account_id = m.account_id
+    where m.source = 'content' and m.day > $first_as_of - 180 and m.day <= $last_as_of
+),
+""",
+    "engagement_days": """engagement_days as (
+    select a.account_key, m.day, sum(m.opens + m.clicks) as engaged, sum(m.sends) as sends
+    from _health_marketing_days as m
+    join paying_accounts as a on a.account_id = m.account_id
+    where m.source = 'email' and m.day <= $last_as_of and m.opens + m.clicks + m.sends > 0
+    group by a.account_key, m.day
+),
+""",
+}
+
+
+def _filled(template: str, derived: bool) -> str:
+    for name, text in (DERIVED_SOURCES if derived else RAW_SOURCES).items():
+        template = template.replace(f"@{name}@\n", text)
+    return template
+
+
+def measure_ctes(derived: bool) -> str:
+    """The measures' CTE chain (ending in ``measures``), reading the marketing days built at load
+    (``derived``) or the raw email and content events."""
+    return _filled(_MEASURE_TEMPLATE, derived)
+
+
+def engagement_ctes(derived: bool) -> str:
+    """The email recency chain (ending in ``engagement``); follows :func:`measure_ctes`."""
+    return _filled(_ENGAGEMENT_TEMPLATE, derived)
+
+
+MEASURE_CTES = measure_ctes(derived=False)  # the raw chain; readers pick with measure_ctes()
+ENGAGEMENT_CTES = engagement_ctes(derived=False)
+
+MARKETING_DAYS_BUILD = Query(
+    "customers.health_marketing_days_build",
+    f"""create or replace table {MARKETING_DAYS_TABLE} as
+with account_of as (
+    select contact_id, account_id from contacts where account_id is not null
+),
+email as (
+    select c.account_id, cast(e.ts as date) as day, e.campaign_id, 'email' as source,
+           count(case when e.event_type = 'sent' then 1 end) as sends,
+           count(case when e.event_type = 'open' then 1 end) as opens,
+           count(case when e.event_type = 'click' then 1 end) as clicks,
+           count(case when e.event_type = 'unsubscribe' then 1 end) as unsubscribes,
+           0 as blog_reads, 0 as webinars, 0 as downloads, 0 as referrals, 0 as reviews, 0 as case_studies
+    from email_events as e
+    join account_of as c on c.contact_id = e.contact_id
+    group by c.account_id, cast(e.ts as date), e.campaign_id
+),
+content as (
+    select c.account_id, cast(e.ts as date) as day, cast(null as varchar) as campaign_id, 'content' as source,
+           0 as sends, 0 as opens, 0 as clicks, 0 as unsubscribes,
+           count(case when e.kind = 'blog_read' then 1 end) as blog_reads,
+           count(case when e.kind = 'webinar' then 1 end) as webinars,
+           count(case when e.kind = 'download' then 1 end) as downloads,
+           count(case when e.kind = 'referral' then 1 end) as referrals,
+           count(case when e.kind = 'review' then 1 end) as reviews,
+           count(case when e.kind = 'case_study' then 1 end) as case_studies
+    from content_events as e
+    join account_of as c on c.contact_id = e.contact_id
+    group by c.account_id, cast(e.ts as date)
+)
+select * from email
+union all
+select * from content
+order by day, account_id""",
+    "Email and content events per account, day and campaign, built at every load for the health measures.",
+)
 
 # Longer usage windows for the churn model: events in (t-90, t] and in (t-180, t-90].
 CHURN_CTES = """
@@ -372,10 +468,20 @@ usage_quarters as (
     group by u.account_key, d.as_of
 )"""
 
-MEASURES = Query(
+
+def both(name: str, description: str, sql_for) -> dict[bool, Query]:
+    """A named query in its two forms: ``[True]`` reads the marketing days built at load, ``[False]``
+    (named ``<name>_raw``) the raw email and content events; ``sql_for(derived)`` writes each."""
+    return {
+        True: Query(name, sql_for(True), description),
+        False: Query(f"{name}_raw", sql_for(False), f"{description} From the raw email and content events."),
+    }
+
+
+MEASURES = both(
     "customers.measures",
-    f"with {MEASURE_CTES}\nselect * from measures order by as_of, account_id",
     "Every paying account's usage, support, payment and marketing measures as of each date in $as_of_dates.",
+    lambda derived: f"with {measure_ctes(derived)}\nselect * from measures order by as_of, account_id",
 )
 
 
@@ -385,6 +491,7 @@ def window_params(as_of_dates: list[date]) -> dict:
     return {"as_of_dates": dates, "first_as_of": dates[0], "last_as_of": dates[-1]}
 
 
-def account_measures(con, as_of_dates: list[date], key_features: list[str]) -> pl.DataFrame:
-    """The measures (see the module docstring) of every account in scope on each date."""
-    return run(con, MEASURES, {**window_params(as_of_dates), "key_features": list(key_features)})
+def account_measures(con, as_of_dates: list[date], key_features: list[str], derived: bool = False) -> pl.DataFrame:
+    """The measures (see the module docstring) of every account in scope on each date; ``derived``: read
+    the marketing days built at load (only when they are current)."""
+    return run(con, MEASURES[derived], {**window_params(as_of_dates), "key_features": list(key_features)})

@@ -79,7 +79,7 @@ from typing import TYPE_CHECKING
 
 from analytics.core.errors import RevLensError
 from analytics.customers.config import COMPONENTS, SPEC_CONFIG, HealthConfig, resolve_key_features
-from analytics.customers.features import MEASURE_CTES, window_params
+from analytics.customers.features import MARKETING_DAYS_BUILD, MARKETING_DAYS_TABLE, both, measure_ctes, window_params
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.runner import Query, execute, rows, run
 
@@ -158,7 +158,7 @@ components as (
                      + case when rated_90 > 0 then low_csat_90 / rated_90 else 0.0 end) / 3
            end as support_health,
            case when invoices_due_365 > 0 then 1 - invoices_late_365 / invoices_due_365 end as payment_stability,
-           case when contacts > 0 and marketing_loaded then
+           case when has_contacts and marketing_loaded then
                 (0.4 * coalesce(email_part, 0) + 0.2 * coalesce(campaign_part, 0) + 0.2 * content_part
                  + 0.2 * advocacy_part)
                 / (case when email_part is null then 0 else 0.4 end
@@ -200,20 +200,24 @@ _SCORE_COLUMNS = (
     "b.coverage, b.overall_score, b.band"
 )
 
-HEALTH_SCORES = Query(
+HEALTH_SCORES = both(
     "customers.health_scores",
-    f"""with {MEASURE_CTES},
+    "Every paying account's six components, coverage, overall score and band as of each date in $as_of_dates.",
+    lambda derived: (
+        f"""with {measure_ctes(derived)},
 {COMPONENT_CTES},
 {SCORE_CTES}
 select {_SCORE_COLUMNS}
 from banded as b
-order by b.as_of, b.account_id""",
-    "Every paying account's six components, coverage, overall score and band as of each date in $as_of_dates.",
+order by b.as_of, b.account_id"""
+    ),
 )
 
-CURRENT_SCORES = Query(
+CURRENT_SCORES = both(
     "customers.health_current",
-    f"""with {MEASURE_CTES},
+    "Health as of $as_of with health_trend, the change since $trend_from (30 days earlier).",
+    lambda derived: (
+        f"""with {measure_ctes(derived)},
 {COMPONENT_CTES},
 {SCORE_CTES}
 select *, round(overall_score - score_30_days_before, 2) as health_trend
@@ -225,19 +229,20 @@ from (
     from banded as b
 ) as with_earlier
 where as_of = $as_of
-order by account_id""",
-    "Health as of $as_of with health_trend, the change since $trend_from (30 days earlier).",
+order by account_id"""
+    ),
 )
 
 HISTORY_BUILD = Query(
     "customers.health_history_build",
     f"""create or replace table {HISTORY_TABLE} as
-with {MEASURE_CTES},
+with {measure_ctes(derived=True)},
 {COMPONENT_CTES}
 select as_of, account_id, account_name, segment, owner_id, arr, {", ".join(COMPONENTS)}
 from components
 order by as_of, account_id""",
-    "The weekly health history: every account's components as of every date in $as_of_dates.",
+    "The weekly health history: every account's components as of every date in $as_of_dates "
+    "(after the marketing days of the same load).",
 )
 
 HISTORY_SCORES = Query(
@@ -347,7 +352,7 @@ def health_scores(con, as_of: date | None = None, config: HealthConfig = SPEC_CO
     trend_from = as_of - timedelta(days=TREND_DAYS)
     return run(
         con,
-        CURRENT_SCORES,
+        CURRENT_SCORES[marketing_days_current(con)],
         _params(con, config, as_of_dates=[trend_from, as_of], as_of=as_of, trend_from=trend_from),
     )
 
@@ -355,7 +360,7 @@ def health_scores(con, as_of: date | None = None, config: HealthConfig = SPEC_CO
 def scores_on(con, dates: list[date], config: HealthConfig = SPEC_CONFIG) -> pl.DataFrame:
     """Health of every paying account on each of ``dates`` (computed live)."""
     config.validate()
-    return run(con, HEALTH_SCORES, _params(con, config, as_of_dates=sorted(set(dates))))
+    return run(con, HEALTH_SCORES[marketing_days_current(con)], _params(con, config, as_of_dates=sorted(set(dates))))
 
 
 # ---------------------------------------------------------------------------------------
@@ -363,17 +368,25 @@ def scores_on(con, dates: list[date], config: HealthConfig = SPEC_CONFIG) -> pl.
 
 
 def build_history(con, dates: list[date] | None = None) -> None:
-    """Rebuild ``_health_history`` with the components as of ``dates`` (default :func:`history_dates`)."""
+    """Rebuild the marketing days, then ``_health_history`` with the components as of ``dates``
+    (default :func:`history_dates`) read from them."""
     dates = history_dates(con) if dates is None else dates
     if not dates:  # an empty warehouse: an empty table of the right shape
         dates = [date.today()]
+    execute(con, MARKETING_DAYS_BUILD)
     execute(con, HISTORY_BUILD, _params(con, SPEC_CONFIG, as_of_dates=dates))
 
 
-HEALTH_HISTORY = DerivedTables("health_history", (HISTORY_TABLE,), build_history)
+HEALTH_HISTORY = DerivedTables("health_history", (MARKETING_DAYS_TABLE, HISTORY_TABLE), build_history)
 
 
 def history_current(con) -> bool:
+    """Whether the weekly history and the marketing days were built for the warehouse's current version."""
+    return HEALTH_HISTORY.current(con)
+
+
+def marketing_days_current(con) -> bool:
+    """Whether the measure queries may read the marketing days built at load (else the raw events)."""
     return HEALTH_HISTORY.current(con)
 
 
@@ -564,7 +577,9 @@ def why_changed(
         )
     scores = scores_on(con, [before, after], config)
     keys = resolve_key_features(con, config.key_features)
-    measures = account_measures(con, [before, after], list(keys)).filter(pl.col("account_id") == account_id)
+    measures = account_measures(con, [before, after], list(keys), marketing_days_current(con)).filter(
+        pl.col("account_id") == account_id
+    )
     found = scores.filter(pl.col("account_id") == account_id)
     by_date = {row["as_of"]: row for row in found.iter_rows(named=True)}
     facts = {row["as_of"]: row for row in measures.iter_rows(named=True)}

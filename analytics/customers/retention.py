@@ -37,8 +37,15 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from analytics.customers.config import SPEC_CONFIG, HealthConfig
-from analytics.customers.features import ENGAGEMENT_CTES, MEASURE_CTES
-from analytics.customers.health import COMPONENT_CTES, SCORE_CTES, TREND_DAYS, _params, resolve_as_of
+from analytics.customers.features import both, engagement_ctes, measure_ctes
+from analytics.customers.health import (
+    COMPONENT_CTES,
+    SCORE_CTES,
+    TREND_DAYS,
+    _params,
+    marketing_days_current,
+    resolve_as_of,
+)
 from analytics.warehouse.runner import Query, run
 
 if TYPE_CHECKING:
@@ -86,10 +93,12 @@ fired as (
     from trigger_inputs as i
 )"""
 
-RETENTION_TRIGGERS = Query(
+RETENTION_TRIGGERS = both(
     "customers.retention_triggers",
-    f"""with {MEASURE_CTES},
-{ENGAGEMENT_CTES},
+    "The seven retention triggers of every paying account as of $as_of, with the numbers behind them.",
+    lambda derived: (
+        f"""with {measure_ctes(derived)},
+{engagement_ctes(derived)},
 {COMPONENT_CTES},
 {SCORE_CTES},
 {TRIGGER_CTES}
@@ -98,8 +107,8 @@ select f.*,
             when f.usage_plateau or f.feature_underutilization or f.payment_delays then 'medium'
             else 'none' end as risk_level
 from fired as f
-order by f.account_id""",
-    "The seven retention triggers of every paying account as of $as_of, with the numbers behind them.",
+order by f.account_id"""
+    ),
 )
 
 ESCALATED_TICKETS = Query(
@@ -135,7 +144,7 @@ def trigger_frame(con, as_of: date | None = None, config: HealthConfig = SPEC_CO
     trend_from = as_of - timedelta(days=TREND_DAYS)
     return run(
         con,
-        RETENTION_TRIGGERS,
+        RETENTION_TRIGGERS[marketing_days_current(con)],
         _params(con, config, as_of_dates=[trend_from, as_of], as_of=as_of, trend_from=trend_from),
     )
 

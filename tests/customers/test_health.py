@@ -187,3 +187,28 @@ def test_history_is_built_at_load_and_equals_live_scores(demo_db):
         assert int(trend["accounts"].sum()) == live.filter(pl.col("as_of") == picked[-1]).height
     finally:
         con.close()
+
+
+def test_the_marketing_days_built_at_load_give_the_raw_events_numbers(demo_db):
+    """Every measure query reads the marketing days when they are current; the raw events give the same rows."""
+    from analytics.customers import churn, retention
+    from analytics.customers.features import MEASURES, window_params
+    from analytics.warehouse.runner import run
+
+    con = connect(demo_db, read_only=True)
+    try:
+        assert health.marketing_days_current(con)
+        last = health.data_range(con)[1]
+        dates = [last - timedelta(days=d) for d in (0, 30, 200)]
+        params = health._params(con, SPEC_CONFIG, as_of_dates=dates)
+        for query in (MEASURES, health.HEALTH_SCORES):
+            assert run(con, query[True], params).equals(run(con, query[False], params)), query[True].name
+        trend = {**params, **window_params(dates[:2]), "as_of": last, "trend_from": dates[1]}
+        for query in (health.CURRENT_SCORES, retention.RETENTION_TRIGGERS):
+            assert run(con, query[True], trend).equals(run(con, query[False], trend)), query[True].name
+        snapshots = {**params, "label_end": last}
+        assert run(con, churn.CHURN_SNAPSHOTS[True], snapshots).equals(
+            run(con, churn.CHURN_SNAPSHOTS[False], snapshots)
+        )
+    finally:
+        con.close()
