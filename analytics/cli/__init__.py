@@ -39,6 +39,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "budget": CommandSpec("analytics.cli.roi", "Budget consumption per campaign.", "budget_app"),
     "actions": CommandSpec("analytics.cli.actions", "Write-back to HubSpot: queue, inspect, deliver, retry, cancel."),
     "sync": CommandSpec("analytics.cli.sync", "Pull changes from a CRM into the warehouse."),
+    "leads": CommandSpec("analytics.cli.leads", "Lead scores, the model card, routing and the qualification funnel."),
     "sql": CommandSpec("analytics.cli.sql", "The named queries: list them, print one, EXPLAIN it."),
     "health": CommandSpec("analytics.cli.health", "Customer health scores, bands, components and trend.", "health_app"),
     "retention": CommandSpec("analytics.cli.health", "Retention triggers per account, with evidence.", "retention_app"),

@@ -4,7 +4,8 @@
 write-back outbox (:mod:`analytics.crm.actions`), ``event_outbox`` to the event stream
 (:mod:`analytics.ops.events`), ``sync_cursors`` to the CRM pull sync, ``job_runs`` to job
 bookkeeping; ``health_config``, ``health_bands`` and ``retention_interventions`` to customer health
-(:mod:`analytics.customers`). :func:`analytics.ops.store.migrate` creates and extends them.
+(:mod:`analytics.customers`); ``routing_audit``, ``lead_assignments`` and ``rep_availability`` to
+lead routing (:mod:`analytics.sales.store`). :func:`analytics.ops.store.migrate` creates and extends them.
 """
 
 from __future__ import annotations
@@ -154,8 +155,53 @@ retention_interventions = sa.Table(  # logRetentionIntervention: one row per acc
     sa.Index("ix_retention_interventions_account", "account_id", "as_of"),
 )
 
+# Lead routing (analytics.sales.store): one audit row per routing decision, the leads each
+# rep received live (its monthly load), and time off entered on the Routing page.
+routing_audit = sa.Table(
+    "routing_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(40), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(254), nullable=False),
+    sa.Column("config_key", sa.String(40), nullable=False),
+    sa.Column("contact_id", sa.String(64), nullable=False),
+    sa.Column("rep_id", sa.String(64)),
+    sa.Column("queue", sa.String(64)),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("candidates", sa.Text, nullable=False),  # JSON list of rep ids
+    sa.Column("skipped", sa.Text, nullable=False),  # JSON object: rep id -> why it was skipped
+    sa.Column("score", sa.Float),
+    sa.Index("ix_routing_audit_contact", "contact_id"),
+    sa.Index("ix_routing_audit_run", "run_id"),
+)
+
+lead_assignments = sa.Table(
+    "lead_assignments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(40), nullable=False),
+    sa.Column("contact_id", sa.String(64), nullable=False),
+    sa.Column("rep_id", sa.String(64), nullable=False),
+    sa.Column("month", sa.String(7), nullable=False),  # YYYY-MM of the assignment: the rep's monthly load
+    sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_lead_assignments_rep_month", "rep_id", "month"),
+)
+
+rep_availability = sa.Table(
+    "rep_availability",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rep_id", sa.String(64), nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("reason", sa.String(200)),
+    sa.Column("created_by", sa.String(254), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # Bump when a table or column is added; migrate() records it in schema_version.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 schema_version = sa.Table(
     "schema_version",

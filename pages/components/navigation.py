@@ -11,6 +11,10 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
     "Marketing": [
         ("pages/marketing/overview.py", "Overview", ":material/dashboard:"),
         ("pages/marketing/attribution.py", "Attribution", ":material/account_tree:"),
+        ("pages/marketing/leads.py", "Leads", ":material/person_search:"),
+    ],
+    "Sales": [
+        ("pages/sales/routing.py", "Routing", ":material/alt_route:"),
     ],
     "Finance": [
         ("pages/finance/roi.py", "ROI", ":material/paid:"),

@@ -162,7 +162,7 @@ def test_feedback_sentiment_follows_score(demo_db):
 
 
 def test_customer_success_email_adds_rows_only_and_plants_silence_before_churn(monkeypatch):
-    """Planted truth 5: its own generator, so every other row is as without it; silent accounts go quiet before churn."""
+    """Planted truth 7: its own generator, so every other row is as without it; silent accounts go quiet before churn."""
     from analytics.demo import builder, truth
     from analytics.warehouse.schema import create_schema
 
