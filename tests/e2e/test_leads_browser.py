@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_overview_browser import CHROMIUM, CHROMIUM_ARGS, metric_values, streamlit_server, wait_for_run
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, metric_values, streamlit_server, wait_for_run
 from tests.paths import ROOT
 
 pytestmark = pytest.mark.browser
