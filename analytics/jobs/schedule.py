@@ -259,20 +259,24 @@ def on_calendar(entry: Entry) -> str:
 
 def crontab(schedule: Schedule, command: str = "python -m analytics", workdir: str | None = None) -> str:
     """The schedule as crontab lines (``CRON_TZ`` for the time zone)."""
+    from analytics.core.settings import exports_dir
+
     cd = f"cd {workdir} && " if workdir else ""
+    log = exports_dir() / "jobs.log"
     out = [
         f"# RevLens batch schedule from {schedule.path} (time zone {schedule.timezone}); install with crontab -e",
         f"CRON_TZ={schedule.timezone}",
     ]
     for entry in schedule.entries:
         f = entry.fields
-        run = f"{cd}{command} jobs run {entry.job} --trigger schedule >> data/exports/jobs.log 2>&1"
+        run = f"{cd}{command} jobs run {entry.job} --trigger schedule >> {log} 2>&1"
         if f["day"] != "*" and f["day_of_week"] != "*":
             days = "|".join(d.title() for d in _expand_days(_day_names(f["day_of_week"])))
-            line = f'{f["minute"]} {f["hour"]} {f["day"]} {f["month"]} * case "$(LC_ALL=C date +\\%a)" in {days}) {run};; esac'
+            line = f'{f["minute"]} {f["hour"]} {f["day"]} {f["month"]} * case "$(TZ={schedule.timezone} LC_ALL=C date +\\%a)" in {days}) {run};; esac'
         else:
             line = f"{entry.cron} {run}"
-        out.append(f"{line}  # line {entry.line}")
+        out.append(f"# {entry.job}: {entry.cron} ({schedule.path}, line {entry.line})")
+        out.append(line)
     return "\n".join(out) + "\n"
 
 
@@ -305,4 +309,4 @@ def systemd_units(schedule: Schedule, command: str = "python -m analytics", work
             f"{entry.line})\n\n[Timer]\nOnCalendar={on_calendar(entry)}\nPersistent=true\n\n"
             "[Install]\nWantedBy=timers.target\n"
         )
-    return "\n".join(out)
+    return "\n".join(out) + "\n"
