@@ -272,7 +272,8 @@ def crontab(schedule: Schedule, command: str = "python -m analytics", workdir: s
         run = f"{cd}{command} jobs run {entry.job} --trigger schedule >> {log} 2>&1"
         if f["day"] != "*" and f["day_of_week"] != "*":
             days = "|".join(d.title() for d in _expand_days(_day_names(f["day_of_week"])))
-            line = f'{f["minute"]} {f["hour"]} {f["day"]} {f["month"]} * case "$(TZ={schedule.timezone} LC_ALL=C date +\\%a)" in {days}) {run};; esac'
+            weekday = f"$(TZ={schedule.timezone} LC_ALL=C date +\\%a)"
+            line = f'{f["minute"]} {f["hour"]} {f["day"]} {f["month"]} * case "{weekday}" in {days}) {run};; esac'
         else:
             line = f"{entry.cron} {run}"
         out.append(f"# {entry.job}: {entry.cron} ({schedule.path}, line {entry.line})")
