@@ -47,10 +47,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
+if TYPE_CHECKING:  # sqlalchemy is imported where it is used: the app's first page must not load it
+    import sqlalchemy as sa
 
-from analytics.ops.store import utcnow
+
+def utcnow() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
 
 RESPONSE_TIME_TARGETS_MS = {
     "real_time_operations": 200.0,
@@ -63,7 +70,7 @@ ACCURACY_TARGETS = {"data_synchronization": 0.9995, "attribution_calculation": 0
 # which availability service a job's outcome counts for, by the job's SLA class
 SERVICE_OF_CLASS = {"data_synchronization": "data_sync_services", "report_generation": "reporting_services"}
 
-FLUSH_INTERVAL_S = 2.0
+FLUSH_INTERVAL_S = 5.0
 FLUSH_SIZE = 200
 ALERT_INTERVAL_S = 600.0
 PERCENTILES = (50, 95, 99)
@@ -289,6 +296,8 @@ def probe(engine: sa.Engine, db) -> list[tuple[str, bool, str]]:
     and the app's health endpoint answers 200 when ``REVLENS_APP_URL`` is set; records each."""
     import urllib.request
 
+    import sqlalchemy as sa
+
     from analytics.core.settings import app_url
     from analytics.warehouse.connection import connect
 
@@ -392,6 +401,8 @@ def board(engine: sa.Engine, since=None) -> dict:
     """The SLA board since ``since`` (a date or datetime; default 30 days): ``operations`` and
     ``classes`` (targets, p50/p95/p99, violations), ``violations`` (every sample over its target),
     ``availability`` and ``accuracy`` (measured vs target per service / check)."""
+    import sqlalchemy as sa
+
     from analytics.ops.tables import accuracy_checks, service_probes, sla_samples
 
     start = _since(since)
