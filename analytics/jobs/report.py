@@ -31,7 +31,14 @@ th, td { border-bottom: 1px solid #e3e6ee; padding: .35rem .5rem; text-align: ri
 th:first-child, td:first-child { text-align: left; } th { background: #f6f7fb; }
 """
 
-MONEY_KPIS = {"won_revenue", "new_pipeline", "marketing_spend", "pipeline", "revenue"}
+# the Overview's five KPIs (analytics.overview.kpis), named and formatted as that page does
+KPI_TITLES = {
+    "open_pipeline": ("Open pipeline", True),
+    "won_revenue": ("Won revenue", True),
+    "marketing_spend": ("Marketing spend", True),
+    "active_accounts": ("Active accounts", False),
+    "arr": ("ARR", True),
+}
 
 
 def _table(frame, columns: dict[str, str], formats: dict[str, Callable] | None = None) -> str:
@@ -114,12 +121,13 @@ def executive_report(con, engine, period: ReportPeriod, model: str = "linear", p
     values = kpis(con, period.start, period.end)
     cards = []
     for name, value in values.items():
-        shown = money(value.current) if name in MONEY_KPIS else f"{value.current:,.0f}"
+        title, is_money = KPI_TITLES.get(name, (label("column", name), False))
+        shown = money(value.current) if is_money else f"{value.current:,.0f}"
         change = value.delta_pct
         css = "" if change is None else ("up" if change >= 0 else "down")
         delta = "—" if change is None else f"{change:+.1f}% vs the period before"
         cards.append(
-            f'<div class="kpi"><div class="muted">{html.escape(label("kpi", name))}</div>'
+            f'<div class="kpi"><div class="muted">{html.escape(title)}</div>'
             f'<div class="value">{html.escape(shown)}</div><div class="{css}">{html.escape(delta)}</div></div>'
         )
     sections.append(("kpis", "KPIs", f'<div class="kpis">{"".join(cards)}</div>'))
