@@ -103,3 +103,15 @@ def confirmers() -> frozenset[str]:
     raw = setting("REVLENS_CONFIRMERS", "")
     names = raw if isinstance(raw, list) else str(raw).split(",")
     return frozenset(str(name).strip().lower() for name in names if str(name).strip())
+
+
+DEFAULT_WRITE_WAIT_S = 60.0
+
+
+def write_wait_seconds() -> float:
+    """How long a writer waits for readers (the app) to let go of the warehouse: ``REVLENS_WRITE_WAIT``, default 60 s."""
+    raw = os.environ.get("REVLENS_WRITE_WAIT", "")
+    try:
+        return max(float(raw), 0.0) if raw.strip() else DEFAULT_WRITE_WAIT_S
+    except ValueError:
+        raise RevLensError(f"REVLENS_WRITE_WAIT={raw!r} is not a number of seconds; set it like 60 or 0.5.") from None

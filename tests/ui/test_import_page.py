@@ -74,7 +74,7 @@ def test_upload_detect_preview_import_and_browse_quarantine(page):
     merges = frame(at, "merge_log")
     assert (merges["record_id"][0], merges["merged_line"][0], merges["kept_line"][0]) == ("hs-106", 2, 7)
     quality = frame(at, "import_quality")
-    assert quality["quality_score"].tolist() == [79.2] == [result["quality_score"]]
+    assert quality["quality_score"].tolist() == [39.6] == [result["quality_score"]]
 
 
 def test_source_is_confirmable_and_errors_are_clear(page):
