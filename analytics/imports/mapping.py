@@ -25,6 +25,8 @@ A mapping file (JSON, one per source family under ``data/mappings/``) holds a
 - ``ledger``: the columns that add up (a cost sheet's ``amount``): the lines of one key are
   summed, and the sum replaces what the warehouse held for the key (see
   :mod:`analytics.imports.pipeline`).
+- ``detect``: headers that identify this source's files without feeding a column (source
+  detection only: HubSpot's owners export has ``userId`` and ``teams``).
 - ``salesforce_ids``: columns that hold Salesforce record ids besides ``salesforce_id``
   (always one): stored in their 18-character form.
 - ``constants`` and ``prefix``: fixed values, and prefixes for id columns.
@@ -151,6 +153,7 @@ class Source:
     joins: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     ledger: tuple[str, ...] = ()
     salesforce_ids: tuple[str, ...] = ()
+    detect: tuple[str, ...] = ()
     document: str = ""  # the mapping file's text (kept with each run, so a recheck maps rows as they were)
 
     @property
@@ -163,6 +166,7 @@ class Source:
         names = {h for hs in self.columns.values() for h in hs}
         names |= {h for groups in self.joins.values() for group in groups for h in group}
         names |= {h for ref in self.references.values() for h in ref.headers}
+        names |= set(self.detect)
         return {normalize_header(h) for h in names}
 
     @property
@@ -257,6 +261,7 @@ def _parse_source(name: str, spec: dict, path: Path, document: str = "") -> Sour
         joins=joins,
         ledger=tuple(spec.get("ledger", ())),
         salesforce_ids=tuple(spec.get("salesforce_ids", ())),
+        detect=tuple(spec.get("detect", ())),
         document=document,
     )
     fed = set(columns) | set(references) | set(lookups) | set(source.constants)
@@ -347,7 +352,10 @@ def detect_source(headers: list[str]) -> str | None:
         needed = [c for c in source.required if c not in source.lookups]
         for col in needed:
             heads = source.references[col].headers if col in source.references else source.columns.get(col, ())
-            found += any(normalize_header(h) in present for h in heads)
+            groups = source.joins.get(col, ())
+            found += any(normalize_header(h) in present for h in heads) or any(
+                any(normalize_header(h) in present for h in group) for group in groups
+            )
         if needed and found < len(needed):
             continue
         score = (1.0, len(present & source.all_headers))

@@ -373,7 +373,9 @@ def typed_sql(plan: ImportPlan, numbered: bool = True) -> str:
     source, p, table = plan.source, plan.params, plan.table
     pk = source.primary_key
     key_v, key_t = _key_expr(source.key, "valid"), _key_expr(source.key, "t")
-    key_not_null = " and ".join(f"t.{c} is not null" for c in source.key)
+    # the parts of a key that may be empty (a cost line's platform) are compared as ''
+    needed = [c for c in source.key if len(source.key) == 1 or c in source.required] or list(source.key)
+    key_not_null = " and ".join(f"t.{c} is not null" for c in needed)
     existing_id = f"min(t.{pk})" if pk else key_t
     group_by = "group by 1" if pk else ""
     distinct = "" if pk else "distinct"
