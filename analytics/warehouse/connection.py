@@ -204,6 +204,19 @@ def _intent(path: Path, purpose: str, deadline: float, wait: float, on_wait: OnW
 
 
 @contextlib.contextmanager
+def announced(
+    path: str | Path, purpose: str, wait: float | None = None, on_wait: OnWait | None = None
+) -> Iterator[None]:
+    """Hold the warehouse's intent file without opening the warehouse: for a writer that replaces the
+    file whole (the demo build renames a new file over it), so that it never lands in another write."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wait = write_wait_seconds() if wait is None else max(float(wait), 0.0)
+    with _intent(path, purpose, time.monotonic() + wait, wait, on_wait):
+        yield
+
+
+@contextlib.contextmanager
 def writing(
     path: str | Path,
     wait: float | None = None,

@@ -88,6 +88,10 @@ for index, upload in enumerate(uploads or []):
             st.error(str(exc), icon=":material/error:")
             continue
         detected = detect_source(headers) if headers else None
+        if st.session_state.get(f"source_file_{index}") != upload.file_id:
+            # another file in this place: its own detection, not the previous file's choice
+            st.session_state.pop(f"source_{index}", None)
+            st.session_state[f"source_file_{index}"] = upload.file_id
         source = st.selectbox(
             "Source",
             SOURCES,
