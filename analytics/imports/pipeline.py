@@ -77,6 +77,7 @@ from analytics.imports.mapping import Source, load_mapping, source_for
 from analytics.imports.plan import ImportPlan, described_columns, plan_import
 from analytics.imports.reading import FileLayout, FileReadError, describe_file, quarantine_layout, with_read_retries
 from analytics.imports.rules import OPEN_VOCABULARIES, quality_score
+from analytics.imports.values import vocabulary_name
 from analytics.loads import finish_load
 from analytics.warehouse.runner import execute, rows, run, scalar
 from analytics.warehouse.schema import create_schema
@@ -193,14 +194,18 @@ def import_file(
         prepare(con)
         try:
             progress(0.05, f"Reading and validating {file_label}")
-            _check(con, plan)
-            if scalar(con, "select n_read from import_summary") == 0:
+            streaming = sql.streams(plan)
+            n_read = _count_keys(con, plan) if streaming else _check(con, plan)
+            if n_read == 0:
                 raise FileReadError(
                     f"{file_label} has a header but no rows; export it again with its rows, then import it."
                 )
             execute(con, "begin transaction")
             try:
-                result = _write(con, plan, run_id, file_label, progress, started)
+                if streaming:
+                    result = _write_streamed(con, plan, run_id, file_label, progress, started, n_read)
+                else:
+                    result = _write(con, plan, run_id, file_label, progress, started)
                 finish_load(con, f"import {source.name} {Path(file_label).name}")
                 execute(con, "commit")
             except BaseException:
@@ -286,6 +291,78 @@ def _check(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> None:
 
     plan.layout = with_read_retries(plan.layout, read)
     execute(con, sql.SUMMARY)
+    return scalar(con, "select n_read from import_summary")
+
+
+def _count_keys(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> int:
+    """Pass 1 of a streamed import: the keys of every row, hashed and counted (``import_keyhash``);
+    returns the rows read. It reads the file before the transaction, as :func:`_check` does."""
+
+    def read(layout: FileLayout) -> None:
+        plan.layout = layout
+        execute(con, "drop table if exists import_keyhash")
+        execute(con, sql.key_hash_sql(plan), plan.bindings())
+
+    plan.layout = with_read_retries(plan.layout, read)
+    return int(scalar(con, "select coalesce(sum(n), 0) from import_keyhash"))
+
+
+def _create(con: duckdb.DuckDBPyConnection, plan: ImportPlan, statement: str, any_rows: bool) -> None:
+    """Run a ``create temp table ... as select`` statement, or, when it can have no rows, create its empty
+    table without reading the file."""
+    bindings = plan.bindings()
+    if not any_rows:
+        statement = sql.empty_table_sql(statement, rows(con, f"describe {sql.select_of(statement)}", bindings))
+    execute(con, statement, bindings)
+
+
+def _write_streamed(
+    con: duckdb.DuckDBPyConnection,
+    plan: ImportPlan,
+    run_id: str,
+    file_label: str,
+    progress: Progress,
+    started: datetime,
+    n_read: int,
+) -> ImportResult:
+    """In the transaction, a big append in one pass: the valid rows whose key is new and unique go from the
+    file to the table; the few whose key repeats or exists take the merge path (``import_typed``); the
+    rejected rows, if any, are read once more for the quarantine. Same counts, same identity."""
+
+    def run_sql(statement: str) -> list[tuple]:
+        # built first: a statement adds the values it binds to the plan
+        return rows(con, statement, plan.bindings())
+
+    run_sql(sql.candidates_sql(plan))
+    merging = scalar(con, "select count(*) from import_candidates") > 0
+    progress(0.3, f"Validating and writing {n_read:,} rows")
+    streamed = int(run_sql(sql.stream_insert_sql(plan))[0][0])
+    _create(con, plan, sql.stream_merge_rows_sql(plan), merging)
+    n_merging = scalar(con, "select count(*) from import_typed")
+    expected_rejects = n_read - streamed - n_merging
+    _create(con, plan, sql.stream_rejects_sql(plan), expected_rejects > 0)
+    n_rejects = scalar(con, "select count(*) from import_rejects")
+    if n_rejects != expected_rejects:
+        raise RuntimeError(
+            f"streamed import counts do not reconcile: {n_read} read, {streamed} streamed, "
+            f"{n_merging} merging, {n_rejects} rejected"
+        )  # a bug, never a user error
+    execute(con, sql.GROUPS)
+    has_groups = scalar(con, "select count(*) from import_groups") > 0
+    if n_rejects or has_groups:
+        run_sql(sql.breaks_sql(plan))
+    if has_groups:
+        run_sql(sql.merged_raw_sql(plan))
+    if n_rejects:
+        progress(0.7, f"Quarantining {n_rejects:,} rows")
+        run_sql(sql.stream_quarantine_sql(plan, run_id, file_label))
+    if n_merging:
+        progress(0.8, "Merging duplicates")
+        for statement in sql.merge_statements(plan, run_id, file_label, has_groups):
+            run_sql(statement)
+    (counts,) = rows(con, sql.STREAM_COUNTS, {"n_read": n_read, "n_streamed": streamed})
+    counts = {name: int(value) for name, value in zip(sql.COUNT_NAMES, counts)}
+    return _result(con, plan, run_id, file_label, started, counts, {}, None, unmapped_from="stream")
 
 
 def _write(
@@ -341,13 +418,28 @@ def _write(
     if rechecked_run is not None:
         execute(con, "create temp table if not exists recheck_superseded (_rec bigint, superseded_by varchar)")
         execute(con, sql.recheck_resolved_sql(plan, run_id), plan.bindings())
+    return _result(con, plan, run_id, file_label, started, counts, money, rechecked_run)
+
+
+def _result(
+    con: duckdb.DuckDBPyConnection,
+    plan: ImportPlan,
+    run_id: str,
+    file_label: str,
+    started: datetime,
+    counts: dict[str, int],
+    money: dict,
+    rechecked_run: tuple[str, datetime] | None,
+    unmapped_from: str = "typed",
+) -> ImportResult:
+    """Check the counting identity, score, warn about the user's own values, record the run."""
     if counts["read"] != counts["loaded"] + counts["updated"] + counts["merged"] + counts["quarantined"]:
         raise RuntimeError(f"import counts do not reconcile: {counts}")  # a bug, never a user error
     valid = counts["read"] - counts["quarantined"]
     scores = quality_score(
         counts["read"], counts["structure_ok"], counts["content_ok"], counts["business_ok"], counts["merged"], valid
     )
-    warnings, new_labels = _open_values(con, plan, run_id)
+    warnings, new_labels = _open_values(con, plan, run_id, unmapped_from)
     result = ImportResult(
         plan.source.name,
         file_label,
@@ -439,32 +531,41 @@ def _check_money(
         )
 
 
-def _open_values(con: duckdb.DuckDBPyConnection, plan: ImportPlan, run_id: str) -> tuple[tuple[str, ...], dict]:
-    """Values of the user's own vocabulary (channels) that the mapping does not name: their labels are
-    kept (``channel_labels``), and the summary warns, with the count and how to map them."""
+def _open_values(
+    con: duckdb.DuckDBPyConnection, plan: ImportPlan, run_id: str, unmapped_from: str = "typed"
+) -> tuple[tuple[str, ...], dict]:
+    """Values of the user's own vocabulary (channels) that the mapping does not name, in the rows read:
+    their labels are kept (``channel_labels``), and the summary warns, with the count and how to map them.
+
+    ``unmapped_from``: ``typed`` (every row is in ``import_typed``) or ``stream`` (the streamed rows'
+    values are in ``import_keyhash``, the rows that took the merge path in ``import_typed``).
+    """
     warnings, learned = [], {}
     for column in sql.open_columns(plan):
-        found = rows(
-            con,
-            f"""select {column}, arg_min(_unmapped_{column}, _rec), count(*)
-                from import_typed where _valid and _unmapped_{column} is not null
-                group by 1 order by 3 desc, 1""",
-        )
+        found_in = f"select {column} as name, _unmapped_{column} as text, _rec as rank, 1 as n from import_typed"
+        if unmapped_from == "stream":
+            found_in = (
+                f"{found_in} union all select {vocabulary_name(f'_unmapped_{column}')}, _unmapped_{column}, 0, n "
+                f"from import_keyhash where h not in (select h from import_candidates) "
+                # rows of repeated or held keys that failed a check are in neither of the two above
+                f"union all select {vocabulary_name(f'_unmapped_{column}')}, _unmapped_{column}, _rec, 1 "
+                f"from import_rejects where _candidate"
+            )
+        values = f"(select * from ({found_in}) v where text is not null)"
+        found = rows(con, f"select name, arg_min(text, rank), sum(n) from {values} group by 1 order by 3 desc, 1")
         if not found:
             continue
         kind = OPEN_VOCABULARIES[(plan.table, column)]
         execute(
             con,
             f"""insert into {kind}_labels ({kind}, label, source, first_run_id)
-                select {column}, arg_min(_unmapped_{column}, _rec), ?, ?
-                from import_typed where _valid and _unmapped_{column} is not null
-                group by 1
+                select name, arg_min(text, rank), ?, ? from {values} group by 1
                 on conflict do nothing""",
             [plan.source.name, run_id],
         )
         learned.update({name: text for name, text, _ in found})
-        total = sum(n for _, _, n in found)
-        shown = ", ".join(f'"{text}" ({n:,} rows, as {name})' for name, text, n in found[:5])
+        total = sum(int(n) for _, _, n in found)
+        shown = ", ".join(f'"{text}" ({int(n):,} rows, as {name})' for name, text, n in found[:5])
         more = f" and {len(found) - 5} more" if len(found) > 5 else ""
         where = f'"sources" > "{plan.source.name}" > "values" > "{column}" in {plan.source.mapping_file.name}'
         warnings.append(

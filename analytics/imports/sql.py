@@ -37,6 +37,9 @@ from analytics.warehouse.runner import Query
 
 # The temporary tables an import creates (dropped before and after it).
 TEMP_TABLES = (
+    "import_keyhash",
+    "import_candidates",
+    "import_rejects",
     "recheck_ledger",
     "recheck_held",
     "recheck_superseded",
@@ -69,6 +72,9 @@ def _value_map(plan: ImportPlan, column: str, expr: str) -> str:
     p = plan.params
     # one map lookup (a CASE per value would repeat the text expression in every branch)
     mapping = {k: v for k, v in plan.source.values.get(column, {}).items() if k != "*"}
+    if (plan.table, column) in OPEN_VOCABULARIES:
+        # the vocabulary's own names map to themselves: only a value the map does not know is normalized
+        mapping = {name: name for name in mapping.values()} | mapping
     if not mapping:
         return "null::varchar"
     return (
@@ -103,13 +109,16 @@ def _source_text(plan: ImportPlan, column: str) -> str:
     return expr
 
 
+def _open_texts(plan: ImportPlan, column: str) -> list[str]:
+    """``o_<column>`` (the file's text) and ``f_<column>`` (what the values map makes of it) of an open
+    vocabulary, selected before ``t_<column>`` so that the map is looked up once per row."""
+    return [f"{_source_text(plan, column)} as o_{column}", f"{_value_map(plan, column, f'o_{column}')} as f_{column}"]
+
+
 def _unmapped_value(plan: ImportPlan, column: str) -> str:
-    """The original text of a value of an open vocabulary that the mapping does not translate and that is
-    not one of its own names either (the import warns about these); NULL otherwise."""
-    expr = _source_text(plan, column)
-    names = sorted(set(plan.source.values.get(column, {}).values()))
-    own = f"list_contains({plan.params(names)}::varchar[], {V.vocabulary_name(expr)})" if names else "false"
-    return f"case when {_value_map(plan, column, expr)} is null and not {own} then {expr} end"
+    """The original text of a value of an open vocabulary that the mapping neither translates nor names
+    (the import warns about these); NULL otherwise."""
+    return f"case when f_{column} is null then o_{column} end"
 
 
 def _mapped_text(plan: ImportPlan, column: str) -> str:
@@ -117,9 +126,10 @@ def _mapped_text(plan: ImportPlan, column: str) -> str:
     p, source = plan.params, plan.source
     expr = _source_text(plan, column)
     if (plan.table, column) in OPEN_VOCABULARIES:
-        # the user's own vocabulary: a value the map does not name is kept under its own name
-        found = _value_map(plan, column, expr)
-        expr = f"(case when {expr} is null then null else coalesce({found}, {V.vocabulary_name(expr)}) end)"
+        # the user's own vocabulary: a value the map does not name is kept under its own name (the map
+        # lookup f_ and the text o_ come first in the same select, :func:`_open_texts`)
+        # (a CASE, not coalesce: DuckDB evaluates every argument of coalesce, and the regex is the costly one)
+        expr = f"case when f_{column} is null then {V.vocabulary_name(f'o_{column}')} else f_{column} end"
     elif column in source.values or (plan.table, column) in ALLOWED_VALUES:
         # a closed vocabulary (cost categories, event types) also takes its own names in any case
         found = _value_map(plan, column, expr)
@@ -174,7 +184,8 @@ def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
     source, p, types = plan.source, plan.params, plan.types
     direct = [c for c in plan.fed if c in source.columns or c in source.constants]
     mapped = ", ".join(
-        [f"{_mapped_text(plan, c)} as t_{c}" for c in direct]
+        [text for c in open_columns(plan) for text in _open_texts(plan, c)]
+        + [f"{_mapped_text(plan, c)} as t_{c}" for c in direct]
         + [f"{_unmapped_value(plan, c)} as _unmapped_{c}" for c in open_columns(plan)]
         + [f"{_source_text(plan, c)} as o_{c}" for c in closed_columns(plan)]
         + [f"trim(split_part({_text_of(plan, r.headers)}, ';', 1)) as t_{c}" for c, r in source.references.items()]
@@ -418,18 +429,159 @@ def typed_sql(plan: ImportPlan, numbered: bool = True) -> str:
         select * from targeted"""
 
 
-def staged_sql(plan: ImportPlan) -> str:
+def staged_sql(plan: ImportPlan, where: str = "") -> str:
     """SQL creating ``import_typed``: the one pass that reads and parses the file.
 
     It keeps per row what later statements need (typed columns, checks, target, match,
     line) and not the text: a file is parsed once, and the writes copy typed columns.
+    ``where`` keeps only some rows (the streaming path keeps the rows whose key needs a merge).
     """
     unmapped = "".join(f", _unmapped_{c}" for c in open_columns(plan))
     return f"""
         create temp table import_typed as
         select _rec, _valid, _structure_ok, _content_ok, _business_ok, _enriched, _match, _target,
                {", ".join(plan.fed)}, extra{unmapped}
-        from ({typed_sql(plan)}) typed"""
+        from ({typed_sql(plan)}) typed
+        {f"where {where}" if where else ""}"""
+
+
+# -- streaming: the rows that need no merge go from the file to the table in one pass -----------
+
+
+def empty_table_sql(statement: str, described: list[tuple]) -> str:
+    """The DDL of the (empty) table a ``create temp table ... as select ...`` statement would make, from
+    the DESCRIBE of its select (``described``): the file is not read (``limit 0`` still scanned it)."""
+    head = statement.split(" as", 1)[0]
+    columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type, *_ in described)
+    return f"{head.strip()} ({columns})"
+
+
+def select_of(statement: str) -> str:
+    """The select of a ``create temp table ... as select ...`` statement."""
+    return statement.split(" as", 1)[1]
+
+
+def streams(plan: ImportPlan) -> bool:
+    """Whether this import can stream (:func:`stream_statements`): a plain key of the file's own columns,
+    no duplicate rule, no ledger, not a recheck, and unmapped columns only where the table keeps ``extra``."""
+    source = plan.source
+    return (
+        not plan.recheck
+        and not source.ledger
+        and not source.duplicates
+        and plan.table != "contacts"  # contacts are enriched and matched by email + company
+        and all(c in source.columns or c in source.constants for c in source.key)
+        and not (plan.unmapped and "extra" not in table_columns(plan.table))
+    )
+
+
+def _key_hash(plan: ImportPlan, alias: str) -> str:
+    return f"hash({_key_expr(plan.source.key, alias)})"
+
+
+def key_hash_sql(plan: ImportPlan) -> str:
+    """``import_keyhash``: per hash of a row's key, its rows (one light pass over the key columns only).
+
+    Its sum is the file's row count; a hash counted twice, or one the table holds already, marks the
+    keys that need the merge (a hash collision only sends a row the longer way, never a wrong one).
+    """
+    types = plan.types
+    opens = open_columns(plan)
+    cols = ", ".join(
+        [text for c in opens for text in _open_texts(plan, c)]
+        + [f"{_unmapped_value(plan, c)} as _unmapped_{c}" for c in opens]
+        + [f"{V.parse(_mapped_text(plan, c), types[c])} as {c}" for c in plan.source.key]
+    )
+    # a channel the mapping does not name, per key (the summary's warning and the label table)
+    unmapped = "".join(f", min(_unmapped_{c}) as _unmapped_{c}" for c in opens)
+    return f"""
+        create temp table import_keyhash as
+        select {_key_hash(plan, "k")} as h, count(*) as n{unmapped}
+        from (select {cols} from ({raw_sql(plan.layout, numbered=False)}) raw) k
+        group by 1"""
+
+
+def candidates_sql(plan: ImportPlan) -> str:
+    """``import_candidates``: the key hashes whose rows take the merge path (repeated in the file, or held)."""
+    source = plan.source
+    needed = [c for c in source.key if len(source.key) == 1 or c in source.required] or list(source.key)
+    key_not_null = " and ".join(f"t.{c} is not null" for c in needed)
+    return f"""
+        create temp table import_candidates as
+        select h from import_keyhash where n > 1
+        union
+        select {_key_hash(plan, "t")} from {plan.table} t
+        where {key_not_null} and {_key_hash(plan, "t")} in (select h from import_keyhash)"""
+
+
+def stream_insert_sql(plan: ImportPlan) -> str:
+    """Insert the valid rows whose key needs no merge straight from the file (no staging, no line numbers)."""
+    source, table = plan.source, plan.table
+    pk, cols = source.primary_key, plan.fed
+    extra_cols = ["extra"] if "extra" in table_columns(table) else []
+    insert_cols = ", ".join(([pk] if pk and pk not in cols else []) + cols + extra_cols)
+    select_cols = ", ".join((["_target"] if pk and pk not in cols else []) + cols + extra_cols)
+    return f"""
+        insert into {table} ({insert_cols})
+        select {select_cols} from ({typed_sql(plan, numbered=False)}) t
+        where _valid and {_key_hash(plan, "t")} not in (select h from import_candidates)"""
+
+
+def stream_merge_rows_sql(plan: ImportPlan) -> str:
+    """``import_typed`` with the valid rows whose key needs the merge (repeated, or held already)."""
+    return staged_sql(plan, where=f"_valid and {_key_hash(plan, 'typed')} in (select h from import_candidates)")
+
+
+def stream_rejects_sql(plan: ImportPlan) -> str:
+    """``import_rejects``: every row that fails a check, with its checks, reasons and raw values."""
+    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "typed")
+    unmapped = "".join(f", _unmapped_{c}" for c in open_columns(plan))
+    return f"""
+        create temp table import_rejects as
+        select _rec, _structure_ok, _content_ok, _business_ok, _reason, {all_raw} as raw_values{unmapped},
+               {_key_hash(plan, "typed")} in (select h from import_candidates) as _candidate
+        from ({typed_sql(plan)}) typed
+        where not _valid"""
+
+
+def stream_quarantine_sql(plan: ImportPlan, run_id: str, file_label: str) -> str:
+    """Quarantine the rejected rows of a streamed import (``import_rejects``; ``import_breaks`` exists)."""
+    p = plan.params
+    return f"""
+        insert into import_quarantine (run_id, source, table_name, file, line, reason, raw_values)
+        select {p(run_id)}, {p(plan.source.name)}, {p(plan.table)}, {p(file_label)}, {_line(plan, "r")}, _reason,
+               raw_values
+        from import_rejects r"""
+
+
+STREAM_COUNTS = Query(
+    "imports.stream_counts",
+    """
+    with rejected as (
+        select count(*) as n,
+               count(*) filter (where not _structure_ok) as structure_failed,
+               count(*) filter (where not _content_ok) as content_failed,
+               count(*) filter (where not _business_ok) as business_failed
+        from import_rejects
+    ),
+    merging as (
+        select count(*) as n from import_typed
+    ),
+    grouped as (
+        select count(*) filter (where not has_existing) as n_group_loaded,
+               count(*) filter (where has_key) as n_group_updated,
+               coalesce(sum(n), 0) as n_grouped
+        from import_groups
+    )
+    select $n_read, rejected.n, $n_read - structure_failed, $n_read - content_failed, $n_read - business_failed, 0,
+           $n_streamed + merging.n - n_grouped + n_group_loaded,
+           n_group_updated,
+           n_grouped - n_group_loaded - n_group_updated
+    from rejected, merging, grouped""",
+    """Row counts of a streamed import (the columns of COUNTS): the streamed rows are loaded; the rows that
+    took the merge path count as COUNTS counts them; every rejected row is quarantined, and a layer's
+    passing rows are the rows read less the rejected rows that failed it.""",
+)
 
 
 def _line(plan: ImportPlan, alias: str) -> str:
