@@ -11,10 +11,12 @@ from __future__ import annotations
 import duckdb
 
 from analytics.attribution.journeys import JOURNEYS
+from analytics.customers.health import HEALTH_HISTORY
+from analytics.sales.features import LEAD_FEATURES
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.versions import bump_version
 
-DERIVED: tuple[DerivedTables, ...] = (JOURNEYS,)
+DERIVED: tuple[DerivedTables, ...] = (JOURNEYS, HEALTH_HISTORY, LEAD_FEATURES)
 
 
 def finish_load(con: duckdb.DuckDBPyConnection, source: str) -> str:

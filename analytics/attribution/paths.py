@@ -8,11 +8,18 @@ field delimiter (comma, semicolon, tab or pipe) is detected from its first lines
 
 from __future__ import annotations
 
+import contextlib
 import csv
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # polars is imported where a file is read (the CLI's help stays light)
+    import polars as pl
 
+from analytics.attribution import chains
+from analytics.attribution.composed import named
+from analytics.attribution.journeys import Journeys
 from analytics.core.errors import RevLensError
 
 PATH_COLUMN = "path"
@@ -66,6 +73,8 @@ def read_paths(
     RevLensError
         Missing file or columns, empty channel names, negative or non-numeric counts.
     """
+    import polars as pl
+
     file = Path(file)
     if not file.exists():
         raise RevLensError(f"The path file {file} does not exist; check the --paths argument.")
@@ -96,6 +105,8 @@ def path_frame(
 
     ``source`` names the table in error messages.
     """
+    import polars as pl
+
     where = source[0].upper() + source[1:]
     for column, option in ((path_col, "--path-col"), (conversions_col, "--conversions-col")):
         if column not in raw.columns:
@@ -137,3 +148,57 @@ def path_frame(
         *[pl.lit(0.0).alias(name) for name in ("revenue", "nulls") if name not in frame.columns],
         pl.lit(nulls_known).alias("nulls_known"),
     ).select("path", "conversions", "revenue", "nulls", "nulls_known")
+
+
+# --------------------------------------------------------------------------- journeys from a path file
+
+_PATH_CONVERSIONS = """
+select journey_id, conversions, revenue, cast(null as date) as month
+from attribution_path_rows
+where conversions > 0
+"""
+_PATH_TOUCHES = """
+with steps as (
+    select journey_id, path, generate_subscripts(path, 1) as k
+    from attribution_path_rows
+    where conversions > 0
+)
+select journey_id, path[k] as key, path[k] = 'direct' as is_direct, cast(null as integer) as days_before,
+       cast(null as boolean) as before_lead, cast(null as boolean) as before_opportunity, k
+from steps
+"""
+_PATH_NULL_ROWS = """
+select journey_id, path, cast(0.0 as double) as conversions, cast(0.0 as double) as revenue, nulls
+from attribution_path_rows
+where nulls > 0
+"""
+_PATH_NULL_SETS = """
+select array_to_string(list_sort(list_distinct(path)), chr(31)) as set_id,
+       cast(0.0 as double) as conversions, cast(0.0 as double) as revenue, nulls
+from attribution_path_rows
+where nulls > 0
+"""
+
+
+@contextlib.contextmanager
+def open_path_journeys(con, paths, chain_models=(), order: int = 1) -> Iterator[Journeys]:
+    """Journeys from path input (:func:`analytics.attribution.paths.read_paths`) on a private
+    in-memory ``con``: one journey per path row, weighted by its conversions (and, for Markov and
+    Shapley, by its non-converting count, aggregated here as :mod:`.chains` expects)."""
+    frame = paths.select("path", "conversions", "revenue", "nulls").with_row_index("journey_id", offset=1)
+    # a view over the frame's memory, no copy; it lives as long as the private connection
+    con.register("attribution_path_rows", frame.to_arrow())
+    journeys = Journeys(con, "paths", {})
+    try:
+        journeys.create("attribution_conversions", named("attribution.path_conversions", _PATH_CONVERSIONS))
+        journeys.create("attribution_touches", named("attribution.path_touches", _PATH_TOUCHES))
+        if "markov" in chain_models:
+            lagged = chains.lagged_by_index(_PATH_NULL_ROWS, order)
+            moves = named("attribution.path_null_moves", chains.moves_sql(lagged, order, per_journey=False))
+            journeys.create("attribution_null_moves", moves, chains.STATE_PARAMS)
+        if "shapley" in chain_models:
+            sets = named("attribution.path_null_sets", chains.sets_sql(_PATH_NULL_SETS, bits=False))
+            journeys.create("attribution_null_sets", sets)
+        yield journeys
+    finally:
+        journeys.drop()

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from analytics.attribution.engine import DIMENSIONS, MODELS, PATH_MODELS, attribute, attribute_paths
-from analytics.attribution.paths import CONVERSIONS_COLUMN, NULL_COLUMN, PATH_COLUMN, VALUE_COLUMN, read_paths
+from analytics.attribution.models import MODELS, PATH_MODELS
+from analytics.attribution.paths import CONVERSIONS_COLUMN, NULL_COLUMN, PATH_COLUMN, VALUE_COLUMN
+from analytics.attribution.window import DIMENSIONS
 from analytics.cli.common import DB_OPTION_HELP, command_app
 from analytics.core.errors import RevLensError
-from analytics.core.settings import db_path
-from analytics.warehouse.connection import connect
+
+COLUMNS = ("model", "attributed_conversions", "attributed_revenue")
 
 app = command_app()
 
@@ -35,22 +35,42 @@ def parse_models(text: str, allowed: tuple[str, ...] = MODELS) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def _print(result: pl.DataFrame, by: str, output: OutputFormat) -> None:
+def _print(columns: list[str], rows: list[tuple], output: OutputFormat) -> None:
     if output is OutputFormat.json:
-        typer.echo(
-            json.dumps(
-                result.select(by, "model", "attributed_conversions", "attributed_revenue").to_dicts(),
-                indent=2,
-                default=str,
-            )
-        )
+        typer.echo(json.dumps([dict(zip(columns, row)) for row in rows], indent=2, default=str))
     elif output is OutputFormat.csv:
-        typer.echo(result.write_csv(), nl=False)
+        import polars as pl  # polars' own float formatting, as the CSV has always had
+
+        frame = pl.DataFrame(
+            rows, schema={c: pl.Float64 if c.startswith("attributed_") else pl.Utf8 for c in columns}, orient="row"
+        )
+        typer.echo(frame.write_csv(), nl=False)
     else:
-        table = Table(*result.columns, title="Attribution")
-        for row in result.iter_rows():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns, title="Attribution")
+        for row in rows:
             table.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
         Console().print(table)
+
+
+def _show_sql(statements: list[dict]) -> None:
+    """Every statement the run sent to the warehouse, in order, with its parameters (to stderr)."""
+    for number, statement in enumerate(statements, start=1):
+        sys.stderr.write(f"-- {number}. {statement['name']} ({statement['kind']})\n")
+        if statement["params"]:
+            sys.stderr.write(f"-- parameters: {statement['params']!r}\n")
+        sys.stderr.write(statement["sql"].strip() + ";\n\n")
+
+
+def _status(message: str):
+    """A spinner on stderr (stdout stays parseable); nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(message)
 
 
 @app.command()
@@ -76,10 +96,16 @@ def attribution(
     null_col: Annotated[
         str, typer.Option(help="Non-converting count column (--paths; Markov and Shapley need it).")
     ] = NULL_COLUMN,
+    show_sql: Annotated[
+        bool, typer.Option("--show-sql", help="Print every SQL statement run, with its parameters, to stderr.")
+    ] = False,
 ) -> None:
     """Attributed conversions and revenue per channel, campaign or touch type, under each model."""
-    with Console(stderr=True).status("Attributing the conversions…"):  # stderr: stdout stays parseable
-        result = _attribute(
+    from analytics.warehouse.runner import recording
+
+    recorder = recording() if show_sql else contextlib.nullcontext([])
+    with recorder as statements, _status("Attributing the conversions…"):
+        columns, rows = _attribute(
             model,
             db,
             paths,
@@ -93,25 +119,37 @@ def attribution(
             value_col,
             null_col,
         )
-    _print(result, by, output)
+    if show_sql:
+        _show_sql(statements)
+    _print(columns, rows, output)
 
 
 def _attribute(
     model, db, paths, by, lookback_days, half_life_days, order, sep, path_col, conversions_col, value_col, null_col
-) -> pl.DataFrame:
+) -> tuple[list[str], list[tuple]]:
     if db is not None and paths is not None:
         raise RevLensError("Give either --db or --paths, not both: attribute a warehouse or a path file.")
     if paths is not None:
+        from analytics.attribution.engine import attribute_paths
+        from analytics.attribution.paths import read_paths
+
         if by != "channel":
             raise RevLensError(f"--by {by} needs a warehouse; a path file only has channels, so drop --by or use --db.")
         frame = read_paths(
             paths, sep=sep, path_col=path_col, conversions_col=conversions_col, value_col=value_col, null_col=null_col
         )
-        return attribute_paths(frame, parse_models(model, PATH_MODELS), order=order)
+        result = attribute_paths(frame, parse_models(model, PATH_MODELS), order=order)
+        return result.columns, result.rows()
+    from analytics.attribution.engine import attribute_rows
+    from analytics.attribution.window import JourneyWindow
+    from analytics.core.settings import db_path
+    from analytics.warehouse.connection import connect
+
+    models = parse_models(model)
+    window = JourneyWindow(by=by, lookback_days=lookback_days)
     con = connect(db or db_path(), read_only=True)
     try:
-        return attribute(
-            con, parse_models(model), by=by, lookback_days=lookback_days, half_life_days=half_life_days, order=order
-        )
+        rows = attribute_rows(con, models, window, half_life_days=half_life_days, order=order)
     finally:
         con.close()
+    return [by, *COLUMNS], rows

@@ -23,7 +23,8 @@ from analytics.core.periods import custom_period, parse_period
 from analytics.core.settings import db_path
 from analytics.finance.budget import budget_consumption
 from analytics.finance.costs import OpportunityCostAssumption
-from analytics.finance.report import DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, financial_report, records, write_workbook
+from analytics.finance.export import records, write_workbook
+from analytics.finance.report import DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, financial_report
 from analytics.warehouse.connection import connect
 
 roi_app = command_app()

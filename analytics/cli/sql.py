@@ -21,6 +21,10 @@ QUERY_MODULES = (
     "analytics.finance.budget",
     "analytics.warehouse.catalog",
     "analytics.crm.targets",
+    "analytics.attribution.rules",
+    "analytics.attribution.chains",
+    "analytics.attribution.explorers",
+    "analytics.finance.report",
 )
 
 

@@ -105,6 +105,52 @@ def confirmers() -> frozenset[str]:
     return frozenset(str(name).strip().lower() for name in names if str(name).strip())
 
 
+def _names(raw) -> tuple[str, ...]:
+    names = raw if isinstance(raw, list) else str(raw or "").split(",")
+    return tuple(dict.fromkeys(str(name).strip() for name in names if str(name).strip()))
+
+
+def health_key_features() -> tuple[str, ...]:
+    """The health score's key features (``REVLENS_HEALTH_KEY_FEATURES``: a comma-separated string, or a
+    list in the secrets file); empty means the documented default list."""
+    return _names(setting("REVLENS_HEALTH_KEY_FEATURES", ""))
+
+
+def retention_campaign_targets() -> dict[str, str | None]:
+    """The HubSpot list and workflow a retention campaign adds to by default
+    (``REVLENS_RETENTION_LIST_ID``, ``REVLENS_RETENTION_WORKFLOW_ID``); None when unset."""
+    return {
+        "list_id": str(setting("REVLENS_RETENTION_LIST_ID") or "").strip() or None,
+        "workflow_id": str(setting("REVLENS_RETENTION_WORKFLOW_ID") or "").strip() or None,
+    }
+
+
+DEFAULT_LEAD_RULES = "data/lead_rules.txt"
+DEFAULT_LEAD_ROUTING = "data/lead_routing.toml"
+
+
+def lead_rules_path() -> Path:
+    """The lead-scoring rules file: ``REVLENS_LEAD_RULES`` or ``data/lead_rules.txt``."""
+    return Path(os.environ.get("REVLENS_LEAD_RULES", DEFAULT_LEAD_RULES))
+
+
+def lead_routing_path() -> Path:
+    """The lead-routing configuration: ``REVLENS_LEAD_ROUTING`` or ``data/lead_routing.toml``."""
+    return Path(os.environ.get("REVLENS_LEAD_ROUTING", DEFAULT_LEAD_ROUTING))
+
+
+def follow_up_list_id() -> str | None:
+    """The HubSpot list newly qualified leads join (``REVLENS_FOLLOW_UP_LIST``), if set."""
+    value = setting("REVLENS_FOLLOW_UP_LIST")
+    return str(value).strip() or None if value else None
+
+
+def follow_up_workflow_id() -> str | None:
+    """The HubSpot workflow newly qualified leads are enrolled in (``REVLENS_FOLLOW_UP_WORKFLOW``), if set."""
+    value = setting("REVLENS_FOLLOW_UP_WORKFLOW")
+    return str(value).strip() or None if value else None
+
+
 DEFAULT_WRITE_WAIT_S = 60.0
 
 

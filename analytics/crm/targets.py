@@ -16,10 +16,53 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from analytics.warehouse.runner import run
+from analytics.attribution.definitions import days_before, eligible, won_in_window
+from analytics.warehouse.runner import Query, run
 
 ATTRIBUTED_REVENUE = "marketing_platform_attributed_revenue"
 LAST_CAMPAIGN_INTERACTION = "last_campaign_interaction"
+
+
+ATTRIBUTION_TARGETS = Query(
+    "crm.attribution_targets",
+    f"""
+with
+    won as (
+        select o.opportunity_id, o.contact_id, o.amount, o.close_date
+        from opportunities as o
+        where {won_in_window("o")}
+    ),
+    eligible_won as (
+        select distinct won.opportunity_id, won.contact_id, won.amount
+        from won
+        join touchpoints as t on t.contact_id = won.contact_id
+        where {eligible(days_before("t.ts", "won.close_date"))}
+    ),
+    revenue as (
+        select contact_id, sum(amount) as attributed_revenue, count(*) as won_deals
+        from eligible_won
+        group by contact_id
+    ),
+    last_touch as (
+        select t.contact_id,
+               c.name || ' (' || t.channel || ', ' || strftime(t.ts, '%Y-%m-%d') || ')'
+                   as last_campaign_interaction
+        from touchpoints as t
+        join campaigns as c using (campaign_id)
+        where t.contact_id in (select contact_id from revenue) and cast(t.ts as date) <= $close_to
+        qualify row_number() over (partition by t.contact_id order by t.ts desc, t.touchpoint_id desc) = 1
+    )
+select contacts.contact_id, contacts.hubspot_id, contacts.email, revenue.attributed_revenue,
+       revenue.won_deals, last_touch.last_campaign_interaction
+from revenue
+join contacts using (contact_id)
+left join last_touch using (contact_id)
+where contacts.hubspot_id is not null
+order by revenue.attributed_revenue desc, contacts.contact_id
+""",
+    "Per contact with a HubSpot id: the revenue of its won deals with an eligible touch, and its last "
+    "campaign interaction ($close_from, $close_to, $lookback).",
+)
 
 
 def attribution_targets(
@@ -27,11 +70,12 @@ def attribution_targets(
 ) -> pl.DataFrame:
     """Per contact with a HubSpot id: attributed revenue and last campaign interaction.
 
-    A closed-won opportunity of contact *c* closing in ``[close_from, close_to]`` is
-    attributed when *c* has at least one touch with
-    ``0 <= close_date - date(ts) <= lookback_days`` (the attribution page's eligibility
-    rule, contact level). Every model splits such a deal's amount over *c*'s eligible
-    touches with weights summing to 1, so whatever the model, *c*'s share is
+    A won deal of contact *c* closing in ``[close_from, close_to]``
+    (:func:`~analytics.attribution.definitions.won_in_window`) is attributed when *c* has at
+    least one eligible touch (:func:`~analytics.attribution.definitions.eligible`:
+    ``0 <= close_date - date(ts) <= lookback_days``, the attribution engine's rule, contact
+    level). Every model splits such a deal's amount over *c*'s eligible touches with weights
+    summing to 1, so whatever the model, *c*'s share is
 
     .. math:: attributed\\_revenue(c) = \\sum_{o \\in won(c),\\ eligible(o)} amount(o)
 
@@ -44,44 +88,7 @@ def attribution_targets(
         contact_id, hubspot_id, email, attributed_revenue, won_deals, last_campaign_interaction;
         contacts without a HubSpot id are left out (they cannot be updated).
     """
-    return run(
-        con,
-        """
-        with won as (
-            select o.opportunity_id, o.contact_id, o.amount, o.close_date
-            from opportunities as o
-            where o.is_closed_won and o.close_date between $close_from and $close_to
-        ),
-        eligible_won as (
-            select distinct won.opportunity_id, won.contact_id, won.amount
-            from won
-            join touchpoints as t on t.contact_id = won.contact_id
-            where won.close_date - cast(t.ts as date) between 0 and $lookback_days
-        ),
-        revenue as (
-            select contact_id, sum(amount) as attributed_revenue, count(*) as won_deals
-            from eligible_won
-            group by contact_id
-        ),
-        last_touch as (
-            select t.contact_id,
-                   c.name || ' (' || t.channel || ', ' || strftime(t.ts, '%Y-%m-%d') || ')'
-                       as last_campaign_interaction
-            from touchpoints as t
-            join campaigns as c using (campaign_id)
-            where t.contact_id in (select contact_id from revenue) and cast(t.ts as date) <= $close_to
-            qualify row_number() over (partition by t.contact_id order by t.ts desc, t.touchpoint_id desc) = 1
-        )
-        select contacts.contact_id, contacts.hubspot_id, contacts.email, revenue.attributed_revenue,
-               revenue.won_deals, last_touch.last_campaign_interaction
-        from revenue
-        join contacts using (contact_id)
-        left join last_touch using (contact_id)
-        where contacts.hubspot_id is not null
-        order by revenue.attributed_revenue desc, contacts.contact_id
-    """,
-        {"close_from": close_from, "close_to": close_to, "lookback_days": lookback_days},
-    )
+    return run(con, ATTRIBUTION_TARGETS, {"close_from": close_from, "close_to": close_to, "lookback": lookback_days})
 
 
 def campaign_audience(

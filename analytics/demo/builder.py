@@ -35,11 +35,22 @@ from analytics.demo.truth import (
     ALPHA,
     CHANNEL_TRUTH,
     CHURN_COEF,
+    CS_EMAIL_CLICK_RATE,
+    CS_EMAIL_CONTACTS,
+    CS_EMAIL_OPEN_RATE,
+    CS_EMAIL_STREAM,
+    CS_EMAILS_PER_MONTH,
     DEAL_SIZE,
     NEGATIVE,
     NEUTRAL,
     POSITIVE,
+    PRICING_VISITS_NOT,
+    PRICING_VISITS_WON,
     SEGMENT_EFFECT,
+    SENIORITY_GIVEN_NOT,
+    SENIORITY_GIVEN_WON,
+    SENIORITY_LEVELS,
+    SILENCE_DAYS,
 )
 from analytics.loads import finish_load
 from analytics.warehouse.connection import announced, connect
@@ -51,6 +62,15 @@ CAMPAIGN_THEMES = ("Always-on", "Spring push", "Product launch", "Q4 pipeline", 
 DEFAULT_TOUCHPOINTS = 500_000
 FEATURE_EVENTS_TARGET = 1_500_000
 CONTACT_CHUNK = 100_000
+
+TITLES = {
+    "individual": ("Marketing Analyst", "Sales Operations Specialist", "Account Executive", "Data Engineer"),
+    "manager": ("Marketing Manager", "RevOps Manager", "Team Lead, Growth", "Demand Generation Manager"),
+    "director": ("Director of Marketing", "Head of Sales Operations", "Director, Revenue Operations"),
+    "vp": ("VP Marketing", "Vice President, Sales", "VP of Growth"),
+    "c_level": ("Chief Marketing Officer", "CEO", "Chief Revenue Officer", "Founder & CEO"),
+}
+OTHER_PAGES = ("/docs/getting-started", "/product/dashboards", "/blog/attribution-101", "/careers", "/integrations")
 
 TOUCH_TYPES = {
     "email": ("email_open", "email_click"),
@@ -244,6 +264,7 @@ class DemoBuilder:
         progress: Progress | None = None,
     ):
         self.con = con
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.n_touchpoints = int(touchpoints)
         self.n_contacts = max(200, self.n_touchpoints // 10)
@@ -281,6 +302,8 @@ class DemoBuilder:
             (self.support_and_billing, "support tickets and invoices"),
             (self.email_and_content, "email and content events"),
             (self.feedback, "NPS feedback"),
+            (self.customer_email, "customer-success email"),
+            (self.lead_signals, "titles, page views and sales activity"),
         ]
         for i, (step, label) in enumerate(steps):
             self.progress(i / len(steps), f"Generating {label}")
@@ -539,6 +562,7 @@ class DemoBuilder:
             won_flags[lo:hi] = rng.random(hi - lo) < _sigmoid(logit)
         self.touched_channels = touched_any
         self.planted_won = won_flags
+        self.contact_created = created_at
         # contacts table
         acc = account_idx
         emails = np.char.add(
@@ -857,6 +881,156 @@ class DemoBuilder:
                     "submitted_at": self._ts(ts),
                     "score": score,
                     "text": text,
+                }
+            ),
+        )
+
+    def customer_email(self) -> None:
+        """Truth 7 (:mod:`analytics.demo.truth`): customer-success email whose opens stop before a silent account churns."""
+        rng = np.random.default_rng([self.seed, CS_EMAIL_STREAM])
+        # up to CS_EMAIL_CONTACTS random contacts of each customer account
+        order = np.lexsort((rng.random(self.n_contacts), self.contact_account))
+        account_of = self.contact_account[order]
+        block_start = np.r_[0, np.nonzero(np.diff(account_of))[0] + 1]
+        rank = np.arange(len(order)) - np.repeat(block_start, np.diff(np.r_[block_start, len(order)]))
+        chosen = order[(rank < CS_EMAIL_CONTACTS) & self.is_customer[account_of]]
+        # CS_EMAILS_PER_MONTH emails per chosen contact and customer month of its account
+        a, m = self._customer_months()
+        by_account = np.argsort(a, kind="stable")
+        a, m = a[by_account], m[by_account]
+        months_of = np.bincount(a, minlength=self.n_accounts)
+        first_month = np.r_[0, np.cumsum(months_of)[:-1]]
+        reps = months_of[self.contact_account[chosen]]
+        contact = np.repeat(chosen, reps)
+        offset = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        month = m[np.repeat(first_month[self.contact_account[chosen]], reps) + offset]
+        contact, month = np.repeat(contact, CS_EMAILS_PER_MONTH), np.repeat(month, CS_EMAILS_PER_MONTH)
+        acc = self.contact_account[contact]
+        b = self.bounds.astype("int64")
+        sent = b[month] + (rng.random(len(contact)) * (b[month + 1] - b[month])).astype("int64")
+        limit = np.where(self.churned[acc], self.churn_at[acc], self.end_s)
+        keep = sent < limit
+        contact, acc, sent, limit = contact[keep], acc[keep], sent[keep], limit[keep]
+        silent = (self.email_silence[acc] == 1) & (sent > limit - SILENCE_DAYS * 86400)
+        opened = ~silent & (rng.random(len(contact)) < CS_EMAIL_OPEN_RATE)
+        clicked = opened & (rng.random(len(contact)) < CS_EMAIL_CLICK_RATE)
+        open_at = np.minimum(sent + rng.integers(3600, 3 * 86400, len(contact)), self.end_s)
+        parts = [
+            (np.ones(len(contact), bool), "sent", sent),
+            (opened, "open", open_at),
+            (clicked, "click", np.minimum(open_at + 300, self.end_s)),
+        ]
+        frames = [
+            pl.DataFrame(
+                {
+                    "contact_id": self.contact_ids[contact[mask]],
+                    "campaign_id": pl.Series([None] * int(mask.sum()), dtype=pl.String),
+                    "event_type": np.full(mask.sum(), kind, dtype=object),
+                    "ts": self._ts(ts[mask]),
+                }
+            )
+            for mask, kind, ts in parts
+        ]
+        self._insert("email_events", pl.concat(frames).sort("ts"))
+
+    def lead_signals(self) -> None:
+        """Titles, page views, reps' time off and first sales touches (truth 5 and 6), from their own stream."""
+        from analytics.sales.hours import add_business_hours
+
+        rng = np.random.default_rng([self.seed, 17])
+        n = self.n_contacts
+        won = self.planted_won
+        created = self.contact_created
+        # 5a. title seniority given the outcome
+        level = np.where(
+            won,
+            rng.choice(len(SENIORITY_LEVELS), size=n, p=SENIORITY_GIVEN_WON),
+            rng.choice(len(SENIORITY_LEVELS), size=n, p=SENIORITY_GIVEN_NOT),
+        )
+        pick = rng.random(n)
+        titles = np.array(
+            [TITLES[SENIORITY_LEVELS[lv]][int(u * len(TITLES[SENIORITY_LEVELS[lv]]))] for lv, u in zip(level, pick)],
+            dtype=object,
+        )
+        titles[rng.random(n) < 0.05] = None
+        # typed columns: an object array holding None would reach DuckDB as pointers through Arrow
+        frame = pl.DataFrame(
+            {
+                "contact_id": pl.Series(self.contact_ids.tolist(), dtype=pl.String),
+                "job_title": pl.Series(titles.tolist(), dtype=pl.String),
+            }
+        )
+        self.con.register("_titles", frame.to_arrow())
+        self.con.execute(
+            "update contacts set job_title = t.job_title from _titles t where contacts.contact_id = t.contact_id"
+        )
+        self.con.unregister("_titles")
+        # 5b. pricing-page visits in the 30 days after the lead was created, given the outcome
+        visits = rng.poisson(np.where(won, PRICING_VISITS_WON, PRICING_VISITS_NOT))
+        who = np.repeat(np.arange(n), visits)
+        when = created[who] + (rng.random(len(who)) * 30 * 86400).astype("int64")
+        keep = when <= self.end_s
+        other = rng.poisson(2.0, n)
+        who2 = np.repeat(np.arange(n), other)
+        when2 = created[who2] + (rng.random(len(who2)) * np.maximum(self.end_s - created[who2], 1)).astype("int64")
+        views = pl.concat(
+            [
+                pl.DataFrame(
+                    {
+                        "contact_id": self.contact_ids[who[keep]],
+                        "page_path": np.full(int(keep.sum()), "/pricing", dtype=object),
+                        "ts": self._ts(when[keep]),
+                    }
+                ),
+                pl.DataFrame(
+                    {
+                        "contact_id": self.contact_ids[who2],
+                        "page_path": _pick(rng, OTHER_PAGES, len(who2)),
+                        "ts": self._ts(when2),
+                    }
+                ),
+            ]
+        )
+        self._insert("page_views", views.sort("ts"))
+        # 6. reps' time off and first touches
+        reps = len(self.rep_ids)
+        periods = rng.integers(1, 4, reps)
+        rep_of = np.repeat(np.arange(reps), periods)
+        first_day = self.bounds[0].astype("datetime64[D]")
+        starts = first_day + rng.integers(0, MONTHS * 30 - 14, len(rep_of))
+        ends = starts + rng.integers(3, 13, len(rep_of))
+        self._insert(
+            "rep_time_off",
+            pl.DataFrame(
+                {
+                    "rep_id": self.rep_ids[rep_of],
+                    "starts_on": starts,
+                    "ends_on": ends,
+                    "reason": _pick(rng, ("vacation", "conference", "sick leave"), len(rep_of), p=(0.7, 0.2, 0.1)),
+                }
+            ),
+        )
+        self.rep_response_hours = np.round(rng.uniform(1.0, 10.0, reps), 1)
+        owner = np.searchsorted(self.rep_ids, self.account_owner[self.contact_account])
+        delay = self.rep_response_hours[owner] * rng.lognormal(0.0, 0.8, n)
+        touch = add_business_hours(created, delay)
+        # a touch that falls in the owner's time off waits for the first morning after it
+        start_s = starts.astype("datetime64[s]").astype("int64")
+        end_s = (ends + 1).astype("datetime64[s]").astype("int64")
+        for period in range(len(rep_of)):
+            inside = (owner == rep_of[period]) & (touch >= start_s[period]) & (touch < end_s[period])
+            touch[inside] = add_business_hours(np.full(int(inside.sum()), end_s[period]), delay[inside] % 2)
+        touched = (rng.random(n) > 0.10) & (touch <= self.end_s)
+        m = int(touched.sum())
+        self._insert(
+            "sales_activities",
+            pl.DataFrame(
+                {
+                    "activity_id": _ids("ACT", m),
+                    "contact_id": self.contact_ids[touched],
+                    "rep_id": self.rep_ids[owner[touched]],
+                    "activity_type": _pick(rng, ("call", "email", "meeting"), m, p=(0.5, 0.4, 0.1)),
+                    "ts": self._ts(touch[touched]),
                 }
             ),
         )

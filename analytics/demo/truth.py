@@ -35,11 +35,44 @@ the demo's rows change with it (other tests pin those rows).
    open no email in the last 90 days.
 4. **Feedback sentiment follows its score.** NPS comments are drawn from :data:`POSITIVE`
    phrases for scores 9-10, :data:`NEUTRAL` for 7-8 and :data:`NEGATIVE` for 0-6.
+5. **What drives a lead to convert** (lead scoring, :mod:`analytics.sales`). Drawn after
+   every other table from an independent generator (``default_rng([seed, 17])``), so no
+   earlier row changes. Given whether a contact converts (the planted winners of 1.),
+   its title's seniority and its pricing-page visits in the 30 days after it became a
+   lead are drawn independently:
+
+   * seniority ``individual, manager, director, vp, c_level`` with probabilities
+     :data:`SENIORITY_GIVEN_WON` and :data:`SENIORITY_GIVEN_NOT`: the log-odds of converting rise,
+     against an individual contributor, by ``SENIORITY_LIFT`` = 0.67, 1.18, 1.41, 1.69;
+   * pricing-page visits ``~ Poisson(1.4)`` for converters and ``Poisson(0.35)`` for the
+     others: each visit adds ``ln 4 = 1.386`` to the log-odds (``PRICING_VISIT_LIFT``).
+
+   Because both are drawn given the outcome only, a logistic regression of conversion on
+   them (with the channels) recovers these coefficients. Other page views (docs, product,
+   blog) are noise. 5% of contacts have no title.
+6. **Reps' availability and responsiveness.** Each rep has 1–3 periods of time off
+   (``rep_time_off``, 3–12 days) and a typical first-touch delay of 1–10 business hours
+   (``REP_RESPONSE_HOURS`` drawn per rep); a lead's first sales touch
+   (``sales_activities``) comes that delay × lognormal(0, 0.8) business hours after it
+   became a lead, after the owner's time off when it falls inside it; 10% are never touched.
+7. **Email silence before churn.** The marketing email of truth 3 is silent only in the
+   data's last 90 days, after most churn, so no point-in-time model could see it. A second,
+   independent stream (its own generator, ``default_rng([seed, CS_EMAIL_STREAM])``, drawn
+   after everything else, so every row above is unchanged) sends :data:`CS_EMAILS_PER_MONTH`
+   customer-success emails a month (no campaign) to up to :data:`CS_EMAIL_CONTACTS` random
+   contacts of each customer account while it is a customer. A share
+   :data:`CS_EMAIL_OPEN_RATE` is opened and :data:`CS_EMAIL_CLICK_RATE` of the opens clicked,
+   except that a silent account (``q = 1``) opens none in the :data:`SILENCE_DAYS` before its
+   churn (or the data's end): the planted silence is then visible before churn, and the
+   churn model recovers the four drivers of truth 3 as its strongest
+   (``tests/customers/test_churn.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -65,6 +98,23 @@ ALPHA = -4.68  # intercept: about 6% of contacts close won
 SEGMENT_EFFECT = {"SMB": 0.15, "Mid-Market": 0.0, "Enterprise": -0.35}
 DEAL_SIZE = {"SMB": (9_000, 0.5), "Mid-Market": (32_000, 0.5), "Enterprise": (110_000, 0.55)}
 CHURN_COEF = {"intercept": -3.4, "usage_decline": 3.0, "escalations": 0.55, "late_share": 2.5, "email_silence": 1.3}
+SENIORITY_LEVELS = ("individual", "manager", "director", "vp", "c_level")
+SENIORITY_GIVEN_WON = (0.16, 0.26, 0.26, 0.20, 0.12)
+SENIORITY_GIVEN_NOT = (0.36, 0.30, 0.18, 0.11, 0.05)
+# ln P(level | won)/P(level | not), against an individual contributor: 0.67, 1.18, 1.41, 1.69
+SENIORITY_LIFT = {
+    level: float(np.log(SENIORITY_GIVEN_WON[i] / SENIORITY_GIVEN_NOT[i]) - np.log(16 / 36))
+    for i, level in enumerate(SENIORITY_LEVELS)
+}
+PRICING_VISITS_WON, PRICING_VISITS_NOT = 1.4, 0.35
+PRICING_VISIT_LIFT = float(np.log(PRICING_VISITS_WON / PRICING_VISITS_NOT))  # per visit, ln 4
+
+# Customer-success email (truth 7).
+CS_EMAIL_STREAM = 14  # seed suffix of its generator
+CS_EMAIL_CONTACTS = 2
+CS_EMAILS_PER_MONTH = 2
+CS_EMAIL_OPEN_RATE, CS_EMAIL_CLICK_RATE = 0.45, 0.3
+SILENCE_DAYS = 90
 
 # Feedback comments by sentiment (truth 4).
 POSITIVE = (

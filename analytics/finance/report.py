@@ -1,4 +1,7 @@
-"""The marketing financial report (the spec's ``generateFinancialReport``) and its exports.
+"""The marketing financial report (the spec's ``generateFinancialReport``): its assembly.
+
+Its campaign drill-down is :mod:`analytics.finance.drilldown`, its exports (JSON records, the
+Excel workbook) :mod:`analytics.finance.export`, its periods :mod:`analytics.core.periods`.
 
 For a period ``[start, end]`` (a month ``2026-09``, a quarter ``2026-Q3``, a year ``2026``
 or a custom range) and an attribution model, each campaign gets:
@@ -31,19 +34,20 @@ investment, revenue (percent) and ROI (percentage points) per channel and in tot
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from analytics.attribution.engine import MODELS, UNATTRIBUTED, attribute, attribute_with_intervals
+from analytics.attribution.definitions import won_in_window
+from analytics.attribution.engine import attribute, attribute_with_intervals
+from analytics.attribution.models import AGREEMENT_MODELS, UNATTRIBUTED
+from analytics.attribution.models import model as attribution_model
+from analytics.attribution.window import JourneyWindow
 from analytics.core.change import percent_change
 from analytics.core.errors import RevLensError
-from analytics.core.numbers import DASH
 from analytics.core.periods import ReportPeriod, custom_period
 from analytics.finance.costs import (
     ALLOCATION_CHOICES,
@@ -52,15 +56,14 @@ from analytics.finance.costs import (
     monthly_campaign_costs,
 )
 from analytics.finance.roi import cac, interval_width, model_spread, roas, roi_percentage, roi_record
-from analytics.warehouse.runner import run
+from analytics.warehouse.runner import Query, run, scalar
 
 NO_CAMPAIGN = "(no campaign)"
 ATTRIBUTION_NO_KEY = "(none)"  # attribute()'s key for touches without a campaign
 NO_CHANNEL = "(none)"
 TOTAL = "Total"
-# Cheap models whose disagreement feeds the confidence level (Markov and Shapley are left
-# out: they cost far more and rarely change the verdict).
-AGREEMENT_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
+# AGREEMENT_MODELS (the registry's cheap models) feed the confidence level with their disagreement;
+# Markov and Shapley are left out: they cost far more and rarely change the verdict.
 DEFAULT_GROSS_MARGIN = 0.80
 DEFAULT_N_BOOT = 50
 
@@ -88,17 +91,6 @@ ROI_COLUMNS = (
     "confidence_reason",
     "revenue_low",
     "revenue_high",
-)
-MONEY_COLUMNS = COST_COLUMNS + (
-    "opportunity_costs",
-    "total_investment",
-    "attributed_revenue",
-    "net_revenue",
-    "cac",
-    "revenue_low",
-    "revenue_high",
-    "unattributed_revenue",
-    "closed_won_revenue",
 )
 
 
@@ -322,7 +314,11 @@ def assemble_report(
     return by_campaign, by_channel, total
 
 
-_WON_COUNT_SQL = "select count(*) from opportunities where is_closed_won and close_date between $start and $end"
+WON_DEALS_COUNT = Query(
+    "finance.won_deals",
+    f"select count(*) as won_deals from opportunities as o where {won_in_window('o', '$start', '$end')}",
+    "Won deals closing in a report period (attribution's definition).",
+)
 _ATTRIBUTED_SCHEMA = {
     "campaign": pl.String,
     "month": pl.Date,
@@ -361,22 +357,22 @@ def _period_rows(
     opportunity: OpportunityCostAssumption,
     step: Callable[[str], None],
 ):
-    window = {"lookback_days": lookback_days, "close_from": period.start, "close_to": period.end}
+    window = JourneyWindow(by="campaign", lookback_days=lookback_days, close_from=period.start, close_to=period.end)
     step(f"Costs {period.label}")
     costs = campaign_costs(con, period.start, period.end, allocation)
     monthly = monthly_campaign_costs(con, period.start, period.end, allocation)
     step(f"Attribution {period.label} ({', '.join(models)})")
     # attribute() needs at least one closed-won deal in the window; without one nothing is credited
-    deals = con.execute(_WON_COUNT_SQL, {"start": period.start, "end": period.end}).fetchall()[0][0]
+    deals = scalar(con, WON_DEALS_COUNT, {"start": period.start, "end": period.end})
     attributed, campaign_intervals = pl.DataFrame(schema=_ATTRIBUTED_SCHEMA), None
     if deals and n_boot > 0:
         # one journey build for the credits and the intervals (per campaign only: a second
         # bootstrap by channel would double the report's time)
         attributed, campaign_intervals = attribute_with_intervals(
-            con, list(models), [model], by="campaign", n_boot=n_boot, by_month=True, **window
+            con, list(models), [model], window, n_boot=n_boot, by_month=True
         )
     elif deals:
-        attributed = attribute(con, list(models), by="campaign", by_month=True, **window)
+        attributed = attribute(con, list(models), window, by_month=True)
     if n_boot > 0:
         step(f"Bootstrap intervals {period.label} ({n_boot} resamples)")
     step(f"ROI {period.label}")
@@ -488,8 +484,7 @@ def financial_report(
     compare : also compute the previous period (period-over-period change).
     progress : ``progress(fraction, message)`` callback for long runs.
     """
-    if model not in MODELS:
-        raise RevLensError(f"Unknown attribution model {model!r}; use one of {', '.join(MODELS)}.")
+    attribution_model(model)  # a known name, or a clear error
     if allocation not in ALLOCATION_CHOICES:
         raise RevLensError(f"Unknown overhead allocation {allocation!r}; use one of {', '.join(ALLOCATION_CHOICES)}.")
     if not 0 < gross_margin <= 1:
@@ -587,181 +582,3 @@ def previous_summary(report: FinancialReport, channels: tuple[str, ...] = ()) ->
         rows = rows.filter(pl.col("channel").is_in(list(channels)))
     sums = {name: float(rows[f"{name}_previous"].sum()) for name in CHANGE_FIELDS}
     return {**sums, "roi_percentage": roi_percentage(sums["net_revenue"], sums["total_investment"])}
-
-
-_CAMPAIGN_DEALS_SQL = """
-with
-    won as (
-        select o.opportunity_id, o.name, o.account_id, o.contact_id, o.amount, o.close_date
-        from opportunities as o
-        where o.is_closed_won and o.close_date between $start and $end
-    ),
-    journey as (
-        select w.opportunity_id, t.campaign_id
-        from won as w
-        join touchpoints as t
-          on t.contact_id = w.contact_id
-         and t.ts::date between w.close_date - to_days($lookback_days) and w.close_date
-    ),
-    touch_counts as (
-        select opportunity_id,
-               count(*) filter (where campaign_id = $campaign_id) as campaign_touches,
-               count(*) as all_touches
-        from journey
-        group by opportunity_id
-    )
-select w.opportunity_id, w.name as deal, a.name as account, w.amount, w.close_date,
-       c.campaign_touches, c.all_touches,
-       c.campaign_touches / c.all_touches as touch_share,
-       w.amount * c.campaign_touches / c.all_touches as linear_credit
-from won as w
-join touch_counts as c using (opportunity_id)
-left join accounts as a using (account_id)
-where c.campaign_touches > 0
-order by w.close_date, w.opportunity_id
-"""
-
-
-def campaign_deals(
-    con: duckdb.DuckDBPyConnection, campaign_id: str, start: date, end: date, lookback_days: int = 90
-) -> pl.DataFrame:
-    """Closed-won deals in ``[start, end]`` that the campaign touched (the drill-down's deal list).
-
-    A deal is listed when its contact had a touch on the campaign dated within
-    ``[close_date - lookback_days, close_date]``. ``touch_share = campaign_touches / all_touches``
-    over that window and ``linear_credit = amount × touch_share`` (the linear model's credit,
-    as a guide; the report's credit comes from the chosen model).
-    """
-    return run(
-        con,
-        _CAMPAIGN_DEALS_SQL,
-        {"campaign_id": campaign_id, "start": start, "end": end, "lookback_days": lookback_days},
-    )
-
-
-# ---------------------------------------------------------------- exports
-
-
-def records(table: pl.DataFrame) -> list[dict]:
-    """JSON-ready records: dates as ISO strings, undefined numbers (zero-cost ROI) as ``None``."""
-    return [
-        {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}
-        for row in table.iter_rows(named=True)
-    ]
-
-
-_PERCENT_COLUMNS = {
-    "roi_percentage",
-    "roi_percentage_previous",
-    "roi_change_pp",
-    "change_pct",
-    "total_investment_change_pct",
-    "attributed_revenue_change_pct",
-    "net_revenue_change_pct",
-}
-_RATIO_COLUMNS = {"roas", "attributed_conversions", "payback_months"}
-SUMMARY_VALUE_COLUMNS = ("current", "previous", "change")
-_METRIC_FORMATS = {
-    "roi_percentage": "percent",
-    "roas": "ratio",
-    "attributed_conversions": "ratio",
-    "payback_months": "ratio",
-}
-
-
-def write_workbook(
-    report: FinancialReport, target: str | Path | io.BytesIO, budget: pl.DataFrame | None = None
-) -> None:
-    """Write the report as a formatted Excel workbook: one sheet per view (and ``Budget``).
-
-    Money as ``#,##0.00``, percentages as ``0.00"%"`` (values are already in percent),
-    ratios and months as ``0.00``, dates as ``yyyy-mm-dd``; the header row is bold and
-    frozen, every sheet has an autofilter, and an undefined ROI is written as "—".
-    An ``Assumptions`` sheet records the model, allocation and assumptions used.
-    """
-    import xlsxwriter
-
-    views = report.views()
-    if budget is not None:
-        views["Budget"] = budget
-    workbook = xlsxwriter.Workbook(target, {"in_memory": True})
-    header = workbook.add_format({"bold": True, "bg_color": "#DDE5F0", "border": 1, "text_wrap": True})
-    money = workbook.add_format({"num_format": "#,##0.00"})
-    percent = workbook.add_format({"num_format": '0.00"%"'})
-    ratio = workbook.add_format({"num_format": "0.00"})
-    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    dash = workbook.add_format({"align": "right"})
-    for sheet_name, table in views.items():
-        sheet = workbook.add_worksheet(sheet_name)
-        for col, name in enumerate(table.columns):
-            sheet.write(0, col, name, header)
-            money_like = (
-                name in MONEY_COLUMNS
-                or name.endswith("_previous")
-                and name[:-9] in MONEY_COLUMNS
-                or name
-                in {
-                    "budget",
-                    "spent",
-                    "projected_spend",
-                    "burn_rate_per_day",
-                    "burn_rate_per_month",
-                    "current",
-                    "previous",
-                    "change",
-                }
-            )
-            fmt = (
-                percent
-                if name in _PERCENT_COLUMNS or name == "consumption_pct"
-                else ratio
-                if name in _RATIO_COLUMNS
-                else day
-                if table.schema[name] == pl.Date
-                else money
-                if money_like
-                else None
-            )
-            width = max(12, min(40, len(name) + 2))
-            if table.schema[name] == pl.String:
-                width = max(width, min(48, max((len(v) for v in table[name].drop_nulls()), default=0) + 2))
-            sheet.set_column(col, col, width, fmt)
-            # the Summary sheet has one metric per row: its format goes by the metric
-            metrics = (
-                table["metric"].to_list()
-                if "metric" in table.columns and name in SUMMARY_VALUE_COLUMNS
-                else [None] * table.height
-            )
-            for row, (value, metric) in enumerate(zip(table[name].to_list(), metrics), start=1):
-                if value is None:
-                    if name.startswith("roi_percentage") or metric == "roi_percentage":
-                        sheet.write_string(row, col, DASH, dash)
-                    continue
-                if isinstance(value, date):
-                    sheet.write_datetime(row, col, value, day)
-                elif metric in _METRIC_FORMATS:
-                    sheet.write(row, col, value, percent if _METRIC_FORMATS[metric] == "percent" else ratio)
-                else:
-                    sheet.write(row, col, value)
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(table.height, 1), max(len(table.columns) - 1, 0))
-    sheet = workbook.add_worksheet("Assumptions")
-    sheet.write_row(0, 0, ("assumption", "value"), header)
-    items = {
-        "period": report.period.label,
-        "start": report.period.start.isoformat(),
-        "end": report.period.end.isoformat(),
-        **report.assumptions,
-    }
-    for row, (key, value) in enumerate(items.items(), start=1):
-        sheet.write_row(row, 0, (key, value))
-    sheet.set_column(0, 1, 24)
-    sheet.freeze_panes(1, 0)
-    workbook.close()
-
-
-def workbook_bytes(report: FinancialReport, budget: pl.DataFrame | None = None) -> bytes:
-    """The workbook of :func:`write_workbook` as bytes (for a download button)."""
-    buffer = io.BytesIO()
-    write_workbook(report, buffer, budget)
-    return buffer.getvalue()

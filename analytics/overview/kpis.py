@@ -5,8 +5,8 @@ filters segment (the account's) and channel (opportunities, accounts and
 contacts count when the contact touched one of the channels; spend counts
 when the campaign is on one of them):
 
-- ``won_revenue``: sum of ``amount`` over closed-won opportunities with
-  ``close_date`` in the window.
+- ``won_revenue``: sum of ``amount`` over the won deals closing in the window
+  (:func:`~analytics.attribution.definitions.won_in_window`, attribution's definition).
 - ``open_pipeline``: sum of ``amount`` over opportunities open at ``end``:
   created on or before ``end`` and either still open or closed after ``end``.
 - ``marketing_spend``: sum of ``campaign_costs.amount`` with ``cost_date`` in the
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from analytics.attribution.definitions import won_in_window
 from analytics.core.change import percent_change
 from analytics.core.periods import ReportPeriod
 from analytics.warehouse.runner import Query, rows
@@ -81,7 +82,7 @@ with
         select p.period, sum(o.amount) as won_revenue
         from periods as p
         join scoped_opportunities as o
-          on o.is_closed_won and o.close_date between p.period_start and p.period_end
+          on {won_in_window("o", "p.period_start", "p.period_end")}
         group by p.period
     ),
     pipeline as (
@@ -129,22 +130,22 @@ with
         select unnest(generate_series(date_trunc('month', $start::date), $end::date, interval 1 month))::date as month
     ),
     won as (
-        select date_trunc('month', close_date)::date as month, sum(amount) as won_revenue, count(*) as deals_won
-        from scoped_opportunities
-        where is_closed_won and close_date between $start and $end
-        group by all
+        select date_trunc('month', o.close_date)::date as month, sum(o.amount) as won_revenue, count(*) as deals_won
+        from scoped_opportunities as o
+        where {won_in_window("o", "$start", "$end")}
+        group by 1
     ),
     created as (
         select date_trunc('month', created_at)::date as month, sum(amount) as new_pipeline
         from scoped_opportunities
         where created_at::date between $start and $end
-        group by all
+        group by 1
     ),
     spend as (
         select date_trunc('month', cost_date)::date as month, sum(amount) as marketing_spend
         from scoped_costs
         where cost_date between $start and $end
-        group by all
+        group by 1
     ),
     touches as (
         select date_trunc('month', ts)::date as month, count(*) as touchpoints
@@ -153,7 +154,7 @@ with
         join filtered_accounts using (account_id)
         where t.ts::date between $start and $end
           and (len($channels) = 0 or list_contains($channels, t.channel))
-        group by all
+        group by 1
     )
 select
     m.month,

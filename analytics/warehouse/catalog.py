@@ -14,7 +14,7 @@ import polars as pl
 
 from analytics.core.errors import RevLensError
 from analytics.warehouse.runner import run
-from analytics.warehouse.schema import TABLES, TIME_COLUMNS
+from analytics.warehouse.schema import LATER_TABLES, TABLES, TIME_COLUMNS
 
 SUMMARY_SCHEMA = {
     "table": pl.String,
@@ -36,9 +36,14 @@ def table_summaries(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -
     as_of = as_of or date.today()
     # identifiers from the fixed TABLES / TIME_COLUMNS lists only
     parts = []
+    present = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
     for table in TABLES:
         column = TIME_COLUMNS[table]
-        if column:
+        if table in LATER_TABLES and table not in present:  # an older warehouse: none of these rows yet
+            parts.append(
+                f"select '{table}' as table_name, 0 as rows, null::timestamp as first, null::timestamp as last"
+            )
+        elif column:
             parts.append(
                 f"select '{table}' as table_name, count(*) as rows, min({column})::timestamp as first, "
                 f"max({column})::timestamp as last from {table}"

@@ -265,6 +265,21 @@ def writing(
             con.close()
 
 
+class _LeasedCursor:
+    """A DuckDB cursor of :meth:`Warehouse.cursor`: its ``close`` also gives the shared connection back."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, lease):
+        self._cursor, self._lease = cursor, lease
+
+    def __getattr__(self, name: str):
+        return getattr(self._cursor, name)
+
+    def close(self) -> None:
+        if self._lease is not None:
+            lease, self._lease = self._lease, None
+            lease.__exit__(None, None, None)
+
+
 class Warehouse:
     """The app's read-only warehouse: no connection while idle, one cursor per query, never in a writer's way.
 
@@ -405,6 +420,12 @@ class Warehouse:
                     self._con = None
                     return
                 self._state.wait(POLL_S)
+
+    def cursor(self) -> _LeasedCursor:
+        """A cursor to close when done (``try ... finally: cursor.close()``); :meth:`reading` is the same as a
+        ``with`` block. Until it is closed, the app's connection stays open (a writer waits for it)."""
+        lease = self.reading()
+        return _LeasedCursor(lease.__enter__(), lease)
 
     def holds_connection(self) -> bool:
         return self._con is not None

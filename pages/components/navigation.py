@@ -11,11 +11,17 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
     "Marketing": [
         ("pages/marketing/overview.py", "Overview", ":material/dashboard:"),
         ("pages/marketing/attribution.py", "Attribution", ":material/account_tree:"),
+        ("pages/marketing/leads.py", "Leads", ":material/person_search:"),
+    ],
+    "Sales": [
+        ("pages/sales/routing.py", "Routing", ":material/alt_route:"),
     ],
     "Finance": [
         ("pages/finance/roi.py", "ROI", ":material/paid:"),
     ],
-    "Customer Success": [],
+    "Customer Success": [
+        ("pages/customer_success/health.py", "Health", ":material/monitor_heart:"),
+    ],
     "Operations": [
         ("pages/operations/data.py", "Data", ":material/database:"),
         ("pages/operations/imports.py", "Import", ":material/upload_file:"),

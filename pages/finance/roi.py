@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from analytics.attribution.engine import MODELS
+from analytics.attribution.models import BY_NAME, MODELS
 from analytics.core.money import dollars as usd
 from analytics.core.money import money
 from analytics.core.numbers import DASH
@@ -14,14 +14,14 @@ from analytics.core.periods import custom_period, parse_period, period_labels
 from analytics.crm import targets as crm_push
 from analytics.finance.budget import budget_consumption
 from analytics.finance.costs import ALLOCATION_CHOICES, OpportunityCostAssumption, cost_lines
+from analytics.finance.drilldown import campaign_deals
+from analytics.finance.export import workbook_bytes
 from analytics.finance.report import (
     DEFAULT_GROSS_MARGIN,
     DEFAULT_N_BOOT,
-    campaign_deals,
     financial_report,
     previous_summary,
     summarize,
-    workbook_bytes,
 )
 from analytics.finance.roi import NOT_REACHED
 from analytics.overview import kpis as overview
@@ -53,6 +53,7 @@ model = right.selectbox(
     "Attribution model",
     MODELS,
     index=MODELS.index("linear"),
+    format_func=lambda name: BY_NAME[name].label,
     key="roi_model",
     help="How closed-won revenue is credited to the campaigns that touched the deal.",
 )
@@ -364,7 +365,7 @@ else:
         st.caption(f"Opportunity cost (sales time) on top: {usd(row['opportunity_costs'])}.")
     with deals_col:
         st.markdown("**Closed-won deals the campaign touched**")
-        deals = cached(campaign_deals, campaign_id=chosen, start=period.start, end=period.end)
+        deals = cached(campaign_deals, campaign_id=chosen, start=period.start, end=period.end, model=model)
         st.dataframe(
             deals.drop("opportunity_id"),
             width="stretch",
@@ -373,10 +374,13 @@ else:
                 "amount": st.column_config.NumberColumn("Amount", format="dollar"),
                 "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
                 "touch_share": st.column_config.NumberColumn("Touch share", format="percent"),
-                "linear_credit": st.column_config.NumberColumn("Linear credit", format="dollar"),
+                "credit": st.column_config.NumberColumn(f"Credit ({BY_NAME[model].label})", format="dollar"),
             },
         )
-        st.caption(f"{deals.height} deals; the table above credits them with the {model} model.")
+        st.caption(
+            f"{deals.height} deals. Credit: the campaign's share of each deal under {BY_NAME[model].label} "
+            "(the attribution engine's), adding up to its attributed revenue above."
+        )
     with st.container(border=True):
         audience = cached(crm_push.campaign_audience, campaign_id=chosen, start=period.start, end=period.end)
         st.markdown(

@@ -5,7 +5,9 @@ import polars as pl
 import streamlit as st
 
 from analytics.attribution import engine as attribution
+from analytics.attribution.bootstrap import MAX_BOOTSTRAP_STATES
 from analytics.attribution.journeys import journeys_current
+from analytics.attribution.models import BY_NAME, DEFAULT_MODELS, MODELS
 from analytics.crm import targets as crm_push
 from analytics.customers.timeline import contact_timeline
 from pages.components.actions import action_button, queued_notice
@@ -13,19 +15,7 @@ from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
 
-MODEL_LABELS = {
-    "first_touch": "First touch",
-    "last_touch": "Last touch",
-    "last_non_direct": "Last non-direct",
-    "linear": "Linear",
-    "time_decay": "Time decay",
-    "position_based": "Position-based (U)",
-    "w_shaped": "W-shaped",
-    "full_path": "Full path",
-    "markov": "Markov chain",
-    "shapley": "Shapley",
-}
-DEFAULT_MODELS = ["last_touch", "linear", "position_based", "markov", "shapley"]
+MODEL_LABELS = {name: model.label for name, model in BY_NAME.items()}
 BOOTSTRAP_REPLICATES = 100
 
 f = filters()
@@ -39,7 +29,7 @@ st.caption(
 with st.container(border=True):
     left, right = st.columns([3, 2])
     models = left.multiselect(
-        "Models to compare", attribution.MODELS, default=DEFAULT_MODELS, format_func=MODEL_LABELS.get, key="attr_models"
+        "Models to compare", MODELS, default=list(DEFAULT_MODELS), format_func=MODEL_LABELS.get, key="attr_models"
     )
     by = (
         right.segmented_control(
@@ -59,6 +49,7 @@ with st.container(border=True):
         value=90,
         step=15,
         help="Touches at most this many days before the close date count.",
+        key="attr_lookback",
     )
     half_life_days = c2.number_input(
         "Time-decay half-life (days)",
@@ -67,13 +58,19 @@ with st.container(border=True):
         value=7.0,
         step=1.0,
         help="A touch this many days before the close weighs half.",
+        key="attr_half_life",
     )
-    order = c3.selectbox("Markov order", (1, 2, 3), help="States are the last 1, 2 or 3 channels of a journey.")
+    order = c3.selectbox(
+        "Markov order", (1, 2, 3), help="States are the last 1, 2 or 3 channels of a journey.", key="attr_order"
+    )
     account_level = c4.toggle(
         "Whole account's touches",
         help="Credit the touches of every contact of the deal's account, not only its own contact.",
+        key="attr_account_level",
     )
-    show_intervals = st.toggle(f"95% bootstrap intervals ({BOOTSTRAP_REPLICATES} replicates)", value=True)
+    show_intervals = st.toggle(
+        f"95% bootstrap intervals ({BOOTSTRAP_REPLICATES} replicates)", value=True, key="attr_intervals"
+    )
 
 if not models:
     st.info("Choose at least one model to compare.")
@@ -156,7 +153,7 @@ st.plotly_chart(figure, width="stretch")
 if without_intervals:
     st.caption(
         f"No interval for {', '.join(MODEL_LABELS[m] for m in without_intervals)}: its chain has more than "
-        f"{attribution.MAX_BOOTSTRAP_STATES} states (order {order} by {by.replace('_', ' ')}), and "
+        f"{MAX_BOOTSTRAP_STATES} states (order {order} by {by.replace('_', ' ')}), and "
         f"{BOOTSTRAP_REPLICATES} replicates would take minutes. Markov order 1, or credit by channel, has them."
     )
 

@@ -460,7 +460,7 @@ def test_bootstrap_intervals_bracket_the_estimate(demo):
 
 
 def test_bootstrap_skips_a_markov_chain_too_large_to_resample(demo, monkeypatch):
-    from analytics.attribution import engine as attribution
+    from analytics.attribution import bootstrap as attribution
 
     full = bootstrap_intervals(demo, ["linear", "markov"], n_boot=5)
     assert full["revenue_low"].null_count() == 0
@@ -718,7 +718,7 @@ def test_exported_paths_give_the_same_markov_and_heuristics(demo):
 
 
 def test_shapley_channel_sets_as_bits_or_strings_agree(demo, monkeypatch):
-    import analytics.attribution.engine as engine
+    import analytics.attribution.chains as engine
 
     with_bits = attribute(demo, ["shapley"], by="campaign")
     boot_bits = bootstrap_intervals(demo, ["shapley"], by="campaign", n_boot=5)

@@ -10,21 +10,18 @@ import openpyxl
 import polars as pl
 import pytest
 
-from analytics.attribution.engine import attribute
 from analytics.cli import main
 from analytics.core.periods import custom_period, parse_period
 from analytics.finance.costs import OpportunityCostAssumption, campaign_costs, monthly_campaign_costs
+from analytics.finance.export import records, write_workbook
 from analytics.finance.report import (
     TOTAL,
     FinancialReport,
     _change_table,
     assemble_report,
-    campaign_deals,
     financial_report,
     previous_summary,
-    records,
     summarize,
-    write_workbook,
 )
 from analytics.finance.roi import NOT_REACHED
 from analytics.warehouse.connection import connect
@@ -387,13 +384,3 @@ def test_a_model_that_gives_no_credit_counts_as_zero_in_the_spread(tiny):
     by_campaign, _, _ = assemble_report(PERIOD, costs, monthly, attributed, campaigns, "linear")
     # CMPA: linear 1000, first_touch 0 -> (1000 - 0) / 500
     assert "models differ by 200%" in rows(by_campaign, "campaign_id")["CMPA"]["confidence_reason"]
-
-
-def test_drill_down_deals_reproduce_the_linear_credit(demo):
-    credited = attribute(demo, ["linear"], by="campaign", close_from=Q3.start, close_to=Q3.end)
-    for campaign in ("CMP001", "CMP006", "CMP021"):
-        deals = campaign_deals(demo, campaign, Q3.start, Q3.end)
-        expected = credited.filter(pl.col("campaign") == campaign)["attributed_revenue"].sum()
-        assert deals.height > 0
-        assert deals["linear_credit"].sum() == pytest.approx(expected)
-        assert (deals["touch_share"] > 0).all() and (deals["touch_share"] <= 1).all()

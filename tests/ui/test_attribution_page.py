@@ -99,10 +99,10 @@ def test_stale_journey_tables_are_explained_and_give_the_same_figures(app_test, 
 
 
 def test_a_markov_chain_too_large_to_resample_is_said_and_drawn_without_error_bars(page, monkeypatch):
-    from analytics.attribution import engine as attribution
+    from analytics.attribution import bootstrap
 
-    monkeypatch.setattr(attribution, "MAX_BOOTSTRAP_STATES", 3)  # the channel chain has 9 states
-    lookback = next(n for n in page.number_input if n.label == "Lookback (days)")
+    monkeypatch.setattr(bootstrap, "MAX_BOOTSTRAP_STATES", 3)  # the channel chain has 9 states
+    lookback = page.number_input(key="attr_lookback")
     lookback.set_value(75).run()  # parameters not cached by another test
     assert not page.exception, [e.value for e in page.exception]
     assert any("No interval for Markov chain" in c.value for c in page.caption)

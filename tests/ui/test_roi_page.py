@@ -93,3 +93,19 @@ def test_channel_filter_narrows_every_view(roi_page):
     assert set(at.dataframe[0].value["channel"]) == {"email"}
     assert set(at.dataframe[3].value["channel"]) == {"email"}  # budget consumption
     assert metrics(at)["Total investment"] != everything
+
+
+@pytest.mark.parametrize("model", ["linear", "first_touch", "markov"])
+def test_the_drill_down_credits_the_deals_with_the_chosen_model(roi_page, model):
+    at = roi_page
+    at.selectbox(key="roi_model").set_value(model).run()
+    assert not at.exception and not at.error
+    campaign = at.selectbox(key="roi_campaign").value
+    table = at.dataframe[0].value
+    attributed = float(table.loc[table["campaign_id"] == campaign, "attributed_revenue"].iloc[0])
+    deals = at.dataframe[2].value
+    assert "credit" in deals.columns and "linear_credit" not in deals.columns
+    assert len(deals) > 0
+    assert float(deals["credit"].sum()) == pytest.approx(attributed, rel=1e-9, abs=1e-6)
+    label = {"linear": "Linear", "first_touch": "First touch", "markov": "Markov chain"}[model]
+    assert any(f"Credit: the campaign's share of each deal under {label}" in c.value for c in at.caption)

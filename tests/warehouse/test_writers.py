@@ -259,3 +259,16 @@ def test_a_write_with_the_file_missing_creates_it_but_a_read_says_no_warehouse(t
     with writing(tmp_path / "new" / "w.duckdb", wait=1) as con:
         assert con.execute("select 1").fetchall() == [(1,)]
     assert duckdb.connect(str(tmp_path / "new" / "w.duckdb"), read_only=True).execute("select 1").fetchall()
+
+
+def test_a_cursor_holds_the_connection_until_closed(db):
+    wh = Warehouse(db)
+    cursor = wh.cursor()
+    assert cursor.execute("select count(*) from _meta").fetchall()[0][0] >= 1
+    with pytest.raises(WarehouseError, match="Gave up after 0.2 s"):
+        with writing(db, wait=0.2):  # the page's cursor is open: the writer has to wait
+            pass
+    cursor.close()
+    cursor.close()  # twice is harmless
+    with writing(db, wait=30):
+        pass

@@ -1,0 +1,45 @@
+"""The business definitions attribution shares with the Overview, the finance report and the
+CRM push, each written once (as SQL fragments the queries of all four are built from).
+
+- A **won deal in a window** ``[start, end]``: an opportunity with ``is_closed_won`` and a
+  ``close_date`` with ``start <= close_date <= end`` (a NULL bound is open).
+  :func:`won_in_window`, and :func:`closes_in_window` for rows that are already won deals
+  (the journey tables').
+- An **eligible touch** of a won deal under a lookback of *L* days: a touch of the deal's
+  contact (or, account level, of a contact of its account) dated on or before the close date
+  and at most *L* days before it, ``0 <= close_date - date(ts) <= L``, where
+  ``close_date - date(ts)`` is :func:`days_before` (whole days). :func:`eligible`.
+"""
+
+from __future__ import annotations
+
+from analytics.attribution.dialect import days_between
+
+
+def closes_in_window(close_date: str, start: str = "$close_from", end: str = "$close_to") -> str:
+    """SQL: ``close_date`` (of a won deal) falls in ``[start, end]``; a NULL bound is open."""
+    return (
+        f"{close_date} is not null"
+        f"\n          and (cast({start} as date) is null or {close_date} >= cast({start} as date))"
+        f"\n          and (cast({end} as date) is null or {close_date} <= cast({end} as date))"
+    )
+
+
+def won_deal(deal: str = "o") -> str:
+    """SQL: the opportunity ``deal`` is a won deal (closed won, with a close date)."""
+    return f"{deal}.is_closed_won and {deal}.close_date is not null"
+
+
+def won_in_window(deal: str = "o", start: str = "$close_from", end: str = "$close_to") -> str:
+    """SQL: the opportunity ``deal`` is a won deal closing in ``[start, end]``."""
+    return f"{deal}.is_closed_won and {closes_in_window(f'{deal}.close_date', start, end)}"
+
+
+def days_before(ts: str, close_date: str) -> str:
+    """SQL: whole days from the touch's date to the close date (0 on the close date)."""
+    return days_between(f"cast({ts} as date)", close_date)
+
+
+def eligible(days_before_close: str, lookback: str = "$lookback") -> str:
+    """SQL: a touch ``days_before_close`` days before its deal's close is eligible under ``lookback``."""
+    return f"{days_before_close} between 0 and cast({lookback} as integer)"

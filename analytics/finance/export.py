@@ -1,0 +1,149 @@
+"""The finance report's exports: JSON-ready records and the formatted Excel workbook."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from analytics.core.numbers import DASH
+from analytics.finance.report import COST_COLUMNS, FinancialReport
+
+MONEY_COLUMNS = COST_COLUMNS + (
+    "opportunity_costs",
+    "total_investment",
+    "attributed_revenue",
+    "net_revenue",
+    "cac",
+    "revenue_low",
+    "revenue_high",
+    "unattributed_revenue",
+    "closed_won_revenue",
+)
+
+
+def records(table: pl.DataFrame) -> list[dict]:
+    """JSON-ready records: dates as ISO strings, undefined numbers (zero-cost ROI) as ``None``."""
+    return [
+        {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}
+        for row in table.iter_rows(named=True)
+    ]
+
+
+_PERCENT_COLUMNS = {
+    "roi_percentage",
+    "roi_percentage_previous",
+    "roi_change_pp",
+    "change_pct",
+    "total_investment_change_pct",
+    "attributed_revenue_change_pct",
+    "net_revenue_change_pct",
+}
+_RATIO_COLUMNS = {"roas", "attributed_conversions", "payback_months"}
+SUMMARY_VALUE_COLUMNS = ("current", "previous", "change")
+_METRIC_FORMATS = {
+    "roi_percentage": "percent",
+    "roas": "ratio",
+    "attributed_conversions": "ratio",
+    "payback_months": "ratio",
+}
+
+
+def write_workbook(
+    report: FinancialReport, target: str | Path | io.BytesIO, budget: pl.DataFrame | None = None
+) -> None:
+    """Write the report as a formatted Excel workbook: one sheet per view (and ``Budget``).
+
+    Money as ``#,##0.00``, percentages as ``0.00"%"`` (values are already in percent),
+    ratios and months as ``0.00``, dates as ``yyyy-mm-dd``; the header row is bold and
+    frozen, every sheet has an autofilter, and an undefined ROI is written as "—".
+    An ``Assumptions`` sheet records the model, allocation and assumptions used.
+    """
+    import xlsxwriter
+
+    views = report.views()
+    if budget is not None:
+        views["Budget"] = budget
+    workbook = xlsxwriter.Workbook(target, {"in_memory": True})
+    header = workbook.add_format({"bold": True, "bg_color": "#DDE5F0", "border": 1, "text_wrap": True})
+    money = workbook.add_format({"num_format": "#,##0.00"})
+    percent = workbook.add_format({"num_format": '0.00"%"'})
+    ratio = workbook.add_format({"num_format": "0.00"})
+    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    dash = workbook.add_format({"align": "right"})
+    for sheet_name, table in views.items():
+        sheet = workbook.add_worksheet(sheet_name)
+        for col, name in enumerate(table.columns):
+            sheet.write(0, col, name, header)
+            money_like = (
+                name in MONEY_COLUMNS
+                or name.endswith("_previous")
+                and name[:-9] in MONEY_COLUMNS
+                or name
+                in {
+                    "budget",
+                    "spent",
+                    "projected_spend",
+                    "burn_rate_per_day",
+                    "burn_rate_per_month",
+                    "current",
+                    "previous",
+                    "change",
+                }
+            )
+            fmt = (
+                percent
+                if name in _PERCENT_COLUMNS or name == "consumption_pct"
+                else ratio
+                if name in _RATIO_COLUMNS
+                else day
+                if table.schema[name] == pl.Date
+                else money
+                if money_like
+                else None
+            )
+            width = max(12, min(40, len(name) + 2))
+            if table.schema[name] == pl.String:
+                width = max(width, min(48, max((len(v) for v in table[name].drop_nulls()), default=0) + 2))
+            sheet.set_column(col, col, width, fmt)
+            # the Summary sheet has one metric per row: its format goes by the metric
+            metrics = (
+                table["metric"].to_list()
+                if "metric" in table.columns and name in SUMMARY_VALUE_COLUMNS
+                else [None] * table.height
+            )
+            for row, (value, metric) in enumerate(zip(table[name].to_list(), metrics), start=1):
+                if value is None:
+                    if name.startswith("roi_percentage") or metric == "roi_percentage":
+                        sheet.write_string(row, col, DASH, dash)
+                    continue
+                if isinstance(value, date):
+                    sheet.write_datetime(row, col, value, day)
+                elif metric in _METRIC_FORMATS:
+                    sheet.write(row, col, value, percent if _METRIC_FORMATS[metric] == "percent" else ratio)
+                else:
+                    sheet.write(row, col, value)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(table.height, 1), max(len(table.columns) - 1, 0))
+    sheet = workbook.add_worksheet("Assumptions")
+    sheet.write_row(0, 0, ("assumption", "value"), header)
+    items = {
+        "period": report.period.label,
+        "start": report.period.start.isoformat(),
+        "end": report.period.end.isoformat(),
+        **report.assumptions,
+    }
+    for row, (key, value) in enumerate(items.items(), start=1):
+        sheet.write_row(row, 0, (key, value))
+    sheet.set_column(0, 1, 24)
+    sheet.freeze_panes(1, 0)
+    workbook.close()
+
+
+def workbook_bytes(report: FinancialReport, budget: pl.DataFrame | None = None) -> bytes:
+    """The workbook of :func:`write_workbook` as bytes (for a download button)."""
+    buffer = io.BytesIO()
+    write_workbook(report, buffer, budget)
+    return buffer.getvalue()
