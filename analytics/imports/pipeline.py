@@ -9,7 +9,11 @@ from it (:mod:`analytics.imports.sql`) and the rules a row must meet
 Everything row-level runs as set-based DuckDB SQL. DuckDB streams the file once
 (:mod:`analytics.imports.reading`) through steps 1-5 into the typed staging table
 ``import_typed``; steps 6-7 read that table, in one transaction per file (the file is
-read again only for the raw text of quarantined and merged rows):
+read again only for the raw text of quarantined and merged rows). A big append takes a shorter
+way (:func:`_write_streamed`, when :func:`analytics.imports.sql.streams`): the keys are hashed and
+counted first, then the valid rows whose key is new and unique go from the file to the table in
+one pass, and only the rows whose key repeats or exists are staged and merged; the results are
+the same (tested):
 
 1. **Map and parse** each warehouse column from its header(s) (values map,
    prefix, typed parsing from :mod:`analytics.imports.values`; Salesforce ids in their
