@@ -193,3 +193,15 @@ def app_url() -> str | None:
     """``REVLENS_APP_URL``: the app's address, probed for availability by ``jobs serve`` (optional)."""
     value = setting("REVLENS_APP_URL")
     return str(value).strip().rstrip("/") or None if value else None
+
+
+DEFAULT_WRITE_WAIT_S = 60.0
+
+
+def write_wait_seconds() -> float:
+    """How long a writer waits for readers (the app) to let go of the warehouse: ``REVLENS_WRITE_WAIT``, default 60 s."""
+    raw = os.environ.get("REVLENS_WRITE_WAIT", "")
+    try:
+        return max(float(raw), 0.0) if raw.strip() else DEFAULT_WRITE_WAIT_S
+    except ValueError:
+        raise RevLensError(f"REVLENS_WRITE_WAIT={raw!r} is not a number of seconds; set it like 60 or 0.5.") from None
