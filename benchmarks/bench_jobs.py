@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics.crm.actions.delivery import RetryPolicy  # noqa: E402
 from analytics.jobs import sla  # noqa: E402
-from analytics.jobs.registry import all_jobs  # noqa: E402
+from analytics.jobs.catalog import all_jobs  # noqa: E402
 from analytics.jobs.runner import run_job  # noqa: E402
 from analytics.ops.store import ops_engine, utcnow  # noqa: E402
 

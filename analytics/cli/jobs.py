@@ -51,7 +51,7 @@ def list_command(
     format: Annotated[Format, typer.Option(help="table or json (name, schedule, next_run).")] = Format.table,
 ) -> None:
     """Every job with its cron schedule and next run (in the schedule's time zone)."""
-    from analytics.jobs.registry import all_jobs
+    from analytics.jobs.catalog import all_jobs
     from analytics.jobs.schedule import load_schedule
     from analytics.ops.store import utcnow
 
@@ -102,7 +102,7 @@ def run_command(
     plan = load_schedule()
     policy = plan.policy(name) if name in {e.job for e in plan.entries} or name in plan.retry else None
     if policy is None:
-        from analytics.jobs.registry import get
+        from analytics.jobs.catalog import get
 
         get(name)  # the spec's "Unknown sync job type" for a name that is no job
         policy = plan.policy(name)
@@ -138,7 +138,7 @@ def history_command(
 
     engine = ops_engine()
     if job:
-        from analytics.jobs.registry import get
+        from analytics.jobs.catalog import get
 
         get(job)
     reap_dead_runs(engine)

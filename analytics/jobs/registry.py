@@ -1,8 +1,8 @@
 """The job registry: each scheduled job by name, its SLA class, its parameters, its function.
 
 A job is a plain function ``run(ctx: JobContext) -> JobOutcome`` registered with :func:`job`;
-its docstring says what it reads and writes. :func:`get` is the spec's ``executeSyncJob`` switch:
-a name that is not registered is ``Unknown sync job type: NAME`` (a :class:`RevLensError`).
+its docstring says what it reads and writes. :func:`analytics.jobs.catalog.get` is the spec's
+``executeSyncJob`` switch: a name that is not registered is ``Unknown sync job type: NAME``.
 """
 
 from __future__ import annotations
@@ -110,18 +110,3 @@ def job(name: str, sla_class: str, params: tuple[Param, ...] = (), writes_wareho
         return func
 
     return register
-
-
-def get(name: str) -> Job:
-    """The job ``name``; an unknown name is the spec's ``Unknown sync job type`` error."""
-    import analytics.jobs.definitions  # noqa: F401 (registers the jobs)
-
-    if name not in JOBS:
-        raise RevLensError(f"Unknown sync job type: {name}; the jobs are {', '.join(JOBS)}.")
-    return JOBS[name]
-
-
-def all_jobs() -> dict[str, Job]:
-    import analytics.jobs.definitions  # noqa: F401
-
-    return JOBS

@@ -44,7 +44,8 @@ import sqlalchemy as sa
 from analytics.core.errors import RevLensError
 from analytics.core.settings import db_path, exports_dir, job_heartbeat_s
 from analytics.jobs import sla
-from analytics.jobs.registry import Job, JobContext, JobOutcome, get
+from analytics.jobs.catalog import get
+from analytics.jobs.registry import Job, JobContext, JobOutcome
 from analytics.ops.store import ops_engine, utcnow
 from analytics.ops.tables import job_locks, job_results, job_runs
 

@@ -149,7 +149,7 @@ def load_schedule(path: str | Path | None = None, known_jobs=None) -> Schedule:
     """Read and check the schedule file (format in the module docstring)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from analytics.jobs.registry import all_jobs
+    from analytics.jobs.catalog import all_jobs
 
     path = Path(path or schedule_path())
     if not path.is_file():

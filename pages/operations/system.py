@@ -10,7 +10,7 @@ from analytics.core.errors import RevLensError
 from analytics.core.settings import db_path, exports_dir
 from analytics.crm.actions import queue as outbox
 from analytics.jobs import sla
-from analytics.jobs.registry import all_jobs
+from analytics.jobs.catalog import all_jobs
 from analytics.jobs.runner import history, last_results, reap_dead_runs, run_job
 from analytics.jobs.schedule import load_schedule
 from analytics.ops.consumers import recent_notifications

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from analytics.crm.actions.delivery import RetryPolicy
-from analytics.jobs.registry import all_jobs
+from analytics.jobs.catalog import all_jobs
 from analytics.jobs.runner import last_results, run_job
 from analytics.ops.store import ops_engine
 from analytics.ops.tables import accuracy_checks, event_outbox, health_bands
