@@ -40,6 +40,7 @@ from analytics.core.errors import RevLensError
 from analytics.finance.reallocation.curves import DEFAULT_N_BOOT, HillCurve, HillFit
 from analytics.finance.reallocation.inputs import DEFAULT_GROSS_MARGIN, ChannelInputs, channel_inputs
 from analytics.finance.reallocation.optimizer import Allocation, best_at_roas, minimum_budget, optimize, to_cents
+from analytics.warehouse.runner import Query
 
 OBJECTIVES = ("revenue", "ltv")
 SCENARIOS = ("total", "revenue_target", "roas_target")
@@ -52,6 +53,18 @@ POOR_FIT = 0.3
 BEYOND_OBSERVED = 1.2
 STEPS = 3
 STEP_WEEKS = 2
+COST_RANGE = Query(
+    "finance.reallocation_cost_range",
+    """
+with
+    booked_costs as (
+        select cost_date from campaign_costs where campaign_id is not null
+    )
+select min(cost_date) as first_cost, cast(last_day(max(cost_date)) as date) as last_day
+from booked_costs
+""",
+    "The first booked cost and the last day of the latest cost month (the default analysis period).",
+)
 RISK_FLAGS = ("beyond_observed", "few_weeks", "poor_fit", "fit_failed", "no_history", "locked")
 
 
@@ -285,6 +298,41 @@ def _bounds(channels, current, max_shift, bounds: Mapping[str, ChannelBounds], c
     return lower, upper, fixed
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What the optimization reruns over: the inputs, the fitted (or user's) curves, the backtest."""
+
+    inputs: ChannelInputs
+    curves: list[ChannelCurve]
+    backtest: dict
+
+
+def prepare(
+    con,
+    start: date,
+    end: date,
+    *,
+    model: str = "linear",
+    user_curves: Mapping | None = None,
+    curves_text: str | None = None,
+    plan_weeks: int = DEFAULT_PLAN_WEEKS,
+    adstock: bool = False,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    lookback_days: int = 90,
+    gross_margin: float = DEFAULT_GROSS_MARGIN,
+) -> Prepared:
+    """Inputs, curves and backtest (the costly part; the page caches it). ``curves_text`` is an
+    uploaded curves file's text (:func:`.userfile.parse_curves`), an alternative to ``user_curves``."""
+    if curves_text is not None:
+        from analytics.finance.reallocation.userfile import parse_curves
+
+        user_curves = parse_curves(curves_text, "The uploaded curves file")
+    inputs = channel_inputs(con, start, end, model=model, lookback_days=lookback_days, gross_margin=gross_margin)
+    curves = fit_curves(inputs, plan_weeks, user_curves, adstock=adstock, n_boot=n_boot, seed=seed)
+    return Prepared(inputs, curves, _backtest(con, inputs, curves, adstock, seed))
+
+
 def reallocate(
     con,
     start: date,
@@ -308,11 +356,22 @@ def reallocate(
     gross_margin: float = DEFAULT_GROSS_MARGIN,
 ) -> Reallocation:
     """The budget advice for the next ``plan_weeks`` weeks from the analysis period ``[start, end]``."""
-    inputs = channel_inputs(con, start, end, model=model, lookback_days=lookback_days, gross_margin=gross_margin)
-    curves = fit_curves(inputs, plan_weeks, user_curves, adstock=adstock, n_boot=n_boot, seed=seed)
+    prepared = prepare(
+        con,
+        start,
+        end,
+        model=model,
+        user_curves=user_curves,
+        plan_weeks=plan_weeks,
+        adstock=adstock,
+        n_boot=n_boot,
+        seed=seed,
+        lookback_days=lookback_days,
+        gross_margin=gross_margin,
+    )
     return advise(
-        inputs,
-        curves,
+        prepared.inputs,
+        prepared.curves,
         total_budget=total_budget,
         max_shift=max_shift,
         bounds=bounds,
@@ -323,7 +382,7 @@ def reallocate(
         roas_target=roas_target,
         plan_weeks=plan_weeks,
         adstock=adstock,
-        backtest=_backtest(con, inputs, curves, adstock, seed),
+        backtest=prepared.backtest,
     )
 
 
@@ -334,6 +393,23 @@ def _backtest(con, inputs: ChannelInputs, curves: list[ChannelCurve], adstock: b
     result = holdout(series, lambda: HillFit(adstock=adstock, n_boot=0, seed=seed))
     result["demo_touchpoints"] = demo_touchpoints(con)
     return result
+
+
+ANALYSIS_WEEKS = 78
+
+
+def analysis_period(con) -> tuple[date, date]:
+    """The default analysis period: the :data:`ANALYSIS_WEEKS` weeks (18 months) up to the last day
+    of the latest cost month, or from the first cost if the data is shorter."""
+    from datetime import timedelta
+
+    from analytics.warehouse.runner import rows
+
+    found = rows(con, COST_RANGE)
+    first, last = found[0] if found else (None, None)
+    if last is None:
+        raise RevLensError("The warehouse has no campaign costs; import a cost sheet before asking for a budget plan.")
+    return max(first, last - timedelta(weeks=ANALYSIS_WEEKS) + timedelta(days=1)), last
 
 
 def current_allocation(inputs: ChannelInputs, plan_weeks: int) -> np.ndarray:
