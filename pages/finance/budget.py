@@ -353,7 +353,7 @@ with left:
 with right:
     st.download_button(
         "Download Excel",
-        workbook_bytes(result),
+        lambda: workbook_bytes(result),
         file_name="revlens_budget_reallocation.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:",

@@ -43,6 +43,17 @@ from analytics.finance.reallocation.optimizer import Allocation, best_at_roas, m
 from analytics.warehouse.runner import Query
 
 OBJECTIVES = ("revenue", "ltv")
+# The output's fields, in the spec's order (``--format json``).
+SPEC_FIELDS = (
+    "current_allocation",
+    "optimized_allocation",
+    "expected_improvement",
+    "risk_assessment",
+    "implementation_timeline",
+    "curves",
+    "marginal_roi",
+    "backtest",
+)
 SCENARIOS = ("total", "revenue_target", "roas_target")
 DEFAULT_MAX_SHIFT = 0.3
 DEFAULT_PLAN_WEEKS = 13
@@ -535,12 +546,14 @@ def _risk(curves, optimized, plan_weeks, fixed, bounds) -> dict[str, list[str]]:
         weekly = optimized[i] / plan_weeks
         if cc.observed_max_weekly > 0 and weekly > BEYOND_OBSERVED * cc.observed_max_weekly + 1e-9:
             flags.append("beyond_observed")
-        if cc.source != "user" and 0 < cc.weeks < FEW_WEEKS:
+        if cc.source != "user" and cc.observed_max_weekly > 0 and cc.weeks < FEW_WEEKS:
             flags.append("few_weeks")
         if cc.fit is not None and cc.fit.r2_ < POOR_FIT:
             flags.append("poor_fit")
-        if cc.source == "none":
-            flags.append("no_history" if cc.observed_max_weekly == 0 else "fit_failed")
+        if cc.source == "none" and cc.observed_max_weekly == 0:
+            flags.append("no_history")
+        elif cc.source == "none" and cc.weeks >= MIN_FIT_WEEKS:
+            flags.append("fit_failed")
         if bounds.get(cc.channel, ChannelBounds()).locked:
             flags.append("locked")
         risk[cc.channel] = flags
