@@ -260,6 +260,11 @@ class HillFit:
         """The plan-period curve over ``weeks`` weeks (module docstring)."""
         return self.weekly_curve().over_weeks(weeks)
 
+    def boot_values(self, spend: float, weeks: float) -> np.ndarray:
+        """Every bootstrap replicate's plan-period revenue at ``spend``: ``n r_b(spend / n)``."""
+        b = self.boot_
+        return weeks * hill(np.full(len(b), spend / weeks), b[:, 0], b[:, 1], b[:, 2])
+
     def boot_curves(self, weeks: float) -> list[HillCurve]:
         return [HillCurve(float(b), float(a), float(k)).over_weeks(weeks) for b, a, k, _ in self.boot_]
 

@@ -534,8 +534,7 @@ def _improvement(curves, weights, current, optimized, value, plan_weeks) -> tupl
         if cc.fit is None:
             deltas += w * (_value(cc.curve, s1) - _value(cc.curve, s0))
             continue
-        for b, boot_curve in enumerate(cc.fit.boot_curves(plan_weeks)[:n]):
-            deltas[b] += w * (float(boot_curve.value(s1)) - float(boot_curve.value(s0)))
+        deltas += w * (cc.fit.boot_values(s1, plan_weeks)[:n] - cc.fit.boot_values(s0, plan_weeks)[:n])
     return value, float(np.percentile(deltas, 2.5)), float(np.percentile(deltas, 97.5))
 
 
@@ -568,7 +567,7 @@ def _timeline(curves, current, optimized, plan_weeks, weights) -> list[dict]:
         floor = 0.0
         for cc, s in zip(curves, spend):
             if cc.fit is not None and len(cc.fit.boot_):
-                floor += float(np.percentile([float(c.value(s)) for c in cc.fit.boot_curves(plan_weeks)], 2.5))
+                floor += float(np.percentile(cc.fit.boot_values(s, plan_weeks), 2.5))
             else:
                 floor += _value(cc.curve, s)
         steps.append(
