@@ -1,7 +1,6 @@
 """Finance → Budget: where next quarter's budget should move, how far to trust it; budget consumption."""
 
 import plotly.express as px
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -17,6 +16,30 @@ from pages.components.actions import current_user
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
+
+
+def consumption_chart(con, channels: tuple[str, ...]):
+    """Budget used per campaign (cached with the warehouse version: it does not move with the bounds)."""
+    budgets = budget_consumption(con)
+    if channels:
+        budgets = budgets.filter(pl.col("channel").is_in(channels))
+    live = budgets.filter(pl.col("status") != "not started").sort("consumption_pct", descending=True, nulls_last=True)
+    bars = px.bar(
+        live.to_pandas(),
+        y="campaign_id",
+        x="consumption_pct",
+        color="over_budget",
+        orientation="h",
+        color_discrete_map={True: "#d9534f", False: "#5cb85c"},
+        hover_data=["campaign_name", "spent", "budget"],
+        labels={"consumption_pct": "Budget used (%)", "campaign_id": "", "over_budget": "Over budget"},
+    )
+    bars.add_vline(x=100, line_dash="dot")
+    bars.update_layout(
+        height=max(300, 18 * live.height), margin={"t": 10, "b": 10}, yaxis={"categoryorder": "total ascending"}
+    )  # most consumed on top
+    return bars
+
 
 f = filters()
 st.title("Budget")
@@ -242,48 +265,74 @@ st.caption(
 
 # ---- curves
 st.subheader("Response curves")
-st.caption("13-week spend against expected attributed revenue; the band is the range of weekly spend observed.")
-grid = st.columns(2)
-for i, cc in enumerate(result.curves):
-    with grid[i % 2]:
-        name = label("channel", cc.channel)
+st.caption(
+    "13-week spend against expected attributed revenue; the band is the range of weekly spend observed (× 13), "
+    "the grey dot the current spend, the orange diamond the recommendation."
+)
+drawn = [(i, cc) for i, cc in enumerate(result.curves) if cc.curve is not None]
+for cc in result.curves:
+    if cc.curve is None:
+        st.caption(f"{label('channel', cc.channel)}: {cc.note or 'no curve'}")
+if drawn:  # one faceted Vega-Lite spec: a plain dict, drawn without a Python-side figure model
+    points = []
+    for i, cc in enumerate(result.curves):
         if cc.curve is None:
-            st.markdown(f"**{name}**: {cc.note or 'no curve'}")
             continue
+        name = label("channel", cc.channel) + (f" · R² {cc.fit.r2_:.2f}" if cc.fit is not None else " · your curve")
         low, high = cc.observed_min_weekly * result.plan_weeks, cc.observed_max_weekly * result.plan_weeks
         top = max(high, result.optimized[i], result.current[i]) * 1.5 or 1.0
-        xs = [top * k / 120 for k in range(121)]
-        fig = go.Figure()
-        fig.add_vrect(x0=low, x1=high, fillcolor="#9ecae1", opacity=0.25, line_width=0)
-        fig.add_trace(go.Scatter(x=xs, y=cc.curve.value(xs), mode="lines", name="Curve", line={"color": "#3182bd"}))
-        fig.add_trace(
-            go.Scatter(
-                x=[result.current[i]],
-                y=[cc.curve.value(result.current[i])],
-                mode="markers",
-                name="Current",
-                marker={"size": 10, "color": "#636363"},
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=[result.optimized[i]],
-                y=[cc.curve.value(result.optimized[i])],
-                mode="markers",
-                name="Recommended",
-                marker={"size": 11, "color": "#e6550d", "symbol": "diamond"},
-            )
-        )
-        r2 = f" · R² {cc.fit.r2_:.2f}" if cc.fit is not None else " · your curve"
-        fig.update_layout(
-            title=f"{name}{r2}",
-            height=260,
-            margin={"t": 40, "b": 10, "l": 10, "r": 10},
-            showlegend=i == 0,
-            xaxis_title="13-week spend",
-            yaxis_title="Revenue",
-        )
-        st.plotly_chart(fig, width="stretch", key=f"budget_curve_{cc.channel}")
+        xs = [top * n / 80 for n in range(81)]
+        points.append({"channel": name, "series": "Observed spend", "x": low, "x2": high})
+        points += [{"channel": name, "series": "Curve", "x": x, "y": float(y)} for x, y in zip(xs, cc.curve.value(xs))]
+        for series, spend in (("Current", result.current[i]), ("Recommended", result.optimized[i])):
+            points.append({"channel": name, "series": series, "x": float(spend), "y": float(cc.curve.value(spend))})
+    x = {"field": "x", "type": "quantitative", "title": "13-week spend ($)"}
+    spec = {
+        "facet": {"field": "channel", "type": "nominal", "title": None},
+        "columns": 2,
+        "spec": {
+            "width": 300,
+            "height": 170,
+            "layer": [
+                {
+                    "transform": [{"filter": "datum.series == 'Observed spend'"}],
+                    "mark": {"type": "rect", "opacity": 0.25, "color": "#9ecae1"},
+                    "encoding": {"x": x, "x2": {"field": "x2"}},
+                },
+                {
+                    "transform": [{"filter": "datum.series == 'Curve'"}],
+                    "mark": {"type": "line", "color": "#3182bd"},
+                    "encoding": {"x": x, "y": {"field": "y", "type": "quantitative", "title": "Expected revenue ($)"}},
+                },
+                {
+                    "transform": [{"filter": "datum.series == 'Current' || datum.series == 'Recommended'"}],
+                    "mark": {"type": "point", "filled": True, "size": 110},
+                    "encoding": {
+                        "x": x,
+                        "y": {"field": "y", "type": "quantitative"},
+                        "color": {
+                            "field": "series",
+                            "type": "nominal",
+                            "title": None,
+                            "scale": {"domain": ["Current", "Recommended"], "range": ["#636363", "#e6550d"]},
+                        },
+                        "shape": {
+                            "field": "series",
+                            "type": "nominal",
+                            "scale": {"domain": ["Current", "Recommended"], "range": ["circle", "diamond"]},
+                        },
+                        "tooltip": [
+                            {"field": "series", "title": "Point"},
+                            {"field": "x", "title": "Spend", "format": "$,.0f"},
+                            {"field": "y", "title": "Revenue", "format": "$,.0f"},
+                        ],
+                    },
+                },
+            ],
+        },
+        "resolve": {"scale": {"x": "independent", "y": "independent"}},
+    }
+    st.vega_lite_chart(pl.DataFrame(points).to_pandas(), spec, key="budget_curves_chart")
 
 # ---- risk, timeline, backtest
 left, right = st.columns(2)
@@ -405,22 +454,7 @@ if f.channels:
     budgets = budgets.filter(pl.col("channel").is_in(f.channels))
 over = budgets.filter(pl.col("over_budget"))
 st.caption(f"As of the latest cost month · {over.height} of {budgets.height} campaigns projected over budget.")
-live = budgets.filter(pl.col("status") != "not started").sort("consumption_pct", descending=True, nulls_last=True)
-bars = px.bar(
-    live.to_pandas(),
-    y="campaign_id",
-    x="consumption_pct",
-    color="over_budget",
-    orientation="h",
-    color_discrete_map={True: "#d9534f", False: "#5cb85c"},
-    hover_data=["campaign_name", "spent", "budget"],
-    labels={"consumption_pct": "Budget used (%)", "campaign_id": "", "over_budget": "Over budget"},
-)
-bars.add_vline(x=100, line_dash="dot")
-bars.update_layout(
-    height=max(300, 18 * live.height), margin={"t": 10, "b": 10}, yaxis={"categoryorder": "total ascending"}
-)  # most consumed on top
-st.plotly_chart(bars, width="stretch", key="budget_consumption_chart")
+st.plotly_chart(cached(consumption_chart, channels=f.channels), width="stretch", key="budget_consumption_chart")
 st.dataframe(
     budgets,
     width="stretch",
