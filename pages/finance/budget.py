@@ -244,7 +244,7 @@ st.dataframe(
         "current_spend": st.column_config.NumberColumn("Current", format="dollar"),
         "optimized_spend": st.column_config.NumberColumn("Recommended", format="dollar"),
         "change": st.column_config.NumberColumn("Change", format="dollar"),
-        "change_pct": st.column_config.NumberColumn("Change", format="%.1f%%"),
+        "change_pct": st.column_config.NumberColumn("Change (%)", format="%.1f%%"),
         "current_revenue": st.column_config.NumberColumn("Expected revenue now", format="dollar"),
         "expected_revenue": st.column_config.NumberColumn("Expected revenue after", format="dollar"),
         "marginal_roi": st.column_config.NumberColumn(

@@ -24,8 +24,15 @@ def test_advice_curves_backtest_scenarios_and_consumption(budget_page):
     assert labels[:3] == ["Total budget", "Expected lift (attributed revenue)", "Backtest error (MAPE)"]
     assert "Regret vs the planted optimum" in labels
     subheaders = [s.value for s in at.subheader]
-    for name in ("Before and after", "Response curves", "Risk flags", "Timeline", "Backtest", "Scenarios",
-                 "Budget consumption"):
+    for name in (
+        "Before and after",
+        "Response curves",
+        "Risk flags",
+        "Timeline",
+        "Backtest",
+        "Scenarios",
+        "Budget consumption",
+    ):
         assert name in subheaders
     before_after = next(d.value for d in at.dataframe if "optimized_spend" in d.value.columns)
     assert before_after["optimized_spend"].sum() == pytest.approx(before_after["current_spend"].sum(), abs=0.01)

@@ -149,6 +149,21 @@ def _adstock_derivative(spend: np.ndarray, carried: np.ndarray, theta: np.ndarra
     return out
 
 
+def _adstock_matrix(theta: float, weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """The recursion as a matrix, ``a = L x``, and ``dL / dtheta`` (one carry-over: the main fit).
+
+    ``L[t, j] = (1 - theta) theta^(t - j)`` for ``1 <= j <= t``, ``L[t, 0] = theta^t``."""
+    lag = np.subtract.outer(np.arange(weeks), np.arange(weeks)).astype(float)
+    below = lag >= 0
+    power = np.where(below, theta ** np.where(below, lag, 0.0), 0.0)
+    power_minus = np.where(below & (lag >= 1), theta ** np.where(lag >= 1, lag - 1, 0.0), 0.0)
+    matrix = (1.0 - theta) * power
+    derivative = -power + (1.0 - theta) * lag * power_minus
+    matrix[:, 0] = power[:, 0]
+    derivative[:, 0] = lag[:, 0] * power_minus[:, 0]
+    return matrix, derivative
+
+
 def hill(x: np.ndarray, beta, alpha, kappa) -> np.ndarray:
     """Elementwise Hill on arrays (the parameters broadcast)."""
     ratio = (np.maximum(x, 0.0) / kappa) ** alpha
@@ -286,7 +301,16 @@ def _model(x: np.ndarray, p: np.ndarray, adstock: bool, jacobian: bool = True):
     parameters (log beta, alpha, log kappa, theta): with ``u = (a / kappa)^alpha``,
     ``dr/dlog beta = r``, ``dr/dalpha = beta u ln(a / kappa) / (1 + u)^2``,
     ``dr/dlog kappa = -alpha beta u / (1 + u)^2``, ``dr/dtheta = alpha beta u / (a (1 + u)^2) da/dtheta``."""
-    carried = geometric_adstock(x, p[:, 3]) if adstock else np.broadcast_to(x, (len(p), len(x)))
+    carry_derivative = None
+    if adstock and len(p) == 1:  # the main fit: the recursion as one matrix product
+        matrix, d_matrix = _adstock_matrix(float(p[0, 3]), len(x))
+        carried = (matrix @ x)[np.newaxis]
+        carry_derivative = (d_matrix @ x)[np.newaxis]
+    elif adstock:
+        carried = geometric_adstock(x, p[:, 3])
+    else:
+        carried = np.broadcast_to(x, (len(p), len(x)))
+    raw = carried
     carried = np.maximum(carried, 1e-12)
     beta, alpha, kappa = np.exp(p[:, 0:1]), p[:, 1:2], np.exp(p[:, 2:3])
     log_ratio = np.log(carried / kappa)
@@ -299,7 +323,12 @@ def _model(x: np.ndarray, p: np.ndarray, adstock: bool, jacobian: bool = True):
     jac[..., 0] = r
     jac[..., 1] = core * log_ratio
     jac[..., 2] = -alpha * core
-    jac[..., 3] = (alpha * core / carried) * _adstock_derivative(x, carried, p[:, 3]) if adstock else 0.0
+    if adstock:
+        if carry_derivative is None:
+            carry_derivative = _adstock_derivative(x, raw, p[:, 3])
+        jac[..., 3] = (alpha * core / carried) * carry_derivative
+    else:
+        jac[..., 3] = 0.0
     return r, jac
 
 
@@ -312,10 +341,19 @@ def _least_squares(x, y, start, lower, upper, adstock):
     def full(q):
         return np.append(q, 0.0)[np.newaxis] if k == 3 else q[np.newaxis]
 
+    last: dict = {}
+
+    def evaluate(q):  # scipy asks for the residuals and the Jacobian at the same point: compute both once
+        key = q.tobytes()
+        if last.get("key") != key:
+            r, jac = _model(x, full(q), adstock)
+            last.update(key=key, residual=r[0] - y, jac=jac[0][:, :k])
+        return last
+
     result = least_squares(
-        lambda q: _model(x, full(q), adstock, jacobian=False)[0][0] - y,
+        lambda q: evaluate(q)["residual"],
         start[:k],
-        jac=lambda q: _model(x, full(q), adstock)[1][0][:, :k],
+        jac=lambda q: evaluate(q)["jac"],
         bounds=(lower[:k], upper[:k]),
         method="trf",
     )
@@ -337,10 +375,13 @@ def _batched_fit(x, y_boot, start, lower, upper, adstock, iterations: int = 25) 
     for _ in range(iterations):
         j = jac[..., :k]
         residual = predicted - y_boot
-        normal = np.einsum("rti,rtj->rij", j, j)
-        gradient = np.einsum("rti,rt->ri", j, residual)
-        scaled = normal + damping[:, None, None] * (np.einsum("rii->ri", normal)[:, :, None] * eye + 1e-9 * eye)
+        jt = np.ascontiguousarray(j.transpose(0, 2, 1))
+        normal = jt @ j
+        gradient = (jt @ residual[..., None])[..., 0]
+        diagonal = np.diagonal(normal, axis1=1, axis2=2)
+        scaled = normal + damping[:, None, None] * (diagonal[:, :, None] * eye + 1e-9 * eye)
         step = -np.linalg.solve(scaled, gradient[..., None])[..., 0]
+        cost_before = cost.copy()
         trial = p.copy()
         trial[:, :k] = np.clip(p[:, :k] + step, lower[:k], upper[:k])
         trial_pred, trial_jac = _model(x, trial, adstock)
@@ -352,7 +393,8 @@ def _batched_fit(x, y_boot, start, lower, upper, adstock, iterations: int = 25) 
             trial_jac[better],
             trial_cost[better],
         )
+        gain = np.where(better, (cost_before - cost) / np.maximum(cost_before, 1e-300), 0.0)
         damping = np.where(better, damping / 3.0, damping * 4.0)
-        if np.all(damping > 1e6):  # no replicate can improve any more
+        if np.all(damping > 1e6) or gain.max() < 1e-10:  # no replicate improves any more
             break
     return p
