@@ -108,6 +108,50 @@ current = plan.current_allocation(inputs, plan.DEFAULT_PLAN_WEEKS)
 for note in inputs.notes:
     st.caption(note)
 
+with st.expander("Inputs: spend, attributed revenue, CAC, LTV and seasonality over the analysis period"):
+    totals = inputs.weekly.group_by("channel").agg(
+        pl.col("spend").sum(), pl.col("attributed_revenue").sum(), pl.col("mature").sum().alias("mature_weeks")
+    )
+    unit = pl.DataFrame(
+        {
+            "channel": channels,
+            "cac": [inputs.cac.get(ch) for ch in channels],
+            "arr": [inputs.arr.get(ch) for ch in channels],
+            "churn_rate": [inputs.churn_rate.get(ch) for ch in channels],
+            "ltv": [inputs.ltv.get(ch) for ch in channels],
+        },
+        schema={"channel": pl.Utf8, "cac": pl.Float64, "arr": pl.Float64, "churn_rate": pl.Float64, "ltv": pl.Float64},
+    )
+    economics = (
+        totals.join(unit, on="channel")
+        .sort("channel")
+        .with_columns(
+            pl.col("channel").replace_strict({ch: label("channel", ch) for ch in channels}),
+            pl.col("churn_rate") * 100,
+        )
+    )
+    st.dataframe(
+        economics,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "channel": "Channel",
+            "spend": st.column_config.NumberColumn("Spend", format="dollar"),
+            "attributed_revenue": st.column_config.NumberColumn("Attributed revenue", format="dollar"),
+            "mature_weeks": st.column_config.NumberColumn("Mature weeks"),
+            "cac": st.column_config.NumberColumn("CAC", format="dollar"),
+            "arr": st.column_config.NumberColumn("ARR per account", format="dollar"),
+            "churn_rate": st.column_config.NumberColumn("Churn / year", format="%.1f%%"),
+            "ltv": st.column_config.NumberColumn(f"LTV (margin {inputs.gross_margin:.0%})", format="dollar"),
+        },
+    )
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    st.caption(
+        "Seasonality index (won revenue in the month over the mean month): "
+        + " · ".join(f"{months[m - 1]} {inputs.seasonality[m]:.2f}" for m in range(1, 13))
+        + ". Reported, not applied to the curves: 18 months mix season with trend."
+    )
+
 # ---- the question and the bounds
 scenario = st.radio(
     "Question",

@@ -233,3 +233,37 @@ def test_curves_file_csv_and_json():
 def test_a_malformed_curves_file_says_what_to_fix(text, message):
     with pytest.raises(RevLensError, match=message):
         parse_curves(text)
+
+
+# --------------------------------------------------------------------------- inputs on the tiny warehouse
+
+
+def test_inputs_by_hand_on_the_tiny_warehouse(tiny):
+    """tests/tiny.py's 2025 story: K1 (email) books 100 on Feb 1; K2 (paid_search) 40 on Jan 5
+    and 250 on Feb 3. Each month's cost is spread over its days (31 in January, 28 in February)."""
+    from datetime import date
+
+    import polars as pl
+
+    from analytics.finance.reallocation.inputs import channel_inputs, whole_weeks
+
+    inputs = channel_inputs(tiny, date(2025, 1, 1), date(2025, 2, 28))
+    assert inputs.weeks == whole_weeks(date(2025, 1, 1), date(2025, 2, 28))
+    assert inputs.weeks[0] == date(2025, 1, 6) and inputs.weeks[-1] == date(2025, 2, 17)
+    spend = {(r["channel"], r["week"]): r["spend"] for r in inputs.weekly.iter_rows(named=True)}
+    # the week of Jan 27: five January days and two February days
+    assert spend[("paid_search", date(2025, 1, 27))] == pytest.approx(40 * 5 / 31 + 250 * 2 / 28)
+    assert spend[("email", date(2025, 1, 27))] == pytest.approx(100 * 2 / 28)
+    assert spend[("email", date(2025, 2, 3))] == pytest.approx(25.0)
+    # O2 (5,000, won Jan 20) credits its one touch, paid_search on Jan 6: that week's revenue
+    weekly = inputs.weekly.filter(pl.col("attributed_revenue") > 0)
+    assert weekly.select("channel", "week", "attributed_revenue").rows() == [("paid_search", date(2025, 1, 6), 5000.0)]
+    # CAC = spend over the weeks / attributed conversions: 26 January and 23 February days
+    assert inputs.cac["paid_search"] == pytest.approx(40 * 26 / 31 + 250 * 23 / 28)
+    assert inputs.cac["email"] is None  # email's credited touch (Jan 5) is before the first week
+    # LTV: email's O1 went to A1 (ARR 12,000, no churn: the 10-year cap); paid_search's O2 to A2
+    # (ARR 100,000, churned Feb 15, 26 days after the close: 1 churn per 26/365.25 account-years)
+    assert inputs.ltv["email"] == pytest.approx(12_000 * 0.75 * 10)
+    assert inputs.churn_rate["paid_search"] == pytest.approx(365.25 / 26)
+    assert inputs.ltv["paid_search"] == pytest.approx(100_000 * 0.75 * 26 / 365.25)
+    assert inputs.ltv_multiple["paid_search"] == pytest.approx(0.75 * 26 / 365.25)

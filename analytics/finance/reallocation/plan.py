@@ -203,8 +203,19 @@ class Reallocation:
                 "kappa": [cc.curve.kappa if cc.curve else None for cc in self.curves],
                 "r2": [cc.fit.r2_ if cc.fit else None for cc in self.curves],
                 "risk_flags": [", ".join(self.risk[ch]) for ch in self.channels],
+                "cac": [self.inputs.cac.get(ch) for ch in self.channels],
+                "ltv": [self.inputs.ltv.get(ch) for ch in self.channels],
+                "ltv_multiple": [self.inputs.ltv_multiple.get(ch) for ch in self.channels],
             },
-            schema_overrides={"change_pct": pl.Float64, "beta": pl.Float64, "alpha": pl.Float64, "kappa": pl.Float64},
+            schema_overrides={
+                "change_pct": pl.Float64,
+                "beta": pl.Float64,
+                "alpha": pl.Float64,
+                "kappa": pl.Float64,
+                "cac": pl.Float64,
+                "ltv": pl.Float64,
+                "ltv_multiple": pl.Float64,
+            },
         )
 
 
