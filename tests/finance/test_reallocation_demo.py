@@ -215,3 +215,21 @@ def test_cli_json_csv_and_bad_input(demo_db, tmp_path):
         bad = _cli("--db", demo_db, *args)
         assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
         assert message in bad.stderr
+
+
+def test_an_uploaded_curves_file_replaces_the_fitted_curve(demo_db):
+    from analytics.finance.reallocation.plan import prepare
+
+    con = connect(demo_db, read_only=True)
+    start, end = analysis_period(con)
+    text = '{"period_weeks": 1, "curves": {"webinar": {"beta": 40000, "alpha": 0.9, "kappa": 3000}}}'
+    prepared = prepare(con, start, end, curves_text=text, n_boot=0)
+    with pytest.raises(RevLensError, match="The uploaded curves file, curve 1"):
+        prepare(con, start, end, curves_text='[{"channel": "webinar", "beta": "x"}]', n_boot=0)
+    con.close()
+    webinar = next(cc for cc in prepared.curves if cc.channel == "webinar")
+    assert webinar.source == "user" and webinar.curve.params() == pytest.approx(
+        {"beta": 40000 * 13, "alpha": 0.9, "kappa": 3000 * 13}
+    )
+    result = advise(prepared.inputs, prepared.curves)
+    assert result.to_dict()["curves"]["webinar"]["source"] == "user"
