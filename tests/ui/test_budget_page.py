@@ -60,3 +60,32 @@ def test_the_roi_page_no_longer_has_budget_consumption(app_test):
     at.run()
     at.switch_page("pages/finance/roi.py").run()
     assert "Budget consumption" not in [s.value for s in at.subheader]
+
+
+def _before_after(at):
+    return next(d.value for d in at.dataframe if "optimized_spend" in d.value.columns)
+
+
+def test_the_two_target_questions_on_the_page(budget_page):
+    at = budget_page
+    first = _before_after(at)
+    current_total = float(first["current_spend"].sum())
+    current_revenue = float(first["current_revenue"].sum())
+    # the least budget reaching 95% of today's expected revenue: less than today's total
+    at.radio(key="budget_scenario").set_value("revenue_target").run()
+    assert any("Enter the target" in i.value for i in at.info)
+    target = round(current_revenue * 0.95, 2)
+    at.number_input(key="budget_revenue_target").set_value(target).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    reached = _before_after(at)
+    assert float(reached["expected_revenue"].sum()) >= target - 1.0
+    assert float(reached["optimized_spend"].sum()) < current_total
+    # the most revenue at today's ROAS: the optimum earns more per dollar, so it can spend more
+    at.radio(key="budget_scenario").set_value("roas_target").run()
+    roas = round(current_revenue / current_total, 2)
+    at.number_input(key="budget_roas_target").set_value(roas).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    best = _before_after(at)
+    spend, revenue = float(best["optimized_spend"].sum()), float(best["expected_revenue"].sum())
+    assert revenue / spend >= roas - 1e-6
+    assert revenue >= current_revenue
