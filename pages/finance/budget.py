@@ -12,6 +12,7 @@ from analytics.core.numbers import DASH
 from analytics.finance.budget import budget_consumption
 from analytics.finance.reallocation import plan, scenarios
 from analytics.finance.reallocation.export import workbook_bytes
+from analytics.finance.report import DEFAULT_GROSS_MARGIN
 from pages.components.actions import current_user
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
@@ -84,6 +85,15 @@ with st.container(border=True):
         help="As a fraction of its current spend.",
     )
     adstock = middle.checkbox("Carry-over (geometric adstock)", key="budget_adstock")
+    gross_margin = middle.number_input(
+        "Gross margin",
+        0.05,
+        1.0,
+        DEFAULT_GROSS_MARGIN,
+        0.05,
+        key="budget_margin",
+        help="Share of revenue that is gross profit: LTV = ARR × margin × lifetime (the LTV-weighted objective).",
+    )
     upload = right.file_uploader(
         "Your own curves (CSV or JSON)",
         type=["csv", "json"],
@@ -99,7 +109,13 @@ curves_text = upload.getvalue().decode("utf-8", errors="replace") if upload is n
 
 with st.status("Fitting response curves", expanded=False) as status:
     prepared = cached(
-        plan.prepare, start=period[0], end=period[1], model=model, adstock=adstock, curves_text=curves_text
+        plan.prepare,
+        start=period[0],
+        end=period[1],
+        model=model,
+        adstock=adstock,
+        curves_text=curves_text,
+        gross_margin=gross_margin,
     )
     status.update(label=f"Curves fitted for {len(prepared.curves)} channels", state="complete")
 inputs = prepared.inputs
@@ -467,6 +483,8 @@ if right.button("Save scenario", key="budget_save_scenario", icon=":material/sav
         "revenue_target": revenue_target,
         "roas_target": roas_target,
         "max_shift": max_shift,
+        "adstock": adstock,
+        "gross_margin": gross_margin,
         "bounds": {ch: [b.minimum, b.maximum, b.locked] for ch, b in bounds.items()},
     }
     try:

@@ -247,7 +247,7 @@ def test_inputs_by_hand_on_the_tiny_warehouse(tiny):
 
     from analytics.finance.reallocation.inputs import channel_inputs, whole_weeks
 
-    inputs = channel_inputs(tiny, date(2025, 1, 1), date(2025, 2, 28))
+    inputs = channel_inputs(tiny, date(2025, 1, 1), date(2025, 2, 28), gross_margin=0.75)
     assert inputs.weeks == whole_weeks(date(2025, 1, 1), date(2025, 2, 28))
     assert inputs.weeks[0] == date(2025, 1, 6) and inputs.weeks[-1] == date(2025, 2, 17)
     spend = {(r["channel"], r["week"]): r["spend"] for r in inputs.weekly.iter_rows(named=True)}

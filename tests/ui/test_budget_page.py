@@ -89,3 +89,21 @@ def test_the_two_target_questions_on_the_page(budget_page):
     spend, revenue = float(best["optimized_spend"].sum()), float(best["expected_revenue"].sum())
     assert revenue / spend >= roas - 1e-6
     assert revenue >= current_revenue
+
+
+def test_the_gross_margin_setting_scales_the_ltv(budget_page):
+    at = budget_page
+
+    def ltv():
+        frame = next(d.value for d in at.dataframe if "ltv" in d.value.columns and "mature_weeks" in d.value.columns)
+        return dict(zip(frame["channel"], frame["ltv"]))
+
+    before = ltv()
+    assert at.number_input(key="budget_margin").value == pytest.approx(0.80)
+    at.number_input(key="budget_margin").set_value(0.40).run()
+    assert not at.exception and not at.error
+    after = ltv()
+    known = [ch for ch, v in before.items() if v == v and v is not None]
+    assert known
+    for ch in known:
+        assert after[ch] == pytest.approx(before[ch] / 2)

@@ -32,7 +32,7 @@ Over those weights, the channel's ARR is :math:`\\bar A_c = \\sum_j q_{j,c} A_j 
 and its observed churn rate (per account-year) is
 :math:`h_c = \\sum_j q_{j,c} \\delta_j / \\sum_j q_{j,c} E_j`, with :math:`\\delta_j = 1` when the
 account churned and :math:`E_j` the years from the close to the churn (or to the data's end).
-Then with a gross margin *g* (default 0.75):
+Then with a gross margin *g* (default 0.80, the ROI report's: one assumption for both pages):
 
 .. math:: L_c = \\bar A_c \\, g \\, \\min(1 / h_c, 10), \\qquad m_c = g \\min(1 / h_c, 10)
 
@@ -52,11 +52,11 @@ from datetime import date, timedelta
 from analytics.attribution.definitions import days_before, eligible, won_in_window
 from analytics.attribution.journeys import WON_DEALS, journeys_current
 from analytics.core.errors import RevLensError
+from analytics.finance.report import DEFAULT_GROSS_MARGIN
 from analytics.warehouse.runner import Query, rows, run, scalar
 
 MATURITY = 0.9
 MAX_LIFETIME_YEARS = 10.0
-DEFAULT_GROSS_MARGIN = 0.75
 
 WEEKLY_SPEND = Query(
     "finance.reallocation_weekly_spend",
