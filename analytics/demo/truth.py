@@ -137,3 +137,16 @@ NEGATIVE = (
     "Billing problems and poor support, we are considering alternatives.",
     "Hard to use and missing basic features we need.",
 )
+
+
+# Truth 2 as the budget's response curves read it: weekly spend spread evenly over a month's
+# days is s_m * 7 / days, so the monthly Hill s / (s + k) is, in weekly spend x, x / (x + k * 7 / days);
+# with an average month of 30.4375 days the weekly half-saturation is k * scale * 7 / 30.4375, alpha 1.
+DAYS_PER_MONTH = 30.4375
+DEFAULT_DEMO_TOUCHPOINTS = 500_000
+
+
+def planted_weekly_hill(channel: str, touchpoints: int) -> tuple[float, float]:
+    """``(alpha, kappa)`` of the planted weekly response of ``channel`` in a demo of ``touchpoints``."""
+    scale = touchpoints / DEFAULT_DEMO_TOUCHPOINTS
+    return 1.0, CHANNEL_TRUTH[channel].half_saturation * scale * 7.0 / DAYS_PER_MONTH

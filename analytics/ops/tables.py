@@ -200,6 +200,20 @@ rep_availability = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Budget scenarios (analytics.finance.reallocation.scenarios): a named set of budget inputs
+# saved on the Budget page, with the advice's summary, to compare side by side.
+budget_scenarios = sa.Table(
+    "budget_scenarios",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("created_by", sa.String(254), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),  # JSON: total, objective, model, max shift, bounds, locks
+    sa.Column("result", sa.Text, nullable=False),  # JSON: the spec-shaped advice
+    sa.UniqueConstraint("name", "created_by", name="uq_budget_scenarios_name"),
+)
+
 # Bump when a table or column is added; migrate() records it in schema_version.
 SCHEMA_VERSION = 4
 

@@ -18,6 +18,7 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
     ],
     "Finance": [
         ("pages/finance/roi.py", "ROI", ":material/paid:"),
+        ("pages/finance/budget.py", "Budget", ":material/savings:"),
     ],
     "Customer Success": [
         ("pages/customer_success/health.py", "Health", ":material/monitor_heart:"),
