@@ -149,3 +149,11 @@ def follow_up_workflow_id() -> str | None:
     """The HubSpot workflow newly qualified leads are enrolled in (``REVLENS_FOLLOW_UP_WORKFLOW``), if set."""
     value = setting("REVLENS_FOLLOW_UP_WORKFLOW")
     return str(value).strip() or None if value else None
+
+
+DEFAULT_FEEDBACK_TAXONOMY = "data/feedback_taxonomy.txt"
+
+
+def feedback_taxonomy_path() -> Path:
+    """The feedback themes' taxonomy file: ``REVLENS_FEEDBACK_TAXONOMY`` or ``data/feedback_taxonomy.txt``."""
+    return Path(os.environ.get("REVLENS_FEEDBACK_TAXONOMY", DEFAULT_FEEDBACK_TAXONOMY))

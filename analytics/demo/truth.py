@@ -193,27 +193,48 @@ UNKNOWN_ACCOUNT_ID, UNKNOWN_FEATURE = "ACC9999999", ("F99", "legacy_export")
 FEEDBACK_STREAM = 16
 FEEDBACK_THEMES = {  # theme -> (praise, complaints)
     "dashboards": (
-        ("The dashboards give our leadership a clear view of the pipeline.", "We love the new dashboards."),
-        ("The dashboards load slowly when we add filters.", "Our dashboards break when the data refreshes."),
+        (
+            "The dashboards are great and give our leadership a clear view of the pipeline.",
+            "We love the new dashboards.",
+        ),
+        (
+            "The dashboards are frustratingly slow when we add filters.",
+            "Our dashboards break when the data refreshes, which is annoying.",
+        ),
     ),
     "exports": (
-        ("Exports to Excel save our analysts hours every week.", "The CSV export is quick and reliable."),
+        (
+            "Exports to Excel are excellent and save our analysts hours.",
+            "The CSV export is quick and reliable, really helpful.",
+        ),
         ("Exports are painfully slow and often time out.", "The CSV export keeps failing on large reports."),
     ),
     "integrations": (
-        ("The HubSpot integration just works.", "The Salesforce integration syncs everything we need."),
-        ("The Salesforce integration breaks every few weeks.", "The HubSpot sync drops contacts without warning."),
+        ("The HubSpot integration works perfectly.", "The Salesforce integration is great and syncs everything."),
+        (
+            "The Salesforce integration breaks every few weeks, which is frustrating.",
+            "The HubSpot sync drops contacts without warning, a real problem.",
+        ),
     ),
     "support": (
-        ("Support answered within an hour and fixed the problem.", "The support team is friendly and helpful."),
-        ("Support takes days to reply to a ticket.", "Support closed our ticket without solving anything."),
+        (
+            "Support answered within an hour and solved the problem, excellent service.",
+            "The support team is friendly and helpful.",
+        ),
+        (
+            "Support is terrible and takes days to reply to a ticket.",
+            "Support closed our ticket without solving anything, very disappointing.",
+        ),
     ),
     "pricing": (
         ("The pricing is fair for what we get.", "Great value for the price."),
-        ("The price increase at renewal was hard to justify.", "The billing is confusing and the invoices are wrong."),
+        (
+            "The price increase at renewal was unfair and hard to justify.",
+            "The billing is confusing and the invoices are wrong.",
+        ),
     ),
     "onboarding": (
-        ("Onboarding was quick and the team was productive in a week.", "The training sessions were excellent."),
+        ("Onboarding was quick and easy, the team was productive in a week.", "The training sessions were excellent."),
         ("Onboarding new users is confusing and slow.", "The setup took months and the documentation is poor."),
     ),
 }
@@ -239,5 +260,5 @@ NON_ENGLISH = (
     "Les tableaux de bord sont excellents et le support est rapide.",
     "O suporte demora muito para responder aos nossos pedidos.",
 )
-RISING_THEME, RISING_FROM = "exports", "2026-09-01"
+RISING_THEME, RISING_FROM = "exports", "2026-10-01"
 RISING_SHARE_BEFORE, RISING_SHARE_AFTER, RISING_NEGATIVE = 0.08, 0.4, 0.9
