@@ -221,6 +221,13 @@ def catalog(con) -> dict[str, str]:
     }
 
 
+def catalog_ids(con) -> dict[str, str]:
+    """``{feature name: feature id}`` of the catalog (empty without one)."""
+    if not _has_table(con, "product_features"):
+        return {}
+    return dict(rows(con, "select feature_name, feature_id from product_features where feature_name is not null"))
+
+
 def features_of(con, config: AdoptionConfig = SPEC_ADOPTION) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(key features, advanced features): health's key features; advanced = the configured list, else the
     catalog's ``advanced`` ones, else :data:`DEFAULT_ADVANCED_FEATURES`."""
