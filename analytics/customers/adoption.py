@@ -602,7 +602,9 @@ def plan_campaign(
         raise RevLensError(f"Milestone {milestone!r} is not one of {', '.join(MILESTONES)}.")
     done = already.filter((pl.col("milestone") == milestone) & (pl.col("feature") == feature))["account_id"]
     eligible = metrics.filter(
-        (pl.col("milestone") == milestone) & (pl.col("feature") == feature) & ~pl.col("account_id").is_in(done)
+        (pl.col("milestone") == milestone)
+        & (pl.col("feature") == feature)
+        & ~pl.col("account_id").is_in(done.to_list())
     ).select("account_id", "account_name", "feature", "adoption_rate", "usage_velocity", "success_rate", "arr")
     kind, target = config.template(milestone)
     seed = config.holdout_seed if seed is None else seed
