@@ -101,6 +101,7 @@ class AdoptionConfig:
     expansion_breadth: float = 0.8
     expansion_adopted_share: float = 0.5
     seat_share: float = 0.9
+    expansion_min_users: int = 3
 
     def validate(self) -> AdoptionConfig:
         """Raise :class:`RevLensError` with one sentence when a value cannot be used."""
@@ -879,6 +880,9 @@ def expansion_opportunities(con, as_of: date | None = None, config: AdoptionConf
       and at least ``expansion_adopted_share`` (half) of the key features adopted (≥ 70% of users);
     * ``seats_near_limit``: active users ≥ ``seat_share`` (90%) of the plan's seat limit;
     * ``advanced_adoption``: an advanced feature adopted (≥ 70% of the active users use it).
+
+    The two adoption signals need at least ``expansion_min_users`` (3) active users: one user trying a
+    feature is 100% adoption, and no evidence of an account's need.
     """
     import polars as pl
 
@@ -902,8 +906,10 @@ def expansion_opportunities(con, as_of: date | None = None, config: AdoptionConf
     for row in accounts.iter_rows(named=True):
         base = {k: row[k] for k in ("account_id", "account_name", "segment", "plan", "arr", "owner_id")}
         k = row["key_features"] or 0
+        enough = (row["active_users"] or 0) >= config.expansion_min_users
         if (
-            top is not None
+            enough
+            and top is not None
             and row["tier"] is not None
             and row["tier"] < top
             and (row["breadth"] or 0) >= config.expansion_breadth
@@ -930,7 +936,7 @@ def expansion_opportunities(con, as_of: date | None = None, config: AdoptionConf
                     f"{row['plan']} plan's {row['seat_limit']:,} seats ({row['seat_use']:.0%}).",
                 }
             )
-        if row["advanced_features"]:
+        if enough and row["advanced_features"]:
             out.append(
                 {
                     **base,

@@ -302,7 +302,8 @@ def test_breadth_is_health_s_key_features_used(demo_db):
 
 
 def test_expansion_signals_with_reasons(crafted):
-    signals = adoption.expansion_opportunities(crafted, T, CONFIG)
+    assert not set(adoption.expansion_opportunities(crafted, T, CONFIG)["signal"]) & {"breadth_on_lower_plan"}
+    signals = adoption.expansion_opportunities(crafted, T, replace(CONFIG, expansion_min_users=2))  # C has 2 users
     found = {(r["account_id"], r["signal"]) for r in signals.iter_rows(named=True)}
     # C: both key features adopted on Starter (below Growth); its 2 active users fill Starter's 2 seats
     assert ("C", "breadth_on_lower_plan") in found and ("C", "seats_near_limit") in found
