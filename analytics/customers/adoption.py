@@ -847,8 +847,11 @@ def campaign_lifts(
     return pl.DataFrame(out, schema=schema)
 
 
-def lifts_or_empty(con, engine_url: str, config: AdoptionConfig = SPEC_ADOPTION) -> pl.DataFrame:
-    """:func:`campaign_lifts` of every recorded campaign in the ops store at ``engine_url`` (for a page's cache)."""
+def lifts_or_empty(
+    con, engine_url: str, config: AdoptionConfig = SPEC_ADOPTION, campaigns_seen: int = 0
+) -> pl.DataFrame:
+    """:func:`campaign_lifts` of every recorded campaign in the ops store at ``engine_url`` (for a page's cache:
+    ``campaigns_seen``, the number of campaigns, keys it so a new campaign is measured)."""
     from analytics.ops.store import ops_engine
 
     engine = ops_engine(engine_url)
@@ -873,7 +876,9 @@ def plans(con) -> dict[str, tuple[int, int | None]]:
     return {plan: (tier, limit) for plan, tier, limit in rows(con, PLAN_LIMITS)}
 
 
-def expansion_opportunities(con, as_of: date | None = None, config: AdoptionConfig = SPEC_ADOPTION) -> pl.DataFrame:
+def expansion_opportunities(
+    con, as_of: date | None = None, config: AdoptionConfig = SPEC_ADOPTION, metrics: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``identifyExpansionOpportunities``: one row per account and signal, with its reason.
 
     * ``breadth_on_lower_plan``: on a plan below the top tier, breadth ≥ ``expansion_breadth`` (0.8)
@@ -886,7 +891,7 @@ def expansion_opportunities(con, as_of: date | None = None, config: AdoptionConf
     """
     import polars as pl
 
-    metrics = adoption_metrics(con, as_of, config)
+    metrics = adoption_metrics(con, as_of, config) if metrics is None else metrics
     accounts = account_adoption(metrics, config)
     known = plans(con)
     top = max((tier for tier, _ in known.values()), default=None)
@@ -993,3 +998,29 @@ def expansion_task_payload(signals: pl.DataFrame, as_of: date) -> dict:
         "priority": "MEDIUM",
         "due_in_days": 5,
     }
+
+
+@dataclass(frozen=True)
+class AdoptionView:
+    """What the Adoption page draws, computed once per warehouse version, date and configuration."""
+
+    metrics: pl.DataFrame
+    accounts: pl.DataFrame
+    signals: pl.DataFrame
+    quality: dict
+    key_features: tuple[str, ...]
+    advanced_features: tuple[str, ...]
+
+
+def adoption_view(con, as_of: date, config: AdoptionConfig = SPEC_ADOPTION) -> AdoptionView:
+    """The metrics, the per-account view, the expansion signals and the data-quality counts as of ``as_of``."""
+    metrics = adoption_metrics(con, as_of, config)
+    keys, advanced = features_of(con, config)
+    return AdoptionView(
+        metrics,
+        account_adoption(metrics, config),
+        expansion_opportunities(con, as_of, config, metrics),
+        usage_quality(con),
+        keys,
+        advanced,
+    )
