@@ -51,8 +51,10 @@ if f.channels:
 if responses.is_empty():
     st.info("No feedback in the date range; widen it or load feedback on Operations → Import.", icon=":material/info:")
     st.stop()
-view = fb.FeedbackAnalysis(
-    responses, units, fb.theme_table(responses, units), analysis.monthly_themes, analysis.learned
+view = (
+    fb.FeedbackAnalysis(responses, units, fb.theme_table(responses, units), analysis.monthly_themes, analysis.learned)
+    if f.segments
+    else analysis
 )
 st.caption(
     f"{f.start:%d %b %Y} – {f.end:%d %b %Y}"
@@ -367,7 +369,12 @@ if picked:
 # ---- feedback as a health input (optional, off)
 with st.expander("Feedback in the health score (optional, off by default)"):
     weight = st.slider("Weight of the latest score (0 = off)", 0.0, 0.5, 0.0, 0.05, key="feedback_health_weight")
-    if span and health_scores is not None:
+    if not weight:
+        st.caption(
+            "Off: health's scores are as the Health page shows them. Move the slider to preview the score with the "
+            "latest NPS score (0–10, as 0–1) as one more input, the weights renormalized."
+        )
+    elif span and health_scores is not None:
         signal = fb.feedback_signal(analysis, span[1])
         blended = fb.health_with_feedback(health_scores, signal, weight, load_config(ops_engine()))
         config = load_config(ops_engine())
@@ -375,12 +382,8 @@ with st.expander("Feedback in the health score (optional, off by default)"):
         changed = moved.filter(pl.col("band") != pl.col("band_with_feedback"))
         st.caption(
             "Health's numbers stay as they are: this previews the score with the latest NPS score (0–10, as 0–1) "
-            "as one more input, the weights renormalized. "
-            + (
-                f"{changed.height:,} accounts would change band ({money(changed['arr'].sum())} of ARR)."
-                if weight
-                else ""
-            )
+            f"as one more input, the weights renormalized. {changed.height:,} accounts would change band "
+            f"({money(changed['arr'].sum())} of ARR)."
         )
         st.dataframe(
             moved.join(signal.drop("feedback_signal"), on="account_id", how="left").select(
