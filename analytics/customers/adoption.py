@@ -297,37 +297,40 @@ user_feature_days as (
     from events
     group by account_id, feature, user_id, day
 ),
-account_user_days as (
-    select account_id, user_id, day
+account_users as (
+    -- per user of the account in the window: the days with any use, and whether the last 7 days had one
+    select account_id, user_id, count(distinct day) as active_days,
+           max(case when day > $as_of - 7 then 1 else 0 end) as last_week
     from user_feature_days
     where day > $as_of - $window
-    group by account_id, user_id, day
+    group by account_id, user_id
 ),
 active as (
     -- active users: the account's users with any usage event in the window
-    select account_id, count(distinct user_id) as active_users, count(*) as account_user_days,
-           count(distinct case when day > $as_of - 7 then user_id end) as weekly_active_users
-    from account_user_days
+    select account_id, count(*) as active_users, sum(active_days) as account_user_days,
+           sum(last_week) as weekly_active_users
+    from account_users
     group by account_id
 ),
-feature_current as (
-    select account_id, feature, count(distinct user_id) as feature_users, sum(uses) as uses,
-           sum(successes) as successes, sum(known_outcomes) as known_outcomes, count(*) as feature_user_days,
-           count(distinct case when day > $as_of - 7 then user_id end) as feature_weekly_users
-    from user_feature_days
-    where day > $as_of - $window
-    group by account_id, feature
-),
-feature_users_by_window as (
+feature_user as (
+    -- per user of a feature: used in the window ("now"), in the window before, and the window's counts
     select account_id, feature, user_id,
            max(case when day > $as_of - $window then 1 else 0 end) as used_now,
-           max(case when day <= $as_of - $window then 1 else 0 end) as used_before
+           max(case when day <= $as_of - $window then 1 else 0 end) as used_before,
+           max(case when day > $as_of - 7 then 1 else 0 end) as used_last_week,
+           sum(case when day > $as_of - $window then uses else 0 end) as uses,
+           sum(case when day > $as_of - $window then successes else 0 end) as successes,
+           sum(case when day > $as_of - $window then known_outcomes else 0 end) as known_outcomes,
+           count(case when day > $as_of - $window then 1 end) as days_used
     from user_feature_days
     group by account_id, feature, user_id
 ),
-retention as (
-    select account_id, feature, sum(used_before) as previous_users, sum(used_before * used_now) as retained_users
-    from feature_users_by_window
+feature_current as (
+    select account_id, feature, sum(used_now) as feature_users, sum(uses) as uses, sum(successes) as successes,
+           sum(known_outcomes) as known_outcomes, sum(days_used) as feature_user_days,
+           sum(used_last_week) as feature_weekly_users, sum(used_before) as previous_users,
+           sum(used_before * used_now) as retained_users
+    from feature_user
     group by account_id, feature
 ),
 first_use as (
@@ -346,7 +349,7 @@ measured as (
         union all
         select cast(unnest($known_features) as varchar)
         union all
-        select feature from feature_current where not $has_catalog
+        select feature from feature_current where not $has_catalog and feature_users > 0
     ) as listed
     where feature is not null and feature <> ''
 ),
@@ -377,23 +380,28 @@ metrics as (
                as wau_mau,
            fu.first_use_day,
            fu.first_use_day - g.created_day as days_to_first_use,
-           coalesce(r.previous_users, 0) as previous_users,
-           case when r.previous_users > 0 then cast(r.retained_users as double) / r.previous_users end
+           coalesce(f.previous_users, 0) as previous_users,
+           case when f.previous_users > 0 then cast(f.retained_users as double) / f.previous_users end
                as feature_retention
     from grid as g
     left join active as a on a.account_id = g.account_id
     left join feature_current as f on f.account_id = g.account_id and f.feature = g.feature
-    left join retention as r on r.account_id = g.account_id and r.feature = g.feature
     left join first_use as fu on fu.account_id = g.account_id and fu.feature = g.feature
+),
+key_adoption as (
+    select account_id, count(*) as adopted_key_features
+    from metrics
+    where is_key and adoption_rate >= $adoption_threshold
+    group by account_id
 ),
 flagged as (
     select m.*,
            coalesce(m.adoption_rate >= $adoption_threshold, false) as adopted,
            coalesce(m.adoption_rate >= $adoption_threshold and m.usage_velocity >= $velocity_threshold
                     and m.success_rate >= $success_threshold, false) as thresholds_met,
-           count(case when m.is_key and m.adoption_rate >= $adoption_threshold then 1 end)
-               over (partition by m.account_id) as adopted_key_features
+           coalesce(k.adopted_key_features, 0) as adopted_key_features
     from metrics as m
+    left join key_adoption as k on k.account_id = m.account_id
 )
 select f.*,
        case when f.is_key and f.thresholds_met then 'adoption_success'
