@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 POSITIVE_CUT, NEGATIVE_CUT = 0.05, -0.05
 ENGLISH_SHARE = 0.25
 DEFAULT_COMPONENTS = 8
+MAX_TERMS = 2000  # the most frequent words and pairs: NMF's cost grows with them, its themes do not
 DEFAULT_RISE_POINTS = 10.0
 CASE_STUDY_MIN_SCORE = 8
 KINDS = ("value_driver", "pain_point", "feature_request")
@@ -286,7 +287,7 @@ def _learned_themes(texts: list[str], taxonomy: tuple[Theme, ...], components: i
     if len(distinct) < 3:
         return [None] * len(texts), []
     counts = np.bincount(position, minlength=len(distinct))
-    vectorizer = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), sublinear_tf=True)
+    vectorizer = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), sublinear_tf=True, max_features=MAX_TERMS)
     try:
         matrix = vectorizer.fit_transform(distinct.tolist())
     except ValueError:  # nothing left after the stop words
