@@ -417,8 +417,7 @@ ENGAGEMENT_CTES = engagement_ctes(derived=False)
 
 MARKETING_DAYS_BUILD = Query(
     "customers.health_marketing_days_build",
-    f"""create or replace table {MARKETING_DAYS_TABLE} as
-with account_of as (
+    """with account_of as (
     select contact_id, account_id from contacts where account_id is not null
 ),
 email as (

@@ -81,7 +81,7 @@ from analytics.core.errors import RevLensError
 from analytics.customers.config import COMPONENTS, SPEC_CONFIG, HealthConfig, resolve_key_features
 from analytics.customers.features import MARKETING_DAYS_BUILD, MARKETING_DAYS_TABLE, both, measure_ctes, window_params
 from analytics.warehouse.derived import DerivedTables
-from analytics.warehouse.runner import Query, execute, rows, run
+from analytics.warehouse.runner import Query, example_params, execute, rows, run
 
 if TYPE_CHECKING:
     import polars as pl
@@ -235,8 +235,7 @@ order by account_id"""
 
 HISTORY_BUILD = Query(
     "customers.health_history_build",
-    f"""create or replace table {HISTORY_TABLE} as
-with {measure_ctes(derived=True)},
+    f"""with {measure_ctes(derived=True)},
 {COMPONENT_CTES}
 select as_of, account_id, account_name, segment, owner_id, arr, {", ".join(COMPONENTS)}
 from components
@@ -373,8 +372,13 @@ def build_history(con, dates: list[date] | None = None) -> None:
     dates = history_dates(con) if dates is None else dates
     if not dates:  # an empty warehouse: an empty table of the right shape
         dates = [date.today()]
-    execute(con, MARKETING_DAYS_BUILD)
-    execute(con, HISTORY_BUILD, _params(con, SPEC_CONFIG, as_of_dates=dates))
+    # the queries are the tables' selects (printable, EXPLAINable); the build materializes them
+    execute(con, f"create or replace table {MARKETING_DAYS_TABLE} as {MARKETING_DAYS_BUILD.sql}")
+    execute(
+        con,
+        f"create or replace table {HISTORY_TABLE} as {HISTORY_BUILD.sql}",
+        _params(con, SPEC_CONFIG, as_of_dates=dates),
+    )
 
 
 HEALTH_HISTORY = DerivedTables("health_history", (MARKETING_DAYS_TABLE, HISTORY_TABLE), build_history)
@@ -643,3 +647,22 @@ def evidence(component: str, before: dict | None, after: dict | None) -> tuple[s
         return "—" if row is None or row.get(key) is None else f"{row[key]:,}"
 
     return tuple(f"{text} {value(before, key)} → {value(after, key)}" for key, text in _EVIDENCE[component])
+
+
+@example_params("customers.")
+def _example_params(con) -> dict:
+    """Parameters of the customers queries for ``sql explain``: the spec's weights, as of the data's last day."""
+    as_of = resolve_as_of(con, None)
+    trend_from = as_of - timedelta(days=TREND_DAYS)
+    return _params(
+        con,
+        SPEC_CONFIG,
+        as_of_dates=[trend_from, as_of],
+        as_of=as_of,
+        trend_from=trend_from,
+        account_id="(none)",
+        account_ids=["(none)"],
+        days=90,
+        all_segments=True,
+        segments=[],
+    )
