@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING
 
 from analytics.core.errors import RevLensError
 from analytics.customers.config import resolve_key_features
-from analytics.warehouse.runner import Query, rows, run
+from analytics.warehouse.runner import Query, example_params, rows, run
 
 if TYPE_CHECKING:
     import polars as pl
@@ -1032,3 +1032,15 @@ def adoption_view(con, as_of: date, config: AdoptionConfig = SPEC_ADOPTION) -> A
         keys,
         advanced,
     )
+
+
+@example_params("customers.adoption_")
+def _example_params(con) -> dict:
+    """Parameters of the adoption queries for ``sql explain``: the spec's thresholds, as of the data's last day."""
+    known = catalog(con)
+    return {
+        **_params(con, resolve_adoption_date(con), SPEC_ADOPTION),
+        "known_features": list(known) or [""],
+        "has_catalog": bool(known),
+        "account_ids": ["(none)"],
+    }

@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analytics.core.errors import RevLensError
-from analytics.warehouse.runner import Query, run
+from analytics.warehouse.runner import Query, example_params, run
 
 if TYPE_CHECKING:
     import polars as pl
@@ -745,3 +745,9 @@ def sentiment_quality(analysis: FeedbackAnalysis) -> dict:
         return {"responses": pairs.height, "spearman": None, "p_value": None}
     rho, p = spearmanr(pairs["sentiment"].to_numpy(), pairs["score"].to_numpy())
     return {"responses": pairs.height, "spearman": float(rho), "p_value": float(p)}
+
+
+@example_params("customers.feedback_")
+def _example_params(con) -> dict:
+    """Parameters of the feedback queries for ``sql explain``: every response, no account or contact."""
+    return {"start": None, "end": None, "account_ids": ["(none)"], "contact_ids": ["(none)"]}
