@@ -318,3 +318,14 @@ def test_expansion_signals_with_reasons(crafted):
         "breadth_on_lower_plan"
         in next(t for t in targets if t["hubspot_id"] == "hs-C")["properties"][adoption.EXPANSION_PROPERTY]
     )
+
+
+def test_expansion_task_names_one_account_s_reasons(crafted):
+    signals = adoption.expansion_opportunities(crafted, T, replace(CONFIG, expansion_min_users=2))
+    one = signals.filter(pl.col("account_id") == "C")
+    payload = adoption.expansion_task_payload(one, T)
+    name = one["account_name"][0]
+    assert payload["subject"] == f"Expansion: {name}"
+    assert all(f"- {reason}" in payload["body"] for reason in one["reason"])
+    several = adoption.expansion_task_payload(signals, T)
+    assert several["subject"] == "Expansion: an account shows upgrade signals" and T.isoformat() in several["body"]

@@ -242,3 +242,21 @@ def test_demo_sentiment_follows_score_and_exports_rise(medium_demo):
     assert analysis.responses["non_english"].sum() > 0
     assert analysis.responses.filter(pl.col("text").is_null() | (pl.col("text") == "")).height > 0
     assert analysis.nps == pytest.approx(fb.nps(analysis.responses["score"].to_list()))
+
+
+def test_messaging_hints_per_segment_by_hand():
+    rows = [
+        ("1", "A", 10, "Support is wonderful.", datetime(2026, 5, 1), "SMB"),
+        ("2", "B", 9, "Support is wonderful.", datetime(2026, 5, 2), "SMB"),
+        ("3", "C", 2, "The invoice is awful.", datetime(2026, 5, 3), "SMB"),
+        ("4", "D", 1, "Support is terrible.", datetime(2026, 5, 4), "Enterprise"),
+    ]
+    taxonomy = fb.parse_taxonomy("pin Support: support\npin Billing: invoice\n")
+    hints = fb.messaging_hints(fb.analyze_frame(frame(rows), taxonomy=taxonomy))
+    got = {(r["segment"], r["kind"], r["theme"]): (r["mentions"], r["example"]) for r in hints.iter_rows(named=True)}
+    assert got == {
+        ("SMB", "value_driver", "Support"): (2, "Support is wonderful."),
+        ("SMB", "pain_point", "Billing"): (1, "The invoice is awful."),
+        ("Enterprise", "pain_point", "Support"): (1, "Support is terrible."),
+    }
+    assert fb.messaging_hints(fb.analyze_frame(frame(rows), taxonomy=taxonomy), top=1).height == 3
