@@ -23,12 +23,13 @@ class JsonFormat(str, Enum):
     json = "json"
 
 
-def report(con, start=None, end=None, taxonomy=None) -> dict:
+def report(con, start=None, end=None, taxonomy=None, rise_points=None) -> dict:
     """The CLI's JSON: nps (−100 … 100), nps_by (month, segment, plan), themes, case_studies (feedback_id,
     account_id, score, sentiment, quote), pain_points, feature_requests."""
     from analytics.customers import feedback as fb
 
-    analysis = fb.analyze_feedback(con, start, end, taxonomy=taxonomy)
+    rise = fb.DEFAULT_RISE_POINTS if rise_points is None else rise_points
+    analysis = fb.analyze_feedback(con, start, end, taxonomy=taxonomy, rise_points=rise)
     cases = fb.case_studies(con, analysis)
     rounded = lambda v: None if v is None else round(float(v), 4)  # noqa: E731
     return {
@@ -81,6 +82,9 @@ def feedback(
     start: Annotated[str | None, typer.Option("--from", help="First day of responses (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day of responses (YYYY-MM-DD).")] = None,
     taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy file (default: data/feedback_taxonomy.txt).")] = None,
+    rise_points: Annotated[
+        float | None, typer.Option(help="Flag a theme as rising when its monthly share is up by this many points (10).")
+    ] = None,
     fmt: Annotated[JsonFormat, typer.Option("--format", help="json.")] = JsonFormat.json,
 ) -> None:
     """NPS overall and by month, segment and plan; themes with impact; case studies; pain points; requests."""
@@ -89,6 +93,10 @@ def feedback(
     from analytics.warehouse.connection import connect
 
     first, last = parse_date(start, "--from"), parse_date(end, "--to")
+    if rise_points is not None and not 0 < rise_points <= 100:
+        from analytics.core.errors import RevLensError
+
+        raise RevLensError(f"--rise-points is {rise_points:g}; give percentage points above 0 and up to 100, e.g. 10.")
     themes = read_taxonomy(taxonomy) if taxonomy is not None else None
     if taxonomy is not None and not taxonomy.is_file():
         from analytics.core.errors import RevLensError
@@ -96,7 +104,7 @@ def feedback(
         raise RevLensError(f"--taxonomy {taxonomy} does not exist; give the path of a taxonomy file.")
     con = connect(db or db_path(), read_only=True)
     try:
-        out = report(con, first, last, themes)
+        out = report(con, first, last, themes, rise_points)
     finally:
         con.close()
     sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")

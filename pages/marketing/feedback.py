@@ -2,6 +2,7 @@
 sentence by sentence, and campaigns by theme; everything computed offline."""
 
 import re
+from dataclasses import replace
 
 import plotly.graph_objects as go
 import polars as pl
@@ -121,7 +122,16 @@ for column, by in ((n1, "segment"), (n2, "plan")):
 
 # ---- themes
 st.subheader("Themes and their impact on NPS")
-rising = fb.rising_themes(analysis)
+rise_points = st.number_input(
+    "Flag a theme as rising when its share of the month's responses is up by (points)",
+    1.0,
+    100.0,
+    fb.DEFAULT_RISE_POINTS,
+    1.0,
+    key="feedback_rise_points",
+    help="Month over month: the latest month's share minus the month before's, in percentage points",
+)
+rising = fb.rising_themes(replace(analysis, monthly_themes=fb.monthly_theme_shares(analysis.responses, rise_points)))
 for r in rising.iter_rows(named=True):
     st.warning(
         f"**{r['theme']}** is rising: {r['share_pct']:.0f}% of {r['month']}'s responses, "

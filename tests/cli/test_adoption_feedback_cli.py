@@ -72,6 +72,11 @@ def test_feedback_json(cli, tmp_path):
     assert set(out["case_studies"][0]) == {"feedback_id", "account_id", "score", "sentiment", "quote"}
     assert all(c["score"] >= 8 and c["sentiment"] >= 0.05 for c in out["case_studies"])
     assert {t["theme"] for t in out["themes"]} >= {"Exports", "Support"}
+    assert "Exports" in [t["theme"] for t in out["themes"] if t["rising"]]  # the demo's planted rise
+    result = cli("feedback", "--rise-points", "100")
+    assert result.returncode == 0 and not any(t["rising"] for t in json.loads(result.stdout)["themes"])
+    result = cli("feedback", "--rise-points", "0")
+    assert result.returncode == 2 and "--rise-points is 0" in result.stderr and "Traceback" not in result.stderr
     bad = tmp_path / "taxonomy.txt"
     bad.write_text("Fine: fine\nnot a theme\n", encoding="utf-8")
     result = cli("feedback", "--taxonomy", str(bad))

@@ -88,6 +88,10 @@ def test_feedback_page_draws_nps_themes_cases_and_sentences(page):
     assert {"Exports", "Support"} <= set(themes["theme"])
     cases = table_with(at, "quote", "health_score")
     assert len(cases) > 0 and (cases["score"] >= 8).all()
+    rising = [w.value for w in at.warning if "is rising" in w.value]
+    assert any(w.startswith("**Exports** is rising") for w in rising), rising  # the demo's planted rise
+    at.number_input(key="feedback_rise_points").set_value(100.0).run()  # no share can rise by 100 points
+    assert not any("is rising" in w.value for w in at.warning)
     at.selectbox(key="feedback_explore_sentiment").set_value("not_english").run()
     flagged = at.get_by_key("feedback_responses").value
     assert len(flagged) > 0 and (flagged["language"] != "en").all()
