@@ -50,6 +50,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "churn": CommandSpec(
         "analytics.cli.health", "Churn probability, ARR at risk and drivers; the model card.", "churn_app"
     ),
+    "adoption": CommandSpec("analytics.cli.adoption", "Feature adoption per account and feature, with milestones."),
+    "feedback": CommandSpec("analytics.cli.feedback", "NPS, feedback themes, case studies, pain points, requests."),
 }
 
 

@@ -272,6 +272,24 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "revenue_target": "Least budget for a revenue target",
         "roas_target": "Most revenue at a target ROAS",
     },
+    # feature adoption and feedback (analytics.customers.adoption, .feedback)
+    "milestone": {
+        "adoption_success": "Adoption success",
+        "adoption_nudge": "Adoption nudge",
+        "advanced_feature": "Ready for advanced features",
+    },
+    "signal": {
+        "breadth_on_lower_plan": "Broad adoption on a lower plan",
+        "seats_near_limit": "Seats near the plan's limit",
+        "advanced_adoption": "Advanced features adopted",
+    },
+    "feedback_kind": {
+        "value_driver": "Value driver",
+        "pain_point": "Pain point",
+        "feature_request": "Feature request",
+    },
+    "sentiment": {"positive": "Positive", "neutral": "Neutral", "negative": "Negative"},
+    "nps_group": {"promoter": "Promoter", "passive": "Passive", "detractor": "Detractor"},
 }
 
 
