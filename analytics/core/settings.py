@@ -195,6 +195,14 @@ def app_url() -> str | None:
     return str(value).strip().rstrip("/") or None if value else None
 
 
+DEFAULT_FEEDBACK_TAXONOMY = "data/feedback_taxonomy.txt"
+
+
+def feedback_taxonomy_path() -> Path:
+    """The feedback themes' taxonomy file: ``REVLENS_FEEDBACK_TAXONOMY`` or ``data/feedback_taxonomy.txt``."""
+    return Path(os.environ.get("REVLENS_FEEDBACK_TAXONOMY", DEFAULT_FEEDBACK_TAXONOMY))
+
+
 DEFAULT_WRITE_WAIT_S = 60.0
 
 

@@ -405,6 +405,50 @@ def roi_calculations(ctx: JobContext) -> JobOutcome:
     )
 
 
+@job(
+    "budget_optimization_analysis",
+    "batch_operations",
+    (
+        MODEL,
+        Param("max_shift", float, 0.3, "the largest change per channel, as a fraction of its spend"),
+        Param("objective", str, "revenue", "revenue, profit or ltv"),
+    ),
+)
+def budget_optimization_analysis(ctx: JobContext) -> JobOutcome:
+    """The budget reallocation (spec ``optimizeBudgetAllocation``): response curves fitted on the
+    analysis period, the optimal split of the same total across channels, its expected improvement
+    with an interval, risks, timeline and the hold-out backtest.
+
+    Reads the warehouse through :func:`analytics.finance.reallocation.plan.reallocate`; writes the
+    advice (the spec's output shape) and the before/after table to ``job_results`` (the executive
+    report's budget section reads it). rows: channels.
+    """
+    from analytics.finance.reallocation.plan import analysis_period, reallocate
+
+    with _warehouse(ctx) as con:
+        start, end = analysis_period(con)
+        ctx.progress(f"fitting curves on {start} to {end}")
+        advice = reallocate(
+            con,
+            start,
+            end,
+            model=ctx.params["model"],
+            max_shift=ctx.params["max_shift"],
+            objective=ctx.params["objective"],
+        )
+    return JobOutcome(
+        rows=len(advice.channels),
+        summary={
+            "analysis_period": [start, end],
+            "objective": advice.objective,
+            "total_budget": advice.total_budget,
+            "plan_weeks": advice.plan_weeks,
+            "advice": json.loads(json.dumps(advice.to_dict(), default=str)),
+            "table": _records(advice.table()),
+        },
+    )
+
+
 @job("attribution_modeling", "batch_operations", (Param("lookback_days", int, 90, "the attribution lookback in days"),))
 def attribution_modeling(ctx: JobContext) -> JobOutcome:
     """Channel and campaign credit under every attribution model over all won deals, with the

@@ -5,8 +5,9 @@ reuse it), the style sheet is inline, and there is no link, font or image from e
 the file can be mailed and opened without a network. Sections, in order: KPIs (the period
 against the one before), Attribution (channel revenue under the rule models and Markov),
 ROI (by channel: investment, attributed revenue, ROI %), Customer health (accounts and ARR per
-band), Budget (the recommendation: consumption per campaign, projected over-spend, and the
-optimizer's reallocation when that capability is installed).
+band), Budget recommendation (the optimizer's reallocation of the same total across channels,
+:func:`analytics.finance.reallocation.plan.reallocate`, with its expected improvement and
+interval; and the campaigns projected to overspend).
 """
 
 from __future__ import annotations
@@ -68,22 +69,73 @@ class _Charts:
         return fragment
 
 
-def _budget_section(con, period: ReportPeriod) -> tuple[str, dict, object]:
-    """Consumption and over-spend per campaign, plus the optimizer's reallocation when present."""
-    from analytics.finance.budget import budget_consumption
+def _budget_section(con, chart, model: str) -> tuple[str, dict]:
+    """The reallocation's advice (same total, moved to where the next dollar earns most) with its
+    expected improvement and interval, and the campaigns projected to overspend."""
+    import plotly.graph_objects as go
 
+    from analytics.core.errors import RevLensError
+    from analytics.finance.budget import budget_consumption
+    from analytics.finance.reallocation.plan import analysis_period, reallocate
+
+    parts, figures = [], {}
+    try:
+        start, end = analysis_period(con)
+        advice = reallocate(con, start, end, model=model)
+    except RevLensError as exc:  # no costs, or too little history for curves: say so in the report
+        parts.append(f"<p>No reallocation: {html.escape(str(exc))}</p>")
+    else:
+        table = advice.table()
+        value, low, high = advice.improvement
+        figures["reallocation"] = {
+            "expected_improvement": value,
+            "interval": [low, high],
+            "current": advice.current_value,
+            "optimized": advice.optimized_value,
+        }
+        figure = go.Figure()
+        names = [label("channel", c) for c in table["channel"]]
+        figure.add_bar(x=names, y=table["current_spend"].to_list(), name="Current")
+        figure.add_bar(x=names, y=table["optimized_spend"].to_list(), name="Recommended")
+        figure.update_layout(
+            barmode="group", title=f"Spend per channel over the next {advice.plan_weeks} weeks", yaxis_title="USD"
+        )
+        parts.append(
+            f"<p><b>Recommendation:</b> move the same {money(advice.total_budget)} to the split below; expected "
+            f"{html.escape(advice.objective)} {money(advice.optimized_value)} instead of {money(advice.current_value)}, "
+            f"<b>{money(value)}</b> more (interval {money(low)} to {money(high)}), from response curves fitted on "
+            f"{start:%d %b %Y} – {end:%d %b %Y} with changes capped at 30% per channel.</p>"
+        )
+        parts.append(chart(figure))
+        parts.append(
+            _table(
+                table.with_columns(table["channel"].map_elements(lambda c: label("channel", c), return_dtype=str)),
+                {
+                    "channel": "Channel",
+                    "current_spend": "Current",
+                    "optimized_spend": "Recommended",
+                    "change_pct": "Change %",
+                    "marginal_roi": "Marginal ROI",
+                },
+                {
+                    "current_spend": money,
+                    "optimized_spend": money,
+                    "change_pct": lambda v: "—" if v is None else f"{v:+.1f}%",
+                    "marginal_roi": lambda v: f"{v:.2f}",
+                },
+            )
+        )
     budget = budget_consumption(con)
     over = budget.filter(budget["over_budget"]) if budget.height else budget
-    figures = {
-        "campaigns": budget.height,
-        "over_budget": over.height,
-        "projected_overspend": float((over["projected_spend"] - over["budget"]).sum()) if over.height else 0.0,
-    }
-    parts = [
+    figures.update(
+        campaigns=budget.height,
+        over_budget=over.height,
+        projected_overspend=float((over["projected_spend"] - over["budget"]).sum()) if over.height else 0.0,
+    )
+    parts.append(
         f"<p>{budget.height:,} campaigns with a budget; <b>{over.height:,}</b> are projected to overspend by "
-        f"{money(figures['projected_overspend'])} in total. Recommendation: hold or cut spend on these before "
-        "the period closes, and move it to the channels with the highest ROI above.</p>"
-    ]
+        f"{money(figures['projected_overspend'])} in total: hold or cut their spend before the period closes.</p>"
+    )
     if over.height:
         parts.append(
             _table(
@@ -98,7 +150,7 @@ def _budget_section(con, period: ReportPeriod) -> tuple[str, dict, object]:
                 {"budget": money, "spent": money, "projected_spend": money},
             )
         )
-    return "".join(parts), figures, budget
+    return "".join(parts), figures
 
 
 def executive_report(con, engine, period: ReportPeriod, model: str = "linear", progress=None) -> tuple[str, dict]:
@@ -230,7 +282,7 @@ def executive_report(con, engine, period: ReportPeriod, model: str = "linear", p
     )
 
     step("budget")
-    budget_html, budget_figures, _ = _budget_section(con, period)
+    budget_html, budget_figures = _budget_section(con, chart, model)
     sections.append(("budget", "Budget recommendation", budget_html))
 
     generated = utcnow()

@@ -31,7 +31,7 @@ def test_executive_report_opens_offline_and_shows_its_sections(demo_db, tmp_path
 
         page.route("**/*", only_the_file)
         page.goto(path.as_uri())
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4", timeout=60_000)
         headings = page.eval_on_selector_all("h2", "nodes => nodes.map(n => n.textContent)")
         charts = page.eval_on_selector_all(".js-plotly-plot", "nodes => nodes.length")
         kpis = page.eval_on_selector_all(".kpi .value", "nodes => nodes.map(n => n.textContent)")
@@ -40,6 +40,6 @@ def test_executive_report_opens_offline_and_shows_its_sections(demo_db, tmp_path
         if os.environ.get("REVLENS_SCREENSHOTS") == "1":
             page.screenshot(path=str(Path(__file__).parents[2] / "docs" / "executive_report.png"), full_page=False)
     assert headings == SECTIONS
-    assert charts == 3 and bars > 0 and len(kpis) == 5 and all(k.strip() for k in kpis)
+    assert charts == 4 and bars > 0 and len(kpis) == 5 and all(k.strip() for k in kpis)
     assert title.startswith("RevLens executive report")
     assert requests == []

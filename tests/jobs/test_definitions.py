@@ -70,6 +70,13 @@ def test_the_jobs_figures(demo_db, store):
     # self-contained: plotly.js inline exactly once, nothing loaded from elsewhere
     assert html.count("<script") >= 4 and "<script src=" not in html and "<link" not in html
     assert html.count("plotly.js v") == 1
+    budget = run_job("budget_optimization_analysis", policy=ONCE, engine=engine, db=demo_db)
+    advice = last_results(engine, "budget_optimization_analysis")["summary"]
+    # the same total, reallocated: the optimized split sums to the current one (to the cent)
+    current, optimized = advice["advice"]["current_allocation"], advice["advice"]["optimized_allocation"]
+    assert budget.succeeded and abs(sum(current.values()) - sum(optimized.values())) < 0.011
+    assert advice["advice"]["expected_improvement"]["value"] >= 0
+    assert "Recommendation:</b> move the same" in html
     assert last_results(engine, "executive_reporting")["summary"]["sections"] == [
         "KPIs",
         "Attribution",
