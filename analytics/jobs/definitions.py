@@ -1,6 +1,9 @@
 """The spec's scheduled jobs (``BatchSyncSchedule``), each through the capability that owns the work.
 
-Every job reads the warehouse read-only (``crm_contact_sync`` writes it, through the CRM sync),
+Every job reads the warehouse read-only (``crm_contact_sync`` writes it, through the CRM sync and
+its writer protocol, :func:`analytics.warehouse.connection.writing`); while a writer is announced
+or writing, a job does not open the file and fails with a ``locked`` error, which its retry
+policy retries;
 stores its figures in ``job_results`` (the pages show the last run's figures and its time), and
 writes files only under the exports folder (``REVLENS_EXPORTS``). ``rows`` is each job's measure
 of work, named in its docstring.
@@ -80,8 +83,11 @@ STORED_CRM_RECORDS = Query(
 
 @contextmanager
 def _warehouse(ctx: JobContext):
-    from analytics.warehouse.connection import connect
+    from analytics.warehouse.connection import WarehouseBusy, connect, current_writer
 
+    writer = current_writer(ctx.db)
+    if writer is not None:  # the writer protocol: no new reader while a write is announced (retried as "locked")
+        raise WarehouseBusy(f"The warehouse {ctx.db} is being written by {writer.describe()}; {ctx.job} waits for it.")
     con = connect(ctx.db, read_only=True)
     try:
         yield con

@@ -97,9 +97,12 @@ def holder_dead(owner: str | None, heartbeat_at: datetime | None, now: datetime 
 def error_reason(exc: BaseException) -> str | None:
     """The retry reason of an error (one of the policy's ``retryable_errors``), None if permanent."""
     from analytics.crm.hubspot.transport import TransientError
+    from analytics.warehouse.connection import WarehouseBusy
 
     if isinstance(exc, TransientError):
         return exc.reason
+    if isinstance(exc, WarehouseBusy):  # an import, a sync or another job is writing the warehouse
+        return "locked"
     text = str(exc).lower()
     if isinstance(exc, (sa.exc.OperationalError, RevLensError)) and ("locked" in text or "lock on" in text):
         return "locked"

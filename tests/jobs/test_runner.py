@@ -176,3 +176,23 @@ def test_a_failed_run_is_recorded_with_its_error_and_counts_against_availability
 
     reporting = next(a for a in board(store)["availability"] if a["service"] == "reporting_services")
     assert reporting["checks"] == 1 and reporting["failed"] == 1 and reporting["met"] is False
+
+
+def test_a_job_waits_out_a_writer_through_its_retry_policy(store, demo_db, tmp_path):
+    import shutil
+
+    from analytics.warehouse.connection import writing
+
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_db, db)
+    writer = writing(db, purpose="an import of costs.csv")
+    writer.__enter__()  # an import holds the warehouse
+
+    def wait_for_the_writer(delay_s):
+        writer.__exit__(None, None, None)  # ... and commits while the job waits
+
+    policy = RetryPolicy(max_attempts=2, base_delay_ms=10, max_delay_ms=10, retryable_errors=("locked",))
+    report = run_job("roi_calculations", policy=policy, engine=store, db=db, sleep=wait_for_the_writer)
+    assert [a.status for a in report.attempts] == ["failed", "succeeded"]
+    assert "being written by an import of costs.csv" in report.attempts[0].error
+    assert report.attempts[0].reason == "locked"
