@@ -62,3 +62,19 @@ def test_serve_catches_up_schedules_and_exports_metrics(demo_db, tmp_path, monke
     with engine.connect() as conn:
         triggers = conn.execute(sa.select(job_runs.c.trigger).order_by(job_runs.c.id)).scalars().all()
     assert triggers == ["schedule", "catch_up"]
+
+
+def test_a_failing_job_never_reaches_the_scheduler(tmp_path):
+    from analytics.jobs.serve import _fire
+
+    path = tmp_path / "schedule.toml"
+    path.write_text('[jobs]\nfinancial_data_export = "0 6 * * *"\n')
+    entry = load_schedule(path).entries[0]
+    engine = ops_engine(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    lines: list[str] = []
+    _fire(entry, engine, tmp_path / "missing.duckdb", tmp_path, lines.append)  # raises nothing
+    assert len(lines) == 1
+    assert "No warehouse at" in lines[0]
+    with engine.connect() as conn:
+        runs = conn.execute(sa.select(job_runs.c.trigger, job_runs.c.status, job_runs.c.scheduled_for)).all()
+    assert [(t, s) for t, s, _ in runs] == [("schedule", "failed")] and runs[0][2] is not None
