@@ -82,7 +82,7 @@ class Job:
 
     @property
     def summary_line(self) -> str:
-        return self.doc.splitlines()[0] if self.doc else self.name
+        return self.doc.splitlines()[0].replace("``", "") if self.doc else self.name
 
     def parse_params(self, given: dict[str, str] | None) -> dict:
         """Defaults overridden by ``given`` (text values, as from ``--param k=v``), typed."""

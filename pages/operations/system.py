@@ -1,12 +1,13 @@
 """Operations → System: the batch schedule, its runs, the SLA board, data freshness and the outboxes."""
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import polars as pl
 import streamlit as st
 
 from analytics.core.errors import RevLensError
+from analytics.core.labels import label, labels
 from analytics.core.settings import db_path, exports_dir
 from analytics.crm.actions import queue as outbox
 from analytics.jobs import sla
@@ -33,6 +34,17 @@ except RevLensError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 
+SLA_COLUMNS = {
+    "target_ms": st.column_config.NumberColumn("Target (ms)", format="%d"),
+    "samples": "Samples",
+    "p50_ms": st.column_config.NumberColumn("p50 (ms)", format="%.0f"),
+    "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
+    "p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.0f"),
+    "max_ms": st.column_config.NumberColumn("Max (ms)", format="%.0f"),
+    "violations": "Violations",
+    "errors": "Errors",
+    "within_target_pct": st.column_config.NumberColumn("Within target", format="%.1f%%"),
+}
 now = utcnow()
 board = sla.board(engine, now - timedelta(days=30))
 recent = [v for v in board["violations"] if v["at"] >= (now - timedelta(hours=24)).isoformat()]
@@ -49,9 +61,10 @@ failed_recently = [
     if r["status"] == "failed" and r["started_at"] >= (now - timedelta(days=1)).isoformat()
 ]
 if failed_recently:
+    attempts = "attempt" if len(failed_recently) == 1 else "attempts"
+    failed_jobs = ", ".join(sorted({r["job"] for r in failed_recently}))
     st.error(
-        f"{len(failed_recently):,} job attempts failed in the last 24 hours ({', '.join(sorted({r['job'] for r in failed_recently}))}); "
-        "retry them under Runs.",
+        f"{len(failed_recently):,} job {attempts} failed in the last 24 hours ({failed_jobs}); retry them under Runs.",
         icon=":material/error:",
     )
 if st.session_state.get("system_started"):
@@ -88,9 +101,9 @@ with schedule_tab:
                 "job": name,
                 "schedule": entry.cron if entry else "not scheduled",
                 "next_run": entry.next_run(now) if entry else None,
-                "sla_class": job.sla_class.replace("_", " "),
-                "last_status": last[0]["status"] if last else "never run",
-                "last_run": last[0]["started_at"] if last else None,
+                "sla_class": label("sla_class", job.sla_class),
+                "last_status": label("job_status", last[0]["status"] if last else "never run"),
+                "last_run": datetime.fromisoformat(last[0]["started_at"]) if last else None,
                 "figures_from": stored["created_at"] if stored else None,
                 "what": job.summary_line,
             }
@@ -105,7 +118,7 @@ with schedule_tab:
             "next_run": st.column_config.DatetimeColumn("Next run", format="YYYY-MM-DD HH:mm z"),
             "sla_class": "SLA class",
             "last_status": "Last run",
-            "last_run": "Started",
+            "last_run": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
             "figures_from": st.column_config.DatetimeColumn("Stored figures from", format="YYYY-MM-DD HH:mm"),
             "what": "What it does",
         },
@@ -138,9 +151,9 @@ with runs_tab:
                     "job": r["job"],
                     "trigger": r["trigger"],
                     "attempt": r["attempt"],
-                    "started_at": r["started_at"],
+                    "started_at": datetime.fromisoformat(r["started_at"]),
                     "duration_s": r["duration_s"],
-                    "status": r["status"],
+                    "status": label("job_status", r["status"]),
                     "rows": r["rows"],
                     "outputs": ", ".join(r["outputs"]),
                     "error": r["error"],
@@ -150,7 +163,8 @@ with runs_tab:
             infer_schema_length=None,
         )
         only_failed = st.toggle("Failures only", key="system_failed_only")
-        shown = frame.filter(pl.col("status").is_in(["failed", "refused"])) if only_failed else frame
+        problems = [label("job_status", "failed"), label("job_status", "refused")]
+        shown = frame.filter(pl.col("status").is_in(problems)) if only_failed else frame
         st.container(key="system_runs").dataframe(
             shown,
             hide_index=True,
@@ -159,7 +173,7 @@ with runs_tab:
                 "job": "Job",
                 "trigger": "Trigger",
                 "attempt": "Attempt",
-                "started_at": "Started (UTC)",
+                "started_at": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm:ss"),
                 "duration_s": st.column_config.NumberColumn("Seconds", format="%.1f"),
                 "status": "Status",
                 "rows": "Rows",
@@ -191,26 +205,17 @@ with sla_tab:
     )
     classes = pl.DataFrame(board["classes"])
     st.container(key="system_sla_classes").dataframe(
-        classes.with_columns(pl.col("sla_class").str.replace_all("_", " ")),
+        classes.with_columns(pl.col("sla_class").replace_strict(labels("sla_class", classes["sla_class"]))),
         hide_index=True,
-        column_config={
-            "sla_class": "SLA class",
-            "target_ms": st.column_config.NumberColumn("Target (ms)", format="%d"),
-            "samples": "Samples",
-            "p50_ms": st.column_config.NumberColumn("p50 (ms)", format="%.0f"),
-            "p95_ms": st.column_config.NumberColumn("p95 (ms)", format="%.0f"),
-            "p99_ms": st.column_config.NumberColumn("p99 (ms)", format="%.0f"),
-            "max_ms": st.column_config.NumberColumn("Max (ms)", format="%.0f"),
-            "violations": "Violations",
-            "errors": "Errors",
-            "within_target_pct": st.column_config.NumberColumn("Within target", format="%.1f%%"),
-        },
+        column_config={**SLA_COLUMNS, "sla_class": "SLA class"},
     )
     if board["operations"]:
         st.markdown("**Per operation**")
+        operations = pl.DataFrame(board["operations"])
         st.container(key="system_sla_operations").dataframe(
-            pl.DataFrame(board["operations"]),
+            operations.with_columns(pl.col("sla_class").replace_strict(labels("sla_class", operations["sla_class"]))),
             hide_index=True,
+            column_config={**SLA_COLUMNS, "operation": "Operation", "sla_class": "SLA class"},
         )
     a, b = st.columns(2)
     with a:
@@ -218,7 +223,7 @@ with sla_tab:
         for item in board["availability"]:
             value = "no checks yet" if item["measured_pct"] is None else f"{item['measured_pct']:.2f}%"
             st.metric(
-                item["service"].replace("_", " ").capitalize(),
+                label("sla_service", item["service"]),
                 value,
                 f"target {item['target_pct']:g}% · {item['checks']:,} checks, {item['failed']:,} failed",
                 delta_color="off",
@@ -229,7 +234,7 @@ with sla_tab:
         for item in board["accuracy"]:
             value = "not checked yet" if item["measured_pct"] is None else f"{item['measured_pct']:.2f}%"
             st.metric(
-                item["target"].replace("_", " ").capitalize(),
+                label("sla_accuracy", item["target"]),
                 value,
                 f"target {item['target_pct']:g}% · {item['checks']:,} checks",
                 delta_color="off",

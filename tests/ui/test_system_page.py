@@ -47,11 +47,11 @@ def test_system_page_shows_schedule_runs_sla_freshness_and_outboxes(app_test, de
     assert any("failed in the last 24 hours (financial_data_export)" in e.value for e in at.error)
     schedule = frame(at, "system_schedule")
     row = schedule.set_index("job").loc["roi_calculations"]
-    assert row["schedule"] == "0 3 * * sun" and row["last_status"] == "succeeded"
+    assert row["schedule"] == "0 3 * * sun" and row["last_status"] == "Succeeded"
     runs = frame(at, "system_runs")
-    assert set(runs["status"]) == {"succeeded", "failed"}
+    assert set(runs["status"]) == {"Succeeded", "Failed"}
     classes = frame(at, "system_sla_classes").set_index("sla_class")
-    assert classes.loc["real time operations", "violations"] == 1
+    assert classes.loc["Real-time operations", "violations"] == 1
     fresh = frame(at, "system_freshness")
     assert fresh["table"].tolist() == list(TABLES)
     # the retry button reruns the failed job with its parameters (in the background, under the lock)
