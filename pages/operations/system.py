@@ -118,7 +118,7 @@ with schedule_tab:
             "next_run": st.column_config.DatetimeColumn("Next run", format="YYYY-MM-DD HH:mm z"),
             "sla_class": "SLA class",
             "last_status": "Last run",
-            "last_run": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
+            "last_run": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm", width="medium"),
             "figures_from": st.column_config.DatetimeColumn("Stored figures from", format="YYYY-MM-DD HH:mm"),
             "what": "What it does",
         },
