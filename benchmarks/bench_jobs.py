@@ -6,8 +6,9 @@ Builds the default demo warehouse (500,000 touchpoints) at PATH when it is missi
 runs through :func:`analytics.jobs.runner.run_job` (lock, heartbeat, run record, stored
 results, SLA sample: what ``jobs run`` does) ``--repeat`` times on a fresh ops store in a tmp
 folder; the median wall time is compared with the job's SLA target. The warehouse is opened
-read-only by every job but ``crm_contact_sync`` (skipped here: it needs HubSpot; the fake server
-is exercised in the tests). ``budget_optimization_analysis`` runs when its capability is there.
+read-only by every job but ``crm_contact_sync``, which runs only with ``--crm N``: against the
+tests' local HubSpot server seeded with N contacts, a full pull each time, on a copy of the
+warehouse in the tmp folder (the pull merges, bumps the version and rebuilds every derived table).
 
 Measuring cost: the overhead of :func:`analytics.jobs.sla.track` around an empty block (two
 clock reads, a sample, a list append) and of writing one sample to the ops store (the
@@ -20,8 +21,10 @@ The load average is printed at the start and the end (the machine may be shared)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -62,6 +65,7 @@ def main() -> None:
     parser.add_argument("--jobs", default="")
     parser.add_argument("--skip", default="")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--crm", type=int, default=0, help="run crm_contact_sync against N fake HubSpot contacts")
     args = parser.parse_args()
     if not args.db.exists():
         from analytics.demo.builder import build_demo
@@ -71,10 +75,21 @@ def main() -> None:
         build_demo(args.db)
     print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
     names = [n for n in (args.jobs.split(",") if args.jobs else all_jobs()) if n and not n.startswith("_")]
-    skip = {"crm_contact_sync", *filter(None, args.skip.split(","))}
+    skip = set(filter(None, args.skip.split(",")))
+    if not args.crm:
+        skip.add("crm_contact_sync")
     results = []
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         engine = ops_engine(f"sqlite:///{folder}/ops.sqlite")
+        writable = args.db
+        if args.crm and "crm_contact_sync" in names:
+            from tests.fakes.hubspot_server import HubSpotServer, seed_contacts
+
+            server = stack.enter_context(HubSpotServer("pat-bench"))
+            seed_contacts(server, args.crm)
+            os.environ.update(HUBSPOT_ACCESS_TOKEN="pat-bench", HUBSPOT_API_BASE=server.base_url)
+            writable = Path(folder) / "warehouse.duckdb"
+            shutil.copy(args.db, writable)
         for name in names:
             if name in skip:
                 continue
@@ -84,8 +99,9 @@ def main() -> None:
                 started = time.perf_counter()
                 report = run_job(
                     name,
+                    {"full": "true"} if name == "crm_contact_sync" else None,
                     engine=engine,
-                    db=args.db,
+                    db=writable if name == "crm_contact_sync" else args.db,
                     exports=Path(folder) / "exports",
                     policy=RetryPolicy(max_attempts=1),
                 )
