@@ -10,10 +10,12 @@ Everything row-level runs as set-based DuckDB SQL. DuckDB streams the file once
 (:mod:`analytics.imports.reading`) through steps 1-5 into the typed staging table
 ``import_typed``; steps 6-7 read that table, in one transaction per file (the file is
 read again only for the raw text of quarantined and merged rows). A big append takes a shorter
-way (:func:`_write_streamed`, when :func:`analytics.imports.sql.streams`): the keys are hashed and
-counted first, then the valid rows whose key is new and unique go from the file to the table in
-one pass, and only the rows whose key repeats or exists are staged and merged; the results are
-the same (tested):
+way (:func:`_write_streamed`, when :func:`analytics.imports.sql.streams`): the valid rows whose key is
+new go from the file to the table in one pass, and only the rows whose key repeats or exists are staged
+and merged. A table with a primary key hashes and counts the keys first, so that only unique new keys
+are inserted; one without (touchpoints, events) inserts first, after a light pass that counts the rows
+and their channels, and takes the rows of a key it inserted twice out again; the results are the same
+(tested):
 
 1. **Map and parse** each warehouse column from its header(s) (values map,
    prefix, typed parsing from :mod:`analytics.imports.values`; Salesforce ids in their
@@ -349,8 +351,9 @@ def _write_streamed(
     rejected rows, if any, are read once more for the quarantine. Same counts, same identity.
 
     ``first`` (:func:`analytics.imports.sql.inserts_first`): the valid rows whose key the table does not
-    hold are inserted before the repeated keys are known; the insert counts its keys, and the rows of
-    the keys it inserted twice are taken out again for the merge path. Otherwise the keys were hashed
+    hold are inserted before the repeated keys are known; the rows inserted are then counted against their
+    distinct keys, and only when a key was inserted twice are its rows found and taken out again for the
+    merge path. Otherwise the keys were hashed
     and counted before (``import_keyhash``) and only the rows of unique new keys are inserted.
     """
 
@@ -361,17 +364,16 @@ def _write_streamed(
     progress(0.3, f"Validating and writing {n_read:,} rows")
     if first:
         run_sql(sql.held_keys_sql(plan))
-        run_sql(sql.insert_first_sql(plan))
-        inserted, repeated = rows(
-            con,
-            """select coalesce(sum(n) filter (where not _by_key), 0), coalesce(sum(n) filter (where _by_key), 0)
-               from import_repeats""",
-        )[0]
-        if repeated:
+        inserted = int(run_sql(sql.insert_first_sql(plan))[0][0])
+        n_rows, n_keys = run_sql(sql.new_keys_sql(plan))[0]
+        repeated = 0
+        if n_rows != n_keys:  # some key was inserted twice: its rows go back out, to the merge path
+            run_sql(sql.repeats_sql(plan))
+            repeated = int(scalar(con, "select sum(n) from import_repeats"))
             run_sql(sql.unstream_repeats_sql(plan))
-        streamed = int(inserted - repeated)
+        streamed = inserted - repeated
         # rows not inserted failed a check or have a held key: those of held keys take the merge path
-        run_sql(sql.first_candidates_sql(plan, held=n_read > inserted))
+        run_sql(sql.first_candidates_sql(plan, repeats=bool(repeated), held=n_read > inserted))
         merging = bool(repeated) or n_read > inserted
     else:
         run_sql(sql.candidates_sql(plan))

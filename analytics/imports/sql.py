@@ -577,18 +577,35 @@ def held_keys_sql(plan: ImportPlan) -> str:
 
 
 def insert_first_sql(plan: ImportPlan) -> str:
-    """Insert every valid row whose key the table does not hold, straight from the file, and keep in
-    ``import_repeats`` the key hashes inserted more than once (``_by_key``) and the rows inserted (the row
-    whose ``_by_key`` is false). The repeats are taken out again (:func:`unstream_repeats_sql`) and take
-    the merge path, so the table ends as the keys-first import leaves it."""
-    insert = stream_insert_sql(plan, excluded="import_held")
+    """Insert every valid row whose key the table does not hold (``import_held``), straight from the file.
+
+    The rows of a key it inserts twice are found afterwards in the table (:func:`new_keys_sql`,
+    :func:`repeats_sql`), taken out again (:func:`unstream_repeats_sql`) and take the merge path, so the
+    table ends as the keys-first import leaves it."""
+    return stream_insert_sql(plan, excluded="import_held")
+
+
+def _new_rows(plan: ImportPlan) -> str:
+    """The key hashes of the rows this import inserted: in the table, those it did not hold before."""
+    return (
+        f"select {_key_hash(plan, 't')} as h from {plan.table} t "
+        f"where {_key_hash(plan, 't')} not in (select h from import_held)"
+    )
+
+
+def new_keys_sql(plan: ImportPlan) -> str:
+    """``(rows, distinct keys)`` of what the insert-first import inserted (equal when no key repeats)."""
+    return f"select count(*), count(distinct h) from ({_new_rows(plan)}) new_rows"
+
+
+def repeats_sql(plan: ImportPlan) -> str:
+    """``import_repeats``: the key hashes the insert-first import inserted more than once, with their rows."""
     return f"""
         create temp table import_repeats as
-        with inserted as ({insert} returning {_key_hash(plan, plan.table)} as h)
-        select h, count(*) as n, grouping(h) = 0 as _by_key
-        from inserted
-        group by grouping sets ((h), ())
-        having count(*) > 1 or grouping(h) = 1"""
+        select h, count(*) as n, true as _by_key
+        from ({_new_rows(plan)}) new_rows
+        group by h
+        having count(*) > 1"""
 
 
 def unstream_repeats_sql(plan: ImportPlan) -> str:
@@ -599,11 +616,14 @@ def unstream_repeats_sql(plan: ImportPlan) -> str:
         where {_key_hash(plan, "t")} in (select h from import_repeats where _by_key)"""
 
 
-def first_candidates_sql(plan: ImportPlan, held: bool) -> str:
-    """``import_candidates`` of an insert-first import: the repeated key hashes, and when some rows were not
-    inserted (``held``: they failed a check or their key is held), the table's held key hashes too."""
-    also = " union all select h from import_held" if held else ""
-    return f"create temp table import_candidates as select h from import_repeats where _by_key{also}"
+def first_candidates_sql(plan: ImportPlan, repeats: bool, held: bool) -> str:
+    """``import_candidates`` of an insert-first import: the repeated key hashes (``repeats``: there are some),
+    and when some rows were not inserted (``held``: they failed a check or their key is held), the table's
+    held key hashes too."""
+    parts = (["select h from import_repeats"] if repeats else []) + (["select h from import_held"] if held else [])
+    return "create temp table import_candidates as " + (
+        " union all ".join(parts) if parts else "select cast(null as ubigint) as h where false"
+    )
 
 
 def candidates_sql(plan: ImportPlan) -> str:
