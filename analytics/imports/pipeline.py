@@ -10,10 +10,12 @@ Everything row-level runs as set-based DuckDB SQL. DuckDB streams the file once
 (:mod:`analytics.imports.reading`) through steps 1-5 into the typed staging table
 ``import_typed``; steps 6-7 read that table, in one transaction per file (the file is
 read again only for the raw text of quarantined and merged rows). A big append takes a shorter
-way (:func:`_write_streamed`, when :func:`analytics.imports.sql.streams`): the keys are hashed and
-counted first, then the valid rows whose key is new and unique go from the file to the table in
-one pass, and only the rows whose key repeats or exists are staged and merged; the results are
-the same (tested):
+way (:func:`_write_streamed`, when :func:`analytics.imports.sql.streams`): the valid rows whose key is
+new go from the file to the table in one pass, and only the rows whose key repeats or exists are staged
+and merged. A table with a primary key hashes and counts the keys first, so that only unique new keys
+are inserted; one without (touchpoints, events) inserts first, after a light pass that counts the rows
+and their channels, and takes the rows of a key it inserted twice out again; the results are the same
+(tested):
 
 1. **Map and parse** each warehouse column from its header(s) (values map,
    prefix, typed parsing from :mod:`analytics.imports.values`; Salesforce ids in their
@@ -199,7 +201,8 @@ def import_file(
         try:
             progress(0.05, f"Reading and validating {file_label}")
             streaming = sql.streams(plan)
-            n_read = _count_keys(con, plan) if streaming else _check(con, plan)
+            first = streaming and sql.inserts_first(plan)
+            n_read = _count_values(con, plan) if first else _count_keys(con, plan) if streaming else _check(con, plan)
             if n_read == 0:
                 raise FileReadError(
                     f"{file_label} has a header but no rows; export it again with its rows, then import it."
@@ -207,7 +210,7 @@ def import_file(
             execute(con, "begin transaction")
             try:
                 if streaming:
-                    result = _write_streamed(con, plan, run_id, file_label, progress, started, n_read)
+                    result = _write_streamed(con, plan, run_id, file_label, progress, started, n_read, first)
                 else:
                     result = _write(con, plan, run_id, file_label, progress, started)
                 finish_load(con, f"import {source.name} {Path(file_label).name}")
@@ -308,7 +311,20 @@ def _count_keys(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> int:
         execute(con, sql.key_hash_sql(plan), plan.bindings())
 
     plan.layout = with_read_retries(plan.layout, read)
-    return int(scalar(con, "select coalesce(sum(n), 0) from import_keyhash"))
+    return int(scalar(con, "select coalesce(sum(n), 0) from import_keyhash where _by_key"))
+
+
+def _count_values(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> int:
+    """Pass 1 of an insert-first import: the rows per value of the open columns (``import_values``); returns
+    the rows read. It reads the file before the transaction, as :func:`_check` does."""
+
+    def read(layout: FileLayout) -> None:
+        plan.layout = layout
+        execute(con, "drop table if exists import_values")
+        execute(con, sql.values_sql(plan), plan.bindings())
+
+    plan.layout = with_read_retries(plan.layout, read)
+    return int(scalar(con, "select coalesce(sum(n), 0) from import_values"))
 
 
 def _create(con: duckdb.DuckDBPyConnection, plan: ImportPlan, statement: str, any_rows: bool) -> None:
@@ -328,19 +344,41 @@ def _write_streamed(
     progress: Progress,
     started: datetime,
     n_read: int,
+    first: bool = False,
 ) -> ImportResult:
     """In the transaction, a big append in one pass: the valid rows whose key is new and unique go from the
     file to the table; the few whose key repeats or exists take the merge path (``import_typed``); the
-    rejected rows, if any, are read once more for the quarantine. Same counts, same identity."""
+    rejected rows, if any, are read once more for the quarantine. Same counts, same identity.
+
+    ``first`` (:func:`analytics.imports.sql.inserts_first`): the valid rows whose key the table does not
+    hold are inserted before the repeated keys are known; the rows inserted are then counted against their
+    distinct keys, and only when a key was inserted twice are its rows found and taken out again for the
+    merge path. Otherwise the keys were hashed
+    and counted before (``import_keyhash``) and only the rows of unique new keys are inserted.
+    """
 
     def run_sql(statement: str) -> list[tuple]:
         # built first: a statement adds the values it binds to the plan
         return rows(con, statement, plan.bindings())
 
-    run_sql(sql.candidates_sql(plan))
-    merging = scalar(con, "select count(*) from import_candidates") > 0
     progress(0.3, f"Validating and writing {n_read:,} rows")
-    streamed = int(run_sql(sql.stream_insert_sql(plan))[0][0])
+    if first:
+        run_sql(sql.held_keys_sql(plan))
+        inserted = int(run_sql(sql.insert_first_sql(plan))[0][0])
+        n_rows, n_keys = run_sql(sql.new_keys_sql(plan))[0]
+        repeated = 0
+        if n_rows != n_keys:  # some key was inserted twice: its rows go back out, to the merge path
+            run_sql(sql.repeats_sql(plan))
+            repeated = int(scalar(con, "select sum(n) from import_repeats"))
+            run_sql(sql.unstream_repeats_sql(plan))
+        streamed = inserted - repeated
+        # rows not inserted failed a check or have a held key: those of held keys take the merge path
+        run_sql(sql.first_candidates_sql(plan, repeats=bool(repeated), held=n_read > inserted))
+        merging = bool(repeated) or n_read > inserted
+    else:
+        run_sql(sql.candidates_sql(plan))
+        merging = scalar(con, "select count(*) from import_candidates") > 0
+        streamed = int(run_sql(sql.stream_insert_sql(plan))[0][0])
     _create(con, plan, sql.stream_merge_rows_sql(plan), merging)
     n_merging = scalar(con, "select count(*) from import_typed")
     expected_rejects = n_read - streamed - n_merging
@@ -366,7 +404,9 @@ def _write_streamed(
             run_sql(statement)
     (counts,) = rows(con, sql.STREAM_COUNTS, {"n_read": n_read, "n_streamed": streamed})
     counts = {name: int(value) for name, value in zip(sql.COUNT_NAMES, counts)}
-    return _result(con, plan, run_id, file_label, started, counts, {}, None, unmapped_from="stream")
+    return _result(
+        con, plan, run_id, file_label, started, counts, {}, None, unmapped_from="values" if first else "stream"
+    )
 
 
 def _write(
@@ -541,19 +581,23 @@ def _open_values(
     """Values of the user's own vocabulary (channels) that the mapping does not name, in the rows read:
     their labels are kept (``channel_labels``), and the summary warns, with the count and how to map them.
 
-    ``unmapped_from``: ``typed`` (every row is in ``import_typed``) or ``stream`` (the streamed rows'
-    values are in ``import_keyhash``, the rows that took the merge path in ``import_typed``).
+    ``unmapped_from``: ``typed`` (every row is in ``import_typed``), ``stream`` (the key pass counted
+    every row's value in ``import_keyhash``) or ``values`` (the values pass did, in ``import_values``).
     """
     warnings, learned = [], {}
     for column in sql.open_columns(plan):
         found_in = f"select {column} as name, _unmapped_{column} as text, _rec as rank, 1 as n from import_typed"
         if unmapped_from == "stream":
+            # the key pass grouped every row of the file by its value (:func:`analytics.imports.sql.key_hash_sql`)
             found_in = (
-                f"{found_in} union all select {vocabulary_name(f'_unmapped_{column}')}, _unmapped_{column}, 0, n "
-                f"from import_keyhash where h not in (select h from import_candidates) "
-                # rows of repeated or held keys that failed a check are in neither of the two above
-                f"union all select {vocabulary_name(f'_unmapped_{column}')}, _unmapped_{column}, _rec, 1 "
-                f"from import_rejects where _candidate"
+                f"select {vocabulary_name(f'_unmapped_{column}')} as name, _unmapped_{column} as text, 0 as rank, n "
+                f"from import_keyhash where not _by_key"
+            )
+        elif unmapped_from == "values":
+            # the pass before an insert-first import counted every row's value (:func:`analytics.imports.sql.values_sql`)
+            found_in = (
+                f"select {vocabulary_name(f'_unmapped_{column}')} as name, _unmapped_{column} as text, 0 as rank, n "
+                f"from import_values"
             )
         values = f"(select * from ({found_in}) v where text is not null)"
         found = rows(con, f"select name, arg_min(text, rank), sum(n) from {values} group by 1 order by 3 desc, 1")

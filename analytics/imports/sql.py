@@ -38,6 +38,9 @@ from analytics.warehouse.runner import Query
 # The temporary tables an import creates (dropped before and after it).
 TEMP_TABLES = (
     "import_keyhash",
+    "import_values",
+    "import_held",
+    "import_repeats",
     "import_candidates",
     "import_rejects",
     "recheck_ledger",
@@ -375,11 +378,14 @@ def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
         )"""
 
 
-def typed_sql(plan: ImportPlan, numbered: bool = True) -> str:
+def typed_sql(plan: ImportPlan, numbered: bool = True, existing: bool = True) -> str:
     """A query of every file row, typed, with its checks, its reasons and (when valid) the
     record it feeds (``_target``) and how it matched it (``_match``: key, dup or new).
 
-    The reason texts are computed only by the statements that select ``_reason``.
+    The reason texts are computed only by the statements that select ``_reason``. ``existing=False``
+    skips the match against the table's keys (every row is new): for the rows a streamed import
+    inserts, whose keys the table does not hold (:func:`stream_insert_sql`); a join against every key
+    of a big table would cost more than the rest of the statement.
     """
     source, p, table = plan.source, plan.params, plan.table
     pk = source.primary_key
@@ -412,6 +418,16 @@ def typed_sql(plan: ImportPlan, numbered: bool = True) -> str:
         new_id = f"{p(source.id_prefix)} || coalesce({first_key}, {key_v.replace('valid.', 'v.')})"
     else:
         new_id = f"coalesce({first_key}, {key_v.replace('valid.', 'v.')})"
+    if not existing:
+        assert not source.duplicates  # a duplicate rule needs the table's records
+        return f"""
+        with {checked_ctes(plan, numbered)},
+        {dup_ctes}
+        targeted as (
+            select v.*, 'new' as _match, {new_id} as _target
+            from with_dup v
+        )
+        select * from targeted"""
     return f"""
         with {checked_ctes(plan, numbered)},
         existing_keys as (
@@ -480,25 +496,134 @@ def _key_hash(plan: ImportPlan, alias: str) -> str:
 
 
 def key_hash_sql(plan: ImportPlan) -> str:
-    """``import_keyhash``: per hash of a row's key, its rows (one light pass over the key columns only).
+    """``import_keyhash``: per hash of a row's key, its rows (``_by_key``); and per value of each open
+    vocabulary column (channels), its rows and, when the mapping neither translates nor names it, its
+    text (``_unmapped_<column>``): one light pass over the key and open columns only.
 
-    Its sum is the file's row count; a hash counted twice, or one the table holds already, marks the
-    keys that need the merge (a hash collision only sends a row the longer way, never a wrong one).
+    The rows of the hashes sum to the file's row count; a hash counted twice, or one the table holds
+    already, marks the keys that need the merge (a hash collision only sends a row the longer way, never a
+    wrong one). The open values are grouped in the same pass (grouping sets), so the mapping's lookup and
+    the normalization run once per distinct value, not once per row.
     """
     types = plan.types
     opens = open_columns(plan)
     cols = ", ".join(
-        [text for c in opens for text in _open_texts(plan, c)]
-        + [f"{_unmapped_value(plan, c)} as _unmapped_{c}" for c in opens]
+        [f"{_source_text(plan, c)} as o_{c}" for c in opens]
         + [f"{V.parse(_mapped_text(plan, c), types[c])} as {c}" for c in plan.source.key]
     )
-    # a channel the mapping does not name, per key (the summary's warning and the label table)
-    unmapped = "".join(f", min(_unmapped_{c}) as _unmapped_{c}" for c in opens)
+    sets = ", ".join(["(h)"] + [f"(o_{c})" for c in opens])
+    unmapped = "".join(
+        f", case when not _by_key and {_value_map(plan, c, f'o_{c}')} is null then o_{c} end as _unmapped_{c}"
+        for c in opens
+    )
     return f"""
         create temp table import_keyhash as
-        select {_key_hash(plan, "k")} as h, count(*) as n{unmapped}
-        from (select {cols} from ({raw_sql(plan.layout, numbered=False)}) raw) k
-        group by 1"""
+        select h, n, _by_key{unmapped}
+        from (
+            select {_key_hash(plan, "k")} as h, {"".join(f"o_{c}, " for c in opens)}count(*) as n,
+                   grouping(h) = 0 as _by_key
+            from (select {cols} from ({raw_sql(plan.layout, numbered=False)}) raw) k
+            group by grouping sets ({sets})
+        ) grouped"""
+
+
+def inserts_first(plan: ImportPlan) -> bool:
+    """Whether a streamed import inserts first and finds the repeated keys in what it inserted
+    (:func:`insert_first_sql`): a table without a primary key, where a repeated key cannot fail the insert.
+    A table with one hashes the keys first (:func:`key_hash_sql`), so that no repeat reaches the table."""
+    return plan.source.primary_key is None
+
+
+def values_sql(plan: ImportPlan) -> str:
+    """``import_values``: the rows of the file per value of its open vocabulary columns (channels), with the
+    text of a value the mapping neither translates nor names (``_unmapped_<column>``); their sum is the file's
+    row count. The pass before an insert-first import: it reads the file without parsing or checking it,
+    and the mapping's lookup runs once per distinct value."""
+    opens = open_columns(plan)
+    raw = raw_sql(plan.layout, numbered=False)
+    # the key's text is read (and counted) too: the reader checks the encoding of the columns it reads, and
+    # a Latin-1 key after the sampled bytes must fail here, where the reader can retry, as the key pass does
+    keys = ", ".join(f"count({_source_text(plan, c)}) as _k{i}" for i, c in enumerate(plan.source.key))
+    if not opens:
+        return f"create temp table import_values as select count(*) as n, {keys} from ({raw}) raw"
+    read = list(dict.fromkeys(opens + list(plan.source.key)))
+    texts = ", ".join(f"{_source_text(plan, c)} as o_{c}" for c in read)
+    keys = ", ".join(f"count(o_{c}) as _k{i}" for i, c in enumerate(plan.source.key))
+    unmapped = ", ".join(
+        f"case when {_value_map(plan, c, f'o_{c}')} is null then o_{c} end as _unmapped_{c}" for c in opens
+    )
+    groups = ", ".join(str(i + 1) for i in range(len(opens)))
+    return f"""
+        create temp table import_values as
+        select n, {unmapped}, {", ".join(f"_k{i}" for i in range(len(plan.source.key)))}
+        from (
+            select {", ".join(f"o_{c}" for c in opens)}, count(*) as n, {keys}
+            from (select {texts} from ({raw}) raw) v
+            group by {groups}
+        ) grouped"""
+
+
+def _key_not_null(plan: ImportPlan, alias: str) -> str:
+    source = plan.source
+    needed = [c for c in source.key if len(source.key) == 1 or c in source.required] or list(source.key)
+    return " and ".join(f"{alias}.{c} is not null" for c in needed)
+
+
+def held_keys_sql(plan: ImportPlan) -> str:
+    """``import_held``: the key hashes the table holds before an insert-first import (none in a new table)."""
+    return f"""
+        create temp table import_held as
+        select {_key_hash(plan, "t")} as h from {plan.table} t where {_key_not_null(plan, "t")}"""
+
+
+def insert_first_sql(plan: ImportPlan) -> str:
+    """Insert every valid row whose key the table does not hold (``import_held``), straight from the file.
+
+    The rows of a key it inserts twice are found afterwards in the table (:func:`new_keys_sql`,
+    :func:`repeats_sql`), taken out again (:func:`unstream_repeats_sql`) and take the merge path, so the
+    table ends as the keys-first import leaves it."""
+    return stream_insert_sql(plan, excluded="import_held")
+
+
+def _new_rows(plan: ImportPlan) -> str:
+    """The key hashes of the rows this import inserted: in the table, those it did not hold before."""
+    return (
+        f"select {_key_hash(plan, 't')} as h from {plan.table} t "
+        f"where {_key_hash(plan, 't')} not in (select h from import_held)"
+    )
+
+
+def new_keys_sql(plan: ImportPlan) -> str:
+    """``(rows, distinct keys)`` of what the insert-first import inserted (equal when no key repeats)."""
+    return f"select count(*), count(distinct h) from ({_new_rows(plan)}) new_rows"
+
+
+def repeats_sql(plan: ImportPlan) -> str:
+    """``import_repeats``: the key hashes the insert-first import inserted more than once, with their rows."""
+    return f"""
+        create temp table import_repeats as
+        select h, count(*) as n, true as _by_key
+        from ({_new_rows(plan)}) new_rows
+        group by h
+        having count(*) > 1"""
+
+
+def unstream_repeats_sql(plan: ImportPlan) -> str:
+    """Take the rows of repeated keys out of the table again: they are all this import's (a held key's rows
+    were not inserted, and a row the table held has a held key)."""
+    return f"""
+        delete from {plan.table} t
+        where {_key_hash(plan, "t")} in (select h from import_repeats where _by_key)"""
+
+
+def first_candidates_sql(plan: ImportPlan, repeats: bool, held: bool) -> str:
+    """``import_candidates`` of an insert-first import: the repeated key hashes (``repeats``: there are some),
+    and when some rows were not inserted (``held``: they failed a check or their key is held), the table's
+    held key hashes too."""
+    parts = (["select h from import_repeats"] if repeats else []) + (["select h from import_held"] if held else [])
+    return "create temp table import_candidates as " + (
+        " union all ".join(parts) if parts else "select cast(null as ubigint) as h where false"
+    )
 
 
 def candidates_sql(plan: ImportPlan) -> str:
@@ -508,14 +633,15 @@ def candidates_sql(plan: ImportPlan) -> str:
     key_not_null = " and ".join(f"t.{c} is not null" for c in needed)
     return f"""
         create temp table import_candidates as
-        select h from import_keyhash where n > 1
+        select h from import_keyhash where _by_key and n > 1
         union
         select {_key_hash(plan, "t")} from {plan.table} t
-        where {key_not_null} and {_key_hash(plan, "t")} in (select h from import_keyhash)"""
+        where {key_not_null} and {_key_hash(plan, "t")} in (select h from import_keyhash where _by_key)"""
 
 
-def stream_insert_sql(plan: ImportPlan) -> str:
-    """Insert the valid rows whose key needs no merge straight from the file (no staging, no line numbers)."""
+def stream_insert_sql(plan: ImportPlan, excluded: str = "import_candidates") -> str:
+    """Insert the valid rows whose key needs no merge straight from the file (no staging, no line numbers);
+    ``excluded``: the table of the key hashes that do."""
     source, table = plan.source, plan.table
     pk, cols = source.primary_key, plan.fed
     extra_cols = ["extra"] if "extra" in table_columns(table) else []
@@ -523,8 +649,8 @@ def stream_insert_sql(plan: ImportPlan) -> str:
     select_cols = ", ".join((["_target"] if pk and pk not in cols else []) + cols + extra_cols)
     return f"""
         insert into {table} ({insert_cols})
-        select {select_cols} from ({typed_sql(plan, numbered=False)}) t
-        where _valid and {_key_hash(plan, "t")} not in (select h from import_candidates)"""
+        select {select_cols} from ({typed_sql(plan, numbered=False, existing=False)}) t
+        where _valid and {_key_hash(plan, "t")} not in (select h from {excluded})"""
 
 
 def stream_merge_rows_sql(plan: ImportPlan) -> str:

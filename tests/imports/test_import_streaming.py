@@ -92,3 +92,66 @@ def test_which_imports_stream():
     assert not sql.streams(plan("hubspot-contacts", "hubspot_contacts.csv"))  # duplicates by email + company
     assert not sql.streams(plan("costs", "costs.csv"))  # a ledger
     assert not sql.streams(plan("email-events", "email_events.csv"))  # its key holds a reference
+
+
+def test_insert_first_keys_first_and_staged_imports_agree(tmp_path, monkeypatch):
+    """Touchpoints (no primary key) insert first and take their repeated keys out again; a file that repeats
+    its own keys and names keys the warehouse holds leaves the warehouse as the other two paths do."""
+    first = messy_touchpoints(tmp_path / "first.csv")
+    overlapping = messy_touchpoints(tmp_path / "overlapping.csv", rows=2000, seed=12)  # holds some of first's keys
+    files = IMPORTS + [("touchpoints", first), ("touchpoints", overlapping)]
+    taken = []
+    insert_first_sql = sql.insert_first_sql
+    monkeypatch.setattr(sql, "insert_first_sql", lambda plan: taken.append(plan.table) or insert_first_sql(plan))
+    inserted_first = everything(tmp_path / "first.duckdb", files)
+    assert taken == ["touchpoints", "touchpoints"]  # the two messy files (the fixture's has a column for import_extra)
+    monkeypatch.setattr(sql, "inserts_first", lambda plan: False)
+    keys_first = everything(tmp_path / "keys.duckdb", files)
+    monkeypatch.setattr(sql, "streams", lambda plan: False)
+    staged = everything(tmp_path / "staged.duckdb", files)
+    assert inserted_first == keys_first == staged
+    read, loaded, updated, merged, quarantined = inserted_first["counts"][-1][:5]
+    assert updated > 0 and merged > 0 and quarantined > 0  # existing keys, repeats and rejects all met
+    assert read == loaded + updated + merged + quarantined
+
+
+def test_insert_first_by_hand(tmp_path):
+    """Five lines into a warehouse holding T1: T1 updates it, the later T2 wins and the earlier one is
+    merged into it (both logged), T3 is quarantined with its reason, T4 is new."""
+    header = "touchpoint_id,contact_id,campaign_id,channel,touchpoint_type,ts,engagement_score\n"
+    held = tmp_path / "held.csv"
+    held.write_text(header + "T1,C1,K1,email,visit,2024-01-01 10:00,0.1\n")
+    new = tmp_path / "new.csv"
+    new.write_text(
+        header
+        + "T1,C1,K1,webinar,visit,2024-01-02 10:00,0.2\n"  # line 2: the held key
+        + "T2,C2,K1,email,visit,2024-01-03 10:00,0.3\n"  # line 3: merged into line 4
+        + "T2,C2,K1,Email Nurture,click,2024-01-04 10:00,0.4\n"  # line 4: the later line wins
+        + "T3,C3,K1,email,visit,not a date,0.5\n"  # line 5: quarantined
+        + "T4,C4,K1,email,visit,2024-01-06 10:00,0.6\n"
+    )
+    db = tmp_path / "w.duckdb"
+    import_files(db, "touchpoints", [held])
+    (result,) = import_files(db, "touchpoints", [new])
+    assert (result.rows_read, result.rows_loaded, result.rows_updated, result.rows_merged, result.rows_quarantined) == (
+        5,
+        2,
+        1,
+        1,
+        1,
+    )
+    assert query(
+        db, "select touchpoint_id, channel, touchpoint_type, engagement_score from touchpoints order by 1"
+    ) == [
+        ("T1", "webinar", "visit", 0.2),
+        ("T2", "email_nurture", "click", 0.4),
+        ("T4", "email", "visit", 0.6),
+    ]
+    # the merge log keeps both rows of T2 (the held T1 is replaced by its file row: no file row is merged)
+    assert query(
+        db,
+        """select record_id, matched_on, merged_line, kept_line, merged_values ->> 'engagement_score',
+                  kept_values ->> 'engagement_score' from import_merge_log""",
+    ) == [("T2", "touchpoint_id", 3, 4, "0.3", "0.4")]
+    assert query(db, "select line, reason like '%not a date-time%' from import_quarantine") == [(5, True)]
+    assert any("Email Nurture" in w for w in result.warnings)
