@@ -45,11 +45,19 @@ def current_user() -> str:
 
 
 def hubspot_connected() -> bool:
-    return hubspot_token() is not None
+    try:
+        return hubspot_token() is not None
+    except RevLensError:  # a malformed token: preview-only, and the banner says why
+        return False
 
 
 def preview_only_banner() -> None:
     """The banner pages show when no token is configured (actions can be previewed, not sent)."""
+    try:
+        hubspot_token()
+    except RevLensError as exc:
+        st.warning(f"HubSpot is not connected, so RevLens runs preview-only: {exc}", icon=":material/cloud_off:")
+        return
     if not hubspot_connected():
         st.warning(
             "HubSpot is not connected, so RevLens runs preview-only: actions can be previewed but nothing "
