@@ -140,7 +140,7 @@ def _attribute(
         from analytics.attribution.engine import attribute_paths
         from analytics.attribution.paths import read_paths
 
-        if not paths.is_file():
+        if paths.exists() and not paths.is_file():
             raise RevLensError(f"--paths {paths} is not a file; give a CSV path file in ChannelAttribution's format.")
         if by != "channel":
             raise RevLensError(f"--by {by} needs a warehouse; a path file only has channels, so drop --by or use --db.")

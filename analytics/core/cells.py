@@ -30,8 +30,20 @@ def neutralize(text: str) -> str:
 
 
 def is_live(text: str) -> bool:
-    """Whether a spreadsheet would evaluate this cell text (the test of every export)."""
+    """Whether a spreadsheet would evaluate this text cell (the test of every export)."""
     return text.startswith(FORMULA_PREFIXES)
+
+
+def is_live_csv_cell(text: str) -> bool:
+    """Whether a spreadsheet would evaluate this CSV field: it starts like a formula and is not a
+    plain number (``-12.5`` and ``-1e-05`` in a numeric column are read as numbers)."""
+    if not is_live(text):
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return True
+    return text.strip() != text or text.lower().lstrip("+-") in ("inf", "infinity", "nan")
 
 
 def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
