@@ -44,6 +44,11 @@ UserOption = Annotated[
 ]
 
 
+ActionId = Annotated[
+    int, typer.Argument(help="The action's id (actions list).", callback=in_range(1, 2**62, "an action id"))
+]
+
+
 def targets_from_csv(kind: ActionKind, path: Path) -> list[dict]:
     """Targets from a CSV, one row per record: the kind's identity columns, then (property kinds) one column per property.
 
@@ -326,7 +331,9 @@ def list_command(
 
 @app.command("audit")
 def audit_command(
-    action: Annotated[int | None, typer.Option(help="Only this action id.")] = None,
+    action: Annotated[
+        int | None, typer.Option(help="Only this action id.", callback=in_range(1, 2**62, "an action id"))
+    ] = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     limit: Annotated[
         int,
@@ -338,14 +345,14 @@ def audit_command(
 
 
 @app.command("retry")
-def retry_command(action_id: int, user: UserOption = None) -> None:
+def retry_command(action_id: ActionId, user: UserOption = None) -> None:
     """Queue a failed action again (its failed batches get a fresh retry budget)."""
     outbox.retry_action(action_id, user or default_user())
     typer.echo(f"Action #{action_id} is pending again.")
 
 
 @app.command("cancel")
-def cancel_command(action_id: int, user: UserOption = None) -> None:
+def cancel_command(action_id: ActionId, user: UserOption = None) -> None:
     """Cancel an action; a deliverer working on it stops before its next batch."""
     outbox.cancel_action(action_id, user or default_user())
     typer.echo(f"Action #{action_id} is cancelled.")
