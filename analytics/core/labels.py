@@ -2,8 +2,9 @@
 
 Pages, charts, tables, the app's downloads and the Excel workbook show :func:`label`;
 the CLI's CSV and JSON keep the machine names, so scripts do not break. A name without
-an entry (a channel that only the user's data has, a new column) reads as itself made
-human (:func:`humanize`: ``content_syndication`` → "Content syndication").
+an entry reads as the label the data brought (:data:`LEARNED`: a channel only the user's
+data has reads as its export's value, "Content Syndication"), else as itself made human
+(:func:`humanize`: ``content_syndication`` → "Content syndication").
 
 Each vocabulary is a ``kind``: ``channel``, ``model``, ``dimension``, ``cost_category``,
 ``allocation``, ``status`` (of an action), ``kind`` (of an action), ``topic``, ``band``,
@@ -240,6 +241,17 @@ VOCABULARY: dict[str, dict[str, str]] = {
 }
 
 
+# Labels the data brings: a channel only the user's data has reads as the value in its export
+# ("Email Nurture"). The app learns them from the warehouse (``channel_labels``, kept by the
+# importer) at every run; they come after VOCABULARY and before :func:`humanize`.
+LEARNED: dict[str, dict[str, str]] = {}
+
+
+def learn(kind: str, names: Mapping[str, str]) -> None:
+    """Use ``names`` (name -> label) for ``kind`` wherever the vocabulary has no entry."""
+    LEARNED[kind] = dict(names)
+
+
 def humanize(name: str) -> str:
     """A machine name as words: ``content_syndication`` → "Content syndication"."""
     words = str(name).replace("_", " ").replace("-", " ").strip()
@@ -250,7 +262,7 @@ def label(kind: str, name: str | None) -> str:
     """The label of ``name`` in vocabulary ``kind``; a name without an entry reads as :func:`humanize` of it."""
     if name is None:
         return "—"
-    return VOCABULARY.get(kind, {}).get(name) or humanize(name)
+    return VOCABULARY.get(kind, {}).get(name) or LEARNED.get(kind, {}).get(name) or humanize(name)
 
 
 def labels(kind: str, names: Iterable[str]) -> dict[str, str]:

@@ -170,3 +170,15 @@ def follow_up_workflow_id() -> str | None:
 def debug() -> bool:
     """Whether the CLI prints the traceback of an unexpected error (``REVLENS_DEBUG=1``)."""
     return os.environ.get("REVLENS_DEBUG", "") not in ("", "0")
+
+
+DEFAULT_WRITE_WAIT_S = 60.0
+
+
+def write_wait_seconds() -> float:
+    """How long a writer waits for readers (the app) to let go of the warehouse: ``REVLENS_WRITE_WAIT``, default 60 s."""
+    raw = os.environ.get("REVLENS_WRITE_WAIT", "")
+    try:
+        return max(float(raw), 0.0) if raw.strip() else DEFAULT_WRITE_WAIT_S
+    except ValueError:
+        raise RevLensError(f"REVLENS_WRITE_WAIT={raw!r} is not a number of seconds; set it like 60 or 0.5.") from None

@@ -53,7 +53,7 @@ from analytics.demo.truth import (
     SILENCE_DAYS,
 )
 from analytics.loads import finish_load
-from analytics.warehouse.connection import connect
+from analytics.warehouse.connection import announced, connect
 from analytics.warehouse.schema import CHANNELS, SEGMENTS, create_schema
 
 DEFAULT_END = date(2026, 10, 31)
@@ -1059,6 +1059,7 @@ def build_demo(
         con.execute("checkpoint")
     finally:
         con.close()
-    Path(str(path) + ".wal").unlink(missing_ok=True)
-    os.replace(tmp, path)
+    with announced(path, "a demo build"):  # never swapped in under another writer's feet
+        Path(str(path) + ".wal").unlink(missing_ok=True)
+        os.replace(tmp, path)
     return path

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import duckdb
 
+# The demo's channels. A warehouse's channels are whatever its data holds: an import keeps a
+# channel that is not here under its own name (analytics.imports), and nothing else relies on this list.
 CHANNELS = (
     "email",
     "paid_search",
@@ -20,6 +22,8 @@ CHANNELS = (
 )
 COST_CATEGORIES = ("media_spend", "creative_production", "platform_fees", "operational_overhead")
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
+EMAIL_EVENT_TYPES = ("sent", "delivered", "open", "click", "unsubscribe", "bounce")
+CONTENT_EVENT_KINDS = ("blog_read", "webinar", "download", "referral", "review", "case_study")
 
 # Table name -> DDL. Order matters only for readability; there are no foreign keys
 # because imports must be able to load children before parents.
@@ -53,7 +57,8 @@ SCHEMA: dict[str, str] = {
             hubspot_id varchar,
             salesforce_id varchar,
             updated_at timestamp,
-            extra json
+            extra json,
+            tenant_id varchar
         )""",
     "contacts": """
         create table if not exists contacts (
@@ -232,9 +237,19 @@ TIME_COLUMNS: dict[str, str | None] = {
 }
 
 
+# Columns added to a table after warehouses were built with it: create_schema adds them to an
+# older warehouse (the DDL above already has them). Table -> (column, type).
+ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "accounts": (("tenant_id", "varchar"),),  # the product's own id of the account (imports)
+}
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     for ddl in SCHEMA.values():
         con.execute(ddl)
+    for table, columns in ADDED_COLUMNS.items():
+        for column, sql_type in columns:  # identifiers from the fixed list above
+            con.execute(f"alter table {table} add column if not exists {column} {sql_type}")
 
 
 def missing_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
