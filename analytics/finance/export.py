@@ -54,6 +54,9 @@ _METRIC_FORMATS = {
 }
 
 
+EXCEL_LARGEST = 9.99999999999999e307  # Excel's largest number; beyond it a cell would read back as inf
+
+
 def write_cell(sheet, row: int, col: int, value, fmt=None) -> None:
     """One cell by its type: text as a neutralized string (never a formula or link), numbers as numbers
     (a non-finite one as "—", which Excel cannot hold), booleans as booleans."""
@@ -62,7 +65,7 @@ def write_cell(sheet, row: int, col: int, value, fmt=None) -> None:
     if isinstance(value, bool):
         sheet.write_boolean(row, col, value, fmt)
     elif isinstance(value, int | float):
-        if math.isfinite(value):
+        if math.isfinite(value) and abs(value) <= EXCEL_LARGEST:
             sheet.write_number(row, col, value, fmt)
         else:
             sheet.write_string(row, col, DASH, fmt)

@@ -262,7 +262,9 @@ def describe_file(path: str | Path, workdir: Path | None = None, name: str | Non
     encoding, _ = _encoding(sample)
     if encoding == "latin-1":
         encoding = _legacy_encoding(path)
-    cr_only = b"\r" in sample and b"\n" not in sample.replace(b"\x00", b"")
+    # CR line ends ("CSV (Macintosh)"): more lone CRs than LFs (a LF may sit inside a quoted value)
+    flat = sample.replace(b"\x00", b"")
+    cr_only = flat.count(b"\r") - flat.count(b"\r\n") > flat.count(b"\n")
     if encoding in ("utf-16-le", "utf-16-be", "cp1252") or cr_only or (encoding == "utf-8" and _has_inner_bom(path)):
         codec = "utf-8-sig" if encoding == "utf-8" else encoding  # a UTF-16 BOM decodes to U+FEFF: dropped
         workdir = workdir or Path(tempfile.mkdtemp(prefix="revlens-import-"))
@@ -279,7 +281,10 @@ def describe_file(path: str | Path, workdir: Path | None = None, name: str | Non
     text = sample.decode(_python_codec(encoding), errors="replace")
     if not text.strip():
         raise _no_header(name, path.stat().st_size)
-    delimiter, headers = _first_record(text)
+    try:
+        delimiter, headers = _first_record(text)
+    except csv.Error as exc:
+        raise FileReadError(f"The header row of {name} cannot be read as CSV ({exc}); save it as UTF-8 CSV.") from None
     if not any(h.strip() for h in headers):
         raise FileReadError(f"The first line of {name} is not a header row; put the column names on line 1.")
     headers = tuple(h.replace("\ufeff", "").strip() for h in headers)
