@@ -72,15 +72,17 @@ def safe_records(rows: list[dict]) -> list[dict]:
     return [{k: neutralize(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+# What makes user text *act* in Streamlit markdown: links and images ``[..](..)``, directives
+# ``:red[..]``, emphasis, code, LaTeX ``$..$``, strikethrough, tables and HTML-looking text. Plain
+# punctuation (``.``, ``(``, ``:``, ``-``) stays as it is, so a message reads the same in the page's
+# element text as in the CLI.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$~|<>])")
 
 
 def escape_markdown(text: object) -> str:
-    """User text for ``st.markdown``/captions: every markdown, HTML and LaTeX character backslash-escaped.
-
-    Streamlit also reads ``:color[...]`` and ``:material/...:`` directives, hence ``:``.
-    """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+    """User text for ``st.markdown``, captions and ``st.error``: link, directive, emphasis, code, LaTeX
+    and table characters backslash-escaped, line breaks as spaces (a message stays one line)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\r", " ").replace("\n", " ")
 
 
 def escape_markup(text: object) -> str:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from analytics.core import settings
+from analytics.core.cells import escape_markdown
 from analytics.core.errors import RevLensError
 from analytics.core.settings import confirmers, hubspot_token
 
@@ -56,7 +57,10 @@ def preview_only_banner() -> None:
     try:
         hubspot_token()
     except RevLensError as exc:
-        st.warning(f"HubSpot is not connected, so RevLens runs preview-only: {exc}", icon=":material/cloud_off:")
+        st.warning(
+            f"HubSpot is not connected, so RevLens runs preview-only: {escape_markdown(exc)}",
+            icon=":material/cloud_off:",
+        )
         return
     if not hubspot_connected():
         st.warning(
@@ -101,7 +105,7 @@ def _confirm_dialog(
     try:
         plan = outbox.plan_action(kind, targets, payload)
     except RevLensError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         return
     st.write(plan.summary())
     for violation in plan.violations:
@@ -138,7 +142,7 @@ def _confirm_dialog(
         try:
             result = outbox.enqueue(kind, targets, payload, user, plan=plan)
         except RevLensError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(escape_markdown(exc), icon=":material/error:")
             return
         if on_queued is not None:  # e.g. the Health page logs the intervention (logRetentionIntervention)
             on_queued(result, user)

@@ -66,9 +66,10 @@ def test_a_full_device_leaves_the_old_file_and_says_so(tmp_path, monkeypatch):
 
 
 def test_markdown_and_markup_escaping():
-    assert escape_markdown("**bold** [x](http://e) :red[hot] <b>") == (
-        r"\*\*bold\*\* \[x\]\(http\:\/\/e\) \:red\[hot\] \<b\>".replace(r"\/", "/")
+    assert escape_markdown("**bold** [x](http://e) :red[hot] <b> $x$ a_b\nnext") == (
+        r"\*\*bold\*\* \[x\](http://e) :red\[hot\] \<b\> \$x\$ a\_b next"
     )
+    assert escape_markdown('salesforce.json (0 bytes): no column "Id".') == 'salesforce.json (0 bytes): no column "Id".'
     from rich.console import Console
 
     console = Console(record=True, width=80)
