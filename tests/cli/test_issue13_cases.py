@@ -56,7 +56,7 @@ CASES = [
             "--from-csv",
             "{t}/task.csv",
         ],
-        "must be from 0 to 3650",
+        "must be 0 or more, and at most 3650",
     ),
     (["roi", "--db", "{t}/x.csv", "--period", "2026-Q3"], "is not a DuckDB warehouse"),
     (["import", "hubspot-contacts", "{t}/x.csv", "--db", "{t}/w.duckdb", "--mapping", "{t}/folder"], "cannot be read"),

@@ -72,7 +72,7 @@ class CreateTask(ActionKind):
         days = payload.get("due_in_days", 0)
         if not 0 <= days <= MAX_DUE_IN_DAYS:
             raise RevLensError(
-                f"--due-in-days of create_task must be from 0 to {MAX_DUE_IN_DAYS} (ten years); {days} is not."
+                f"--due-in-days of create_task must be 0 or more, and at most {MAX_DUE_IN_DAYS} (ten years); {days} is not."
             )
 
     def requests(self, batch: list[dict], payload: dict, action_key: str, created_at: datetime) -> list[PlannedRequest]:
