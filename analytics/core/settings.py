@@ -172,6 +172,14 @@ def debug() -> bool:
     return os.environ.get("REVLENS_DEBUG", "") not in ("", "0")
 
 
+DEFAULT_FEEDBACK_TAXONOMY = "data/feedback_taxonomy.txt"
+
+
+def feedback_taxonomy_path() -> Path:
+    """The feedback themes' taxonomy file: ``REVLENS_FEEDBACK_TAXONOMY`` or ``data/feedback_taxonomy.txt``."""
+    return Path(os.environ.get("REVLENS_FEEDBACK_TAXONOMY", DEFAULT_FEEDBACK_TAXONOMY))
+
+
 DEFAULT_WRITE_WAIT_S = 60.0
 
 

@@ -204,6 +204,18 @@ SCHEMA: dict[str, str] = {
             activity_type varchar,
             ts timestamp not null
         )""",
+    "product_features": """
+        create table if not exists product_features (
+            feature_id varchar primary key,
+            feature_name varchar not null,
+            category varchar
+        )""",
+    "plans": """
+        create table if not exists plans (
+            plan varchar primary key,
+            tier integer not null,
+            seat_limit integer
+        )""",
     "_meta": """
         create table if not exists _meta (
             key varchar primary key,
@@ -215,6 +227,8 @@ TABLES = tuple(name for name in SCHEMA if not name.startswith("_"))
 # Tables added after warehouses were first built (lead scoring's): a warehouse may lack them until
 # its next write (create_schema adds them); their readers check before they use one.
 LATER_TABLES = frozenset({"page_views", "rep_time_off", "sales_activities"})
+# Adoption's product catalog and plans (analytics.customers.adoption): optional in the same way.
+LATER_TABLES = LATER_TABLES | {"product_features", "plans"}
 
 # The column that dates each table's rows, for the Data page's range and freshness.
 TIME_COLUMNS: dict[str, str | None] = {
@@ -234,6 +248,8 @@ TIME_COLUMNS: dict[str, str | None] = {
     "page_views": "ts",
     "rep_time_off": "starts_on",
     "sales_activities": "ts",
+    "product_features": None,
+    "plans": None,
 }
 
 
