@@ -67,6 +67,11 @@ def csv_text(frame: pl.DataFrame) -> str:
     return safe_frame(frame).write_csv()
 
 
+def safe_row(values) -> list:
+    """One spreadsheet row (openpyxl's ``append``): text neutralized, numbers and the rest unchanged."""
+    return [neutralize(v) if isinstance(v, str) else v for v in values]
+
+
 def safe_records(rows: list[dict]) -> list[dict]:
     """Rows (dicts) with every string value neutralized, for CSV writers that take records."""
     return [{k: neutralize(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]

@@ -75,3 +75,15 @@ def test_markdown_and_markup_escaping():
     console = Console(record=True, width=80)
     console.print(escape_markup("[/b] [link=http://evil]x[/link]"))
     assert "[/b] [link=http://evil]x[/link]" in console.export_text()
+
+
+def test_safe_row_for_openpyxl_keeps_numbers_and_no_formula(tmp_path):
+    import openpyxl
+
+    from analytics.core.cells import safe_row
+
+    book = openpyxl.Workbook()
+    book.active.append(safe_row(["=1+1", "@x", -3.5, 7, None, "ok"]))
+    book.save(tmp_path / "r.xlsx")
+    cells = list(openpyxl.load_workbook(tmp_path / "r.xlsx").active.iter_rows(values_only=True))[0]
+    assert cells == ("'=1+1", "'@x", -3.5, 7, None, "ok")
