@@ -29,9 +29,11 @@ from pages.components.actions import action_button, queued_notice
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
+from pages.components.jobs import last_run_caption
 
 f = filters()
 st.title("Campaign ROI")
+last_run_caption("roi_calculations")
 
 # ---- what to report
 first, last = cached(overview.data_range)
