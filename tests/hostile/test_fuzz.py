@@ -11,7 +11,7 @@ typed in by hand. The properties:
 - attribution splits exactly the usable revenue of the won deals, whatever amounts were typed in;
 - no exported cell is live (CSV or Excel), and numbers stay numbers.
 
-The CI run keeps to about a minute (``REVLENS_FUZZ_EXAMPLES``, default 25 per property);
+The CI run keeps to about a minute (``REVLENS_FUZZ_EXAMPLES``, default 20 per property);
 ``benchmarks/fuzz_long.py --minutes 30`` runs the same properties longer, with fresh seeds.
 """
 
@@ -44,7 +44,7 @@ from analytics.loads import finish_load
 from analytics.warehouse.connection import connect
 from tests.tiny import build_tiny_warehouse
 
-EXAMPLES = int(os.environ.get("REVLENS_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("REVLENS_FUZZ_EXAMPLES", "20"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
