@@ -48,7 +48,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from analytics.attribution.composed import named
-from analytics.attribution.definitions import closes_in_window, days_before, eligible, won_deal
+from analytics.attribution.definitions import closes_in_window, days_before, eligible, plausible_time, won_deal
 from analytics.attribution.dialect import INLINED, epoch_microseconds, minus_days
 from analytics.attribution.window import JourneyWindow
 from analytics.warehouse.derived import DerivedTables
@@ -262,7 +262,8 @@ RAW_ACCOUNT_TOUCHES = Query(
 # Non-converting journeys: every contact (account) without a conversion in the window, its
 # touches from close_from - lookback to close_to.
 _NULL_WINDOW = f"""(cast($close_from as date) is null or t.ts >= {minus_days("cast($close_from as date)", "$lookback")})
-          and (cast($close_to as date) is null or t.ts < cast($close_to as date) + interval 1 day)"""
+          and (cast($close_to as date) is null or t.ts < cast($close_to as date) + interval 1 day)
+          and {plausible_time("t.ts")}"""
 NULL_TOUCHES = f"""
     null_touches as (
         select t.contact_id as journey_id, {_RAW_KEY} as key, t.ts, t.touchpoint_id

@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING
 import typer
 from typer.core import TyperGroup
 
-from analytics.core.errors import RevLensError
-
 if TYPE_CHECKING:  # annotations only: importing click costs every command ~20 ms
     import click
 
@@ -94,9 +92,18 @@ def _root() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; exits the process with the command's status."""
+    """Run the CLI; exits the process with the command's status.
+
+    Never a traceback: a user error (a :class:`RevLensError`, a HubSpot failure, out of
+    memory) is one sentence and status 2; anything else is a bug, reported in one line with
+    status 1 (``REVLENS_DEBUG=1`` shows its traceback). Every message is scrubbed of secrets.
+    """
     try:
         app(args=argv, prog_name="python -m analytics")
-    except RevLensError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    except Exception as exc:  # click handles its own usage errors (status 2) before this
+        from analytics.cli.errors import report
+
+        sys.exit(report(exc))
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        sys.exit(130)

@@ -22,7 +22,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from analytics.cli.common import command_app
+from analytics.cli.common import MAX_ROWS, command_app, in_range
+from analytics.core.cells import escape_markup
 from analytics.core.errors import RevLensError
 from analytics.core.settings import current_user
 from analytics.crm.actions import queue as outbox
@@ -40,6 +41,11 @@ def default_user() -> str:
 UserOption = Annotated[
     str | None,
     typer.Option(help="Who confirms (must be in REVLENS_CONFIRMERS); default $REVLENS_USER or the login name."),
+]
+
+
+ActionId = Annotated[
+    int, typer.Argument(help="The action's id (actions list).", callback=in_range(1, 2**62, "an action id"))
 ]
 
 
@@ -93,7 +99,7 @@ def _print_plan(plan: outbox.ActionPlan, console: Console) -> None:
         if request.body is not None:
             console.print(shown, markup=False, highlight=False)
     for violation in plan.violations:
-        console.print(f"[red]Blocked:[/red] {violation}")
+        console.print(f"[red]Blocked:[/red] {escape_markup(violation)}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -292,7 +298,7 @@ def _frame_out(frame: pl.DataFrame, output_format: str, title: str) -> None:
     for column in frame.columns:
         table.add_column(column, overflow="fold")
     for row in frame.iter_rows():
-        table.add_row(*("" if value is None else str(value) for value in row))
+        table.add_row(*("" if value is None else escape_markup(value) for value in row))
     Console().print(table)
 
 
@@ -301,7 +307,9 @@ def list_command(
     status: Annotated[str | None, typer.Option(help=f"Only this status: {', '.join(outbox.STATUSES)}.")] = None,
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 500,
+    limit: Annotated[
+        int, typer.Option(help="At most this many, newest first.", callback=in_range(1, MAX_ROWS, "a row count"))
+    ] = 500,
 ) -> None:
     """The queued actions with status, attempts, last error and target count."""
     frame = outbox.list_actions(status=status, kind=kind, limit=limit)
@@ -323,23 +331,28 @@ def list_command(
 
 @app.command("audit")
 def audit_command(
-    action: Annotated[int | None, typer.Option(help="Only this action id.")] = None,
+    action: Annotated[
+        int | None, typer.Option(help="Only this action id.", callback=in_range(1, 2**62, "an action id"))
+    ] = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    limit: Annotated[int, typer.Option(help="At most this many entries, newest first.")] = 200,
+    limit: Annotated[
+        int,
+        typer.Option(help="At most this many entries, newest first.", callback=in_range(1, MAX_ROWS, "a row count")),
+    ] = 200,
 ) -> None:
     """The audit log: who queued, retried or cancelled what, and what delivery did."""
     _frame_out(outbox.audit_frame(action_id=action, limit=limit), output_format, "Audit log")
 
 
 @app.command("retry")
-def retry_command(action_id: int, user: UserOption = None) -> None:
+def retry_command(action_id: ActionId, user: UserOption = None) -> None:
     """Queue a failed action again (its failed batches get a fresh retry budget)."""
     outbox.retry_action(action_id, user or default_user())
     typer.echo(f"Action #{action_id} is pending again.")
 
 
 @app.command("cancel")
-def cancel_command(action_id: int, user: UserOption = None) -> None:
+def cancel_command(action_id: ActionId, user: UserOption = None) -> None:
     """Cancel an action; a deliverer working on it stops before its next batch."""
     outbox.cancel_action(action_id, user or default_user())
     typer.echo(f"Action #{action_id} is cancelled.")
@@ -354,14 +367,36 @@ def deliver_command(
             help="Deliver until the queue is empty (waiting for scheduled retries), then exit; default: keep running.",
         ),
     ] = False,
-    max_attempts: Annotated[int | None, typer.Option(help="Attempts per batch (default 5).")] = None,
+    max_attempts: Annotated[
+        int | None, typer.Option(help="Attempts per batch (default 5).", callback=in_range(1, 1000, "attempts"))
+    ] = None,
     backoff: Annotated[str | None, typer.Option(help="exponential, linear or fixed.")] = None,
-    base_delay_ms: Annotated[int | None, typer.Option(help="Base retry delay in ms (default 1000).")] = None,
-    max_delay_ms: Annotated[int | None, typer.Option(help="Longest retry delay in ms (default 60000).")] = None,
-    rate_limit: Annotated[int | None, typer.Option(help="Requests per rate window (default 100).")] = None,
-    rate_window_s: Annotated[float | None, typer.Option(help="Rate window in seconds (default 10).")] = None,
-    timeout_s: Annotated[float | None, typer.Option(help="Read timeout per request in s (default 30).")] = None,
-    poll_s: Annotated[float, typer.Option(help="How often an idle deliverer looks for work.")] = 2.0,
+    base_delay_ms: Annotated[
+        int | None,
+        typer.Option(help="Base retry delay in ms (default 1000).", callback=in_range(0, 86_400_000, "milliseconds")),
+    ] = None,
+    max_delay_ms: Annotated[
+        int | None,
+        typer.Option(
+            help="Longest retry delay in ms (default 60000).", callback=in_range(0, 86_400_000, "milliseconds")
+        ),
+    ] = None,
+    rate_limit: Annotated[
+        int | None,
+        typer.Option(help="Requests per rate window (default 100).", callback=in_range(1, 100_000, "requests")),
+    ] = None,
+    rate_window_s: Annotated[
+        float | None,
+        typer.Option(help="Rate window in seconds (default 10).", callback=in_range(0.001, 86_400, "seconds")),
+    ] = None,
+    timeout_s: Annotated[
+        float | None,
+        typer.Option(help="Read timeout per request in s (default 30).", callback=in_range(0.001, 3600, "seconds")),
+    ] = None,
+    poll_s: Annotated[
+        float,
+        typer.Option(help="How often an idle deliverer looks for work.", callback=in_range(0.01, 3600, "seconds")),
+    ] = 2.0,
 ) -> None:
     """Send queued actions to HubSpot (needs HUBSPOT_ACCESS_TOKEN)."""
     from analytics.core.settings import setting
@@ -404,7 +439,10 @@ def events_command(
         bool, typer.Option("--publish", help="Send unpublished events to Kafka (REVLENS_KAFKA_BOOTSTRAP).")
     ] = False,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    limit: Annotated[int, typer.Option(help="At most this many unpublished events.")] = 100,
+    limit: Annotated[
+        int,
+        typer.Option(help="At most this many unpublished events.", callback=in_range(1, MAX_ROWS, "a row count")),
+    ] = 100,
 ) -> None:
     """Unpublished events in the event outbox; with --publish, ship them to Kafka."""
     from analytics.ops.events import pending_events, publish_pending

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from analytics.cli.common import DB_OPTION_HELP, command_app, parse_date
+from analytics.core.cells import csv_text
 
 app = command_app()
 
@@ -62,7 +63,7 @@ def adoption(
     finally:
         con.close()
     if fmt is TableFormat.csv:
-        sys.stdout.write(frame.write_csv())
+        sys.stdout.write(csv_text(frame))
     else:
         sys.stdout.write(json.dumps(frame.to_dicts(), indent=2, ensure_ascii=False) + "\n")
 

@@ -14,7 +14,8 @@ import typer
 from analytics.attribution.models import MODELS, PATH_MODELS
 from analytics.attribution.paths import CONVERSIONS_COLUMN, NULL_COLUMN, PATH_COLUMN, VALUE_COLUMN
 from analytics.attribution.window import DIMENSIONS
-from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.cli.common import DB_OPTION_HELP, MAX_DAYS, command_app, in_range
+from analytics.core.cells import csv_text, escape_markup
 from analytics.core.errors import RevLensError
 
 COLUMNS = ("model", "attributed_conversions", "attributed_revenue")
@@ -44,14 +45,14 @@ def _print(columns: list[str], rows: list[tuple], output: OutputFormat) -> None:
         frame = pl.DataFrame(
             rows, schema={c: pl.Float64 if c.startswith("attributed_") else pl.Utf8 for c in columns}, orient="row"
         )
-        typer.echo(frame.write_csv(), nl=False)
+        typer.echo(csv_text(frame), nl=False)
     else:
         from rich.console import Console
         from rich.table import Table
 
         table = Table(*columns, title="Attribution")
         for row in rows:
-            table.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
+            table.add_row(*[f"{v:,.2f}" if isinstance(v, float) else escape_markup(v) for v in row])
         Console().print(table)
 
 
@@ -82,10 +83,16 @@ def attribution(
     ] = None,
     by: Annotated[str, typer.Option(help=f"Dimension: {', '.join(DIMENSIONS)}.")] = "channel",
     lookback_days: Annotated[
-        int, typer.Option(help="Eligible touches are at most this many days before the close date.")
+        int,
+        typer.Option(
+            help="Eligible touches are at most this many days before the close date.",
+            callback=in_range(0, MAX_DAYS, "days"),
+        ),
     ] = 90,
-    half_life_days: Annotated[float, typer.Option(help="Half-life of time_decay, in days.")] = 7.0,
-    order: Annotated[int, typer.Option(help="Markov order, 1 to 3.")] = 1,
+    half_life_days: Annotated[
+        float, typer.Option(help="Half-life of time_decay, in days.", callback=in_range(0.001, MAX_DAYS, "days"))
+    ] = 7.0,
+    order: Annotated[int, typer.Option(help="Markov order, 1 to 3.", callback=in_range(1, 3, "an order"))] = 1,
     output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
     sep: Annotated[str, typer.Option(help="Channel separator inside a path (--paths).")] = ">",
     path_col: Annotated[str, typer.Option(help="Path column (--paths).")] = PATH_COLUMN,
@@ -133,6 +140,8 @@ def _attribute(
         from analytics.attribution.engine import attribute_paths
         from analytics.attribution.paths import read_paths
 
+        if paths.exists() and not paths.is_file():
+            raise RevLensError(f"--paths {paths} is not a file; give a CSV path file in ChannelAttribution's format.")
         if by != "channel":
             raise RevLensError(f"--by {by} needs a warehouse; a path file only has channels, so drop --by or use --db.")
         frame = read_paths(

@@ -41,3 +41,32 @@ def parse_date(text: str | None, option: str):
         return date.fromisoformat(text.strip())
     except ValueError:
         raise RevLensError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-07-01.") from None
+
+
+def in_range(low: float | None = None, high: float | None = None, what: str = "a number"):
+    """A Typer option callback: the value must be finite (no nan/inf) and within ``[low, high]``.
+
+    Out of range is Typer's usage error (status 2, one sentence naming the option and the range),
+    so a huge ``--lookback-days`` or ``--hourly-rate nan`` never reaches SQL or numpy.
+    """
+    import math
+
+    def check(value):
+        if value is None:
+            return value
+        if isinstance(value, float) and not math.isfinite(value):
+            raise typer.BadParameter(f"{value} is not a finite number; give {what}.")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = (
+                f"from {low:g} to {high:g}"
+                if low is not None and high is not None
+                else (f"at least {low:g}" if low is not None else f"at most {high:g}")
+            )
+            raise typer.BadParameter(f"{value:g} is out of range; give {what} {bounds}.")
+        return value
+
+    return check
+
+
+MAX_DAYS = 36_500  # a hundred years: more is a typo, and overflows date arithmetic
+MAX_ROWS = 10_000_000  # a --limit beyond this is a typo (and overflows SQLite's integers)

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from analytics.cli.common import DB_OPTION_HELP, command_app, parse_date
+from analytics.core.cells import csv_text
 
 health_app = command_app()
 retention_app = command_app()
@@ -69,7 +70,7 @@ def _write(text: str) -> None:
 
 def _emit(frame, fmt: TableFormat) -> None:
     if fmt is TableFormat.csv:
-        _write(frame.write_csv())
+        _write(csv_text(frame))
     else:
         _write(json.dumps(frame.to_dicts(), indent=2, ensure_ascii=False, default=str))
 
@@ -146,7 +147,7 @@ def retention(
         for trigger in account["triggers"]
     ]
     schema = dict.fromkeys(("account_id", "account_name", "risk_level", "trigger", "level", "evidence"), pl.String)
-    _write(pl.DataFrame(rows, schema=schema).write_csv())
+    _write(csv_text(pl.DataFrame(rows, schema=schema)))
 
 
 @churn_app.command()
@@ -188,4 +189,4 @@ def churn(
 
     metrics = [{"metric": name, "value": value} for name, value in analysis.card["test"].items()]
     metrics.append({"metric": "arr_at_risk", "value": analysis.arr_at_risk})
-    _write(pl.DataFrame(metrics, schema={"metric": pl.String, "value": pl.Float64}).write_csv())
+    _write(csv_text(pl.DataFrame(metrics, schema={"metric": pl.String, "value": pl.Float64})))

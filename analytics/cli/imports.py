@@ -67,7 +67,7 @@ def import_command(
     for number, file in enumerate(files):
         # one file at a time, each reported as soon as it is committed
         with Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # file names and values are data, not markup
             BarColumn(),
             TimeElapsedColumn(),
             transient=True,

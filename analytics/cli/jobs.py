@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.cli.common import DB_OPTION_HELP, MAX_ROWS, command_app, in_range
 from analytics.core.errors import RevLensError
 
 app = command_app("Scheduled jobs: list, run one, history, serve the schedule, print it for cron.", group=True)
@@ -127,7 +127,9 @@ def run_command(
 @app.command("history")
 def history_command(
     job: Annotated[str | None, typer.Option(help="Only this job.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many runs, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option(help="At most this many runs, newest first.", callback=in_range(1, MAX_ROWS, "a row count"))
+    ] = 50,
     format: Annotated[
         Format, typer.Option(help="table or json (job, started_at, finished_at, status, rows, outputs, error).")
     ] = Format.table,

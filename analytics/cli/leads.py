@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.cli.common import DB_OPTION_HELP, MAX_DAYS, command_app, in_range
+from analytics.core.cells import csv_text
 from analytics.core.errors import RevLensError
 from analytics.core.settings import current_user, db_path
 
@@ -90,7 +91,7 @@ def score(
     if output is TableFormat.json:
         typer.echo(json.dumps(frame.to_dicts(), ensure_ascii=False))
     else:
-        typer.echo(frame.write_csv(), nl=False)
+        typer.echo(csv_text(frame), nl=False)
 
 
 @app.command()
@@ -121,7 +122,10 @@ def assign(
     output: Annotated[JsonFormat, typer.Option("--format", help="json.")] = JsonFormat.json,
     rules: RulesOption = None,
     routing: RoutingOption = None,
-    days: Annotated[int, typer.Option(help="Live routing: leads created in the last N days.")] = 7,
+    days: Annotated[
+        int,
+        typer.Option(help="Live routing: leads created in the last N days.", callback=in_range(1, MAX_DAYS, "days")),
+    ] = 7,
     queue: Annotated[
         bool, typer.Option("--queue", help="Live routing: queue the owners and scores for HubSpot (outbox).")
     ] = False,

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.core.cells import csv_text
 from analytics.core.errors import RevLensError
 
 app = command_app()
@@ -97,4 +98,4 @@ def reallocate(
     if format is Format.json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
     else:
-        sys.stdout.write(result.table().write_csv())
+        sys.stdout.write(csv_text(result.table()))

@@ -15,15 +15,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.cli.common import DB_OPTION_HELP, MAX_DAYS, command_app, in_range
+from analytics.core.cells import csv_text, escape_markup
 from analytics.core.errors import RevLensError
+from analytics.core.files import check_target, write_output
 from analytics.core.money import amount
 from analytics.core.numbers import percent
-from analytics.core.periods import custom_period, parse_period
+from analytics.core.periods import check_plausible, custom_period, parse_period
 from analytics.core.settings import db_path
 from analytics.finance.budget import budget_consumption
 from analytics.finance.costs import OpportunityCostAssumption
-from analytics.finance.export import records, write_workbook
+from analytics.finance.export import records, workbook_bytes
 from analytics.finance.report import DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, financial_report
 from analytics.warehouse.connection import connect
 
@@ -58,21 +60,23 @@ def _date(text: str | None, option: str) -> date | None:
     if text is None:
         return None
     try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
+        day = datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         raise RevLensError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-07-01.") from None
+    check_plausible(day, day)
+    return day
 
 
-def _emit(table: pl.DataFrame, fmt: str, out: Path | None) -> None:
-    """Write CSV or JSON records to ``out`` or stdout."""
+def _emit(table: pl.DataFrame, fmt: str, out: Path | None, force: bool = False) -> None:
+    """Write CSV (text cells neutralized against formula injection) or JSON records to ``out`` or stdout."""
     if fmt == "csv":
-        text = table.write_csv()
+        text = csv_text(table)
     else:
         text = json.dumps(records(table), indent=2, ensure_ascii=False, default=str) + "\n"
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text, "--out", force)
         typer.echo(f"Wrote {table.height} rows to {out}.", err=True)
 
 
@@ -94,19 +98,29 @@ def roi(
         Allocation,
         typer.Option(help="How overhead not booked to a campaign is allocated: each row's own method, or one for all."),
     ] = Allocation.as_booked,
-    lookback_days: Annotated[int, typer.Option(help="Attribution lookback window in days.")] = 90,
+    lookback_days: Annotated[
+        int, typer.Option(help="Attribution lookback window in days.", callback=in_range(0, MAX_DAYS, "days"))
+    ] = 90,
     gross_margin: Annotated[
-        float, typer.Option(help="Gross margin for the payback (fraction).")
+        float,
+        typer.Option(help="Gross margin for the payback (fraction).", callback=in_range(None, None, "a fraction")),
     ] = DEFAULT_GROSS_MARGIN,
     hours_per_won_deal: Annotated[
-        float, typer.Option(help="Opportunity cost: sales hours per won deal.")
+        float, typer.Option(help="Opportunity cost: sales hours per won deal.", callback=in_range(0, 10_000, "hours"))
     ] = OpportunityCostAssumption.hours_per_won_deal,
     hourly_rate: Annotated[
-        float, typer.Option(help="Opportunity cost: loaded cost of a sales hour (USD).")
+        float,
+        typer.Option(
+            help="Opportunity cost: loaded cost of a sales hour (USD).", callback=in_range(0, 1e6, "a rate in USD")
+        ),
     ] = OpportunityCostAssumption.loaded_hourly_rate,
     n_boot: Annotated[
-        int, typer.Option(help="Bootstrap resamples for the confidence level (0 skips).")
+        int,
+        typer.Option(
+            help="Bootstrap resamples for the confidence level (0 skips).", callback=in_range(0, 100_000, "resamples")
+        ),
     ] = DEFAULT_N_BOOT,
+    force: Annotated[bool, typer.Option("--force", help="Replace the --out file if it exists.")] = False,
     compare: Annotated[bool, typer.Option(help="Also compute the previous period (period over period).")] = True,
 ) -> None:
     """Campaign ROI under an attribution model: investment, revenue, net, ROI %, ROAS, CAC, payback, confidence."""
@@ -122,6 +136,8 @@ def roi(
         raise RevLensError("Say which period to report: --period 2026-Q3 (or 2026-09, 2026), or --from DATE --to DATE.")
     if format is ReportFormat.xlsx and out is None:
         raise RevLensError("An Excel workbook needs a file: add --out report.xlsx.")
+    if out is not None:
+        check_target(out, "--out", force)  # before the work, so a bad --out fails fast
     con = connect(db or db_path(), read_only=True)
     try:
         with Progress(
@@ -151,12 +167,12 @@ def roi(
     finally:
         con.close()
     if format is ReportFormat.xlsx:
-        write_workbook(report, out, budget)
+        write_output(out, workbook_bytes(report, budget), "--out", force)
         typer.echo(
             f"Wrote {out} ({', '.join(report.views())}, Budget, Assumptions) for {report.period.label}.", err=True
         )
         return
-    _emit(report.by_campaign if by is By.campaign else report.by_channel, format.value, out)
+    _emit(report.by_campaign if by is By.campaign else report.by_channel, format.value, out, force)
 
 
 @budget_app.command()
@@ -168,8 +184,11 @@ def budget(
     format: Annotated[BudgetFormat, typer.Option(help="table (terminal), csv or json.")] = BudgetFormat.table,
     out: Annotated[Path | None, typer.Option(help="Output file for csv/json (stdout otherwise).")] = None,
     over_only: Annotated[bool, typer.Option(help="Only campaigns projected over budget.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the --out file if it exists.")] = False,
 ) -> None:
     """Budget consumption per campaign: spent vs budget, burn rate, projected spend, run-out date."""
+    if out is not None:
+        check_target(out, "--out", force)
     con = connect(db or db_path(), read_only=True)
     try:
         table = budget_consumption(con, _date(as_of, "--as-of"))
@@ -178,7 +197,7 @@ def budget(
     if over_only:
         table = table.filter(pl.col("over_budget"))
     if format is not BudgetFormat.table:
-        _emit(table, format.value, out)
+        _emit(table, format.value, out, force)
         return
     view = Table(title=f"Budget consumption ({table.height} campaigns)")
     for name in (
@@ -196,9 +215,9 @@ def budget(
         view.add_column(name, justify="left" if name in ("campaign", "name", "status") else "right", no_wrap=True)
     for row in table.iter_rows(named=True):
         view.add_row(
-            row["campaign_id"],
-            row["campaign_name"],
-            row["status"],
+            escape_markup(row["campaign_id"]),  # data, not Rich markup ("[/b]", "[link=...]")
+            escape_markup(row["campaign_name"]),
+            escape_markup(row["status"]),
             amount(row["budget"]),
             amount(row["spent"]),
             percent(row["consumption_pct"]),

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.cli.common import DB_OPTION_HELP, command_app, in_range
 
 app = command_app()
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
@@ -18,7 +18,7 @@ APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 @app.command()
 def serve(
     db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    port: Annotated[int, typer.Option(help="Port to listen on.", callback=in_range(1, 65535, "a port"))] = 8501,
     address: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
 ) -> None:
     """Start the RevLens app on the warehouse (like `streamlit run app.py`, and ready for deep links)."""

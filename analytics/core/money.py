@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from analytics.core.numbers import DASH, is_undefined
 
+# The largest amount (deal value, cost, budget) RevLens accepts, in either sign: imports quarantine a
+# larger one (docs/import.md) and every report leaves out one that got in by other means (SQL by
+# hand), as it does NaN and ±inf. A trillion is beyond any one deal or cost line, and keeps sums
+# far inside the attribution's exact fixed-point sums (2^-40 resolution in a 128-bit integer).
+MAX_AMOUNT = 1e12
+
 
 def money(value: float | None) -> str:
     """Compact dollars for KPI tiles and chart labels: $950, $12.3K, $4.56M, $1.20B; undefined as "—"."""

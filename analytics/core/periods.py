@@ -56,6 +56,22 @@ def add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+# The plausible dates of the product: imports quarantine dates outside them (docs/import.md), and a
+# report period must lie inside them (a period or range in year 0 or 9999 is a typo, and would
+# overflow the previous/next period).
+FIRST_PLAUSIBLE_DAY = date(1900, 1, 1)
+LAST_PLAUSIBLE_DAY = date(2100, 12, 31)
+
+
+def check_plausible(start: date, end: date) -> None:
+    """A one-sentence error unless ``[start, end]`` lies within 1900-01-01 .. 2100-12-31."""
+    if start < FIRST_PLAUSIBLE_DAY or end > LAST_PLAUSIBLE_DAY:
+        raise RevLensError(
+            f"The period {start} to {end} is outside the years RevLens reports on "
+            f"({FIRST_PLAUSIBLE_DAY.year} to {LAST_PLAUSIBLE_DAY.year}); check the year."
+        )
+
+
 _PERIOD_PATTERNS = (
     (re.compile(r"^(\d{4})-[Qq]([1-4])$"), "quarter"),
     (re.compile(r"^(\d{4})-(\d{2})$"), "month"),
@@ -71,6 +87,11 @@ def parse_period(text: str) -> ReportPeriod:
         if not match:
             continue
         year = int(match.group(1))
+        if not FIRST_PLAUSIBLE_DAY.year <= year <= LAST_PLAUSIBLE_DAY.year:
+            raise RevLensError(
+                f"The period {text!r} is outside the years RevLens reports on "
+                f"({FIRST_PLAUSIBLE_DAY.year} to {LAST_PLAUSIBLE_DAY.year}); check the year."
+            )
         if kind == "quarter":
             start = date(year, 3 * int(match.group(2)) - 2, 1)
             months = 3
@@ -92,6 +113,7 @@ def custom_period(start: date, end: date) -> ReportPeriod:
     """A custom range; a reversed one is a clear error."""
     if start > end:
         raise RevLensError(f"The report starts ({start}) after it ends ({end}); swap the dates.")
+    check_plausible(start, end)
     return ReportPeriod(start, end)
 
 

@@ -80,10 +80,26 @@ def setting(name: str, default=None):
     return read_secrets().get(name, default)
 
 
+def check_token(token: str) -> str:
+    """``token`` if it can go in an ``Authorization`` header: no whitespace or control characters inside.
+
+    The message never quotes the token (a pasted token with a line break would otherwise
+    end up in urllib3's error, header and all).
+    """
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or not ch.isprintable() for ch in token):
+        raise RevLensError(
+            "The HubSpot token (HUBSPOT_ACCESS_TOKEN) contains whitespace or a control character, such as a "
+            "line break from copying; paste it again as one line without spaces."
+        )
+    return token
+
+
 def hubspot_token() -> str | None:
-    """The HubSpot private-app token, or None (the app then runs preview-only)."""
+    """The HubSpot private-app token, or None (the app then runs preview-only); validated when read
+    (:func:`check_token`), surrounding whitespace dropped."""
     token = setting("HUBSPOT_ACCESS_TOKEN")
-    return str(token).strip() or None if token else None
+    token = str(token).strip() if token else ""
+    return check_token(token) or None
 
 
 def hubspot_api_base() -> str:
@@ -149,6 +165,11 @@ def follow_up_workflow_id() -> str | None:
     """The HubSpot workflow newly qualified leads are enrolled in (``REVLENS_FOLLOW_UP_WORKFLOW``), if set."""
     value = setting("REVLENS_FOLLOW_UP_WORKFLOW")
     return str(value).strip() or None if value else None
+
+
+def debug() -> bool:
+    """Whether the CLI prints the traceback of an unexpected error (``REVLENS_DEBUG=1``)."""
+    return os.environ.get("REVLENS_DEBUG", "") not in ("", "0")
 
 
 # Scheduled jobs and SLA monitoring (analytics.jobs)

@@ -464,7 +464,10 @@ def sync_hubspot(
                 )
             audit(conn, "sync", "crm_sync", "; ".join(r.line() for r in results))
     except Exception as exc:
-        finish_job(engine, job, error=str(exc)[:500])
+        from analytics.core.redact import scrub
+        from analytics.crm.hubspot.transport import hubspot_token_or_none
+
+        finish_job(engine, job, error=scrub(exc, hubspot_token_or_none())[:500])
         raise
     finish_job(engine, job)
     return results

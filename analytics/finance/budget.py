@@ -29,24 +29,32 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
+from analytics.attribution.definitions import usable_amount
 from analytics.warehouse.runner import run
 
 DAYS_PER_MONTH = 365.25 / 12
 
-_SPENT_SQL = """
+_SPENT_SQL = (
+    """
 with
     spent as (
         select campaign_id, sum(amount) as spent, min(cost_date) as first_cost_date
         from campaign_costs
-        where campaign_id is not null and cost_date <= $as_of
+        where campaign_id is not null and cost_date <= $as_of and """
+    + usable_amount("amount")
+    + """
         group by campaign_id
     )
 select c.campaign_id, c.name as campaign_name, c.channel, c.start_date, c.end_date,
-       coalesce(c.budget, 0) as budget, coalesce(s.spent, 0) as spent, s.first_cost_date
+       case when """
+    + usable_amount("c.budget")
+    + """ then coalesce(c.budget, 0) else 0 end as budget,
+       coalesce(s.spent, 0) as spent, s.first_cost_date
 from campaigns as c
 left join spent as s using (campaign_id)
 order by c.campaign_id
 """
+)
 
 BUDGET_SCHEMA = {
     "campaign_id": pl.String,

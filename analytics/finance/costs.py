@@ -43,6 +43,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from analytics.attribution.definitions import usable_amount
 from analytics.core.errors import RevLensError
 from analytics.warehouse.runner import run
 from analytics.warehouse.schema import COST_CATEGORIES
@@ -91,11 +92,14 @@ def _check(start: date, end: date, allocation: str) -> None:
 
 # Shared by the campaign totals and the drill-down: the unbooked pool per month and each
 # campaign's share of it under the chosen method.
-_ALLOCATION_CTES = """
+_ALLOCATION_CTES = (
+    """
     window_costs as (
         select campaign_id, cost_date, category, amount, platform, allocation_method, resource_hours
         from campaign_costs
-        where cost_date between $start and $end
+        where cost_date between $start and $end and """
+    + usable_amount("amount")
+    + """
     ),
     unbooked_pool as (
         select date_trunc('month', cost_date)::date as month,
@@ -143,6 +147,7 @@ _ALLOCATION_CTES = """
         anti join shares as s using (month, method)
     )
 """
+)
 
 _CAMPAIGN_COSTS_SQL = f"""
 with

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+import math
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 
+from analytics.core.cells import neutralize
 from analytics.core.numbers import DASH
 from analytics.finance.report import COST_COLUMNS, FinancialReport
 
@@ -51,6 +54,27 @@ _METRIC_FORMATS = {
 }
 
 
+EXCEL_LARGEST = 9.99999999999999e307  # Excel's largest number; beyond it a cell would read back as inf
+
+
+def write_cell(sheet, row: int, col: int, value, fmt=None) -> None:
+    """One cell by its type: text as a neutralized string (never a formula or link), numbers as numbers
+    (a non-finite one as "—", which Excel cannot hold), booleans as booleans."""
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, bool):
+        sheet.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float):
+        if math.isfinite(value) and abs(value) <= EXCEL_LARGEST:
+            sheet.write_number(row, col, value, fmt)
+        else:
+            sheet.write_string(row, col, DASH, fmt)
+    elif isinstance(value, datetime | date):
+        sheet.write_datetime(row, col, value, fmt)
+    else:
+        sheet.write_string(row, col, neutralize("" if value is None else str(value)), fmt)
+
+
 def write_workbook(
     report: FinancialReport, target: str | Path | io.BytesIO, budget: pl.DataFrame | None = None
 ) -> None:
@@ -58,7 +82,8 @@ def write_workbook(
 
     Money as ``#,##0.00``, percentages as ``0.00"%"`` (values are already in percent),
     ratios and months as ``0.00``, dates as ``yyyy-mm-dd``; the header row is bold and
-    frozen, every sheet has an autofilter, and an undefined ROI is written as "—".
+    frozen, every sheet has an autofilter, and an undefined ROI is written as "—". Every text cell is
+    written as a string (never a formula), neutralized by :func:`analytics.core.cells.neutralize`.
     An ``Assumptions`` sheet records the model, allocation and assumptions used.
     """
     import xlsxwriter
@@ -66,7 +91,10 @@ def write_workbook(
     views = report.views()
     if budget is not None:
         views["Budget"] = budget
-    workbook = xlsxwriter.Workbook(target, {"in_memory": True})
+    # strings_to_formulas/urls off: a text cell is text, whatever it starts with (OWASP CSV injection)
+    workbook = xlsxwriter.Workbook(
+        target, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": False}
+    )
     header = workbook.add_format({"bold": True, "bg_color": "#DDE5F0", "border": 1, "text_wrap": True})
     money = workbook.add_format({"num_format": "#,##0.00"})
     percent = workbook.add_format({"num_format": '0.00"%"'})
@@ -76,7 +104,7 @@ def write_workbook(
     for sheet_name, table in views.items():
         sheet = workbook.add_worksheet(sheet_name)
         for col, name in enumerate(table.columns):
-            sheet.write(0, col, name, header)
+            sheet.write_string(0, col, neutralize(name), header)
             money_like = (
                 name in MONEY_COLUMNS
                 or name.endswith("_previous")
@@ -122,9 +150,9 @@ def write_workbook(
                 if isinstance(value, date):
                     sheet.write_datetime(row, col, value, day)
                 elif metric in _METRIC_FORMATS:
-                    sheet.write(row, col, value, percent if _METRIC_FORMATS[metric] == "percent" else ratio)
+                    write_cell(sheet, row, col, value, percent if _METRIC_FORMATS[metric] == "percent" else ratio)
                 else:
-                    sheet.write(row, col, value)
+                    write_cell(sheet, row, col, value)
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, max(table.height, 1), max(len(table.columns) - 1, 0))
     sheet = workbook.add_worksheet("Assumptions")
@@ -136,7 +164,8 @@ def write_workbook(
         **report.assumptions,
     }
     for row, (key, value) in enumerate(items.items(), start=1):
-        sheet.write_row(row, 0, (key, value))
+        write_cell(sheet, row, 0, key)
+        write_cell(sheet, row, 1, value)
     sheet.set_column(0, 1, 24)
     sheet.freeze_panes(1, 0)
     workbook.close()

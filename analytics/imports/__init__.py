@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import duckdb
+
 from analytics.core.errors import RevLensError
 from analytics.imports.ledger import (
     channel_labels,
@@ -97,7 +99,10 @@ def import_files(
                 if progress:
                     progress((i + fraction) / len(paths), message)
 
-            results.append(import_file(con, source, path, mapping, step, file_label=names[i]))
+            try:
+                results.append(import_file(con, source, path, mapping, step, file_label=names[i]))
+            except (MemoryError, duckdb.OutOfMemoryException):
+                raise out_of_memory(names[i]) from None
         return results
 
 
@@ -117,6 +122,14 @@ def recheck_quarantine(
         raise FileReadError(f"No warehouse at {db}; there is no quarantine to recheck.")
     with writing(db, wait=wait, on_wait=on_wait, purpose="a recheck of the quarantine") as con:
         return recheck(con, source, progress)
+
+
+def out_of_memory(name: str) -> RevLensError:
+    """The sentence for an import that ran out of memory (nothing of the file was imported)."""
+    return RevLensError(
+        f"The import of {name} ran out of memory, so nothing of it was imported; pass --memory-limit 2GB "
+        "(or less than the machine's free memory) so DuckDB spills to disk, or split the file."
+    )
 
 
 def _checked_size(size: str) -> str:

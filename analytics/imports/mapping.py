@@ -30,6 +30,11 @@ A mapping file (JSON, one per source family under ``data/mappings/``) holds a
 - ``salesforce_ids``: columns that hold Salesforce record ids besides ``salesforce_id``
   (always one): stored in their 18-character form.
 - ``constants`` and ``prefix``: fixed values, and prefixes for id columns.
+- ``null_values``: cell texts that mean "no value" (compared trimmed, ignoring case); such a
+  cell is empty for every check and loads as NULL. Default :data:`DEFAULT_NULL_VALUES`
+  (``NULL``, ``N/A``, ``-``, ``nan``, ``none``); ``[]`` turns it off. Given at the top of the
+  file it applies to every source that does not give its own. In a number column ``nan`` is
+  not a missing value but a bad one: quarantined as not a finite number (docs/import.md).
 
 Every name in a mapping is checked against the warehouse schema, so SQL built from
 a mapping uses identifiers from the schema only; file headers and values are bound.
@@ -81,6 +86,9 @@ PRIMARY_KEYS: dict[str, str] = {
     "invoices": "invoice_id",
     "feedback": "feedback_id",
 }
+
+
+DEFAULT_NULL_VALUES = ("null", "n/a", "-", "nan", "none")
 
 
 class MappingError(RevLensError):
@@ -154,6 +162,7 @@ class Source:
     ledger: tuple[str, ...] = ()
     salesforce_ids: tuple[str, ...] = ()
     detect: tuple[str, ...] = ()
+    null_values: tuple[str, ...] = DEFAULT_NULL_VALUES  # lower-cased, trimmed
     document: str = ""  # the mapping file's text (kept with each run, so a recheck maps rows as they were)
 
     @property
@@ -209,8 +218,49 @@ def _check_columns(source: str, table: str, names, what: str, path: Path) -> Non
             )
 
 
-def _parse_source(name: str, spec: dict, path: Path, document: str = "") -> Source:
+def _null_values(value, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MappingError(f'{where} > "null_values" must be a list of texts, e.g. ["NULL", "N/A", "-"].')
+    return tuple(dict.fromkeys(v.strip().casefold() for v in value))
+
+
+_SECTIONS = {  # section -> the JSON type it must have
+    "columns": dict,
+    "references": dict,
+    "lookups": dict,
+    "values": dict,
+    "constants": dict,
+    "prefix": dict,
+    "required": list,
+    "duplicates": list,
+    "ledger": list,
+    "salesforce_ids": list,
+    "detect": list,
+}
+
+
+def _parse_source(name: str, spec: dict, path: Path, document: str = "", null_values=DEFAULT_NULL_VALUES) -> Source:
+    """One source of a mapping file; a section of the wrong shape is a :class:`MappingError` naming it."""
     where = f'{path}: source "{name}"'
+    if not isinstance(spec, dict):
+        raise MappingError(f"{where} must be an object with a table and columns, not {type(spec).__name__}.")
+    for section, kind in _SECTIONS.items():
+        if section in spec and not isinstance(spec[section], kind):
+            shape = "an object" if kind is dict else "a list"
+            raise MappingError(f'{where} > "{section}" must be {shape}; compare it with the files in {MAPPINGS_DIR}.')
+    for section in ("references", "lookups", "values"):
+        for col, entry in spec.get(section, {}).items():
+            if not isinstance(entry, dict):
+                raise MappingError(f'{where} > {section} > "{col}" must be an object; see {MAPPINGS_DIR}.')
+    if not isinstance(spec.get("key", ""), str | list) or not all(
+        isinstance(k, str) for k in ([spec["key"]] if isinstance(spec.get("key"), str) else spec.get("key") or [])
+    ):
+        raise MappingError(f'{where} > "key" must be a column name or a list of column names.')
+    for section in ("required", "duplicates", "ledger", "salesforce_ids", "detect"):
+        if not all(isinstance(v, str) for v in spec.get(section, [])):
+            raise MappingError(f'{where} > "{section}" must be a list of names.')
+    if "null_values" in spec:
+        null_values = _null_values(spec["null_values"], where)
     table = spec.get("table")
     if table not in PRIMARY_KEYS and table not in SCHEMA:
         raise MappingError(f"{where} has table {table!r}, which is not a warehouse table.")
@@ -262,6 +312,7 @@ def _parse_source(name: str, spec: dict, path: Path, document: str = "") -> Sour
         ledger=tuple(spec.get("ledger", ())),
         salesforce_ids=tuple(spec.get("salesforce_ids", ())),
         detect=tuple(spec.get("detect", ())),
+        null_values=null_values,
         document=document,
     )
     fed = set(columns) | set(references) | set(lookups) | set(source.constants)
@@ -308,6 +359,12 @@ def load_mapping(path: str | Path, text: str | None = None) -> dict[str, Source]
         document = json.loads(text)
     except FileNotFoundError:
         raise MappingError(f"The mapping file {path} does not exist; copy one from {MAPPINGS_DIR}.") from None
+    except UnicodeDecodeError:
+        raise MappingError(
+            f"The mapping file {path} is not UTF-8 text (is it a JSON file?); save it as UTF-8 JSON."
+        ) from None
+    except OSError as exc:  # a folder, a device, no permission
+        raise MappingError(f"The mapping file {path} cannot be read ({exc.strerror}); give a JSON file.") from None
     except json.JSONDecodeError as exc:
         raise MappingError(
             f"The mapping file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
@@ -316,7 +373,14 @@ def load_mapping(path: str | Path, text: str | None = None) -> dict[str, Source]
     sources = document.get("sources") if isinstance(document, dict) else None
     if not isinstance(sources, dict):
         raise MappingError(f'The mapping file {path} has no "sources" object; start from a copy in {MAPPINGS_DIR}.')
-    return {name: _parse_source(name, spec, path, text) for name, spec in sources.items()}
+    null_values = _null_values(document["null_values"], f"{path}") if "null_values" in document else DEFAULT_NULL_VALUES
+    try:
+        return {name: _parse_source(name, spec, path, text, null_values) for name, spec in sources.items()}
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:  # a shape the checks above did not foresee
+        raise MappingError(
+            f"The mapping file {path} has an entry of the wrong shape ({type(exc).__name__}: {exc}); "
+            f"compare it with the files in {MAPPINGS_DIR}."
+        ) from None
 
 
 def source_for(name: str, mapping: str | Path | None = None) -> Source:

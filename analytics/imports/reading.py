@@ -2,9 +2,17 @@
 
 DuckDB's readers do the work (streaming, parallel, spilling to disk); this module
 only decides how to call them: the format from the file extension, and for CSV the
-encoding (UTF-8 with or without BOM, UTF-16 with BOM, else Latin-1), the delimiter
-(the most frequent of ``, ; tab |`` in the header line) and the header names. XLSX
-sheets are converted to a CSV first (openpyxl, streaming).
+encoding, the delimiter (the most frequent of ``, ; tab |`` in the header line) and the
+header names. XLSX sheets are converted to a CSV first (openpyxl, streaming).
+
+Encodings (:func:`_encoding`, :func:`_legacy_encoding`): UTF-8 with or without BOM and
+Latin-1 are read by DuckDB directly. UTF-16 in either byte order, with or without BOM (told
+by the BOM, else by where the zero bytes of ASCII text fall), and Windows-1252 (tried before
+Latin-1 whenever the file has a byte in 0x80-0x9F, where the two differ, and every such byte
+is defined in Windows-1252: Excel's ’ “ ” – € are there) are transcoded to UTF-8 first
+(:func:`_transcode`, streaming), as are files with CR-only line ends ("CSV (Macintosh)") and
+files with a byte-order mark past the start (two exports pasted together): the copy has
+``\n`` line ends and no BOM anywhere.
 
 :func:`raw_sql` reads the columns ``c0 .. cN`` (file order, all text) with the
 record number ``_rec``; a record's text line is ``first_line + _rec`` plus the line
@@ -55,6 +63,7 @@ class FileLayout:
     delimiter: str = ","
     parallel: bool = True  # DuckDB's parallel CSV reader
     name: str = ""  # the file as the user named it (messages); default: the path's name
+    workdir: Path | None = None  # where a transcoded copy may be written (a late Windows-1252 byte)
 
     def __post_init__(self):
         if not self.name:
@@ -67,9 +76,12 @@ class FileLayout:
         return {"csv": 2, "quarantine": 0}.get(self.kind, 1)
 
     def bindings(self) -> dict[str, object]:
-        """The values :func:`raw_sql` binds: the file's path, or the JSON paths of the kept raw values."""
+        """The values :func:`raw_sql` binds: the file's path, or the JSON paths of the kept raw values
+        (a recheck), or both (JSON lines: each key is read from each line's object)."""
         if self.kind == "quarantine":
             return {f"qh{i}": _json_key(h) for i, h in enumerate(self.headers)}
+        if self.kind == "json":
+            return {"import_path": str(self.path), **{f"jh{i}": _json_key(h) for i, h in enumerate(self.headers)}}
         return {"import_path": str(self.path)}
 
     @property
@@ -87,12 +99,28 @@ def quarantine_layout(headers: tuple[str, ...], name: str) -> FileLayout:
     return FileLayout(Path(name), "quarantine", tuple(headers), name=name)
 
 
+BOM = b"\xef\xbb\xbf"
+CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")  # bytes Windows-1252 leaves undefined
+CHUNK_BYTES = 1 << 20
+
+
 def _encoding(sample: bytes) -> tuple[str, int]:
-    """(DuckDB encoding name, BOM length) of a file from its first bytes."""
-    if sample.startswith(b"\xef\xbb\xbf"):
+    """(encoding, BOM length) of a file from its first bytes: ``utf-8``, ``utf-16-le``/``utf-16-be``
+    (with a BOM, or ASCII text with a zero byte beside every character) or ``latin-1`` (not UTF-8:
+    :func:`_legacy_encoding` then tells Windows-1252 from Latin-1 over the whole file)."""
+    if sample.startswith(BOM):
         return "utf-8", 3
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16", 2
+    if sample.startswith(b"\xff\xfe"):
+        return "utf-16-le", 2
+    if sample.startswith(b"\xfe\xff"):
+        return "utf-16-be", 2
+    pairs = sample[: len(sample) // 2 * 2]
+    if len(pairs) >= 4:
+        even, odd = pairs[0::2], pairs[1::2]
+        if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le", 0
+        if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be", 0
     try:
         sample.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -102,8 +130,47 @@ def _encoding(sample: bytes) -> tuple[str, int]:
     return "utf-8", 0
 
 
+def _legacy_encoding(path: Path) -> str:
+    """``cp1252`` when the file has a byte in 0x80-0x9F and all of them are defined in Windows-1252
+    (curly quotes, dashes, €: Excel's "CSV" on Windows), else ``latin-1`` (the two agree elsewhere)."""
+    seen: set[int] = set()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            seen.update(b for b in set(chunk) if 0x80 <= b <= 0x9F)
+    return "cp1252" if seen and not seen & CP1252_UNDEFINED else "latin-1"
+
+
+def _has_inner_bom(path: Path) -> bool:
+    """Whether a UTF-8 byte-order mark appears past the start of the file."""
+    tail = b""
+    with path.open("rb") as handle:
+        first = True
+        while chunk := handle.read(CHUNK_BYTES):
+            block = tail + chunk
+            start = 3 if first and block.startswith(BOM) else 1 if first else 0
+            if block.find(BOM, start) >= 0:
+                return True
+            tail, first = block[-2:], False
+    return False
+
+
+def _transcode(path: Path, codec: str, workdir: Path, cr_only: bool) -> Path:
+    """A UTF-8 copy of ``path`` read as ``codec``: ``\n`` line ends (from CR-only ones too) and no BOM
+    anywhere; streamed in 1 MiB pieces."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    target = workdir / f"{path.stem}.utf8{path.suffix or '.csv'}"
+    # newline=None turns lone CRs into line ends; otherwise line ends are kept as written
+    with (
+        path.open("r", encoding=codec, errors="strict", newline=None if cr_only else "") as source,
+        target.open("w", encoding="utf-8", newline="") as out,
+    ):
+        while text := source.read(CHUNK_BYTES):
+            out.write(text.replace("\ufeff", ""))
+    return target
+
+
 def _python_codec(encoding: str) -> str:
-    return {"utf-8": "utf-8-sig", "utf-16": "utf-16", "latin-1": "latin-1"}[encoding]
+    return {"utf-8": "utf-8-sig", "latin-1": "latin-1"}.get(encoding, encoding)
 
 
 def _first_record(text: str) -> tuple[str, ...]:
@@ -146,6 +213,11 @@ def _xlsx_to_csv(path: Path, workdir: Path, name: str) -> Path:
     return target
 
 
+def _sample(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(SAMPLE_BYTES)
+
+
 def _no_header(name: str, size: int) -> FileReadError:
     what = "is empty (0 bytes)" if size == 0 else "holds no header row and no rows (only blank lines)"
     return FileReadError(f"{name} {what}; export it again with its header and rows, then import it.")
@@ -168,11 +240,13 @@ def describe_file(path: str | Path, workdir: Path | None = None, name: str | Non
     if suffix in PARQUET_SUFFIXES or suffix in JSON_SUFFIXES:
         kind = "parquet" if suffix in PARQUET_SUFFIXES else "json"
         size = path.stat().st_size
-        if size == 0 or (kind == "json" and not path.read_bytes()[:SAMPLE_BYTES].strip()):
+        if size == 0 or (kind == "json" and not _sample(path).strip()):
             raise _no_header(name, size)
-        reader = "read_parquet" if kind == "parquet" else "read_json_auto"
+        # JSON: the keys of every object in the file, in the order they first appear (a key that first
+        # shows up on the last line is a column too); Parquet: its schema
+        statement = JSON_KEYS_SQL if kind == "json" else "describe select * from read_parquet(?)"
         try:
-            rows = duckdb.connect().execute(f"describe select * from {reader}(?)", [str(path)]).fetchall()
+            rows = duckdb.connect().execute(statement, [str(path)]).fetchall()
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0].replace(str(path), name)
             raise FileReadError(
@@ -186,14 +260,43 @@ def describe_file(path: str | Path, workdir: Path | None = None, name: str | Non
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     encoding, _ = _encoding(sample)
+    if encoding == "latin-1":
+        encoding = _legacy_encoding(path)
+    # CR line ends ("CSV (Macintosh)"): more lone CRs than LFs (a LF may sit inside a quoted value)
+    flat = sample.replace(b"\x00", b"")
+    cr_only = flat.count(b"\r") - flat.count(b"\r\n") > flat.count(b"\n")
+    if encoding in ("utf-16-le", "utf-16-be", "cp1252") or cr_only or (encoding == "utf-8" and _has_inner_bom(path)):
+        codec = "utf-8-sig" if encoding == "utf-8" else encoding  # a UTF-16 BOM decodes to U+FEFF: dropped
+        workdir = workdir or Path(tempfile.mkdtemp(prefix="revlens-import-"))
+        try:
+            path = _transcode(path, codec, workdir, cr_only)
+        except UnicodeDecodeError as exc:
+            raise FileReadError(
+                f"{name} is not valid {encoding.upper()} text (byte {exc.start} of a block cannot be read); "
+                "save it as UTF-8 CSV and import again."
+            ) from None
+        with path.open("rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+        encoding = "utf-8"
     text = sample.decode(_python_codec(encoding), errors="replace")
     if not text.strip():
         raise _no_header(name, path.stat().st_size)
-    delimiter, headers = _first_record(text)
+    try:
+        delimiter, headers = _first_record(text)
+    except csv.Error as exc:
+        raise FileReadError(f"The header row of {name} cannot be read as CSV ({exc}); save it as UTF-8 CSV.") from None
     if not any(h.strip() for h in headers):
         raise FileReadError(f"The first line of {name} is not a header row; put the column names on line 1.")
     headers = tuple(h.replace("\ufeff", "").strip() for h in headers)
-    return FileLayout(path, "csv", headers, encoding, delimiter, name=name)
+    return FileLayout(path, "csv", headers, encoding, delimiter, name=name, workdir=workdir)
+
+
+JSON_KEYS_SQL = """
+    select key
+    from (select unnest(json_keys(json)) as key, row_number() over () as seen from read_json_objects(?))
+    group by key
+    order by min(seen)
+"""
 
 
 def raw_sql(layout: FileLayout, limit: int | None = None, numbered: bool = True) -> str:
@@ -211,12 +314,17 @@ def raw_sql(layout: FileLayout, limit: int | None = None, numbered: bool = True)
         return f"select line as _rec, {select} from recheck_rows" + (
             f" limit {int(limit)}" if limit is not None else ""
         )
-    if layout.kind != "csv":
-        reader = "read_parquet" if layout.kind == "parquet" else "read_json_auto"
-        select = ", ".join(f"#{i + 1}::varchar as {name}" for i, name in enumerate(layout.staged_columns))
-        sql = f"select {number} as _rec, {select} from {reader}($import_path)"
+    if layout.kind == "json":
+        # each line's object, each key as text: a string without its JSON quotes, a nested object or
+        # list as its JSON text, a missing key as NULL (no schema to infer, so no row fails on its shape)
+        select = ", ".join(f"json_extract_string(json, $jh{i}) as c{i}" for i in range(len(layout.headers)))
+        sql = f"select {number} as _rec, {select} from read_json_objects($import_path)"
         return sql + (f" limit {int(limit)}" if limit is not None else "")
-    assert layout.encoding in ("utf-8", "utf-16", "latin-1") and layout.delimiter in DELIMITERS
+    if layout.kind != "csv":
+        select = ", ".join(f"#{i + 1}::varchar as {name}" for i, name in enumerate(layout.staged_columns))
+        sql = f"select {number} as _rec, {select} from read_parquet($import_path)"
+        return sql + (f" limit {int(limit)}" if limit is not None else "")
+    assert layout.encoding in ("utf-8", "latin-1") and layout.delimiter in DELIMITERS
     columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in layout.staged_columns) + "}"
     delimiter = "\t" if layout.delimiter == "\t" else layout.delimiter
     return (
@@ -271,10 +379,21 @@ def with_read_retries(layout: FileLayout, run: Callable[[FileLayout], None]) -> 
             return layout
         except duckdb.Error as exc:
             last_error, text = exc, str(exc)
+            if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in text.lower():
+                raise  # not a property of the file: the import reports it as out of memory
             if "quoted new lines" in text and layout.parallel:
                 layout = replace(layout, parallel=False)
             elif "unicode" in text.lower() and layout.encoding == "utf-8":
-                layout = replace(layout, encoding="latin-1")
+                # a non-UTF-8 byte past the sample: Windows-1252 (transcoded) where it fits, else Latin-1
+                legacy = _legacy_encoding(layout.path)
+                if legacy == "cp1252" and layout.workdir is not None:
+                    try:
+                        copy = _transcode(layout.path, "cp1252", layout.workdir, cr_only=False)
+                    except UnicodeDecodeError:
+                        copy = None
+                    layout = replace(layout, path=copy) if copy else replace(layout, encoding="latin-1")
+                else:
+                    layout = replace(layout, encoding="latin-1")
             elif layout.kind == "csv":
                 raise _explain_csv_error(layout, exc) from None
             else:

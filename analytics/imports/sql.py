@@ -20,6 +20,8 @@ the plan and adds its values there. The statements, in the order
 
 from __future__ import annotations
 
+from analytics.core.money import MAX_AMOUNT
+from analytics.core.periods import FIRST_PLAUSIBLE_DAY, LAST_PLAUSIBLE_DAY
 from analytics.imports import values as V
 from analytics.imports.mapping import table_columns
 from analytics.imports.plan import ImportPlan, present, present_groups
@@ -60,11 +62,32 @@ TEMP_TABLES = (
 )
 
 
-def _text_of(plan: ImportPlan, headers: tuple[str, ...], groups: tuple[tuple[str, ...], ...] = ()) -> str:
-    """The first non-empty text of ``headers``, else of a group of headers joined with a space."""
-    parts = [V.text(f"c{i}") for i in present(plan.layout, headers)]
+def _null_like(plan: ImportPlan, column: str | None, raw: str) -> str:
+    """``raw`` as trimmed text, NULL when empty or one of the mapping's ``null_values`` ("N/A", "-", ...).
+
+    In a number column ``nan`` is left to the number check, which quarantines it as not finite.
+    """
+    values = plan.source.null_values
+    if column is not None and plan.types.get(column) in ("double", "integer", "bigint"):
+        values = tuple(v for v in values if v != "nan")
+    if not values:
+        return V.text(raw)
+    longest = max(len(v) for v in values)
+    # the length test first: most cells are longer than any null word, and it is the cheap one
+    return (
+        f"case when length({raw}) <= {longest + 2} and list_contains({plan.params(list(values))}::varchar[], "
+        f"lower(trim({raw}))) then null else {V.text(raw)} end"
+    )
+
+
+def _text_of(
+    plan: ImportPlan, headers: tuple[str, ...], groups: tuple[tuple[str, ...], ...] = (), column: str | None = None
+) -> str:
+    """The first non-empty text of ``headers``, else of a group of headers joined with a space
+    (a cell holding one of the mapping's ``null_values`` is empty)."""
+    parts = [_null_like(plan, column, f"c{i}") for i in present(plan.layout, headers)]
     for group in present_groups(plan.layout, groups):
-        parts.append(f"nullif(concat_ws(' ', {', '.join(V.text(f'c{i}') for i in group)}), '')")
+        parts.append(f"nullif(concat_ws(' ', {', '.join(_null_like(plan, column, f'c{i}') for i in group)}), '')")
     if not parts:
         return "null::varchar"
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
@@ -103,13 +126,16 @@ def _source_text(plan: ImportPlan, column: str) -> str:
     """The file's text for ``column`` (or the mapping's constant), before the values map."""
     p, source = plan.params, plan.source
     expr = (
-        _text_of(plan, source.columns[column], source.joins.get(column, ()))
+        _text_of(plan, source.columns[column], source.joins.get(column, ()), column)
         if column in source.columns
         else f"{p(source.constants[column])}::varchar"
     )
     if column in source.constants and column in source.columns:
         expr = f"coalesce({expr}, {p(source.constants[column])})"
     return expr
+
+
+source_text = _source_text  # the file's text of a column, for the pipeline's own checks (warnings)
 
 
 def _open_texts(plan: ImportPlan, column: str) -> list[str]:
@@ -180,6 +206,13 @@ def _json_of(plan: ImportPlan, indices: list[int], alias: str) -> str:
         return "null::json"
     pairs = ", ".join(f"{plan.params(plan.layout.headers[i])}, {alias}.c{i}" for i in indices)
     return f"json_object({pairs})"
+
+
+def _bounds(sql_type: str) -> str:
+    """SQL bounds of the plausible range for a ``date`` or ``timestamp`` column."""
+    if sql_type == "date":
+        return f"date '{FIRST_PLAUSIBLE_DAY}' and date '{LAST_PLAUSIBLE_DAY}'"
+    return f"timestamp '{FIRST_PLAUSIBLE_DAY} 00:00:00' and timestamp '{LAST_PLAUSIBLE_DAY} 23:59:59.999999'"
 
 
 def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
@@ -268,6 +301,25 @@ def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
         )
         for c in direct
         if types[c] in V.PARSERS
+    ]
+    # numbers finite and within the documented limit, dates within the plausible range (docs/import.md)
+    structure += [
+        (
+            f"{c} is not null and not ({c} between {-MAX_AMOUNT:.0f} and {MAX_AMOUNT:.0f})",
+            f"{p(plan.headers_of.get(c, c))} || ' \"' || t_{c} || '\" is not a finite number within "
+            f"±{MAX_AMOUNT:,.0f}'",
+        )
+        for c in direct
+        if types[c] == "double"
+    ]
+    structure += [
+        (
+            f"{c} is not null and not ({c} between {_bounds(types[c])})",
+            f"{p(plan.headers_of.get(c, c))} || ' \"' || t_{c} || '\" is outside the plausible dates "
+            f"{FIRST_PLAUSIBLE_DAY} to {LAST_PLAUSIBLE_DAY}'",
+        )
+        for c in direct
+        if types[c] in ("date", "timestamp")
     ]
     content = []
     # a one-column key is required; the parts of a longer key only when the mapping says so (a cost
@@ -931,7 +983,7 @@ def _ledger_select(plan: ImportPlan, alias: str = "") -> str:
             cols.append(f"any_value({alias}{c}) as {c}")
         elif c in source.ledger:
             cast = "double" if plan.types[c] == "double" else plan.types[c]
-            cols.append(f"cast(sum(cast({alias}{c} as decimal(38, 6))) as {cast}) as {c}")
+            cols.append(f"cast(sum({_exact(f'{alias}{c}')}) as {cast}) as {c}")
         else:
             cols.append(f"arg_min({alias}{c}, {alias}_rec) filter (where {alias}{c} is not null) as {c}")
     cols.append(f"arg_min({alias}extra, {alias}_rec) filter (where {alias}extra is not null) as extra")
@@ -952,11 +1004,18 @@ def _amount(plan: ImportPlan) -> str:
     return plan.source.ledger[0]
 
 
+def _exact(expr: str) -> str:
+    """SQL: ``expr`` as an exact decimal for money sums; NULL (left out of the sum) when it is NaN, ±inf
+    or beyond :data:`~analytics.core.money.MAX_AMOUNT` (such a line is quarantined, and one typed into the
+    warehouse by hand must not break the sum)."""
+    return f"cast(case when {expr} between {-MAX_AMOUNT:.0f} and {MAX_AMOUNT:.0f} then {expr} end as decimal(38, 6))"
+
+
 def ledger_held_sql(plan: ImportPlan, keys: str = "import_ledger") -> str:
     """What the warehouse holds now for the keys of ``keys`` (the first ledger column, summed exactly)."""
     key = _key_expr(plan.source.key, "t")
     return (
-        f"select coalesce(sum(cast(t.{_amount(plan)} as decimal(38, 6))), 0) from {plan.table} t "
+        f"select coalesce(sum({_exact(f't.{_amount(plan)}')}), 0) from {plan.table} t "
         f"where {key} in (select _target from {keys})"
     )
 
@@ -986,7 +1045,7 @@ def ledger_statements(plan: ImportPlan, run_id: str, keys: str = "import_ledger"
 
 def ledger_money_sql(plan: ImportPlan) -> str:
     """The money of the sheet: ``(read, loaded, quarantined)``, exact sums of its first ledger column."""
-    amount = f"cast({_amount(plan)} as decimal(38, 6))"
+    amount = f"{_exact(f'{_amount(plan)}')}"
     return f"""
         select coalesce(sum({amount}), 0),
                coalesce(sum({amount}) filter (where _valid), 0),
@@ -1063,13 +1122,13 @@ def recheck_ledger_sql(plan: ImportPlan) -> list[str]:
             merged_cols.append(f"l.{c}")
         elif c in source.ledger:
             merged_cols.append(
-                f"case when d.decision = 'add' then cast(coalesce(h.{c}, 0) as decimal(38, 6)) + "
-                f"cast(coalesce(l.{c}, 0) as decimal(38, 6)) else l.{c} end::{plan.types[c]} as {c}"
+                f"case when d.decision = 'add' then {_exact(f'coalesce(h.{c}, 0)')} + "
+                f"{_exact(f'coalesce(l.{c}, 0)')} else l.{c} end::{plan.types[c]} as {c}"
             )
         else:
             merged_cols.append(f"case when d.decision = 'add' then coalesce(h.{c}, l.{c}) else l.{c} end as {c}")
     held_cols = ", ".join(
-        f"sum(cast(t.{c} as decimal(38, 6))) as {c}" if c in source.ledger else f"arg_min(t.{c}, t.{c} is null) as {c}"
+        f"sum({_exact(f't.{c}')}) as {c}" if c in source.ledger else f"arg_min(t.{c}, t.{c} is null) as {c}"
         for c in plan.fed
         if c not in source.key
     )
@@ -1111,12 +1170,12 @@ def recheck_ledger_sql(plan: ImportPlan) -> list[str]:
 
 def recheck_ledger_money_sql(plan: ImportPlan) -> str:
     """``(read, loaded, quarantined, held_before_added)``: the rechecked lines' money and what the added-to keys held."""
-    amount = f"cast(t.{_amount(plan)} as decimal(38, 6))"
+    amount = f"{_exact(f't.{_amount(plan)}')}"
     return f"""
         select coalesce(sum({amount}), 0),
                coalesce(sum({amount}) filter (where t._valid and t._rec not in (select _rec from recheck_superseded)), 0),
                coalesce(sum({amount}) filter (where not t._valid or t._rec in (select _rec from recheck_superseded)), 0),
-               (select coalesce(sum(cast({_amount(plan)} as decimal(38, 6))), 0) from recheck_held)
+               (select coalesce(sum({_exact(f"{_amount(plan)}")}), 0) from recheck_held)
         from import_typed t"""
 
 

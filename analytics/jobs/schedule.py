@@ -156,7 +156,10 @@ def load_schedule(path: str | Path | None = None, known_jobs=None) -> Schedule:
         raise ScheduleError(
             f"There is no schedule file at {path}; copy data/schedule.toml from the project or set REVLENS_SCHEDULE."
         )
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScheduleError(f"{path} is not a UTF-8 text file; save the schedule as TOML text.") from None
     lines = text.splitlines()
     try:
         data = tomllib.loads(text)

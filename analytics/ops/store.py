@@ -57,17 +57,36 @@ def _new_engine(url: str) -> sa.Engine:
             f"REVLENS_OPS_URL {url!r} is not a SQLAlchemy URL; use e.g. sqlite:///data/ops.sqlite "
             "or postgresql+psycopg://user@host/db."
         ) from None
+    shown = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, future=True)
+        database = Path(parsed.database)
+        if database.exists() and not database.is_file():
+            raise RevLensError(f"REVLENS_OPS_URL {shown} names {database}, which is not a file; point it at a file.")
+        try:
+            database.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RevLensError(
+                f"Cannot create the folder of the operations store {database} ({exc.strerror}); check REVLENS_OPS_URL."
+            ) from None
+    try:
+        engine = sa.create_engine(url, future=True)
+    except (sa.exc.NoSuchModuleError, sa.exc.ArgumentError, ImportError) as exc:
+        raise RevLensError(
+            f"REVLENS_OPS_URL {shown} names a database RevLens cannot use ({str(exc).splitlines()[0]}); "
+            "use sqlite:///data/ops.sqlite or postgresql+psycopg://user@host/db."
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:
         migrate(engine)
     except sa.exc.OperationalError as exc:
         raise RevLensError(
-            f"Cannot reach the operations store at {parsed.render_as_string(hide_password=True)}: "
-            f"{str(exc.orig).splitlines()[0]}; check REVLENS_OPS_URL."
+            f"Cannot reach the operations store at {shown}: {str(exc.orig).splitlines()[0]}; check REVLENS_OPS_URL."
+        ) from None
+    except sa.exc.DatabaseError as exc:  # e.g. SQLite's "file is not a database"
+        raise RevLensError(
+            f"The operations store at {shown} is not a usable database ({str(exc.orig).splitlines()[0]}); "
+            "point REVLENS_OPS_URL at a RevLens ops store or a new file."
         ) from None
     _engines[url] = engine
     return engine

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from analytics.attribution.definitions import won_in_window
+from analytics.attribution.definitions import plausible_day, usable_amount, won_in_window
 from analytics.core.change import percent_change
 from analytics.core.periods import ReportPeriod
 from analytics.warehouse.runner import Query, rows
@@ -53,15 +53,16 @@ _SCOPE = """
         select o.*
         from opportunities as o
         join filtered_accounts using (account_id)
-        where len($channels) = 0 or o.contact_id in (select contact_id from channel_contacts)
+        where (len($channels) = 0 or o.contact_id in (select contact_id from channel_contacts))
+          and USABLE_AMOUNT
     ),
     scoped_costs as (
         select cc.cost_date, cc.amount
         from campaign_costs as cc
         left join campaigns as c using (campaign_id)
-        where len($channels) = 0 or list_contains($channels, c.channel)
+        where (len($channels) = 0 or list_contains($channels, c.channel)) and USABLE_COST
     )
-"""
+""".replace("USABLE_COST", usable_amount("cc.amount")).replace("USABLE_AMOUNT", usable_amount("o.amount"))
 
 _KPI_SQL = f"""
 with
@@ -243,11 +244,14 @@ def monthly_trends(
 
 def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date]:
     """First and last day with touchpoints, opportunities or costs (for filter bounds)."""
-    first, last = con.execute("""
+    # dates outside 1900..2100 (typed by hand; imports quarantine them) do not move the range
+    first, last = con.execute(f"""
         with bounds as (
             select min(ts)::date as first, max(ts)::date as last from touchpoints
-            union all select min(created_at)::date, max(close_date) from opportunities where is_closed
-            union all select min(cost_date), max(cost_date) from campaign_costs
+            where {plausible_day("cast(ts as date)")}
+            union all select min(created_at)::date, max(close_date) from opportunities
+            where is_closed and {plausible_day("close_date")} and {plausible_day("cast(created_at as date)")}
+            union all select min(cost_date), max(cost_date) from campaign_costs where {plausible_day("cost_date")}
         )
         select min(first), max(last) from bounds
     """).fetchall()[0]

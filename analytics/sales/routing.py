@@ -170,7 +170,11 @@ def load_routing(path: str | Path | None = None) -> RoutingConfig:
     path = Path(path) if path else routing_path()
     if not path.is_file():
         raise RevLensError(f"No routing configuration at {path}; copy data/lead_routing.toml there.")
-    return parse_routing(path.read_text(encoding="utf-8"), path.name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RevLensError(f"{path} is not a UTF-8 text file; save the routing configuration as TOML text.") from None
+    return parse_routing(text, path.name)
 
 
 REPS = Query(

@@ -73,8 +73,10 @@ def sample_rows(con: duckdb.DuckDBPyConnection, table: str, limit: int = 50) -> 
 
 
 def export_table(con: duckdb.DuckDBPyConnection, table: str) -> bytes:
-    """The whole table as CSV bytes (UTF-8, header row)."""
-    return run(con, f"select * from {_checked(table)}").write_csv().encode("utf-8")
+    """The whole table as CSV bytes (UTF-8, header row; text cells neutralized against formula injection)."""
+    from analytics.core.cells import csv_text
+
+    return csv_text(run(con, f"select * from {_checked(table)}")).encode("utf-8")
 
 
 def loaded_at(meta: dict[str, str]) -> datetime | None:

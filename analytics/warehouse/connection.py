@@ -140,6 +140,16 @@ def _explain(path: Path, exc: Exception) -> WarehouseError:
     return WarehouseError(f"Cannot open the warehouse {path}: {text.splitlines()[0]}")
 
 
+def _is_duckdb_file(path: Path) -> bool:
+    """DuckDB's header: the magic ``DUCK`` at byte 8 (DuckDB opens some other names, e.g. ``x.csv``, as
+    an in-memory database with the file attached, which would give a baffling error later)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
 def _missing(path: Path) -> WarehouseError:
     return WarehouseError(
         f"No warehouse at {path}; build the demo with `python -m analytics demo --db {path}` "
@@ -154,6 +164,15 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     (tests, benchmarks, and readers that report a busy file at once).
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise WarehouseError(
+            f"{path} is not a regular file (a folder, device or pipe); point --db or REVLENS_DB at a .duckdb file."
+        )
+    if path.is_file() and (read_only or path.stat().st_size) and not _is_duckdb_file(path):
+        raise WarehouseError(
+            f"{path} is not a DuckDB warehouse (a CSV or other file?); point --db or REVLENS_DB at a .duckdb file, "
+            "or build one with `python -m analytics demo --db PATH`."
+        )
     if read_only and not path.exists():
         raise _missing(path)
     if not read_only:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from analytics.core import settings
+from analytics.core.cells import escape_markdown
 from analytics.core.errors import RevLensError
 from analytics.core.settings import confirmers, hubspot_token
 
@@ -45,11 +46,22 @@ def current_user() -> str:
 
 
 def hubspot_connected() -> bool:
-    return hubspot_token() is not None
+    try:
+        return hubspot_token() is not None
+    except RevLensError:  # a malformed token: preview-only, and the banner says why
+        return False
 
 
 def preview_only_banner() -> None:
     """The banner pages show when no token is configured (actions can be previewed, not sent)."""
+    try:
+        hubspot_token()
+    except RevLensError as exc:
+        st.warning(
+            f"HubSpot is not connected, so RevLens runs preview-only: {escape_markdown(exc)}",
+            icon=":material/cloud_off:",
+        )
+        return
     if not hubspot_connected():
         st.warning(
             "HubSpot is not connected, so RevLens runs preview-only: actions can be previewed but nothing "
@@ -95,7 +107,7 @@ def _confirm_dialog(
         with track(f"preview.{kind}", "real_time_operations"):  # the SLA's preview
             plan = outbox.plan_action(kind, targets, payload)
     except RevLensError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         return
     st.write(plan.summary())
     for violation in plan.violations:
@@ -132,7 +144,7 @@ def _confirm_dialog(
         try:
             result = outbox.enqueue(kind, targets, payload, user, plan=plan)
         except RevLensError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(escape_markdown(exc), icon=":material/error:")
             return
         if on_queued is not None:  # e.g. the Health page logs the intervention (logRetentionIntervention)
             on_queued(result, user)

@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from analytics.core.cells import escape_markdown
 from analytics.core.errors import RevLensError
 from analytics.core.labels import learn
 from analytics.core.settings import db_path
@@ -46,7 +47,7 @@ def warehouse() -> Warehouse:
         _updating(str(exc))
         st.stop()
     except RevLensError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         st.stop()
     writer = wh.writer()
     if writer is not None:
@@ -105,5 +106,5 @@ def cached(func: Callable[..., Any], **params: Any) -> Any:
         _updating(str(exc))
         st.stop()
     except RevLensError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         st.stop()

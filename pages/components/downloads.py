@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from analytics.core.cells import csv_text
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -13,7 +15,7 @@ if TYPE_CHECKING:
 def download_csv(frame: pl.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
     st.download_button(
         label,
-        frame.write_csv().encode("utf-8"),
+        csv_text(frame).encode("utf-8"),  # text cells neutralized: no formula reaches a spreadsheet
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from analytics.core.cells import escape_markdown
 from analytics.core.labels import label, relabel_columns
 from analytics.core.money import dollars, money
 from analytics.core.numbers import DASH
@@ -537,7 +538,7 @@ with activity_tab:
 one = accounts.filter(pl.col("account_id") == account_id)
 one_rows = [{**decision_rows(one)[0], "triggers": fired}]  # with each trigger's evidence, for the task
 with st.container(border=True):
-    st.markdown(f"**Act on {row['account_name']}**")
+    st.markdown(f"**Act on {escape_markdown(row['account_name'])}**")
     b1, b2, b3 = st.columns(3)
     owner_target = cached(interventions.owner_task_targets, account_ids=[account_id], as_of=as_of)
     with b1:

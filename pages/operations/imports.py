@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from analytics.core.cells import escape_markdown
 from analytics.core.errors import RevLensError
 from analytics.core.settings import db_path
 from analytics.imports import (
@@ -48,6 +49,13 @@ def _saved(upload) -> Path:
     return path
 
 
+def _discard(path: Path) -> None:
+    """Delete an upload's copy (and its folder, and the Excel sheet's CSV beside it) after its import."""
+    import shutil
+
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
 uploads = st.file_uploader(
     "Export files",
     accept_multiple_files=True,
@@ -74,18 +82,26 @@ def _show_results(results) -> None:
     st.container(key="import_results").dataframe(table, hide_index=True, width="stretch")
     for r in results:
         for warning in r.warnings:
-            st.warning(f"{r.file}: {warning}", icon=":material/new_label:")
+            st.warning(escape_markdown(f"{r.file}: {warning}"), icon=":material/new_label:")
 
 
 jobs = []  # (source, path, name)
+uploaded_ids = {}  # path -> the upload's file_id
+imported = st.session_state.setdefault("imported_uploads", set())  # file_ids imported (their copy deleted)
 for index, upload in enumerate(uploads or []):
+    if upload.file_id in imported:
+        with st.container(border=True):
+            st.markdown(f"**{escape_markdown(upload.name)}**")
+            st.caption("Imported (its copy on the server is deleted); remove it above to import it again.")
+        continue
     path = _saved(upload)
+    uploaded_ids[path] = upload.file_id
     with st.container(border=True):
-        st.markdown(f"**{upload.name}**")
+        st.markdown(f"**{escape_markdown(upload.name)}**")
         try:
             headers = list(describe_file(path, path.parent, name=upload.name).headers)
         except RevLensError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(escape_markdown(exc), icon=":material/error:")
             continue
         detected = detect_source(headers) if headers else None
         if st.session_state.get(f"source_file_{index}") != upload.file_id:
@@ -110,10 +126,10 @@ for index, upload in enumerate(uploads or []):
             with warehouse().reading() as cursor:
                 columns, sample = preview(cursor, source, path, mapping, rows=5, file_label=upload.name)
         except WarehouseBusy as exc:
-            st.info(f"The preview waits for the warehouse: {exc}", icon=":material/sync:")
+            st.info(escape_markdown(f"The preview waits for the warehouse: {exc}"), icon=":material/sync:")
             continue
         except RevLensError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(escape_markdown(exc), icon=":material/error:")
             continue
         left, right = st.columns([1, 2])
         left.container(key=f"mapping_{index}").dataframe(
@@ -146,7 +162,10 @@ if jobs and st.button(
                 )
             except RevLensError as exc:
                 failed = True
-                st.error(str(exc) if name in str(exc) else f"{name}: {exc}", icon=":material/error:")
+                st.error(escape_markdown(str(exc) if name in str(exc) else f"{name}: {exc}"), icon=":material/error:")
+            else:  # imported: the upload's copy on disk is not kept
+                imported.add(uploaded_ids[path])
+                _discard(path)
         status.update(
             label="Import finished with errors" if failed else "Import finished",
             state="error" if failed else "complete",
@@ -209,7 +228,7 @@ if not history.is_empty():
                         on_wait=status.write,
                     )
                 except RevLensError as exc:
-                    st.error(str(exc), icon=":material/error:")
+                    st.error(escape_markdown(exc), icon=":material/error:")
                     status.update(label="Recheck failed", state="error")
                 else:
                     loaded = sum(r.rows_loaded + r.rows_updated + r.rows_merged for r in rechecked)

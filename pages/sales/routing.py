@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from analytics.core.cells import escape_markdown
 from analytics.core.errors import RevLensError
 from analytics.core.labels import label, labels
 from analytics.sales import leads as pipeline
@@ -325,7 +326,7 @@ with st.form("routing_time_off", border=True):
     if st.form_submit_button("Add time off", key="routing_off_add"):
         start, end = (off_dates[0], off_dates[-1]) if off_dates else (f.end, f.end)
         store.add_time_off(off_rep, start, end, off_reason, current_user())
-        st.success(f"{names[off_rep]} is out of office {start} – {end}; routing skips them then.")
+        st.success(f"{escape_markdown(names[off_rep])} is out of office {start} – {end}; routing skips them then.")
         st.rerun()
 
 st.subheader("Route the new leads")

@@ -372,8 +372,9 @@ def test_utf16_tab_separated_excel_unicode_text(db, tmp_path):
         "touchpoint_id\tcontact_id\tchannel\tts\r\nTP-1\tC-é\temail\t2024-01-01\r\n"
         "TP-2\tC-2\twebinar\t01/02/2024\r\n".encode("utf-16")
     )
-    layout = describe_file(path)
-    assert (layout.encoding, layout.delimiter) == ("utf-16", "\t")
+    layout = describe_file(path, tmp_path / "work")
+    # UTF-16 is read from a UTF-8 copy (issue 13: both byte orders, with or without BOM)
+    assert (layout.encoding, layout.delimiter) == ("utf-8", "\t") and layout.path.parent == tmp_path / "work"
     assert run(db, "touchpoints", path).rows_loaded == 2
     assert query(db, "select contact_id, ts from touchpoints order by 1") == [
         ("C-2", datetime(2024, 1, 2)),

@@ -58,6 +58,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from analytics.core.errors import RevLensError
+from analytics.core.redact import scrub
 from analytics.core.settings import setting
 from analytics.crm.actions.kinds import KINDS
 from analytics.crm.actions.kinds.base import Attempt
@@ -338,7 +339,7 @@ class Deliverer:
         self, action, batch, attempts: int, error: hs.HubSpotError, done: int, total: int, report: DeliveryReport
     ) -> str:
         now = utcnow()
-        message = str(error)
+        message = scrub(error, hs.hubspot_token_or_none())  # HubSpotError scrubs too; this also covers subclasses
         action_id = action["id"]
         with self.engine.begin() as conn:
             still_ours = conn.execute(
@@ -568,7 +569,8 @@ class DeliveryWorker:
             try:
                 self._factory().run(once=False, stop=self.stop_event, poll_s=self.poll_s, report=self.delivered)
             except Exception as exc:  # keep the worker alive; the page shows the error
-                self.last_error = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+                text = scrub(exc, hs.hubspot_token_or_none())
+                self.last_error = text.splitlines()[0][:300] if text.strip() else type(exc).__name__
                 self.stop_event.wait(self.poll_s)
 
     @property

@@ -35,7 +35,8 @@ import requests
 import urllib3
 
 from analytics.core.errors import RevLensError
-from analytics.core.settings import hubspot_api_base, hubspot_token
+from analytics.core.redact import scrub
+from analytics.core.settings import check_token, hubspot_api_base, hubspot_token, setting
 
 BATCH_LIMIT = 100  # HubSpot's batch endpoints take at most 100 inputs
 
@@ -60,11 +61,25 @@ class PlannedRequest:
 
 
 class HubSpotError(Exception):
-    """A failed HubSpot call; ``str()`` is HubSpot's message with the status, never the token."""
+    """A failed HubSpot call; ``str()`` is HubSpot's message with the status, never the token.
+
+    Every message is scrubbed (:func:`analytics.core.redact.scrub`) of the token, bearer
+    tokens and auth headers when the error is made, so whatever logs, stores or shows it is safe.
+    """
 
     def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
+        super().__init__(scrub(message, hubspot_token_or_none()))
         self.status = status
+
+
+def hubspot_token_or_none() -> str | None:
+    """The configured token as written, for scrubbing (None when unset or unreadable: scrub's patterns
+    still apply)."""
+    try:
+        token = setting("HUBSPOT_ACCESS_TOKEN")
+    except RevLensError:
+        return None
+    return str(token) if token else None
 
 
 RETRYABLE_REASONS = ("429", "5xx", "timeout", "connection")
@@ -153,6 +168,44 @@ def _retry_after(headers) -> float | None:
             return None
 
 
+def connection_problem(exc: BaseException, api_base: str, timeouts: Timeouts) -> TransientError:
+    """A connection failure told apart: DNS, refused, connect timeout, read timeout, or dropped.
+
+    urllib3 2.x makes ``NewConnectionError`` (refused) and ``NameResolutionError`` (DNS)
+    subclasses of ``ConnectTimeoutError``, so the order of the checks matters; requests
+    wraps them in its own errors (the urllib3 one is in ``args`` or the chain).
+    """
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 12:
+        error = todo.pop(0)
+        if error is None or error in seen:
+            continue
+        seen.append(error)
+        todo.extend([getattr(error, "reason", None), error.__cause__, error.__context__])
+        todo.extend(arg for arg in getattr(error, "args", ()) if isinstance(arg, BaseException))
+    names = {type(error).__name__ for error in seen}
+    text = " ".join(str(error) for error in seen).lower()
+    if "NameResolutionError" in names or "name or service not known" in text or "nodename nor servname" in text:
+        return TransientError(
+            f"Cannot resolve the HubSpot host of {api_base} (DNS failure); check HUBSPOT_API_BASE and the network",
+            reason="connection",
+        )
+    if "connection refused" in text or any(isinstance(e, ConnectionRefusedError) for e in seen):
+        return TransientError(
+            f"HubSpot at {api_base} refused the connection; check HUBSPOT_API_BASE and that the API is reachable",
+            reason="connection",
+        )
+    if any(isinstance(e, urllib3.exceptions.ConnectTimeoutError) for e in seen) or "ConnectTimeout" in names:
+        return TransientError(
+            f"Could not connect to HubSpot at {api_base} within {timeouts.connect:g} s (connect timeout)",
+            reason="timeout",
+        )
+    if any(isinstance(e, urllib3.exceptions.TimeoutError) for e in seen) or "ReadTimeout" in names:
+        return TransientError(f"HubSpot did not answer within {timeouts.read:g} s (timeout)", reason="timeout")
+    return TransientError(f"Connection to HubSpot dropped ({type(exc).__name__})", reason="connection")
+
+
 def _hubspot_message(body) -> str:
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
@@ -194,6 +247,7 @@ class HubSpotGateway:
     ):
         from hubspot import HubSpot
 
+        check_token(token or "")
         if not token:
             raise RevLensError(
                 "No HubSpot token: set HUBSPOT_ACCESS_TOKEN or add it to .streamlit/secrets.toml; "
@@ -253,22 +307,14 @@ class HubSpotGateway:
             finally:
                 response.release_conn()  # unpreloaded responses keep their connection until released
             return json.loads(data) if data else None
-        except urllib3.exceptions.TimeoutError:
-            raise TransientError(
-                f"HubSpot did not answer within {self.timeouts.read:g} s (timeout)", reason="timeout"
-            ) from None
-        except (
-            urllib3.exceptions.ProtocolError,
-            urllib3.exceptions.NewConnectionError,
-            urllib3.exceptions.MaxRetryError,
-            urllib3.exceptions.HTTPError,
-            ConnectionError,
-        ) as exc:
-            raise TransientError(f"Connection to HubSpot dropped ({type(exc).__name__})") from None
+        except (urllib3.exceptions.HTTPError, ConnectionError, OSError) as exc:
+            raise connection_problem(exc, self.api_base, self.timeouts) from None
         except Exception as exc:  # the SDK's ApiException has one class per generated package
             status = getattr(exc, "status", None)
             if status is None or not hasattr(exc, "body"):
-                raise
+                # e.g. http.client's "Invalid header value b'Bearer ...'": the message holds the
+                # header, so it is scrubbed and the chain (which holds it too) dropped
+                raise PermanentError(f"The HubSpot request could not be sent ({type(exc).__name__}: {exc})") from None
             if not status:  # status 0: an SSL problem reported by the SDK
                 raise TransientError(f"Connection to HubSpot failed ({getattr(exc, 'reason', '')})") from None
             raise classify(int(status), exc.body, exc.headers) from None
@@ -295,12 +341,10 @@ class HubSpotGateway:
                 timeout=self.timeouts.pair(),
                 **request.get_options_for_sending(),
             )
-        except requests.exceptions.Timeout:
-            raise TransientError(
-                f"HubSpot did not answer within {self.timeouts.read:g} s (timeout)", reason="timeout"
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise TransientError(f"Connection to HubSpot dropped ({type(exc).__name__})") from None
+        except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, ValueError) as exc:
+            raise PermanentError(f"The HubSpot request could not be sent ({type(exc).__name__}: {exc})") from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise connection_problem(exc, self.api_base, self.timeouts) from None
         if not 200 <= response.status_code <= 299:
             raise classify(response.status_code, response.content, response.headers)
         return response

@@ -49,7 +49,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from analytics.attribution.definitions import days_before, eligible, won_in_window
+from analytics.attribution.definitions import days_before, eligible, usable_amount, won_in_window
 from analytics.attribution.journeys import WON_DEALS, journeys_current
 from analytics.core.errors import RevLensError
 from analytics.finance.report import DEFAULT_GROSS_MARGIN
@@ -68,7 +68,7 @@ with
                sum(cc.amount) as amount
         from campaign_costs as cc
         join campaigns as c on c.campaign_id = cc.campaign_id
-        where cc.campaign_id is not null
+        where cc.campaign_id is not null and USABLE_COST
           and cc.cost_date >= cast(date_trunc('month', cast($first_week as date)) as date)
           and cc.cost_date <= cast($last_week as date) + 6
         group by c.channel, cast(date_trunc('month', cc.cost_date) as date)
@@ -95,7 +95,7 @@ with
 select channel, week, spend
 from week_spend
 order by channel, week
-""",
+""".replace("USABLE_COST", usable_amount("cc.amount")),
     "Booked campaign costs per channel and week (Monday), each month's cost spread evenly over its days.",
 )
 

@@ -36,6 +36,7 @@ from datetime import date
 
 import numpy as np
 
+from analytics.attribution.definitions import plausible_day
 from analytics.core.errors import RevLensError
 from analytics.finance.reallocation.curves import DEFAULT_N_BOOT, HillCurve, HillFit
 from analytics.finance.reallocation.inputs import DEFAULT_GROSS_MARGIN, ChannelInputs, channel_inputs
@@ -69,11 +70,11 @@ COST_RANGE = Query(
     """
 with
     booked_costs as (
-        select cost_date from campaign_costs where campaign_id is not null
+        select cost_date from campaign_costs where campaign_id is not null and PLAUSIBLE_DAY
     )
 select min(cost_date) as first_cost, cast(last_day(max(cost_date)) as date) as last_day
 from booked_costs
-""",
+""".replace("PLAUSIBLE_DAY", plausible_day("cost_date")),
     "The first booked cost and the last day of the latest cost month (the default analysis period).",
 )
 RISK_FLAGS = ("beyond_observed", "few_weeks", "poor_fit", "fit_failed", "no_history", "locked")

@@ -34,6 +34,9 @@ TASK_KEY = PropertySpec(
 PRIORITIES = ("LOW", "MEDIUM", "HIGH")
 
 
+MAX_DUE_IN_DAYS = 3650
+
+
 def task_key(action_key: str, target: dict) -> str:
     return f"{action_key}:{target['hubspot_id']}"
 
@@ -66,8 +69,11 @@ class CreateTask(ActionKind):
 
     def validate_payload(self, payload: dict) -> None:
         super().validate_payload(payload)
-        if payload.get("due_in_days", 0) < 0:
-            raise RevLensError(f"--due-in-days of create_task must be 0 or more; {payload['due_in_days']} is not.")
+        days = payload.get("due_in_days", 0)
+        if not 0 <= days <= MAX_DUE_IN_DAYS:
+            raise RevLensError(
+                f"--due-in-days of create_task must be 0 or more, and at most {MAX_DUE_IN_DAYS} (ten years); {days} is not."
+            )
 
     def requests(self, batch: list[dict], payload: dict, action_key: str, created_at: datetime) -> list[PlannedRequest]:
         due = task_due(payload, created_at)
