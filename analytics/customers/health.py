@@ -381,7 +381,21 @@ def build_history(con, dates: list[date] | None = None) -> None:
     )
 
 
-HEALTH_HISTORY = DerivedTables("health_history", (MARKETING_DAYS_TABLE, HISTORY_TABLE), build_history)
+HEALTH_HISTORY = DerivedTables(
+    "health_history",
+    (MARKETING_DAYS_TABLE, HISTORY_TABLE),
+    build_history,
+    sources=(
+        "accounts",
+        "contacts",
+        "campaigns",
+        "feature_usage_events",
+        "support_tickets",
+        "invoices",
+        "email_events",
+        "content_events",
+    ),
+)
 
 
 def history_current(con) -> bool:

@@ -178,7 +178,7 @@ def import_file(
                     tuple(layout.headers[i] for i in plan.unmapped),
                 )
                 _record_run(con, result, source, layout, started)
-                finish_load(con, f"import {source.name} {path.name}")
+                finish_load(con, f"import {source.name} {path.name}", changed=(source.table,))
                 execute(con, "commit")
             except BaseException:
                 execute(con, "rollback")
