@@ -199,28 +199,29 @@ first_contact as (
     group by account_key
 ),
 @email_by_campaign@
+email_campaign_windows as (
+    -- per account, as-of date and campaign (null: none), the emails dated in (t-30, t]: one row per
+    -- campaign, so the campaigns below are counted without a distinct count
+    select e.account_key, d.as_of, e.campaign_id,
+           sum(e.sends) as sends, sum(e.opens) as opens, sum(e.clicks) as clicks, sum(e.unsubscribes) as unsubscribes
+    from email_by_campaign as e
+    join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
+    group by e.account_key, d.as_of, e.campaign_id
+),
 email_windows as (
-    select e.account_key, d.as_of,
+    -- emails in (t-30, t]; campaigns that emailed the contacts then, those opened or clicked, those ended by t
+    select e.account_key, e.as_of,
            sum(e.sends) as emails_sent_30,
            sum(e.opens) as email_opens_30,
            sum(e.clicks) as email_clicks_30,
-           sum(e.unsubscribes) as email_unsubscribes_30
-    from email_by_campaign as e
-    join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
-    group by e.account_key, d.as_of
-),
-campaign_windows as (
-    -- campaigns that emailed the contacts in (t-30, t], those opened or clicked, those ended by t
-    select e.account_key, d.as_of,
-           count(distinct case when e.sends > 0 then e.campaign_id end) as campaigns_enrolled_30,
-           count(distinct case when e.opens + e.clicks > 0 then e.campaign_id end) as campaigns_responded_30,
-           count(distinct case when e.sends > 0 and c.end_date <= d.as_of then e.campaign_id end)
+           sum(e.unsubscribes) as email_unsubscribes_30,
+           count(case when e.campaign_id is not null and e.sends > 0 then 1 end) as campaigns_enrolled_30,
+           count(case when e.campaign_id is not null and e.opens + e.clicks > 0 then 1 end) as campaigns_responded_30,
+           count(case when e.campaign_id is not null and e.sends > 0 and c.end_date <= e.as_of then 1 end)
                as campaigns_completed_30
-    from email_by_campaign as e
-    join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
+    from email_campaign_windows as e
     left join campaigns as c on c.campaign_id = e.campaign_id
-    where e.campaign_id is not null
-    group by e.account_key, d.as_of
+    group by e.account_key, e.as_of
 ),
 @content_days@
 content_windows as (
@@ -263,9 +264,9 @@ measures as (
            cast(coalesce(e.email_opens_30, 0) as bigint) as email_opens_30,
            cast(coalesce(e.email_clicks_30, 0) as bigint) as email_clicks_30,
            cast(coalesce(e.email_unsubscribes_30, 0) as bigint) as email_unsubscribes_30,
-           cast(coalesce(cw.campaigns_enrolled_30, 0) as bigint) as campaigns_enrolled_30,
-           cast(coalesce(cw.campaigns_responded_30, 0) as bigint) as campaigns_responded_30,
-           cast(coalesce(cw.campaigns_completed_30, 0) as bigint) as campaigns_completed_30,
+           cast(coalesce(e.campaigns_enrolled_30, 0) as bigint) as campaigns_enrolled_30,
+           cast(coalesce(e.campaigns_responded_30, 0) as bigint) as campaigns_responded_30,
+           cast(coalesce(e.campaigns_completed_30, 0) as bigint) as campaigns_completed_30,
            cast(coalesce(ct.blog_reads_30, 0) as bigint) as blog_reads_30,
            cast(coalesce(ct.webinars_30, 0) as bigint) as webinars_30,
            cast(coalesce(ct.downloads_30, 0) as bigint) as downloads_30,
@@ -282,7 +283,6 @@ measures as (
     left join payment_windows as p on p.account_key = s.account_key and p.as_of = s.as_of
     left join first_contact as fc on fc.account_key = s.account_key
     left join email_windows as e on e.account_key = s.account_key and e.as_of = s.as_of
-    left join campaign_windows as cw on cw.account_key = s.account_key and cw.as_of = s.as_of
     left join content_windows as ct on ct.account_key = s.account_key and ct.as_of = s.as_of
     left join advocacy_windows as av on av.account_key = s.account_key and av.as_of = s.as_of
 )"""
@@ -447,7 +447,7 @@ content as (
 select * from email
 union all
 select * from content
-order by day, account_id""",
+order by day""",
     "Email and content events per account, day and campaign, built at every load for the health measures.",
 )
 

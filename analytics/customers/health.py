@@ -97,6 +97,7 @@ CONTENT_TARGET = 2  # content actions in 30 days for full marks
 ADVOCACY_TARGET = 1  # advocacy actions in 180 days for full marks
 HISTORY_TABLE = "_health_history"
 HISTORY_STEP_DAYS = 7
+HISTORY_CHUNK_DATES = 13  # as-of dates per statement of the history build (a quarter of weeks)
 
 CONSTANTS = {
     "ticket_volume_cap": float(TICKET_VOLUME_CAP),
@@ -368,17 +369,22 @@ def scores_on(con, dates: list[date], config: HealthConfig = SPEC_CONFIG) -> pl.
 
 def build_history(con, dates: list[date] | None = None) -> None:
     """Rebuild the marketing days, then ``_health_history`` with the components as of ``dates``
-    (default :func:`history_dates`) read from them."""
-    dates = history_dates(con) if dates is None else dates
+    (default :func:`history_dates`) read from them.
+
+    The history is built :data:`HISTORY_CHUNK_DATES` as-of dates at a time (the oldest first, so
+    the table stays in ``as_of, account_id`` order): a row depends only on its own as-of date, so
+    the chunks give the same rows as one statement over every date, and the engine holds the
+    windows of a few dates at once instead of all of them (memory grows with the chunk, not the span).
+    """
+    dates = sorted(set(history_dates(con) if dates is None else dates))
     if not dates:  # an empty warehouse: an empty table of the right shape
         dates = [date.today()]
     # the queries are the tables' selects (printable, EXPLAINable); the build materializes them
     execute(con, f"create or replace table {MARKETING_DAYS_TABLE} as {MARKETING_DAYS_BUILD.sql}")
-    execute(
-        con,
-        f"create or replace table {HISTORY_TABLE} as {HISTORY_BUILD.sql}",
-        _params(con, SPEC_CONFIG, as_of_dates=dates),
-    )
+    for start in range(0, len(dates), HISTORY_CHUNK_DATES):
+        chunk = dates[start : start + HISTORY_CHUNK_DATES]
+        statement = f"create or replace table {HISTORY_TABLE} as" if start == 0 else f"insert into {HISTORY_TABLE}"
+        execute(con, f"{statement} {HISTORY_BUILD.sql}", _params(con, SPEC_CONFIG, as_of_dates=chunk))
 
 
 HEALTH_HISTORY = DerivedTables(
