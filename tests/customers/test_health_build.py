@@ -2,7 +2,7 @@
 
 Two changes of execution, no change of formula: the campaigns of a 30-day window are counted
 per (account, date, campaign) row instead of with ``count(distinct …)``, and the weekly history
-is built a few as-of dates per statement instead of all at once. Each is checked here against
+is built a few as-of dates per statement on a large warehouse instead of all at once. Each is checked here against
 the plain form on the small demo.
 """
 
@@ -74,10 +74,14 @@ def test_the_history_built_by_chunks_equals_one_statement(demo_db, tmp_path, mon
     con = connect(copy)
     try:
         dates = health.history_dates(con)
-        assert len(dates) > 2 * health.HISTORY_CHUNK_DATES  # several chunks, the last one partial
+        assert health.history_chunk_dates(con) >= len(dates)  # a small warehouse: one statement
+        whole_history = health.HISTORY_CHUNK_ROWS
+        paying = con.execute("select count(*) from accounts where arr > 0").fetchall()[0][0]
+        monkeypatch.setattr(health, "HISTORY_CHUNK_ROWS", 13 * paying)
+        assert health.history_chunk_dates(con) == 13 and len(dates) > 2 * 13  # several chunks
         health.build_history(con)
         chunked = run(con, f"select * from {health.HISTORY_TABLE}")
-        monkeypatch.setattr(health, "HISTORY_CHUNK_DATES", len(dates))
+        monkeypatch.setattr(health, "HISTORY_CHUNK_ROWS", whole_history)
         health.build_history(con)
         whole = run(con, f"select * from {health.HISTORY_TABLE}")
     finally:
