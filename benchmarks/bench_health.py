@@ -225,7 +225,9 @@ def main() -> None:
     parser.add_argument("--tmp", default="/tmp", help="where the copy of --refresh-db is written")
     parser.add_argument("--only-refresh", action="store_true", help="only the refresh measure")
     args = parser.parse_args()
-    if not Path(args.db).exists():
+    if args.only_refresh and not args.refresh_db:
+        parser.error("--only-refresh needs --refresh-db")
+    if not args.only_refresh and not Path(args.db).exists():
         print(f"building the default demo warehouse at {args.db}", file=sys.stderr)
         build_demo(args.db)
     load_before = os.getloadavg()
