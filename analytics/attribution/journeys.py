@@ -102,7 +102,9 @@ def build_journeys(con) -> None:
     execute(con, _BUILD_TOUCHES)
 
 
-JOURNEYS = DerivedTables("journeys", JOURNEY_TABLES, build_journeys)
+JOURNEYS = DerivedTables(
+    "journeys", JOURNEY_TABLES, build_journeys, sources=("opportunities", "contacts", "touchpoints")
+)
 
 
 def journeys_current(con) -> bool:

@@ -87,6 +87,7 @@ PROPERTIES = {
     ],
 }
 TOPIC = {"contacts": "lead-capture", "deals": "revenue-attribution"}
+WAREHOUSE_TABLE = {"contacts": "contacts", "deals": "opportunities"}  # what a pull of each object type writes
 # SDK operations (hubspot-api-client 12.0.0): POST /crm/v3/objects/{contacts,deals}/search and
 # POST /crm/v4/associations/deals/contacts/batch/read.
 SEARCH = {"contacts": "crm.contacts.search_api.do_search", "deals": "crm.deals.search_api.do_search"}
@@ -439,7 +440,9 @@ def sync_hubspot(
                         )
                     )
                 if any(r.pulled for r in results):
-                    finish_load(con, "hubspot sync")
+                    finish_load(
+                        con, "hubspot sync", changed=[WAREHOUSE_TABLE[r.object_type] for r in results if r.pulled]
+                    )
                 con.execute("commit")
             except Exception:
                 con.execute("rollback")

@@ -200,26 +200,23 @@ first_contact as (
 ),
 @email_by_campaign@
 email_windows as (
+    -- emails in (t-30, t]; campaigns that emailed the contacts then, those opened or clicked, those ended
+    -- by t: a campaign counts once, on its last such day in the window (no later one by t)
     select e.account_key, d.as_of,
            sum(e.sends) as emails_sent_30,
            sum(e.opens) as email_opens_30,
            sum(e.clicks) as email_clicks_30,
-           sum(e.unsubscribes) as email_unsubscribes_30
-    from email_by_campaign as e
-    join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
-    group by e.account_key, d.as_of
-),
-campaign_windows as (
-    -- campaigns that emailed the contacts in (t-30, t], those opened or clicked, those ended by t
-    select e.account_key, d.as_of,
-           count(distinct case when e.sends > 0 then e.campaign_id end) as campaigns_enrolled_30,
-           count(distinct case when e.opens + e.clicks > 0 then e.campaign_id end) as campaigns_responded_30,
-           count(distinct case when e.sends > 0 and c.end_date <= d.as_of then e.campaign_id end)
-               as campaigns_completed_30
+           sum(e.unsubscribes) as email_unsubscribes_30,
+           count(case when e.campaign_id is not null and e.sends > 0
+                       and (e.next_send_day is null or e.next_send_day > d.as_of) then 1 end) as campaigns_enrolled_30,
+           count(case when e.campaign_id is not null and e.opens + e.clicks > 0
+                       and (e.next_response_day is null or e.next_response_day > d.as_of) then 1 end)
+               as campaigns_responded_30,
+           count(case when e.campaign_id is not null and e.sends > 0 and c.end_date <= d.as_of
+                       and (e.next_send_day is null or e.next_send_day > d.as_of) then 1 end) as campaigns_completed_30
     from email_by_campaign as e
     join as_of_dates as d on e.day > d.as_of - 30 and e.day <= d.as_of
     left join campaigns as c on c.campaign_id = e.campaign_id
-    where e.campaign_id is not null
     group by e.account_key, d.as_of
 ),
 @content_days@
@@ -263,9 +260,9 @@ measures as (
            cast(coalesce(e.email_opens_30, 0) as bigint) as email_opens_30,
            cast(coalesce(e.email_clicks_30, 0) as bigint) as email_clicks_30,
            cast(coalesce(e.email_unsubscribes_30, 0) as bigint) as email_unsubscribes_30,
-           cast(coalesce(cw.campaigns_enrolled_30, 0) as bigint) as campaigns_enrolled_30,
-           cast(coalesce(cw.campaigns_responded_30, 0) as bigint) as campaigns_responded_30,
-           cast(coalesce(cw.campaigns_completed_30, 0) as bigint) as campaigns_completed_30,
+           cast(coalesce(e.campaigns_enrolled_30, 0) as bigint) as campaigns_enrolled_30,
+           cast(coalesce(e.campaigns_responded_30, 0) as bigint) as campaigns_responded_30,
+           cast(coalesce(e.campaigns_completed_30, 0) as bigint) as campaigns_completed_30,
            cast(coalesce(ct.blog_reads_30, 0) as bigint) as blog_reads_30,
            cast(coalesce(ct.webinars_30, 0) as bigint) as webinars_30,
            cast(coalesce(ct.downloads_30, 0) as bigint) as downloads_30,
@@ -282,7 +279,6 @@ measures as (
     left join payment_windows as p on p.account_key = s.account_key and p.as_of = s.as_of
     left join first_contact as fc on fc.account_key = s.account_key
     left join email_windows as e on e.account_key = s.account_key and e.as_of = s.as_of
-    left join campaign_windows as cw on cw.account_key = s.account_key and cw.as_of = s.as_of
     left join content_windows as ct on ct.account_key = s.account_key and ct.as_of = s.as_of
     left join advocacy_windows as av on av.account_key = s.account_key and av.as_of = s.as_of
 )"""
@@ -325,21 +321,36 @@ engagement as (
 
 MARKETING_DAYS_TABLE = "_health_marketing_days"
 
+
+def _next_days(account: str) -> str:
+    """Per email row ``g`` (an account, day and campaign): the campaign's next day after it with sends,
+    and with opens or clicks, for the account (null: none), so a window counts a campaign once."""
+    frame = f"partition by g.{account}, g.campaign_id order by g.day rows between 1 following and unbounded following"
+    return (
+        f"min(case when g.sends > 0 then g.day end) over ({frame}) as next_send_day,\n"
+        f"           min(case when g.opens + g.clicks > 0 then g.day end) over ({frame}) as next_response_day"
+    )
+
+
 # Where the email and content measures come from: the raw events (joined to their contacts), or
 # the marketing days every load builds (:data:`MARKETING_DAYS_BUILD`), which give the same rows
 # without the join; :func:`measure_ctes` writes the chain for either.
 RAW_SOURCES = {
     "email_by_campaign": """email_by_campaign as (
-    -- one pass over the email events: per account, day and campaign (no campaign: null)
-    select c.account_key, cast(e.ts as date) as day, e.campaign_id,
-           count(case when e.event_type = 'sent' then 1 end) as sends,
-           count(case when e.event_type = 'open' then 1 end) as opens,
-           count(case when e.event_type = 'click' then 1 end) as clicks,
-           count(case when e.event_type = 'unsubscribe' then 1 end) as unsubscribes
-    from email_events as e
-    join account_contacts as c on c.contact_id = e.contact_id
-    where e.ts >= cast($first_as_of - 29 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
-    group by c.account_key, cast(e.ts as date), e.campaign_id
+    -- one pass over the email events: per account, day and campaign (no campaign: null), with the
+    -- campaign's next day of sends and of opens or clicks
+    select g.*, @next_days@
+    from (
+        select c.account_key, cast(e.ts as date) as day, e.campaign_id,
+               count(case when e.event_type = 'sent' then 1 end) as sends,
+               count(case when e.event_type = 'open' then 1 end) as opens,
+               count(case when e.event_type = 'click' then 1 end) as clicks,
+               count(case when e.event_type = 'unsubscribe' then 1 end) as unsubscribes
+        from email_events as e
+        join account_contacts as c on c.contact_id = e.contact_id
+        where e.ts >= cast($first_as_of - 29 as timestamp) and e.ts < cast($last_as_of + 1 as timestamp)
+        group by c.account_key, cast(e.ts as date), e.campaign_id
+    ) as g
 ),
 """,
     "content_days": """content_days as (
@@ -368,10 +379,12 @@ RAW_SOURCES = {
 ),
 """,
 }
+RAW_SOURCES["email_by_campaign"] = RAW_SOURCES["email_by_campaign"].replace("@next_days@", _next_days("account_key"))
 DERIVED_SOURCES = {
     "email_by_campaign": """email_by_campaign as (
     -- the email rows of the marketing days built at load: per account, day and campaign
-    select a.account_key, m.day, m.campaign_id, m.sends, m.opens, m.clicks, m.unsubscribes
+    select a.account_key, m.day, m.campaign_id, m.sends, m.opens, m.clicks, m.unsubscribes, m.next_send_day,
+           m.next_response_day
     from _health_marketing_days as m
     join paying_accounts as a on a.account_id = m.account_id
     where m.source = 'email' and m.day > $first_as_of - 30 and m.day <= $last_as_of
@@ -431,6 +444,10 @@ email as (
     join account_of as c on c.contact_id = e.contact_id
     group by c.account_id, cast(e.ts as date), e.campaign_id
 ),
+email_days as (
+    select g.*, @next_days@
+    from email as g
+),
 content as (
     select c.account_id, cast(e.ts as date) as day, cast(null as varchar) as campaign_id, 'content' as source,
            0 as sends, 0 as opens, 0 as clicks, 0 as unsubscribes,
@@ -439,15 +456,16 @@ content as (
            count(case when e.kind = 'download' then 1 end) as downloads,
            count(case when e.kind = 'referral' then 1 end) as referrals,
            count(case when e.kind = 'review' then 1 end) as reviews,
-           count(case when e.kind = 'case_study' then 1 end) as case_studies
+           count(case when e.kind = 'case_study' then 1 end) as case_studies,
+           cast(null as date) as next_send_day, cast(null as date) as next_response_day
     from content_events as e
     join account_of as c on c.contact_id = e.contact_id
     group by c.account_id, cast(e.ts as date)
 )
-select * from email
+select * from email_days
 union all
 select * from content
-order by day, account_id""",
+order by day""".replace("@next_days@", _next_days("account_id")),
     "Email and content events per account, day and campaign, built at every load for the health measures.",
 )
 

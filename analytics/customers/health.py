@@ -97,6 +97,7 @@ CONTENT_TARGET = 2  # content actions in 30 days for full marks
 ADVOCACY_TARGET = 1  # advocacy actions in 180 days for full marks
 HISTORY_TABLE = "_health_history"
 HISTORY_STEP_DAYS = 7
+HISTORY_CHUNK_ROWS = 1_000_000  # account-dates per statement of the history build (13 weeks of 78,000 accounts)
 
 CONSTANTS = {
     "ticket_volume_cap": float(TICKET_VOLUME_CAP),
@@ -366,22 +367,55 @@ def scores_on(con, dates: list[date], config: HealthConfig = SPEC_CONFIG) -> pl.
 # History (a derived table, rebuilt at every load)
 
 
+PAYING_ACCOUNTS = Query(
+    "customers.health_paying_accounts",
+    "select count(*) from accounts where arr > 0",
+    "How many accounts pay (the history's rows per as-of date, at most).",
+)
+
+
+def history_chunk_dates(con) -> int:
+    """As-of dates per statement of the history build: :data:`HISTORY_CHUNK_ROWS` account-dates."""
+    return max(1, HISTORY_CHUNK_ROWS // max(1, rows(con, PAYING_ACCOUNTS)[0][0]))
+
+
 def build_history(con, dates: list[date] | None = None) -> None:
     """Rebuild the marketing days, then ``_health_history`` with the components as of ``dates``
-    (default :func:`history_dates`) read from them."""
-    dates = history_dates(con) if dates is None else dates
+    (default :func:`history_dates`) read from them.
+
+    The history is built :func:`history_chunk_dates` as-of dates at a time (the oldest first, so
+    the table stays in ``as_of, account_id`` order): a row depends only on its own as-of date, so
+    the chunks give the same rows as one statement over every date, and the engine holds the
+    windows of about :data:`HISTORY_CHUNK_ROWS` account-dates at once instead of all of them
+    (memory grows with the chunk, not the span; a small warehouse is built in one statement).
+    """
+    dates = sorted(set(history_dates(con) if dates is None else dates))
     if not dates:  # an empty warehouse: an empty table of the right shape
         dates = [date.today()]
     # the queries are the tables' selects (printable, EXPLAINable); the build materializes them
     execute(con, f"create or replace table {MARKETING_DAYS_TABLE} as {MARKETING_DAYS_BUILD.sql}")
-    execute(
-        con,
-        f"create or replace table {HISTORY_TABLE} as {HISTORY_BUILD.sql}",
-        _params(con, SPEC_CONFIG, as_of_dates=dates),
-    )
+    step = history_chunk_dates(con)
+    for start in range(0, len(dates), step):
+        chunk = dates[start : start + step]
+        statement = f"create or replace table {HISTORY_TABLE} as" if start == 0 else f"insert into {HISTORY_TABLE}"
+        execute(con, f"{statement} {HISTORY_BUILD.sql}", _params(con, SPEC_CONFIG, as_of_dates=chunk))
 
 
-HEALTH_HISTORY = DerivedTables("health_history", (MARKETING_DAYS_TABLE, HISTORY_TABLE), build_history)
+HEALTH_HISTORY = DerivedTables(
+    "health_history",
+    (MARKETING_DAYS_TABLE, HISTORY_TABLE),
+    build_history,
+    sources=(
+        "accounts",
+        "contacts",
+        "campaigns",
+        "feature_usage_events",
+        "support_tickets",
+        "invoices",
+        "email_events",
+        "content_events",
+    ),
+)
 
 
 def history_current(con) -> bool:
@@ -389,9 +423,20 @@ def history_current(con) -> bool:
     return HEALTH_HISTORY.current(con)
 
 
+MARKETING_DAYS_SHAPE = Query(
+    "customers.health_marketing_days_shape",
+    f"""select count(*)
+from information_schema.columns
+where table_schema = 'main' and table_name = '{MARKETING_DAYS_TABLE}' and column_name = 'next_response_day'""",
+    "Whether the marketing days have the campaigns' next days (tables built by an older RevLens do not).",
+)
+
+
 def marketing_days_current(con) -> bool:
-    """Whether the measure queries may read the marketing days built at load (else the raw events)."""
-    return HEALTH_HISTORY.current(con)
+    """Whether the measure queries may read the marketing days built at load (else the raw events): built
+    for the current version, with the columns these queries read (a table an older RevLens built lacks the
+    campaigns' next days; the raw events give the same numbers until the next load or ``refresh``)."""
+    return HEALTH_HISTORY.current(con) and rows(con, MARKETING_DAYS_SHAPE)[0][0] > 0
 
 
 def history_scores(

@@ -8,7 +8,8 @@
   ``update_company_properties`` with the health score, band and churn probability).
 * **``logRetentionIntervention``** (:func:`log_retention_intervention`): every queued action
   is logged per account in the ops store (``retention_interventions``) with the score, band,
-  risk level, fired triggers and churn probability it was decided on, and the data date.
+  risk level, fired triggers and churn probability it was decided on, and the data date, in
+  the transaction that queues the action (:func:`intervention_logger`): both or neither.
 * **Recovery** (:func:`intervention_outcomes`): 60 days after the decision's data date an
   account has *recovered* when it has not churned and it is healthy, or its score is at
   least :data:`RECOVERY_POINTS` above the decision's; ``churned`` when it churned within the
@@ -229,6 +230,19 @@ def log_retention_intervention(
     if rows:
         conn.execute(table.insert(), rows)
     return len(rows)
+
+
+def intervention_logger(intervention: str, kind: str, accounts: list[dict], as_of: date):
+    """``logRetentionIntervention`` for an action being queued: a ``within`` callback of
+    :func:`analytics.crm.actions.queue.enqueue` (``within(conn, action_id, user)``), so the log rows
+    are written in the transaction that queues the action: both commit, or neither does."""
+
+    def log(conn: sa.Connection, action_id: int, user: str) -> None:
+        log_retention_intervention(
+            conn, intervention=intervention, kind=kind, action_id=action_id, accounts=accounts, as_of=as_of, user=user
+        )
+
+    return log
 
 
 def interventions(engine: sa.Engine | None = None, account_id: str | None = None) -> pl.DataFrame:

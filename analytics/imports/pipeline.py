@@ -220,7 +220,7 @@ def import_file(
                     result = _write_streamed(con, plan, run_id, file_label, progress, started, n_read, first)
                 else:
                     result = _write(con, plan, run_id, file_label, progress, started)
-                finish_load(con, f"import {source.name} {Path(file_label).name}")
+                finish_load(con, f"import {source.name} {Path(file_label).name}", changed=(source.table,))
                 execute(con, "commit")
             except BaseException:
                 execute(con, "rollback")

@@ -316,4 +316,10 @@ group by w.contact_id
     )
 
 
-LEAD_FEATURES = DerivedTables("lead_features", (FEATURES_TABLE,), build_lead_features)
+# the model events' tables, and the contacts (creation times) and touches that set the load's 'now'
+LEAD_FEATURES = DerivedTables(
+    "lead_features",
+    (FEATURES_TABLE,),
+    build_lead_features,
+    sources=("contacts", "touchpoints", "email_events", "page_views", "content_events"),
+)

@@ -96,7 +96,7 @@ def _dismissed() -> None:
 
 @st.dialog("Review and confirm", width="large", on_dismiss=_dismissed)
 def _confirm_dialog(
-    kind: str, targets, payload: dict, preview_frame: pl.DataFrame | None, title: str, on_queued=None
+    kind: str, targets, payload: dict, preview_frame: pl.DataFrame | None, title: str, on_queued=None, within=None
 ) -> None:
     from analytics.crm.actions import queue as outbox
     from analytics.jobs.sla import track
@@ -142,7 +142,7 @@ def _confirm_dialog(
         key="confirm_action",
     ):
         try:
-            result = outbox.enqueue(kind, targets, payload, user, plan=plan)
+            result = outbox.enqueue(kind, targets, payload, user, plan=plan, within=within)
         except RevLensError as exc:
             st.error(escape_markdown(exc), icon=":material/error:")
             return
@@ -161,6 +161,7 @@ def confirm_and_enqueue(
     preview_frame: pl.DataFrame | None = None,
     title: str = "Send to HubSpot",
     on_queued=None,
+    within=None,
 ) -> None:
     """Open the preview/confirm dialog for an action; on confirm it is queued and delivered.
 
@@ -174,8 +175,10 @@ def confirm_and_enqueue(
     preview_frame : what the page wants the user to see per record; default: the plan's own.
     on_queued : called as ``on_queued(result, user)`` once the action is queued
         (:class:`~analytics.crm.actions.queue.EnqueueResult`; also when it was queued before).
+    within : called as ``within(conn, action_id, user)`` inside the ops-store transaction that queues
+        the action, so what it writes commits with the action or not at all (see ``enqueue``).
     """
-    _confirm_dialog(kind, targets, payload or {}, preview_frame, title, on_queued)
+    _confirm_dialog(kind, targets, payload or {}, preview_frame, title, on_queued, within)
 
 
 def action_button(
@@ -187,13 +190,14 @@ def action_button(
     title: str | None = None,
     key: str = "action",
     on_queued=None,
+    within=None,
     **button_kwargs,
 ) -> None:
     """A button that opens the preview/confirm dialog for an action (see the module docstring)."""
     if st.button(label, key=key, **button_kwargs):
         st.session_state[OPEN_DIALOG] = key
     if st.session_state.get(OPEN_DIALOG) == key:
-        confirm_and_enqueue(kind, targets, payload, preview_frame, title or label, on_queued)
+        confirm_and_enqueue(kind, targets, payload, preview_frame, title or label, on_queued, within)
 
 
 def queued_notice() -> None:

@@ -236,21 +236,8 @@ download_csv(
 
 
 def logger(intervention: str, kind: str, rows: list[dict]):
-    """logRetentionIntervention once the outbox has the action."""
-
-    def log(result, user: str) -> None:
-        with engine.begin() as conn:
-            interventions.log_retention_intervention(
-                conn,
-                intervention=intervention,
-                kind=kind,
-                action_id=result.action_id,
-                accounts=rows,
-                as_of=as_of,
-                user=user,
-            )
-
-    return log
+    """logRetentionIntervention in the ops-store transaction that queues the action."""
+    return interventions.intervention_logger(intervention, kind, rows, as_of)
 
 
 def decision_rows(frame: pl.DataFrame) -> list[dict]:
@@ -293,7 +280,7 @@ with st.container(border=True):
             key="health_campaign",
             disabled=not target_id or not ids,
             icon=":material/campaign:",
-            on_queued=logger("retention_campaign", kind, listed_rows),
+            within=logger("retention_campaign", kind, listed_rows),
         )
     with a2:
         action_button(
@@ -307,7 +294,7 @@ with st.container(border=True):
             key="health_tasks",
             disabled=not ids,
             icon=":material/task_alt:",
-            on_queued=logger("owner_task", "create_task", listed_rows),
+            within=logger("owner_task", "create_task", listed_rows),
         )
     with a3:
         pushed = listed.select("account_id", "overall_score", "band", "churn_probability")
@@ -319,7 +306,7 @@ with st.container(border=True):
             key="health_push",
             disabled=not ids,
             icon=":material/sync:",
-            on_queued=logger("crm_sync", "update_company_properties", listed_rows),
+            within=logger("crm_sync", "update_company_properties", listed_rows),
         )
 
 # ---- one account
@@ -552,7 +539,7 @@ with st.container(border=True):
             key="health_account_task",
             disabled=owner_target.is_empty(),
             icon=":material/task_alt:",
-            on_queued=logger("owner_task", "create_task", one_rows),
+            within=logger("owner_task", "create_task", one_rows),
         )
     with b2:
         action_button(
@@ -565,7 +552,7 @@ with st.container(border=True):
             title=f"Health of {row['account_name']} to its HubSpot company",
             key="health_account_push",
             icon=":material/sync:",
-            on_queued=logger("crm_sync", "update_company_properties", one_rows),
+            within=logger("crm_sync", "update_company_properties", one_rows),
         )
     with b3:
         action_button(
@@ -580,7 +567,7 @@ with st.container(border=True):
             disabled=not target_id,
             help="Uses the list or workflow chosen above; a campaign needs at least 100 contacts (the outbox's guard rail).",
             icon=":material/campaign:",
-            on_queued=logger("retention_campaign", kind, one_rows),
+            within=logger("retention_campaign", kind, one_rows),
         )
     logged_one = interventions.interventions(engine, account_id=account_id)
     if not logged_one.is_empty():

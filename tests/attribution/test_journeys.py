@@ -19,7 +19,7 @@ from analytics.attribution.engine import (
     top_paths,
 )
 from analytics.attribution.journeys import journeys_current
-from analytics.loads import finish_load
+from analytics.loads import DERIVED, finish_load
 from analytics.warehouse.connection import connect
 from analytics.warehouse.runner import run
 from analytics.warehouse.schema import create_schema
@@ -158,7 +158,9 @@ def test_cli_refresh_rebuilds_stale_journey_tables(demo_db, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["refresh", "--db", str(path)])
     assert exit_info.value.code in (0, None)
-    assert "Rebuilt the journey tables" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Rebuilt the derived tables" in out
+    assert all(derived.name in out and all(t in out for t in derived.tables) for derived in DERIVED)
     con = connect(path, read_only=True)
     try:
         assert journeys_current(con)

@@ -121,6 +121,36 @@ def test_the_log_is_kept_once_per_action_and_account(accounts, ops):
     assert json.loads(row["triggers"]) == ["payment_delays"]
 
 
+def test_the_log_commits_with_the_queued_action_or_not_at_all(accounts, ops, monkeypatch):
+    from analytics.ops.tables import actions, retention_interventions
+
+    monkeypatch.setenv("REVLENS_CONFIRMERS", "ana")
+    rows = [decided(day(90), "R", 0.0, "critical")]
+    targets = [{"hubspot_id": "hs-R", "properties": {"marketing_platform_health_score": 0.0}}]
+    log = interventions.intervention_logger("crm_sync", "update_company_properties", rows, day(90))
+
+    def count(table) -> int:
+        with ops.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+    def failing(conn, action_id, user):  # the log is written, then the transaction fails
+        log(conn, action_id, user)
+        raise RuntimeError("the ops store went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        outbox.enqueue("update_company_properties", targets, {}, "ana", engine=ops, within=failing)
+    assert count(actions) == 0 and count(retention_interventions) == 0  # neither the action nor its log
+
+    result = outbox.enqueue("update_company_properties", targets, {}, "ana", engine=ops, within=log)
+    assert not result.duplicate and count(actions) == 1
+    logged = interventions.interventions(ops)
+    assert logged.height == 1 and logged.row(0, named=True)["action_id"] == result.action_id
+    # queuing the same content again finds the action; the log stays one row per action and account
+    again = outbox.enqueue("update_company_properties", targets, {}, "ana", engine=ops, within=log)
+    assert again.duplicate and again.action_id == result.action_id
+    assert count(actions) == 1 and interventions.interventions(ops).height == 1
+
+
 def test_recovery_within_60_days(accounts, ops):
     con, _ = accounts
     start = day(90)

@@ -242,7 +242,7 @@ def test_failure_half_way_leaves_the_warehouse_as_it_was(db, monkeypatch):
     before = snapshot(db)
     runs_before = query(db, "select count(*) from import_runs")
 
-    def broken(con, source):
+    def broken(con, source, changed=None):
         raise OSError("disk full")  # after every row was written, before the commit
 
     monkeypatch.setattr(pipeline, "finish_load", broken)

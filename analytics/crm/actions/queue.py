@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -242,6 +243,7 @@ def enqueue(
     idempotency_key: str | None = None,
     correlation_id: str | None = None,
     plan: ActionPlan | None = None,
+    within: Callable[[sa.Connection, int, str], None] | None = None,
 ) -> EnqueueResult:
     """Queue an action for delivery after checking the user and the guard rails.
 
@@ -258,6 +260,10 @@ def enqueue(
     idempotency_key : defaults to a hash of the content: queuing the same thing twice
         returns the first action (``duplicate=True``) unless it failed or was cancelled.
     plan : the plan the user previewed; recomputed when omitted.
+    within : called as ``within(conn, action_id, user)`` inside the transaction that queues the
+        action (or finds it queued, for a duplicate), so what it writes to the ops store
+        (e.g. the Health page's intervention log) commits with the action or not at all: an
+        exception in it rolls the action back and propagates.
 
     Raises
     ------
@@ -285,6 +291,8 @@ def enqueue(
                     .order_by(actions.c.id.desc())
                 ).first()
                 if existing is not None and existing.status not in ("failed", "cancelled"):
+                    if within is not None:
+                        within(conn, existing.id, user)
                     return EnqueueResult(existing.id, existing.status, existing.target_count, 0, True)
                 if existing is not None:  # a new attempt at content that failed or was cancelled
                     generation = conn.execute(
@@ -346,6 +354,8 @@ def enqueue(
                     },
                     correlation_id,
                 )
+                if within is not None:
+                    within(conn, action_id, user)
                 return EnqueueResult(action_id, "pending", len(plan.targets), len(plan.skipped), False, plan.amount())
         except sa.exc.IntegrityError:
             continue
