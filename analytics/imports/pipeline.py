@@ -371,16 +371,17 @@ def _write_streamed(
     progress(0.3, f"Validating and writing {n_read:,} rows")
     if first:
         run_sql(sql.held_keys_sql(plan))
-        inserted = int(run_sql(sql.insert_first_sql(plan))[0][0])
-        n_rows, n_keys = run_sql(sql.new_keys_sql(plan))[0]
+        held = scalar(con, "select count(*) from import_held") > 0  # a new table holds none: nothing to exclude
+        inserted = int(run_sql(sql.insert_first_sql(plan, held))[0][0])
+        n_rows, n_keys = run_sql(sql.new_keys_sql(plan, held))[0]
         repeated = 0
         if n_rows != n_keys:  # some key was inserted twice: its rows go back out, to the merge path
-            run_sql(sql.repeats_sql(plan))
+            run_sql(sql.repeats_sql(plan, held))
             repeated = int(scalar(con, "select sum(n) from import_repeats"))
             run_sql(sql.unstream_repeats_sql(plan))
         streamed = inserted - repeated
         # rows not inserted failed a check or have a held key: those of held keys take the merge path
-        run_sql(sql.first_candidates_sql(plan, repeats=bool(repeated), held=n_read > inserted))
+        run_sql(sql.first_candidates_sql(plan, repeats=bool(repeated), held=held and n_read > inserted))
         merging = bool(repeated) or n_read > inserted
     else:
         run_sql(sql.candidates_sql(plan))

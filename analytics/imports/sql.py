@@ -628,34 +628,33 @@ def held_keys_sql(plan: ImportPlan) -> str:
         select {_key_hash(plan, "t")} as h from {plan.table} t where {_key_not_null(plan, "t")}"""
 
 
-def insert_first_sql(plan: ImportPlan) -> str:
+def insert_first_sql(plan: ImportPlan, held: bool = True) -> str:
     """Insert every valid row whose key the table does not hold (``import_held``), straight from the file.
 
     The rows of a key it inserts twice are found afterwards in the table (:func:`new_keys_sql`,
     :func:`repeats_sql`), taken out again (:func:`unstream_repeats_sql`) and take the merge path, so the
     table ends as the keys-first import leaves it."""
-    return stream_insert_sql(plan, excluded="import_held")
+    return stream_insert_sql(plan, excluded="import_held" if held else None)
 
 
-def _new_rows(plan: ImportPlan) -> str:
-    """The key hashes of the rows this import inserted: in the table, those it did not hold before."""
-    return (
-        f"select {_key_hash(plan, 't')} as h from {plan.table} t "
-        f"where {_key_hash(plan, 't')} not in (select h from import_held)"
-    )
+def _new_rows(plan: ImportPlan, held: bool) -> str:
+    """The key hashes of the rows this import inserted: in the table, those it did not hold before
+    (``held``: it held some; else every row of the table)."""
+    kept = f" where {_key_hash(plan, 't')} not in (select h from import_held)" if held else ""
+    return f"select {_key_hash(plan, 't')} as h from {plan.table} t{kept}"
 
 
-def new_keys_sql(plan: ImportPlan) -> str:
+def new_keys_sql(plan: ImportPlan, held: bool) -> str:
     """``(rows, distinct keys)`` of what the insert-first import inserted (equal when no key repeats)."""
-    return f"select count(*), count(distinct h) from ({_new_rows(plan)}) new_rows"
+    return f"select count(*), count(distinct h) from ({_new_rows(plan, held)}) new_rows"
 
 
-def repeats_sql(plan: ImportPlan) -> str:
+def repeats_sql(plan: ImportPlan, held: bool) -> str:
     """``import_repeats``: the key hashes the insert-first import inserted more than once, with their rows."""
     return f"""
         create temp table import_repeats as
         select h, count(*) as n, true as _by_key
-        from ({_new_rows(plan)}) new_rows
+        from ({_new_rows(plan, held)}) new_rows
         group by h
         having count(*) > 1"""
 
@@ -691,18 +690,19 @@ def candidates_sql(plan: ImportPlan) -> str:
         where {key_not_null} and {_key_hash(plan, "t")} in (select h from import_keyhash where _by_key)"""
 
 
-def stream_insert_sql(plan: ImportPlan, excluded: str = "import_candidates") -> str:
+def stream_insert_sql(plan: ImportPlan, excluded: str | None = "import_candidates") -> str:
     """Insert the valid rows whose key needs no merge straight from the file (no staging, no line numbers);
-    ``excluded``: the table of the key hashes that do."""
+    ``excluded``: the table of the key hashes that do (None: there are none)."""
     source, table = plan.source, plan.table
     pk, cols = source.primary_key, plan.fed
     extra_cols = ["extra"] if "extra" in table_columns(table) else []
     insert_cols = ", ".join(([pk] if pk and pk not in cols else []) + cols + extra_cols)
     select_cols = ", ".join((["_target"] if pk and pk not in cols else []) + cols + extra_cols)
+    kept = f" and {_key_hash(plan, 't')} not in (select h from {excluded})" if excluded else ""
     return f"""
         insert into {table} ({insert_cols})
         select {select_cols} from ({typed_sql(plan, numbered=False, existing=False)}) t
-        where _valid and {_key_hash(plan, "t")} not in (select h from {excluded})"""
+        where _valid{kept}"""
 
 
 def stream_merge_rows_sql(plan: ImportPlan) -> str:

@@ -102,7 +102,9 @@ def test_insert_first_keys_first_and_staged_imports_agree(tmp_path, monkeypatch)
     files = IMPORTS + [("touchpoints", first), ("touchpoints", overlapping)]
     taken = []
     insert_first_sql = sql.insert_first_sql
-    monkeypatch.setattr(sql, "insert_first_sql", lambda plan: taken.append(plan.table) or insert_first_sql(plan))
+    monkeypatch.setattr(
+        sql, "insert_first_sql", lambda plan, held: taken.append(plan.table) or insert_first_sql(plan, held)
+    )
     inserted_first = everything(tmp_path / "first.duckdb", files)
     assert taken == ["touchpoints", "touchpoints"]  # the two messy files (the fixture's has a column for import_extra)
     monkeypatch.setattr(sql, "inserts_first", lambda plan: False)
