@@ -6,8 +6,13 @@ window (a won deal, with or without eligible touches) by a draw
 .. math:: w_{jb} \\sim \\text{Poisson}(1), \\text{ independent over } j \\text{ and } b,
 
 and recomputes every model on the weighted conversions; non-converting journeys stay fixed.
-The interval is the 2.5th and 97.5th percentile of the replicates' credit per key (a key not
-credited in a replicate counts as 0 there). A Markov chain of more than
+The replicate is then normalized to the window's size: every credit of replicate *b* is scaled
+by :math:`s_b = \\sum_j c_j / \\sum_j w_{jb} c_j` (``c_j`` the journey's conversions), so each
+replicate, like a draw of *n* out of *n*, counts as many conversions as the window (the
+normalized Poisson bootstrap; without it a replicate's total would vary by the Poisson noise in
+its size, which widens the intervals of totals). The interval is the 2.5th and 97.5th
+percentile of the replicates' credit per key (a key not credited in a replicate counts as 0
+there). A Markov chain of more than
 :data:`MAX_BOOTSTRAP_STATES` states (order 2-3 by campaign) gets no interval: null bounds.
 
 **The draws** are made in SQL from a seeded hash of ``(seed, b, journey_id)`` in 64-bit integer
@@ -28,14 +33,15 @@ code as the point estimate.
 **Agreement with the earlier intervals.** Until this version the replicates drew the window's
 *n* conversions with replacement, *n* of them (numpy's multinomial counts, ``rng.integers``).
 The Poisson bootstrap (Hanley & MacGibbon 2006; Chamandy et al. 2012, "Estimating uncertainty
-for massive data streams") draws each count independently, so a replicate's total varies
-around *n* (its variance is *n*) where the multinomial's is fixed; each count's distribution,
-Binomial(n, 1/n) before, is Poisson(1) in the limit, and the intervals agree to within the
-Monte-Carlo error for the window sizes RevLens sees (``tests/attribution/test_bootstrap.py``
-compares both on the demo). Given the same weights, the intervals are exactly those of the
-earlier per-journey computation (to the fixed-point sums' 2^-40): the test feeds the SQL
-draws to it. The earlier intervals themselves cannot be reproduced: numpy's PCG64 stream
-has no SQL equivalent.
+for massive data streams") draws each count independently: each count's distribution,
+Binomial(n, 1/n) before, is Poisson(1) in the limit, and the normalization above gives every
+replicate the window's size, as the multinomial did; so both estimate the same sampling
+distribution, and the intervals agree to within the Monte-Carlo error of the replicates
+(``tests/attribution/test_bootstrap.py`` compares both on the demo: multinomial counts drawn
+by numpy fed through the same SQL). Given the same weights, the computation is exact: with
+every weight 1 each replicate is the point estimate (to the fixed-point sums' 2^-40, tested).
+The earlier intervals themselves cannot be reproduced draw for draw: numpy's PCG64 stream has
+no SQL equivalent, so the same ``seed`` now gives other (equally valid) replicates.
 """
 
 from __future__ import annotations
@@ -331,7 +337,11 @@ def bootstrap(
     labels += [(UNATTRIBUTED, m) for m in models]
     conversions.append(np.tile(by_b[2], (len(models), 1)))
     revenue.append(np.tile(by_b[3], (len(models), 1)))
-    by_replicate = {"conversions": np.vstack(conversions), "revenue": np.vstack(revenue)}
+    # normalized: replicate b counts as many conversions as the window (see the module docstring)
+    window_conversions = run(con, named("attribution.window_conversions", journeys.sql(_CONVERSIONS)), params)
+    drawn = by_b[0] + by_b[2]
+    scale = np.divide(float(window_conversions["conversions"][0] or 0.0), drawn, out=np.zeros(n_boot), where=drawn > 0)
+    by_replicate = {"conversions": np.vstack(conversions) * scale, "revenue": np.vstack(revenue) * scale}
     bounds = {name: np.quantile(values, [0.025, 0.975], axis=1) for name, values in by_replicate.items()}
     return (
         pl.DataFrame(
@@ -358,6 +368,7 @@ def bootstrap(
 
 
 _KEYS = "with {journeys} select distinct key from touches"
+_CONVERSIONS = "with {journeys} select cast(coalesce(sum(conversions), 0) as double) as conversions from conversions"
 
 
 def _pair_codes(frame: pl.DataFrame, index: dict) -> np.ndarray:

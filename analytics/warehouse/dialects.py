@@ -93,11 +93,18 @@ def list_length(tree: exp.Expression) -> exp.Expression:
 
 
 def one_based_index(tree: exp.Expression) -> exp.Expression:
-    """``list[i]`` (1-based) becomes ``try_element_at(list, i)``."""
+    """``list[i]`` (1-based) becomes ``try_element_at(list, i)`` (1-based, NULL out of range).
+
+    sqlglot shifts an integer literal to 0-based when it parses DuckDB (``xs[1]`` is read as
+    ``xs[0]``) but leaves any other index as written (``xs[i]`` stays ``xs[i]``, one off in Spark);
+    the literal is shifted back, so every index is DuckDB's."""
 
     def rewrite(node):
         if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
-            return exp.Anonymous(this="try_element_at", expressions=[node.this.copy(), node.expressions[0].copy()])
+            index = node.expressions[0].copy()
+            if isinstance(index, exp.Literal) and not index.is_string and re.fullmatch(r"\d+", index.this):
+                index = exp.Literal.number(int(index.this) + 1)
+            return exp.Anonymous(this="try_element_at", expressions=[node.this.copy(), index])
         return node
 
     return tree.transform(rewrite)

@@ -317,10 +317,11 @@ def spark_runner(
     source: str, master: str | None = None, remote: str | None = None, conf: dict[str, str] | None = None
 ) -> Iterator[SparkRunner]:
     """A :class:`SparkRunner` over ``source`` (a folder or URI, or a table prefix) on a new session,
-    stopped at the end."""
+    stopped at the end (a session this process already had, e.g. in a notebook, stays open)."""
     from analytics.warehouse.lake import parse_source
 
     lake = parse_source(source)
+    existing = _active_session() if not remote else None
     spark = open_spark(master, remote, conf)
     runner = SparkRunner(spark, lake)
     try:
@@ -328,5 +329,14 @@ def spark_runner(
     finally:
         with contextlib.suppress(Exception):
             runner.close()
-        with contextlib.suppress(Exception):
-            spark.stop()
+        if existing is None:
+            with contextlib.suppress(Exception):
+                spark.stop()
+
+
+def _active_session():
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    return SparkSession.getActiveSession()
