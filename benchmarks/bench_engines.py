@@ -63,6 +63,19 @@ def timed(function) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
+def agreement(duck_rows, spark_rows) -> tuple[bool, float]:
+    """Whether the credit rows are identical, and the largest relative difference of a number in them."""
+    a, b = sorted(map(tuple, duck_rows)), sorted(map(tuple, spark_rows))
+    largest = 0.0
+    for row_a, row_b in zip(a, b, strict=True):
+        for x, y in zip(row_a, row_b, strict=True):
+            if isinstance(x, float) and x != y:
+                largest = max(largest, abs(x - y) / max(abs(x), abs(y)))
+            elif not isinstance(x, float) and x != y:
+                return False, float("inf")
+    return a == b, largest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000000,10000000", help="touchpoints, comma-separated")
@@ -101,7 +114,7 @@ def main() -> None:
             collected = runner.collected
             runner.close()
         largest = max(collected, key=lambda item: item[1])
-        same = sorted(map(tuple, duck_rows)) == sorted(map(tuple, spark_rows))
+        same, largest_difference = agreement(duck_rows, spark_rows)
         row = {
             "touchpoints": touchpoints,
             "won_deals": deals,
@@ -114,6 +127,7 @@ def main() -> None:
             "largest_result": {"statement": largest[0], "rows": largest[1]},
             "rows_to_driver": sum(rows for _, rows in collected),
             "identical_output": same,
+            "max_relative_difference": largest_difference,
             "load_average": os.getloadavg(),
         }
         results.append(row)

@@ -132,6 +132,7 @@ def open_spark(master: str | None = None, remote: str | None = None, conf: dict[
             "The Spark engine needs pyspark; install it with `pip install -r requirements-dev.txt` "
             "(pyspark 4 and a Java 17 runtime: apt-get install openjdk-17-jre-headless)."
         ) from None
+    _quiet_query_context_loggers()
     settings = dict(SESSION_CONF)
     if remote:
         _check_reachable(remote)
@@ -153,6 +154,17 @@ def open_spark(master: str | None = None, remote: str | None = None, conf: dict[
                 f"Spark could not start ({exc}); install a Java 17 runtime "
                 "(apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
             ) from None
+
+
+def _quiet_query_context_loggers() -> None:
+    """pyspark logs every failed query's JVM stack trace to stderr (as JSON, through its query-context
+    loggers) before it raises; the error RevLens shows is the message alone (:func:`spark_errors`)."""
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:
+        return
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
 
 
 # --------------------------------------------------------------------------- the runner
