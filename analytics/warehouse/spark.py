@@ -41,11 +41,9 @@ LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
 CONNECT_TIMEOUT_S = 10.0
 # Settings every session gets (a user's --spark-conf wins): the warehouse's timestamps carry no
 # time zone, so the session's is UTC (DuckDB's epoch_us and Spark's unix_micros then agree).
-SESSION_CONF = {
-    "spark.sql.session.timeZone": "UTC",
+SESSION_CONF = {"spark.sql.session.timeZone": "UTC"}
+LOCAL_CONF = {  # a session this process starts (a Spark Connect server keeps its own)
     "spark.ui.showConsoleProgress": "false",
-}
-LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.driver.memory": "2g",
     "spark.sql.shuffle.partitions": "8",  # adaptive execution splits and merges from there
