@@ -5,8 +5,9 @@
 For each size: the demo warehouse (``/work/bench/demo10m.duckdb`` for 10M when it exists, else built
 under ``--work``), its Parquet export (``python -m analytics export``), then ``attribute_rows`` of all
 ten models on DuckDB (``--runs`` runs) and on one Spark ``local[N]`` session (``--spark-runs``).
-Reports the median seconds, the load average, and for Spark the largest result any statement
-brought to the driver (rows) next to the touchpoints: only aggregates leave the engine.
+Reports the median seconds, the load average, for Spark the JVM's CPU seconds (core-seconds: the
+cost model's unit, unaffected by a busy machine) and the largest result any statement brought to
+the driver (rows) next to the touchpoints: only aggregates leave the engine.
 Writes ``docs/scale.json`` and plots ``docs/scale.png`` (time against size, both engines, log-log,
 with a line of slope 1 through each engine's smallest size: linear growth).
 """
@@ -63,6 +64,13 @@ def timed(function) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
+def jvm_cpu_seconds(spark) -> float:
+    """CPU seconds the local Spark JVM has used (user + system): core-seconds, whatever the machine's load."""
+    pid = spark._jvm.java.lang.ProcessHandle.current().pid()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def agreement(duck_rows, spark_rows) -> tuple[bool, float]:
     """Whether the credit rows are identical, and the largest relative difference of a number in them."""
     a, b = sorted(map(tuple, duck_rows)), sorted(map(tuple, spark_rows))
@@ -107,9 +115,12 @@ def main() -> None:
             duck_times.append(seconds)
         con.close()
         spark_times, collected, spark_rows = [], [], None
+        spark_cpu = []
         for _ in range(args.spark_runs):
             runner = SparkRunner(spark, parse_source(str(folder)))
+            cpu_before = jvm_cpu_seconds(spark)
             seconds, spark_rows = timed(lambda runner=runner: attribute_rows(runner, MODELS))
+            spark_cpu.append(jvm_cpu_seconds(spark) - cpu_before)
             spark_times.append(seconds)
             collected = runner.collected
             runner.close()
@@ -122,6 +133,7 @@ def main() -> None:
             "duckdb_runs": duck_times,
             "spark_s": statistics.median(spark_times),
             "spark_runs": spark_times,
+            "spark_jvm_cpu_s": statistics.median(spark_cpu),
             "export_s": export_s,
             "statements": len(collected),
             "largest_result": {"statement": largest[0], "rows": largest[1]},
