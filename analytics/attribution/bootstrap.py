@@ -55,7 +55,7 @@ import polars as pl
 from analytics.attribution import chains, rules
 from analytics.attribution.composed import named
 from analytics.attribution.credit import proportional
-from analytics.attribution.dialect import exact_sum
+from analytics.attribution.dialect import SCALE, exact_sum
 from analytics.attribution.journeys import Journeys
 from analytics.attribution.markov import SEP as _SEP
 from analytics.attribution.markov import ChainLayout
@@ -159,18 +159,22 @@ _TOTALS = f"""
 with
     {{journeys}},{{draws}},
     attributed as (select distinct journey_id from touches),
-    drawn as (
-        select d.b, d.w * v.conversions as conversions, d.w * v.revenue as revenue,
+    fixed_conversions as (
+        select v.journey_id, v.conversions, cast(round(v.revenue * {SCALE}) as hugeint) as revenue,
                a.journey_id is not null as is_attributed
+        from conversions as v
+        left join attributed as a on a.journey_id = v.journey_id
+    ),
+    drawn as (
+        select d.b, d.w * v.conversions as conversions, d.w * v.revenue as revenue, v.is_attributed
         from draws as d
-        join conversions as v on v.journey_id = d.journey_id
-        left join attributed as a on a.journey_id = d.journey_id
+        join fixed_conversions as v on v.journey_id = d.journey_id
     )
 select b,
        cast(coalesce(sum(case when is_attributed then conversions end), 0) as double) as attributed_conversions,
-       coalesce({exact_sum("case when is_attributed then revenue end")}, 0) as attributed_revenue,
+       cast(coalesce(sum(case when is_attributed then revenue end), 0) / {SCALE} as double) as attributed_revenue,
        cast(coalesce(sum(case when not is_attributed then conversions end), 0) as double) as unattributed_conversions,
-       coalesce({exact_sum("case when not is_attributed then revenue end")}, 0) as unattributed_revenue
+       cast(coalesce(sum(case when not is_attributed then revenue end), 0) / {SCALE} as double) as unattributed_revenue
 from drawn
 group by b
 """
@@ -188,32 +192,45 @@ def totals_query(journeys: Journeys, draws: str | None = None):
 
 def rule_query(journeys: Journeys, models: Sequence[str], draws: str | None = None):
     """Per replicate and key, ``<model>_conversions, <model>_revenue``: the sums over the drawn
-    journeys of ``w * conversions * weight`` and ``w * revenue * weight``."""
-    journey_sums = ", ".join(f"{exact_sum(m)} as {m}" for m in models)
+    journeys of ``w * conversions * weight`` and ``w * revenue * weight``.
+
+    Each journey's credit is made fixed-point once (``round(x * 2^40)`` as a 128-bit integer), so
+    a replicate's sum is integer multiply-adds: exact, in any order, on every engine."""
+    weight = {m: exact_sum("w." + m) for m in models}
+    journey_credit = ",\n               ".join(
+        f"{_fixed('v.conversions * ' + weight[m])} as {m}_conversions, "
+        f"{_fixed('v.revenue * ' + weight[m])} as {m}_revenue"
+        for m in models
+    )
     credits = ",\n           ".join(
-        f"{exact_sum(f'd.w * v.conversions * c.{m}')} as {m}_conversions, "
-        f"{exact_sum(f'd.w * v.revenue * c.{m}')} as {m}_revenue"
+        f"cast(sum(d.w * c.{m}_conversions) / {SCALE} as double) as {m}_conversions, "
+        f"cast(sum(d.w * c.{m}_revenue) / {SCALE} as double) as {m}_revenue"
         for m in models
     )
     template = f"""
 with
     {{journeys}},{rules.weights_ctes(models)},{{draws}},
     journey_credit as (
-        select journey_id, key, {journey_sums}
-        from weights
-        group by journey_id, key
+        select w.journey_id, w.key,
+               {journey_credit}
+        from weights as w
+        join conversions as v on v.journey_id = w.journey_id
+        group by w.journey_id, w.key, v.conversions, v.revenue
     )
 select d.b, c.key,
        {credits}
 from journey_credit as c
 join draws as d on d.journey_id = c.journey_id
-join conversions as v on v.journey_id = c.journey_id
 group by d.b, c.key
 """
     return named(
         f"attribution.replicate_rule_credits ({', '.join(models)}; {journeys.source} journeys)",
         journeys.sql(_draws_sql(template, draws)),
     )
+
+
+def _fixed(expr: str) -> str:
+    return f"cast(round(({expr}) * {SCALE}) as hugeint)"
 
 
 def _converting_moves(journeys: Journeys, order: int) -> str:
