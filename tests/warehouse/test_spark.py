@@ -233,6 +233,16 @@ def test_every_account_level_attribution_statement_agrees(duck, spark_runner):
     compare("attribute_rows (account level)", rows_d, rows_s)
 
 
+def test_every_campaign_level_statement_agrees(duck, spark_runner):
+    """By campaign: more than 31 keys, so the Shapley bit masks need 64-bit shifts (bigint_shifts)."""
+    window = JourneyWindow(by="campaign")
+    rows_d, rows_s, (statements, _, _) = both(
+        duck, spark_runner, lambda con: attribute_rows(con, ["last_touch", "shapley"], window)
+    )
+    assert statements >= 5 and len({row[0] for row in rows_d}) > 32
+    compare("attribute_rows (by campaign)", rows_d, rows_s)
+
+
 def test_every_roi_statement_agrees(duck, spark_runner):
     def report(con):
         # compare=False: the previous period runs the same statements with other dates
