@@ -1,93 +1,364 @@
-"""Bootstrap intervals of every model's credit: the window's conversions redrawn with replacement.
+"""Bootstrap intervals of every model's credit: the Poisson bootstrap, its replicates aggregated in SQL.
 
-Each replicate draws the window's conversions (won deals, with or without eligible touches)
-with replacement, as many as there are, and recomputes every model on them; non-converting
-journeys stay fixed. The interval is the 2.5th and 97.5th percentile of the replicates'
-credit per key (keys never credited in a replicate count as 0 there). Deterministic for a
-given ``seed``. A Markov chain of more than :data:`MAX_BOOTSTRAP_STATES` states (order 2-3
-by campaign) gets no interval: its rows have null bounds.
+**The replicates.** Replicate *b* (``0 <= b < n_boot``) weights each conversion *j* of the
+window (a won deal, with or without eligible touches) by a draw
 
-Replicates are drawn in blocks, one column per replicate (``drawn[j, b]``: how often
-journey j was drawn in replicate b); every part turns a block into credit per
-``(key, model)`` and replicate at once:
+.. math:: w_{jb} \\sim \\text{Poisson}(1), \\text{ independent over } j \\text{ and } b,
 
-- rule-based credit is a sparse (key, model) x journey matrix of the per-journey weights
-  (:data:`analytics.attribution.rules.JOURNEY_WEIGHTS`) applied to the draw counts;
-- each replicate's Markov chain is filled in from a layout built once, from the per-journey
-  moves and the fixed non-converting ones;
-- the Shapley channel-set rates are a membership matrix applied to the per-set rates.
+and recomputes every model on the weighted conversions; non-converting journeys stay fixed.
+The replicate is then normalized to the window's size: every credit of replicate *b* is scaled
+by :math:`s_b = \\sum_j c_j / \\sum_j w_{jb} c_j` (``c_j`` the journey's conversions), so each
+replicate, like a draw of *n* out of *n*, counts as many conversions as the window (the
+normalized Poisson bootstrap; without it a replicate's total would vary by the Poisson noise in
+its size, which widens the intervals of totals). The interval is the 2.5th and 97.5th
+percentile of the replicates' credit per key (a key not credited in a replicate counts as 0
+there). A Markov chain of more than
+:data:`MAX_BOOTSTRAP_STATES` states (order 2-3 by campaign) gets no interval: null bounds.
+
+**The draws** are made in SQL from a seeded hash of ``(seed, b, journey_id)`` in 64-bit integer
+arithmetic modulo the prime :math:`p = 2^{31} - 1` (:data:`DRAWS`): two rounds of squaring and
+two of multiplication, then the Poisson inverse CDF on :math:`h / p` as integer thresholds
+(:data:`POISSON_THRESHOLDS`). Integer arithmetic is exact on every engine, so DuckDB and Spark
+draw the same weights, and a replicate is the same whatever the number of replicates or the
+engine's partitioning; only rows with :math:`w_{jb} > 0` (63%) are kept.
+
+**Only aggregates leave the engine**: per replicate, the attributed and unattributed totals
+(:func:`totals_query`), each key's rule-based credit (:func:`rule_query`: ``sum(w * weight)``
+over the journeys' weights), the Markov move counts (:func:`moves_query`) and the Shapley
+channel-set counts (:func:`sets_query`), so the driver holds ``n_boot`` times the size of the
+point estimate's inputs. Per replicate, numpy solves the chain (the moves of the converting
+journeys weighted, plus the fixed non-converting ones) and values the channel sets with the same
+code as the point estimate.
+
+**Agreement with the earlier intervals.** Until this version the replicates drew the window's
+*n* conversions with replacement, *n* of them (numpy's multinomial counts, ``rng.integers``).
+The Poisson bootstrap (Hanley & MacGibbon 2006; Chamandy et al. 2012, "Estimating uncertainty
+for massive data streams") draws each count independently: each count's distribution,
+Binomial(n, 1/n) before, is Poisson(1) in the limit, and the normalization above gives every
+replicate the window's size, as the multinomial did; so both estimate the same sampling
+distribution, and the intervals agree to within the Monte-Carlo error of the replicates
+(``tests/attribution/test_bootstrap.py`` compares both on the demo: multinomial counts drawn
+by numpy fed through the same SQL). Given the same weights, the computation is exact: with
+every weight 1 each replicate is the point estimate (to the fixed-point sums' 2^-40, tested).
+The earlier intervals themselves cannot be reproduced draw for draw: numpy's PCG64 stream has
+no SQL equivalent, so the same ``seed`` now gives other (equally valid) replicates.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from analytics.attribution import chains, rules
 from analytics.attribution.composed import named
 from analytics.attribution.credit import proportional
+from analytics.attribution.dialect import SCALE, exact_sum
 from analytics.attribution.journeys import Journeys
-from analytics.attribution.markov import CONVERSION, ChainLayout
 from analytics.attribution.markov import SEP as _SEP
+from analytics.attribution.markov import ChainLayout
 from analytics.attribution.models import MODEL_RANK, UNATTRIBUTED, split
 from analytics.attribution.shapley import membership, rates
 from analytics.core.errors import RevLensError
 from analytics.warehouse.runner import run
 
-
-def check_n_boot(n_boot: int) -> None:
-    if n_boot < 2:
-        raise RevLensError(f"n_boot={n_boot} is too few replicates for an interval; use at least 2 (200 is usual).")
-
-
-# journeys × replicates drawn at once; bounds the bootstrap's memory on a large window
-_BOOTSTRAP_CELLS = 4_000_000
 # Markov chains with more states get no bootstrap interval: each replicate solves the chain
 # once per channel, which for a chain of thousands of states (order 2-3 by campaign) takes
 # seconds, so 100 replicates would take minutes.
 MAX_BOOTSTRAP_STATES = 400
+MAX_REPLICATES = 10_000  # replicate numbers are made from four decimal digits
+PRIME = 2_147_483_647  # 2^31 - 1: every product of two residues fits a signed 64-bit integer
 
 
-JOURNEY_REVENUE = "with {journeys} select journey_id, revenue from conversions order by journey_id"
+def check_n_boot(n_boot: int) -> None:
+    if n_boot < 2:
+        raise RevLensError(f"n_boot={n_boot} is too few replicates for an interval; use at least 2 (200 is usual).")
+    if n_boot > MAX_REPLICATES:
+        raise RevLensError(f"n_boot={n_boot} is more replicates than {MAX_REPLICATES:,}; 200 to 1,000 is usual.")
+
+
+def _poisson_thresholds(prime: int = PRIME) -> tuple[int, ...]:
+    """``floor(F(k) * p)`` for the Poisson(1) CDF ``F`` at k = 0, 1, ...: ``w = k`` when
+    ``T(k-1) <= h < T(k)``, for a hash ``h`` uniform on ``[0, p)``."""
+    thresholds, cdf, k = [], 0.0, 0
+    while True:
+        cdf += math.exp(-1.0) / math.factorial(k)
+        thresholds.append(min(prime - 1, math.floor(cdf * prime)))
+        if thresholds[-1] >= prime - 1:
+            return tuple(thresholds)
+        k += 1
+
+
+POISSON_THRESHOLDS = _poisson_thresholds()
+_DIGITS = "(values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9))"
+_NUMBER = "d0.d + 10 * d1.d + 100 * d2.d + 1000 * d3.d"
+_WEIGHT = (
+    "case "
+    + " ".join(f"when h < {t} then {k}" for k, t in enumerate(POISSON_THRESHOLDS))
+    + f" else {len(POISSON_THRESHOLDS)} end"
+)
+
+# The CTEs ``replicates`` (b) and ``draws`` (journey_id, b, w > 0), after {journeys}.
+DRAWS = f"""
+    replicates as (
+        select cast({_NUMBER} as bigint) as b
+        from {_DIGITS} as d0(d)
+        cross join {_DIGITS} as d1(d)
+        cross join {_DIGITS} as d2(d)
+        cross join {_DIGITS} as d3(d)
+        where {_NUMBER} < $n_boot
+    ),
+    draw_hashes as (
+        select journey_id, b, (h3 * 69621 + 13) % {PRIME} as h
+        from (
+            select journey_id, b, (h2 * h2 + b * 16807 + 11) % {PRIME} as h3
+            from (
+                select journey_id, b, (h1 * 48271 + b + 1) % {PRIME} as h2
+                from (
+                    select journey_id, b, (h0 * h0 + j + 7) % {PRIME} as h1
+                    from (
+                        select v.journey_id, r.b, cast(v.journey_id as bigint) % {PRIME} as j,
+                               (cast(v.journey_id as bigint) % {PRIME} * 16807 + r.b * 48271 + $seed_key) % {PRIME}
+                                   as h0
+                        from conversions as v
+                        cross join replicates as r
+                    ) as keyed
+                ) as round_1
+            ) as round_2
+        ) as round_3
+    ),
+    draws as (
+        select journey_id, b, w
+        from (select journey_id, b, {_WEIGHT} as w from draw_hashes) as weighted
+        where w > 0
+    )"""
+
+
+def seed_key(seed: int) -> int:
+    """The seed as the residue the draws mix in."""
+    return (int(seed) * 69621 + 12345) % PRIME
+
+
+def poisson_weights(journey_ids: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """:data:`DRAWS` in numpy (``journeys x replicates``), for tests and for reading the scheme."""
+    j = np.asarray(journey_ids, dtype=np.int64)[:, None] % PRIME
+    b = np.arange(n_boot, dtype=np.int64)[None, :]
+    h0 = (j * 16807 + b * 48271 + seed_key(seed)) % PRIME
+    h1 = (h0 * h0 + j + 7) % PRIME
+    h2 = (h1 * 48271 + b + 1) % PRIME
+    h3 = (h2 * h2 + b * 16807 + 11) % PRIME
+    h = (h3 * 69621 + 13) % PRIME
+    return np.searchsorted(np.array(POISSON_THRESHOLDS), h, side="right").astype(float)
+
+
+# --------------------------------------------------------------------------- the replicate aggregates
+
+_TOTALS = f"""
+with
+    {{journeys}},{{draws}},
+    attributed as (select distinct journey_id from touches),
+    fixed_conversions as (
+        select v.journey_id, v.conversions, cast(round(v.revenue * {SCALE}) as hugeint) as revenue,
+               a.journey_id is not null as is_attributed
+        from conversions as v
+        left join attributed as a on a.journey_id = v.journey_id
+    ),
+    drawn as (
+        select d.b, d.w * v.conversions as conversions, d.w * v.revenue as revenue, v.is_attributed
+        from draws as d
+        join fixed_conversions as v on v.journey_id = d.journey_id
+    )
+select b,
+       cast(coalesce(sum(case when is_attributed then conversions end), 0) as double) as attributed_conversions,
+       cast(coalesce(sum(case when is_attributed then revenue end), 0) / {SCALE} as double) as attributed_revenue,
+       cast(coalesce(sum(case when not is_attributed then conversions end), 0) as double) as unattributed_conversions,
+       cast(coalesce(sum(case when not is_attributed then revenue end), 0) / {SCALE} as double) as unattributed_revenue
+from drawn
+group by b
+"""
+
+
+def _draws_sql(template: str, draws: str | None) -> str:
+    return template.replace("{draws}", draws or DRAWS)
+
+
+def totals_query(journeys: Journeys, draws: str | None = None):
+    """Per replicate: the drawn conversions and revenue with an eligible touch (what Markov and
+    Shapley split) and without one (``(unattributed)``)."""
+    return named(f"attribution.replicate_totals ({journeys.source} journeys)", journeys.sql(_draws_sql(_TOTALS, draws)))
+
+
+def rule_query(journeys: Journeys, models: Sequence[str], draws: str | None = None):
+    """Per replicate and key, ``<model>_conversions, <model>_revenue``: the sums over the drawn
+    journeys of ``w * conversions * weight`` and ``w * revenue * weight``.
+
+    Each journey's credit is made fixed-point once (``round(x * 2^40)`` as a 128-bit integer), so
+    a replicate's sum is integer multiply-adds: exact, in any order, on every engine."""
+    weight = {m: exact_sum("w." + m) for m in models}
+    journey_credit = ",\n               ".join(
+        f"{_fixed('v.conversions * ' + weight[m])} as {m}_conversions, "
+        f"{_fixed('v.revenue * ' + weight[m])} as {m}_revenue"
+        for m in models
+    )
+    credits = ",\n           ".join(
+        f"cast(sum(d.w * c.{m}_conversions) / {SCALE} as double) as {m}_conversions, "
+        f"cast(sum(d.w * c.{m}_revenue) / {SCALE} as double) as {m}_revenue"
+        for m in models
+    )
+    template = f"""
+with
+    {{journeys}},{rules.weights_ctes(models)},{{draws}},
+    journey_credit as (
+        select w.journey_id, w.key,
+               {journey_credit}
+        from weights as w
+        join conversions as v on v.journey_id = w.journey_id
+        group by w.journey_id, w.key, v.conversions, v.revenue
+    )
+select d.b, c.key,
+       {credits}
+from journey_credit as c
+join draws as d on d.journey_id = c.journey_id
+group by d.b, c.key
+"""
+    return named(
+        f"attribution.replicate_rule_credits ({', '.join(models)}; {journeys.source} journeys)",
+        journeys.sql(_draws_sql(template, draws)),
+    )
+
+
+def _fixed(expr: str) -> str:
+    return f"cast(round(({expr}) * {SCALE}) as hugeint)"
+
+
+def _converting_moves(journeys: Journeys, order: int) -> str:
+    return chains.moves_sql(chains.converting_lagged(order, journeys.engine), order, per_journey=True)
+
+
+def move_pairs_query(journeys: Journeys, order: int):
+    """The distinct Markov moves of the converting journeys (the chain's layout, whatever is drawn)."""
+    sql = journeys.sql(
+        f"with {{journeys}}, moves as ({_converting_moves(journeys, order)}) "
+        "select distinct from_state, to_state from moves"
+    )
+    return named(f"attribution.converting_move_pairs (order {order}; {journeys.source} journeys)", sql)
+
+
+def moves_query(journeys: Journeys, order: int, draws: str | None = None):
+    """Per replicate, the converting journeys' Markov moves weighted by their draws."""
+    template = f"""
+with
+    {{journeys}},{{draws}},
+    moves as ({_converting_moves(journeys, order)})
+select d.b, m.from_state, m.to_state, sum(d.w * m.count) as count, {exact_sum("d.w * m.value")} as value
+from moves as m
+join draws as d on d.journey_id = m.journey_id
+group by d.b, m.from_state, m.to_state
+"""
+    return named(
+        f"attribution.replicate_moves (order {order}; {journeys.source} journeys)",
+        journeys.sql(_draws_sql(template, draws)),
+    )
+
+
+def sets_query(journeys: Journeys, draws: str | None = None):
+    """Per replicate and channel set (sorted keys joined by ``chr(31)``), the drawn converting
+    journeys (``conversions``) and their revenue."""
+    bits = journeys.key_bits
+    reads = "key_bits as (select * from attribution_key_bits)," if bits else ""
+    replicate_sets = f"""
+        select d.b, s.set_id, sum(d.w * s.conversions) as conversions, {exact_sum("d.w * s.revenue")} as revenue
+        from journey_sets as s
+        join draws as d on d.journey_id = s.journey_id
+        group by d.b, s.set_id
+    """
+    template = f"""
+with
+    {{journeys}}, {reads}{{draws}},
+    journey_sets as ({chains.journey_sets_sql(chains.CONVERTING, bits)})
+select b, channels, conversions, revenue
+from ({chains.with_channels(replicate_sets, bits)}) as named_sets
+"""
+    return named(
+        f"attribution.replicate_channel_sets ({'bit masks; ' if bits else ''}{journeys.source} journeys)",
+        journeys.sql(_draws_sql(template, draws)),
+    )
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def _matrix(frame: pl.DataFrame, labels: list, label_of, value: str, n_boot: int) -> np.ndarray:
+    """``labels x replicates`` of ``value`` from long rows (``b`` and the label columns); 0 where absent."""
+    index = {label: i for i, label in enumerate(labels)}
+    out = np.zeros((len(labels), n_boot))
+    if frame.height:
+        rows = np.array([index[label] for label in label_of(frame)], dtype=np.int64)
+        out[rows, frame["b"].to_numpy().astype(np.int64)] = frame[value].to_numpy()
+    return out
 
 
 def bootstrap(
-    journeys: Journeys, models: Sequence[str], n_boot: int, seed: int, half_life_days: float, order: int
+    journeys: Journeys,
+    models: Sequence[str],
+    n_boot: int,
+    seed: int,
+    half_life_days: float,
+    order: int,
+    draws: str | None = None,
 ) -> pl.DataFrame:
     """Bootstrap intervals (see the module docstring) of ``models`` on ``journeys`` (chain inputs
-    prepared), as ``key, model, conversions_low, conversions_high, revenue_low, revenue_high``."""
+    prepared), as ``key, model, conversions_low, conversions_high, revenue_low, revenue_high``.
+
+    ``draws`` replaces :data:`DRAWS` (CTEs ending in ``draws (journey_id, b, w)``): the tests draw
+    multinomial counts through it."""
     rule, chain = split(models)
-    conversions = run(
-        journeys.con, named("attribution.journey_revenue", journeys.sql(JOURNEY_REVENUE)), journeys.params
-    )
-    index = conversions["journey_id"].to_numpy()  # sorted: a journey's row is found by binary search
-    revenue = conversions["revenue"].to_numpy()
-    parts = [
-        *([_BootstrapRule.load(journeys, rule, half_life_days, index)] if rule else []),
-        *([_BootstrapChain.load(journeys, chain, order, index)] if chain else []),
-    ]
-    attributed = np.zeros(len(revenue), dtype=bool)
-    for part in parts:
-        attributed[part.rows] = True
-    labels = [label for part in parts for label in part.labels] + [(UNATTRIBUTED, m) for m in models]
-    n = len(revenue)
-    block = max(1, _BOOTSTRAP_CELLS // max(n, 1))
-    rng = np.random.default_rng(seed)
-    conversions_blocks, revenue_blocks = [], []
-    for first in range(0, n_boot, block):
-        # drawn replicate after replicate: the same stream whatever the block size
-        drawn = np.column_stack(
-            [np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(min(block, n_boot - first))]
-        ).astype(float)
-        value = drawn * revenue[:, None]
-        credits = [part.credits(drawn, value) for part in parts]
-        unattributed = drawn[~attributed].sum(axis=0), value[~attributed].sum(axis=0)
-        conversions_blocks.append(np.vstack([c for c, _ in credits] + [np.tile(unattributed[0], (len(models), 1))]))
-        revenue_blocks.append(np.vstack([r for _, r in credits] + [np.tile(unattributed[1], (len(models), 1))]))
-    by_replicate = {"conversions": np.hstack(conversions_blocks), "revenue": np.hstack(revenue_blocks)}
+    params = {
+        **journeys.params,
+        **rules.params(half_life_days),
+        **chains.STATE_PARAMS,
+        "n_boot": n_boot,
+        "seed_key": seed_key(seed),
+    }
+    con = journeys.con
+    totals = run(con, totals_query(journeys, draws), params)
+    by_b = np.zeros((4, n_boot))
+    if totals.height:
+        replicate = totals["b"].to_numpy().astype(np.int64)
+        for i, name in enumerate(
+            ("attributed_conversions", "attributed_revenue", "unattributed_conversions", "unattributed_revenue")
+        ):
+            by_b[i, replicate] = totals[name].to_numpy()
+    attributed = by_b[0], by_b[1]
+    labels: list[tuple[str, str]] = []
+    conversions, revenue = [], []
+    keys = sorted(run(con, named("attribution.keys", journeys.sql(_KEYS)), params)["key"].to_list())
+    if rule:
+        credits = run(con, rule_query(journeys, rule, draws), params)
+        for m in rule:
+            labels += [(key, m) for key in keys]
+            conversions.append(_matrix(credits, keys, lambda f: f["key"].to_list(), f"{m}_conversions", n_boot))
+            revenue.append(_matrix(credits, keys, lambda f: f["key"].to_list(), f"{m}_revenue", n_boot))
+    if "markov" in chain:
+        part = _markov(journeys, order, params, draws, attributed, n_boot)
+        labels += [(key, "markov") for key in part[0]]
+        conversions.append(part[1])
+        revenue.append(part[2])
+    if "shapley" in chain:
+        part = _shapley(journeys, params, draws, attributed, n_boot, keys)
+        labels += [(key, "shapley") for key in part[0]]
+        conversions.append(part[1])
+        revenue.append(part[2])
+    labels += [(UNATTRIBUTED, m) for m in models]
+    conversions.append(np.tile(by_b[2], (len(models), 1)))
+    revenue.append(np.tile(by_b[3], (len(models), 1)))
+    # normalized: replicate b counts as many conversions as the window (see the module docstring)
+    window_conversions = run(con, named("attribution.window_conversions", journeys.sql(_CONVERSIONS)), params)
+    drawn = by_b[0] + by_b[2]
+    scale = np.divide(float(window_conversions["conversions"][0] or 0.0), drawn, out=np.zeros(n_boot), where=drawn > 0)
+    by_replicate = {"conversions": np.vstack(conversions) * scale, "revenue": np.vstack(revenue) * scale}
     bounds = {name: np.quantile(values, [0.025, 0.975], axis=1) for name, values in by_replicate.items()}
     return (
         pl.DataFrame(
@@ -113,175 +384,81 @@ def bootstrap(
     )
 
 
-def _codes(values: list) -> tuple[np.ndarray, list]:
-    """Integer codes of ``values`` in order of first appearance, and the distinct values."""
-    distinct: dict = {}
-    codes = np.array([distinct.setdefault(v, len(distinct)) for v in values], dtype=np.int64)
-    return codes, list(distinct)
+_KEYS = "with {journeys} select distinct key from touches"
+_CONVERSIONS = "with {journeys} select cast(coalesce(sum(conversions), 0) as double) as conversions from conversions"
 
 
-def _rows_of(journey_ids: np.ndarray, wanted: pl.Series) -> np.ndarray:
-    """Positions of the ``wanted`` journey ids in the sorted ``journey_ids``."""
-    return np.searchsorted(journey_ids, wanted.to_numpy()).astype(np.int64)
+def _pair_codes(frame: pl.DataFrame, index: dict) -> np.ndarray:
+    pairs = zip(frame["from_state"].to_list(), frame["to_state"].to_list())
+    return np.array([index[pair] for pair in pairs], dtype=np.int64)
 
 
-def _by_journey(
-    codes: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_codes: int, n_journeys: int
-) -> sp.csr_matrix:
-    """The sparse matrix ``A[code, journey]`` summing ``weights``; ``A @ drawn`` then sums
-    each code's weights over a block of replicates."""
-    return sp.csr_matrix((weights, (codes, rows)), shape=(n_codes, n_journeys))
-
-
-class _BootstrapRule:
-    """Per-journey rule-based weights as a matrix over ``(key, model)`` and journeys."""
-
-    def __init__(self, labels: list[tuple[str, str]], weights: sp.csr_matrix):
-        self.labels, self.weights = labels, weights
-        self.rows = np.unique(weights.indices)
-
-    @classmethod
-    def load(cls, journeys: Journeys, models, half_life_days, index) -> _BootstrapRule:
-        wide = run(
-            journeys.con,
-            rules.journey_weights_query(journeys, models),
-            {**journeys.params, **rules.params(half_life_days)},
+def _markov(journeys: Journeys, order: int, params: dict, draws, attributed, n_boot: int):
+    """Markov credit per replicate: ``(channels, conversions, revenue)``, channels x replicates."""
+    con = journeys.con
+    null_moves = run(
+        con,
+        named(
+            "attribution.null_moves (prepared)",
+            "select from_state, to_state, count from attribution_null_moves order by from_state, to_state",
+        ),
+    )
+    converting = run(con, move_pairs_query(journeys, order), params).sort("from_state", "to_state")
+    pairs = list(
+        dict.fromkeys(
+            zip(
+                null_moves["from_state"].to_list() + converting["from_state"].to_list(),
+                null_moves["to_state"].to_list() + converting["to_state"].to_list(),
+            )
         )
-        # one row per journey, key and model, sorted by model, key, journey_id
-        weights = wide.unpivot(
-            list(models), index=["journey_id", "key"], variable_name="model", value_name="weight"
-        ).sort("model", "key", "journey_id")
-        # sorted rows: a (key, model) group starts where either changes
-        changed = (pl.col("model") != pl.col("model").shift()) | (pl.col("key") != pl.col("key").shift())
-        starts = weights.select(changed.fill_null(True).alias("start"))["start"].to_numpy()
-        groups = np.cumsum(starts) - 1
-        labels = list(zip(weights["key"].filter(starts).to_list(), weights["model"].filter(starts).to_list()))
-        return cls(
-            labels,
-            _by_journey(
-                groups, _rows_of(index, weights["journey_id"]), weights["weight"].to_numpy(), len(labels), len(index)
-            ),
-        )
-
-    def credits(self, drawn: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.weights @ drawn, self.weights @ value
-
-
-class _BootstrapChain:
-    """Markov and Shapley inputs: per converting journey, plus the fixed non-converting aggregates.
-
-    A replicate weights each converting journey's moves (and channel set) by how often the
-    journey was drawn; the non-converting journeys stay as observed. Each replicate's chain
-    is then solved (Markov) and its channel sets valued (Shapley) with the same code as the
-    point estimate.
-    """
-
-    def __init__(self, markov: dict | None, shapley: dict | None):
-        self.markov, self.shapley = markov, shapley
-        self.labels = ([(key, "markov") for key in markov["channels"]] if markov else []) + (
-            [(key, "shapley") for key in shapley["keys"]] if shapley else []
-        )
-        self.rows = np.unique(np.concatenate([part["moves"].indices for part in (markov, shapley) if part]))
-
-    @classmethod
-    def load(cls, journeys: Journeys, models, order: int, index) -> _BootstrapChain:
-        con = journeys.con
-        markov = shapley = None
-        if "markov" in models:
-            null_moves = run(
-                con,
-                named(
-                    "attribution.null_moves (prepared)",
-                    "select from_state, to_state, count from attribution_null_moves order by from_state, to_state, count",
-                ),
-            )
-            journey_moves = run(
-                con, chains.journey_moves_query(journeys, order), {**journeys.params, **chains.STATE_PARAMS}
-            )
-            pair_codes, pairs = _codes(
-                list(
-                    zip(
-                        null_moves["from_state"].to_list() + journey_moves["from_state"].to_list(),
-                        null_moves["to_state"].to_list() + journey_moves["to_state"].to_list(),
-                    )
-                )
-            )
-            layout = ChainLayout.from_moves([p[0] for p in pairs], [p[1] for p in pairs])
-            n_null, rows = null_moves.height, _rows_of(index, journey_moves["journey_id"])
-            markov = {
-                "layout": layout,
-                "skipped": len(layout.states) > MAX_BOOTSTRAP_STATES,
-                "channels": layout.chain(np.zeros(len(pairs)), np.zeros(len(pairs))).channels(),
-                "null_counts": np.bincount(
-                    pair_codes[:n_null], weights=null_moves["count"].to_numpy(), minlength=len(pairs)
-                ),
-                "moves": _by_journey(
-                    pair_codes[n_null:], rows, journey_moves["count"].to_numpy().astype(float), len(pairs), len(index)
-                ),
-                # a converting journey's move into (conversion) carries its revenue
-                "values": _by_journey(
-                    pair_codes[n_null:],
-                    rows,
-                    (journey_moves["to_state"] == CONVERSION).to_numpy().astype(float),
-                    len(pairs),
-                    len(index),
-                ),
-            }
-        if "shapley" in models:
-            null_sets = run(
-                con,
-                named(
-                    "attribution.null_sets (prepared)",
-                    "select channels, journeys from attribution_null_sets order by channels, journeys",
-                ),
-            )
-            journey_sets = run(con, chains.journey_sets_query(journeys), journeys.params)
-            set_codes, distinct = _codes(null_sets["channels"].to_list() + journey_sets["channels"].to_list())
-            keys, shares = membership([channels.split(_SEP) for channels in distinct])
-            shapley = {
-                "keys": keys,
-                "shares": shares,
-                "null_journeys": np.bincount(
-                    set_codes[: null_sets.height], weights=null_sets["journeys"].to_numpy(), minlength=len(distinct)
-                ),
-                "moves": _by_journey(
-                    set_codes[null_sets.height :],
-                    _rows_of(index, journey_sets["journey_id"]),
-                    np.ones(journey_sets.height),
-                    len(distinct),
-                    len(index),
-                ),
-            }
-        return cls(markov, shapley)
-
-    def credits(self, drawn: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        totals = drawn[self.rows].sum(axis=0), value[self.rows].sum(axis=0)
-        conversions, revenue = [], []
-        if self.markov and self.markov["skipped"]:
-            nothing = np.full((len(self.markov["channels"]), drawn.shape[1]), np.nan)
-            conversions.append(nothing)
-            revenue.append(nothing)
-        elif self.markov:
-            m = self.markov
-            counts, values = m["null_counts"][:, None] + m["moves"] @ drawn, m["values"] @ value
-            effects = [
-                m["layout"].chain(counts[:, b], values[:, b]).removal_effect_arrays() for b in range(drawn.shape[1])
-            ]
-            conversions.append(np.column_stack([proportional(e[1], totals[0][b]) for b, e in enumerate(effects)]))
-            revenue.append(np.column_stack([proportional(e[2], totals[1][b]) for b, e in enumerate(effects)]))
-        if self.shapley:
-            s = self.shapley
-            set_conversions, set_revenue = s["moves"] @ drawn, s["moves"] @ value
-            journeys = s["null_journeys"][:, None] + set_conversions
-            phi_conversions = s["shares"] @ rates(set_conversions, journeys)
-            phi_revenue = s["shares"] @ rates(set_revenue, journeys)
-            conversions.append(
-                np.column_stack([proportional(phi_conversions[:, b], totals[0][b]) for b in range(drawn.shape[1])])
-            )
-            revenue.append(
-                np.column_stack([proportional(phi_revenue[:, b], totals[1][b]) for b in range(drawn.shape[1])])
-            )
-        return np.vstack(conversions), np.vstack(revenue)
+    )
+    index = {pair: i for i, pair in enumerate(pairs)}
+    layout = ChainLayout.from_moves([p[0] for p in pairs], [p[1] for p in pairs])
+    channels = layout.chain(np.zeros(len(pairs)), np.zeros(len(pairs))).channels()
+    if len(layout.states) > MAX_BOOTSTRAP_STATES:
+        nothing = np.full((len(channels), n_boot), np.nan)
+        return channels, nothing, nothing
+    fixed = np.bincount(_pair_codes(null_moves, index), weights=null_moves["count"].to_numpy(), minlength=len(pairs))
+    moves = run(con, moves_query(journeys, order, draws), params)
+    counts = _matrix(moves, pairs, lambda f: list(zip(f["from_state"], f["to_state"])), "count", n_boot)
+    values = _matrix(moves, pairs, lambda f: list(zip(f["from_state"], f["to_state"])), "value", n_boot)
+    counts += fixed[:, None]
+    effects = [layout.chain(counts[:, b], values[:, b]).removal_effect_arrays() for b in range(n_boot)]
+    return (
+        channels,
+        np.column_stack([proportional(e[1], attributed[0][b]) for b, e in enumerate(effects)]),
+        np.column_stack([proportional(e[2], attributed[1][b]) for b, e in enumerate(effects)]),
+    )
 
 
-# --------------------------------------------------------------------------- journeys for the page
+def _shapley(journeys: Journeys, params: dict, draws, attributed, n_boot: int, touch_keys: list[str]):
+    """Shapley credit per replicate: ``(keys, conversions, revenue)``, keys x replicates; every key of
+    the window's touches or of a non-converting set has a row (0 where no drawn set has it)."""
+    con = journeys.con
+    null_sets = run(
+        con,
+        named(
+            "attribution.null_sets (prepared)",
+            "select channels, journeys from attribution_null_sets order by channels, journeys",
+        ),
+    )
+    drawn = run(con, sets_query(journeys, draws), params)
+    distinct = list(dict.fromkeys(null_sets["channels"].to_list() + sorted(set(drawn["channels"].to_list()))))
+    set_keys, set_shares = membership([channels.split(_SEP) for channels in distinct])
+    keys = sorted(set(set_keys) | set(touch_keys))
+    position = {key: i for i, key in enumerate(keys)}
+    shares = np.zeros((len(keys), len(distinct)))
+    shares[[position[key] for key in set_keys]] = set_shares.toarray()
+    index = {channels: i for i, channels in enumerate(distinct)}
+    null_journeys = np.zeros(len(distinct))
+    np.add.at(null_journeys, [index[c] for c in null_sets["channels"].to_list()], null_sets["journeys"].to_numpy())
+    set_conversions = _matrix(drawn, distinct, lambda f: f["channels"].to_list(), "conversions", n_boot)
+    set_revenue = _matrix(drawn, distinct, lambda f: f["channels"].to_list(), "revenue", n_boot)
+    journeys_by_set = null_journeys[:, None] + set_conversions
+    phi_conversions = shares @ rates(set_conversions, journeys_by_set)
+    phi_revenue = shares @ rates(set_revenue, journeys_by_set)
+    return (
+        keys,
+        np.column_stack([proportional(phi_conversions[:, b], attributed[0][b]) for b in range(n_boot)]),
+        np.column_stack([proportional(phi_revenue[:, b], attributed[1][b]) for b in range(n_boot)]),
+    )

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analytics.attribution.composed import named
-from analytics.attribution.dialect import MATERIALIZED, exact_sum
+from analytics.attribution.dialect import exact_sum
 from analytics.attribution.journeys import NULL_TOUCHES, WINDOW_JOURNEYS, Journeys
 from analytics.warehouse.runner import Query, rows
 
@@ -35,25 +35,35 @@ MAX_BITMASK_KEYS = 63  # channel sets as bits of a BIGINT up to this many keys, 
 NULL_WEIGHTS = "cast(0.0 as double) as conversions, cast(0.0 as double) as revenue, cast(1.0 as double) as nulls"
 
 
-def lagged_by_window(source: str, order_by: str, order: int, weights: str, join: str = "") -> str:
+def lagged_by_window(
+    source: str, order_by: str, order: int, weights: str, join: str = "", engine: str = "duckdb"
+) -> str:
     """Touches of ``source`` with the keys up to ``order`` touches back and a last-touch flag.
 
     One sort; only ``journey_id``, ``key`` and the ``order_by`` columns pass through it
     (the sort carries every column), the journey weights (``weights``, optionally from
     ``join``) are added after it.
+
+    Two forms, the same rows (``tests/attribution/test_engine_forms.py``): DuckDB's sorts every
+    touch in one global order (its windows pay per partition, and a million journeys of ~10
+    touches cost more that way than one big sort) and compares each lag's journey; Spark's
+    partitions by journey, because a window without ``partition by`` runs in a single task.
     """
-    # one global order instead of a partition per journey: DuckDB's windows pay per partition,
-    # and a million journeys of ~10 touches cost more that way than one big sort
-    lags = ", ".join(
-        f"case when lag(journey_id, {i}) over w = journey_id then lag(key, {i}) over w end as key_{i}"
-        for i in range(1, order + 1)
-    )
+    if engine == "spark":
+        lags = ", ".join(f"lag(key, {i}) over w as key_{i}" for i in range(1, order + 1))
+        last, window = "lead(journey_id) over w is null", f"partition by journey_id order by {order_by}"
+    else:
+        lags = ", ".join(
+            f"case when lag(journey_id, {i}) over w = journey_id then lag(key, {i}) over w end as key_{i}"
+            for i in range(1, order + 1)
+        )
+        last, window = "lead(journey_id) over w is distinct from journey_id", f"order by journey_id, {order_by}"
     return f"""
         select l.*, {weights}
         from (
-            select journey_id, key, {lags}, lead(journey_id) over w is distinct from journey_id as is_last
+            select journey_id, key, {lags}, {last} as is_last
             from ({source}) as s
-            window w as (order by journey_id, {order_by})
+            window w as ({window})
         ) as l
         {join}
     """
@@ -68,18 +78,19 @@ def lagged_by_index(source: str, order: int) -> str:
     """
 
 
-def converting_lagged(order: int) -> str:
+def converting_lagged(order: int, engine: str = "duckdb") -> str:
     return lagged_by_window(
         "select journey_id, key, k from touches",
         "k",
         order,
         "v.conversions, v.revenue, cast(0.0 as double) as nulls",
         "join conversions as v on v.journey_id = l.journey_id",
+        engine,
     )
 
 
-def null_lagged(order: int) -> str:
-    return lagged_by_window("select * from null_touches", "ts, touchpoint_id", order, NULL_WEIGHTS)
+def null_lagged(order: int, engine: str = "duckdb") -> str:
+    return lagged_by_window("select * from null_touches", "ts, touchpoint_id", order, NULL_WEIGHTS, engine=engine)
 
 
 def moves_sql(lagged: str, order: int, per_journey: bool) -> str:
@@ -101,26 +112,32 @@ def moves_sql(lagged: str, order: int, per_journey: bool) -> str:
         to_state = f"concat_ws({SEP_SQL}, " + ", ".join([*lags[1:], "key"]) + ")"
         from_state = f"concat_ws({SEP_SQL}, " + ", ".join(lags) + ")"
     journey = "journey_id, " if per_journey else ""
+    # ``grouped`` is read once, by a cross join with the three kinds of move (Spark computes a CTE
+    # again at every reference): kind 0 the move itself, 1 a last touch into (conversion), 2 into (null)
     return f"""
-        with grouped as {MATERIALIZED} (  -- one pass over the touches; the rest is on small groups
-            select {journey}from_state, to_state, is_last,
-                   sum(conversions + nulls) as moves, sum(conversions) as conversions,
-                   {exact_sum("revenue")} as revenue, sum(nulls) as nulls
-            from (
-                select {journey}case when key_1 is null then $start_state else {from_state} end as from_state,
-                       {to_state} as to_state, is_last, conversions, nulls, revenue
-                from ({lagged}) as lagged
-            ) as states
-            group by {journey}from_state, to_state, is_last
-        )
-        select {journey}from_state, to_state, sum(moves) as count, cast(0.0 as double) as value
-        from grouped group by {journey}from_state, to_state
-        union all
-        select {journey}to_state, $conversion_state, sum(conversions), {exact_sum("revenue")}
-        from grouped where is_last and conversions > 0 group by {journey}to_state
-        union all
-        select {journey}to_state, $null_state, sum(nulls), cast(0.0 as double)
-        from grouped where is_last and nulls > 0 group by {journey}to_state
+        select {journey}from_state, to_state, sum(count) as count, {exact_sum("value")} as value
+        from (
+            select {journey}case when kinds.kind = 0 then g.from_state else g.to_state end as from_state,
+                   case kinds.kind when 0 then g.to_state when 1 then $conversion_state else $null_state end
+                       as to_state,
+                   case kinds.kind when 0 then g.moves when 1 then g.conversions else g.nulls end as count,
+                   case when kinds.kind = 1 then g.revenue else cast(0.0 as double) end as value
+            from (  -- one pass over the touches; the rest is on small groups
+                select {journey}from_state, to_state, is_last,
+                       sum(conversions + nulls) as moves, sum(conversions) as conversions,
+                       {exact_sum("revenue")} as revenue, sum(nulls) as nulls
+                from (
+                    select {journey}case when key_1 is null then $start_state else {from_state} end as from_state,
+                           {to_state} as to_state, is_last, conversions, nulls, revenue
+                    from ({lagged}) as lagged
+                ) as states
+                group by {journey}from_state, to_state, is_last
+            ) as g
+            cross join (values (0), (1), (2)) as kinds(kind)
+            where kinds.kind = 0
+               or (g.is_last and (kinds.kind = 1 and g.conversions > 0 or kinds.kind = 2 and g.nulls > 0))
+        ) as moves
+        group by {journey}from_state, to_state
     """
 
 
@@ -139,19 +156,22 @@ def journey_sets_sql(source: str, bits: bool) -> str:
     """
 
 
-def with_channels(sets: str, bits: bool) -> str:
-    """Add ``channels`` (the keys joined by ``chr(31)``) to rows with a ``set_id``."""
+def with_channels(sets: str, bits: bool, distinct_sets: bool = True) -> str:
+    """Add ``channels`` (the keys joined by ``chr(31)``) to rows with a ``set_id``; ``distinct_sets``:
+    each row has its own ``set_id`` (rows grouped by it), so each is named in place."""
     if not bits:
         return f"select *, set_id as channels from ({sets}) as sets"
+    names = f"""(select string_agg(b.key, {SEP_SQL} order by b.key)
+                    from key_bits as b where (d.set_id >> b.bit) & 1 = 1)"""
+    if distinct_sets:  # read once (Spark computes a CTE again at every reference)
+        return f"select d.*, {names} as channels from ({sets}) as d"
     return f"""
-        with sets as ({sets}),
+        with masked as ({sets}),
         names as (
-            select d.set_id,
-                   (select string_agg(b.key, {SEP_SQL} order by b.key)
-                    from key_bits as b where (d.set_id >> b.bit) & 1 = 1) as channels
-            from (select distinct set_id from sets) as d
+            select d.set_id, {names} as channels
+            from (select distinct set_id from masked) as d
         )
-        select sets.*, names.channels from sets join names on names.set_id = sets.set_id
+        select masked.*, names.channels from masked join names on names.set_id = masked.set_id
     """
 
 
@@ -181,8 +201,8 @@ KEY_BITS_CTE = """
 NULL_SOURCE = f"select *, {NULL_WEIGHTS} from null_touches"
 
 
-def null_moves_cte(order: int) -> str:
-    return f"null_moves as ({moves_sql(null_lagged(order), order, per_journey=False)})"
+def null_moves_cte(order: int, engine: str = "duckdb") -> str:
+    return f"null_moves as ({moves_sql(null_lagged(order, engine), order, per_journey=False)})"
 
 
 def null_sets_cte(bits: bool) -> str:
@@ -246,7 +266,9 @@ def prepare(journeys: Journeys, chain_models: Sequence[str], order: int) -> None
         if not journeys.key_bits:
             journeys.drop("attribution_key_bits")
     if "markov" in chain_models:
-        template = "with {journeys}, {null_touches}, " + null_moves_cte(order) + " select * from null_moves"
+        template = (
+            "with {journeys}, {null_touches}, " + null_moves_cte(order, journeys.engine) + " select * from null_moves"
+        )
         name = NULL_MOVES.name + ("" if order == 1 else f" (order {order})")
         journeys.create("attribution_null_moves", named(name, journeys.sql(template)), STATE_PARAMS)
     if "shapley" in chain_models:
@@ -275,8 +297,10 @@ group by from_state, to_state
 """.replace("{value}", exact_sum("value"))
 
 
-def _transitions(order: int) -> str:
-    return _TRANSITIONS.replace("{converting_moves}", moves_sql(converting_lagged(order), order, per_journey=False))
+def _transitions(order: int, engine: str = "duckdb") -> str:
+    return _TRANSITIONS.replace(
+        "{converting_moves}", moves_sql(converting_lagged(order, engine), order, per_journey=False)
+    )
 
 
 TRANSITIONS = Query(
@@ -287,13 +311,15 @@ TRANSITIONS = Query(
 
 
 def transitions_query(journeys: Journeys, order: int) -> Query:
-    return _query(journeys, TRANSITIONS, _transitions(order), ["null_moves"], f"order {order}; ")
+    return _query(journeys, TRANSITIONS, _transitions(order, journeys.engine), ["null_moves"], f"order {order}; ")
 
 
 def journey_moves_query(journeys: Journeys, order: int) -> Query:
     """Per converting journey, its Markov moves (the bootstrap's input)."""
     sql = journeys.sql(
-        "with {journeys}, moves as (" + moves_sql(converting_lagged(order), order, per_journey=True) + ") "
+        "with {journeys}, moves as ("
+        + moves_sql(converting_lagged(order, journeys.engine), order, per_journey=True)
+        + ") "
         "select journey_id, from_state, to_state, count, value from moves "
         "order by journey_id, from_state, to_state, count, value"
     )
@@ -338,7 +364,7 @@ def journey_sets_query(journeys: Journeys) -> Query:
         "with {journeys}"
         + reads
         + ", sets as ("
-        + with_channels(journey_sets_sql(CONVERTING, bits), bits)
+        + with_channels(journey_sets_sql(CONVERTING, bits), bits, distinct_sets=False)
         + ") select journey_id, channels from sets order by journey_id"
     )
     return named(f"attribution.journey_sets ({journeys.source} journeys)", sql)

@@ -52,7 +52,7 @@ from analytics.attribution.definitions import closes_in_window, days_before, eli
 from analytics.attribution.dialect import INLINED, epoch_microseconds, minus_days
 from analytics.attribution.window import JourneyWindow
 from analytics.warehouse.derived import DerivedTables
-from analytics.warehouse.runner import Query, execute
+from analytics.warehouse.runner import Query, engine_of, execute
 
 JOURNEY_TABLES = ("_journey_deals", "_journey_touches")
 
@@ -193,20 +193,9 @@ _DEAL_MEMBERS = """
     )"""
 
 
-def _raw_touches(join: str, members: str = "") -> str:
-    """The raw touches query; the registered form computes ``conversions`` in it, the one run reads
-    the temporary table :data:`RAW_CONVERSIONS` filled.
-
-    ``k`` orders a journey's touches by ``(ts, touchpoint_id)`` without a window over all of them
-    (a sort of every journey's touches costs more than the join): the timestamp's microseconds
-    times :data:`TIES_PER_MICROSECOND`, plus, for the few touches of a journey at the same
-    microsecond, their rank by ``touchpoint_id``. A BIGINT: timestamps from the year 1678 to
-    2262, fewer than 1,000 touches of one journey at one microsecond.
-    """
-    return f"""
-with
-    {_READ_CONVERSIONS},{members}
-    deal_touches as (
+def _deal_touches(join: str) -> str:
+    """CTE ``deal_touches``: each eligible raw touch of a conversion (``join`` brings the touchpoints ``t``)."""
+    return f"""deal_touches as (
         select v.journey_id, {_RAW_KEY} as key, t.channel = 'direct' as is_direct,
                {days_before("t.ts", "v.close_date")} as days_before,
                t.ts <= v.lead_created_at as before_lead,
@@ -215,7 +204,36 @@ with
         from conversions as v
         {join}
         where {eligible(days_before("t.ts", "v.close_date"))}
-    ),
+    )"""
+
+
+def _raw_touches(join: str, members: str = "", engine: str = "duckdb") -> str:
+    """The raw touches query; the registered form computes ``conversions`` in it, the one run reads
+    the temporary table :data:`RAW_CONVERSIONS` filled.
+
+    ``k`` orders a journey's touches by ``(ts, touchpoint_id)`` without a window over all of them
+    (a sort of every journey's touches costs more than the join): the timestamp's microseconds
+    times :data:`TIES_PER_MICROSECOND`, plus, for the few touches of a journey at the same
+    microsecond, their rank by ``touchpoint_id``. A BIGINT: timestamps from the year 1678 to
+    2262, fewer than 1,000 touches of one journey at one microsecond.
+
+    Spark's form (``engine="spark"``) ranks every touch by a window partitioned by journey and
+    microsecond, the same ``k`` in one pass: Spark computes a CTE again at each of its three
+    reads, and its windows partitioned this finely cost no global sort.
+    """
+    if engine == "spark":
+        return f"""
+with
+    {_READ_CONVERSIONS},{members}
+    {_deal_touches(join)}
+select journey_id, key, is_direct, days_before, before_lead, before_opportunity,
+       us * {TIES_PER_MICROSECOND} + row_number() over (partition by journey_id, us order by touchpoint_id) - 1 as k
+from deal_touches
+"""
+    return f"""
+with
+    {_READ_CONVERSIONS},{members}
+    {_deal_touches(join)},
     tied as (
         select journey_id, us
         from deal_touches
@@ -245,11 +263,19 @@ def _self_contained(sql: str) -> str:
     return sql.replace(_READ_CONVERSIONS, f"conversions as ({RAW_CONVERSIONS.sql.strip()})")
 
 
-_RAW_TOUCHES = _raw_touches("join touchpoints as t on t.contact_id = v.contact_id")
-_RAW_ACCOUNT_TOUCHES = _raw_touches(
-    "join deal_members as dm on dm.journey_id = v.journey_id\n        join touchpoints as t on t.contact_id = dm.contact_id",
-    members=_DEAL_MEMBERS + ",",
-)
+_CONTACT_JOIN = "join touchpoints as t on t.contact_id = v.contact_id"
+_ACCOUNT_JOIN = "join deal_members as dm on dm.journey_id = v.journey_id\n        join touchpoints as t on t.contact_id = dm.contact_id"
+_RAW_TOUCHES = _raw_touches(_CONTACT_JOIN)
+_RAW_ACCOUNT_TOUCHES = _raw_touches(_ACCOUNT_JOIN, members=_DEAL_MEMBERS + ",")
+
+
+def raw_touches_template(account_level: bool, engine: str = "duckdb") -> str:
+    """The raw touches statement (reading ``attribution_conversions``) in ``engine``'s form."""
+    if account_level:
+        return _raw_touches(_ACCOUNT_JOIN, members=_DEAL_MEMBERS + ",", engine=engine)
+    return _raw_touches(_CONTACT_JOIN, engine=engine)
+
+
 RAW_TOUCHES = Query(
     "attribution.raw_touches",
     _self_contained(_RAW_TOUCHES),
@@ -309,6 +335,11 @@ class Journeys:
     created: list[str] = field(default_factory=list)
 
     @property
+    def engine(self) -> str:
+        """The engine behind ``con`` (``duckdb`` or ``spark``), for the queries with a form per engine."""
+        return engine_of(self.con)
+
+    @property
     def ctes(self) -> str:
         """``conversions`` and ``touches``, as CTEs to start a ``with`` clause."""
         return WINDOW_JOURNEYS if self.source == "derived" else TEMPORARY_JOURNEYS
@@ -353,7 +384,7 @@ def open_journeys(con, window: JourneyWindow) -> Iterator[Journeys]:
         if journeys.source == "raw":
             journeys.create("attribution_conversions", RAW_CONVERSIONS)
             query = RAW_ACCOUNT_TOUCHES if window.account_level else RAW_TOUCHES
-            template = _RAW_ACCOUNT_TOUCHES if window.account_level else _RAW_TOUCHES
+            template = raw_touches_template(window.account_level, journeys.engine)
             journeys.create("attribution_touches", named(query.name, template))
         yield journeys
     finally:

@@ -43,6 +43,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "sync": CommandSpec("analytics.cli.sync", "Pull changes from a CRM into the warehouse."),
     "leads": CommandSpec("analytics.cli.leads", "Lead scores, the model card, routing and the qualification funnel."),
     "sql": CommandSpec("analytics.cli.sql", "The named queries: list them, print one, EXPLAIN it."),
+    "export": CommandSpec("analytics.cli.export", "Export the warehouse as a Parquet lake for --engine spark."),
     "health": CommandSpec("analytics.cli.health", "Customer health scores, bands, components and trend.", "health_app"),
     "retention": CommandSpec("analytics.cli.health", "Retention triggers per account, with evidence.", "retention_app"),
     "jobs": CommandSpec("analytics.cli.jobs", "Scheduled jobs: list, run, history, serve the schedule, crontab."),

@@ -15,6 +15,7 @@ from analytics.attribution.models import MODELS, PATH_MODELS
 from analytics.attribution.paths import CONVERSIONS_COLUMN, NULL_COLUMN, PATH_COLUMN, VALUE_COLUMN
 from analytics.attribution.window import DIMENSIONS
 from analytics.cli.common import DB_OPTION_HELP, MAX_DAYS, command_app, in_range
+from analytics.cli.engine import ConfOption, Engine, EngineOption, MasterOption, RemoteOption, SourceOption
 from analytics.core.cells import csv_text, escape_markup
 from analytics.core.errors import RevLensError
 
@@ -106,6 +107,11 @@ def attribution(
     show_sql: Annotated[
         bool, typer.Option("--show-sql", help="Print every SQL statement run, with its parameters, to stderr.")
     ] = False,
+    engine: EngineOption = Engine.duckdb,
+    source: SourceOption = None,
+    spark_master: MasterOption = None,
+    spark_remote: RemoteOption = None,
+    spark_conf: ConfOption = None,
 ) -> None:
     """Attributed conversions and revenue per channel, campaign or touch type, under each model."""
     from analytics.warehouse.runner import recording
@@ -125,6 +131,7 @@ def attribution(
             conversions_col,
             value_col,
             null_col,
+            (engine, source, spark_master, spark_remote, spark_conf),
         )
     if show_sql:
         _show_sql(statements)
@@ -132,10 +139,26 @@ def attribution(
 
 
 def _attribute(
-    model, db, paths, by, lookback_days, half_life_days, order, sep, path_col, conversions_col, value_col, null_col
+    model,
+    db,
+    paths,
+    by,
+    lookback_days,
+    half_life_days,
+    order,
+    sep,
+    path_col,
+    conversions_col,
+    value_col,
+    null_col,
+    engine_options=(Engine.duckdb, None, None, None, None),
 ) -> tuple[list[str], list[tuple]]:
     if db is not None and paths is not None:
         raise RevLensError("Give either --db or --paths, not both: attribute a warehouse or a path file.")
+    if paths is not None and engine_options[0] is not Engine.duckdb:
+        raise RevLensError(
+            "A path file is attributed in-process; drop --engine spark, or attribute the lake with --source."
+        )
     if paths is not None:
         from analytics.attribution.engine import attribute_paths
         from analytics.attribution.paths import read_paths
@@ -151,14 +174,10 @@ def _attribute(
         return result.columns, result.rows()
     from analytics.attribution.engine import attribute_rows
     from analytics.attribution.window import JourneyWindow
-    from analytics.core.settings import db_path
-    from analytics.warehouse.connection import connect
+    from analytics.cli.engine import warehouse
 
     models = parse_models(model)
     window = JourneyWindow(by=by, lookback_days=lookback_days)
-    con = connect(db or db_path(), read_only=True)
-    try:
+    with warehouse(db, *engine_options) as con:
         rows = attribute_rows(con, models, window, half_life_days=half_life_days, order=order)
-    finally:
-        con.close()
     return [by, *COLUMNS], rows

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from analytics.cli.common import DB_OPTION_HELP, command_app, parse_date
+from analytics.cli.engine import ConfOption, Engine, EngineOption, MasterOption, RemoteOption, SourceOption
 from analytics.core.cells import csv_text
 
 health_app = command_app()
@@ -90,17 +91,20 @@ def health(
         bool,
         typer.Option(help="Also emit a customer-health event for every account whose band changed (for a schedule)."),
     ] = False,
+    engine: EngineOption = Engine.duckdb,
+    source: SourceOption = None,
+    spark_master: MasterOption = None,
+    spark_remote: RemoteOption = None,
+    spark_conf: ConfOption = None,
 ) -> None:
     """Each paying account's health score, band, six components, data coverage and 30-day trend."""
+    from analytics.cli.engine import warehouse
     from analytics.customers.health import health_scores
 
     day = parse_date(as_of, "--as-of")
     config = _config()
-    con = _open(db)
-    try:
+    with warehouse(db, engine, source, spark_master, spark_remote, spark_conf) as con:
         scores = health_scores(con, day, config)
-    finally:
-        con.close()
     if publish_band_changes:
         from analytics.customers.interventions import publish_band_changes as publish
         from analytics.ops.store import ops_engine

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from analytics.cli.common import DB_OPTION_HELP, MAX_DAYS, command_app, in_range
+from analytics.cli.engine import ConfOption, Engine, EngineOption, MasterOption, RemoteOption, SourceOption, warehouse
 from analytics.core.cells import csv_text, escape_markup
 from analytics.core.errors import RevLensError
 from analytics.core.files import check_target, write_output
@@ -122,6 +123,11 @@ def roi(
     ] = DEFAULT_N_BOOT,
     force: Annotated[bool, typer.Option("--force", help="Replace the --out file if it exists.")] = False,
     compare: Annotated[bool, typer.Option(help="Also compute the previous period (period over period).")] = True,
+    engine: EngineOption = Engine.duckdb,
+    source: SourceOption = None,
+    spark_master: MasterOption = None,
+    spark_remote: RemoteOption = None,
+    spark_conf: ConfOption = None,
 ) -> None:
     """Campaign ROI under an attribution model: investment, revenue, net, ROI %, ROAS, CAC, payback, confidence."""
     if period and (from_ or to):
@@ -138,34 +144,38 @@ def roi(
         raise RevLensError("An Excel workbook needs a file: add --out report.xlsx.")
     if out is not None:
         check_target(out, "--out", force)  # before the work, so a bad --out fails fast
-    con = connect(db or db_path(), read_only=True)
-    try:
-        with Progress(
+    if format is ReportFormat.xlsx and engine is Engine.spark:
+        raise RevLensError(
+            "The Excel workbook (its budget sheet) is made from the DuckDB warehouse; "
+            "with --engine spark use --format csv or json."
+        )
+    with (
+        warehouse(db, engine, source, spark_master, spark_remote, spark_conf) as con,
+        Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=True,
-        ) as bar:
-            task = bar.add_task("Starting", total=1.0)
-            report = financial_report(
-                con,
-                window.start,
-                window.end,
-                window.kind,
-                model=model,
-                allocation=allocation.value,
-                lookback_days=lookback_days,
-                gross_margin=gross_margin,
-                hours_per_won_deal=hours_per_won_deal,
-                loaded_hourly_rate=hourly_rate,
-                n_boot=n_boot,
-                compare=compare,
-                progress=lambda fraction, message: bar.update(task, completed=fraction, description=message),
-            )
-            budget = budget_consumption(con) if format is ReportFormat.xlsx else None
-    finally:
-        con.close()
+        ) as bar,
+    ):
+        task = bar.add_task("Starting", total=1.0)
+        report = financial_report(
+            con,
+            window.start,
+            window.end,
+            window.kind,
+            model=model,
+            allocation=allocation.value,
+            lookback_days=lookback_days,
+            gross_margin=gross_margin,
+            hours_per_won_deal=hours_per_won_deal,
+            loaded_hourly_rate=hourly_rate,
+            n_boot=n_boot,
+            compare=compare,
+            progress=lambda fraction, message: bar.update(task, completed=fraction, description=message),
+        )
+        budget = budget_consumption(con) if format is ReportFormat.xlsx else None
     if format is ReportFormat.xlsx:
         write_output(out, workbook_bytes(report, budget), "--out", force)
         typer.echo(

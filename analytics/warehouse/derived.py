@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from analytics.warehouse.runner import Query, runner_for
+
 _SET_VERSION = "insert into _meta (key, value) values (?, ?) on conflict (key) do update set value = excluded.value"
 
 
@@ -54,17 +56,18 @@ class DerivedTables:
         """Record that the tables stand for ``version`` (their rows are right for it), without building them."""
         con.execute(_SET_VERSION, [self.version_key, version])
 
-    def current(self, con: duckdb.DuckDBPyConnection) -> bool:
-        """Whether every table exists and was built for the warehouse's current version."""
-        rows = con.execute(
-            """
-            select count(*) = 2 and count(distinct value) = 1
-                   and (select count(*) from duckdb_tables()
-                        where database_name = current_database() and schema_name = 'main'
-                          and list_contains($tables, table_name)) = $n_tables
-            from _meta
-            where key in ('version', $version_key)
-            """,
-            {"tables": list(self.tables), "n_tables": len(self.tables), "version_key": self.version_key},
-        ).fetchall()
-        return bool(rows[0][0])
+    def current(self, con) -> bool:
+        """Whether every table exists and was built for the warehouse's current version
+        (``con``: a DuckDB connection, or a runner such as the Spark one over a lake export)."""
+        runner = runner_for(con)
+        if not runner.has_tables(("_meta", *self.tables)):
+            return False
+        # a look at the catalog, as has_tables: not recorded among the statements a command runs
+        return bool(runner.rows(CURRENT, {"version_key": self.version_key})[0][0])
+
+
+CURRENT = Query(
+    "warehouse.derived_current",
+    "select count(*) = 2 and count(distinct value) = 1 from _meta where key in ('version', $version_key)",
+    "Whether a capability's derived tables were built for the warehouse's current version ($version_key).",
+)

@@ -6,8 +6,10 @@ so that a reader can print it and EXPLAIN it without running Python
 ``$name`` placeholders with a dict (only the names a statement uses are passed on, so a
 caller may hand every statement the same dict), or ``?`` with a list.
 
-``con`` is a DuckDB connection (or cursor), or any object with the same three methods as
-:class:`DuckDBRunner` (``run``, ``execute``, ``rows``): the Spark runner is one. Only
+``con`` is a DuckDB connection (or cursor), or any object with the same methods as
+:class:`DuckDBRunner` (``run``, ``execute``, ``rows``, and ``has_tables`` for the derived
+tables' check): :class:`analytics.warehouse.spark.SparkRunner` is one. :func:`engine_of` names
+the engine, for the few queries that have a form per engine. Only
 aggregates should come back through :func:`run`; row-level work stays in SQL.
 
 :func:`recording` collects every statement run inside it, with its parameters: the CLI's
@@ -142,10 +144,25 @@ class DuckDBRunner:
         sql = sql_of(query)
         return self.con.execute(sql, bound(sql, params)).fetchall()
 
+    def has_tables(self, tables) -> bool:
+        """Whether the warehouse's main schema has every one of ``tables``."""
+        tables = list(tables)
+        found = self.con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'main' and list_contains($tables, table_name)",
+            {"tables": tables},
+        ).fetchall()[0][0]
+        return found == len(set(tables))
+
 
 def runner_for(con) -> Any:
     """``con`` itself when it is a runner, else a :class:`DuckDBRunner` over it."""
     return con if hasattr(con, "run") and hasattr(con, "rows") else DuckDBRunner(con)
+
+
+def engine_of(con) -> str:
+    """``"duckdb"`` or ``"spark"``: the engine behind ``con`` (for the few queries with a form per engine)."""
+    return getattr(runner_for(con), "engine", "duckdb")
 
 
 def run(con, query: Query | str, params: Params = None) -> pl.DataFrame:

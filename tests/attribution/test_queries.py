@@ -54,6 +54,37 @@ PARAMS = {
     "unallocated": "(unallocated overhead)",
     "allocation": "as_booked",
     "as_of": date(2026, 6, 30),
+    # the health queries' (customers.*)
+    "as_of_dates": [date(2026, 5, 31), date(2026, 6, 30)],
+    "first_as_of": date(2026, 5, 31),
+    "last_as_of": date(2026, 6, 30),
+    "trend_from": date(2026, 5, 31),
+    "key_features": ["dashboards"],
+    "key_feature_count": 1,
+    "open_rate_target": 0.25,
+    "click_rate_target": 0.05,
+    "unsubscribe_rate_limit": 0.05,
+    "content_target": 2.0,
+    "advocacy_target": 1.0,
+    "ticket_volume_cap": 5.0,
+    "escalation_cap": 2.0,
+    "no_data_score": 50.0,
+    "healthy_min": 70.0,
+    "critical_below": 40.0,
+    **{
+        f"w_{name}": 0.1
+        for name in (
+            "usage_frequency",
+            "feature_adoption",
+            "engagement_trend",
+            "support_health",
+            "payment_stability",
+            "marketing_engagement",
+        )
+    },
+    "account_id": None,
+    "all_segments": True,
+    "version_key": "journeys_version",
 }
 FORBIDDEN = {
     "group by all": re.compile(r"group\s+by\s+all", re.I),
