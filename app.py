@@ -21,7 +21,8 @@ if __name__ == "__main__" and not st.runtime.exists():  # `python app.py [--port
     sys.exit()
 
 from analytics.core.settings import DEFAULT_DB, db_path
-from pages.components.cache import warehouse
+from analytics.jobs.sla import track
+from pages.components.cache import start_run, warehouse
 from pages.components.filters import filter_bar
 from pages.components.navigation import NAVIGATION, follow_deep_link, leave_pages_folder_mode, url_path
 
@@ -43,7 +44,8 @@ def ensure_warehouse() -> None:
 
 
 ensure_warehouse()
-warehouse()  # a missing, foreign or locked file stops here with a clear message
+start_run()
+warehouse()  # a missing or foreign file stops here with a clear message; a file being written, with a notice
 
 pages_by_url = {
     url_path(path): st.Page(path, title=title, icon=icon, url_path=url_path(path))
@@ -57,4 +59,5 @@ page = st.navigation(pages_by_group, position="top")
 follow_deep_link(page, pages_by_url)
 if page not in pages_by_group.get("Operations", []):  # operations pages show every row, unfiltered
     st.session_state["filters"] = filter_bar()
-page.run()
+with track(f"page.{url_path(page.url_path or 'overview')}", "real_time_operations"):  # the SLA's page interaction
+    page.run()

@@ -40,15 +40,21 @@ COMMANDS: dict[str, CommandSpec] = {
     "attribution": CommandSpec("analytics.cli.attribution", "Multi-touch attribution under ten models."),
     "roi": CommandSpec("analytics.cli.roi", "Campaign ROI and the finance report (CSV, JSON, Excel).", "roi_app"),
     "budget": CommandSpec("analytics.cli.roi", "Budget consumption per campaign.", "budget_app"),
+    "reallocate": CommandSpec("analytics.cli.reallocate", "Budget reallocation: response curves, optimum, backtest."),
     "actions": CommandSpec("analytics.cli.actions", "Write-back to HubSpot: queue, inspect, deliver, retry, cancel."),
     "sync": CommandSpec("analytics.cli.sync", "Pull changes from a CRM into the warehouse."),
     "leads": CommandSpec("analytics.cli.leads", "Lead scores, the model card, routing and the qualification funnel."),
     "sql": CommandSpec("analytics.cli.sql", "The named queries: list them, print one, EXPLAIN it."),
     "health": CommandSpec("analytics.cli.health", "Customer health scores, bands, components and trend.", "health_app"),
     "retention": CommandSpec("analytics.cli.health", "Retention triggers per account, with evidence.", "retention_app"),
+    "jobs": CommandSpec("analytics.cli.jobs", "Scheduled jobs: list, run, history, serve the schedule, crontab."),
+    "sla": CommandSpec("analytics.cli.sla", "The SLA board: response times, violations, availability, accuracy."),
+    "events": CommandSpec("analytics.cli.events", "Event-stream consumer groups (alert-system, analytics-pipeline)."),
     "churn": CommandSpec(
         "analytics.cli.health", "Churn probability, ARR at risk and drivers; the model card.", "churn_app"
     ),
+    "adoption": CommandSpec("analytics.cli.adoption", "Feature adoption per account and feature, with milestones."),
+    "feedback": CommandSpec("analytics.cli.feedback", "NPS, feedback themes, case studies, pain points, requests."),
 }
 
 

@@ -8,17 +8,20 @@ from typing import Annotated
 
 import typer
 
-from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.cli.common import DB_OPTION_HELP, WAIT_OPTION_HELP, command_app, tell_stderr
 from analytics.core.settings import db_path
 from analytics.loads import DERIVED, finish_load
-from analytics.warehouse.connection import WarehouseError, connect
+from analytics.warehouse.connection import WarehouseError, writing
 from analytics.warehouse.schema import missing_tables
 
 app = command_app()
 
 
 @app.command()
-def refresh(db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None) -> None:
+def refresh(
+    db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None,
+    wait: Annotated[float | None, typer.Option(help=WAIT_OPTION_HELP, show_default=False)] = None,
+) -> None:
     """Rebuild every derived table (attribution's journeys, the health history, the lead features) and stamp
     a new version (loads rebuild what they change themselves; use it on a warehouse built before a derived
     table existed, or changed by hand)."""
@@ -26,8 +29,7 @@ def refresh(db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None
     if not path.exists():
         raise WarehouseError(f"No warehouse at {path}; build one with `python -m analytics demo --db {path}`.")
     started = time.perf_counter()
-    con = connect(path)
-    try:
+    with writing(path, wait=wait, on_wait=tell_stderr, purpose="a refresh of the derived tables") as con:
         missing = missing_tables(con)
         if missing:
             raise WarehouseError(f"{path} lacks the tables {', '.join(missing)}; it is not a RevLens warehouse.")
@@ -42,8 +44,6 @@ def refresh(db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None
         counts = con.execute(
             "select " + ", ".join(f"(select count(*) from {table})" for table in tables)  # names from DERIVED
         ).fetchall()[0]
-    finally:
-        con.close()
     rows_of = dict(zip(tables, counts))
     built = "; ".join(
         f"{derived.name} ({', '.join(f'{table} {rows_of[table]:,} rows' for table in derived.tables)})"

@@ -31,6 +31,8 @@ QUERY_MODULES = (
     "analytics.customers.activity",
     "analytics.customers.portfolio",
     "analytics.customers.interventions",
+    "analytics.customers.adoption",
+    "analytics.customers.feedback",
 )
 
 

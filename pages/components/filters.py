@@ -7,6 +7,7 @@ from datetime import date
 
 import streamlit as st
 
+from analytics.core.labels import label
 from analytics.core.periods import add_months
 from analytics.overview import kpis as overview
 from pages.components.cache import cached
@@ -64,7 +65,13 @@ def filter_bar() -> Filters:
             "Date range", key="f_dates", min_value=first, max_value=last, format="YYYY-MM-DD", width=260
         )
         chosen_segments = st.multiselect("Segment", segments, key="f_segments", placeholder="All segments")
-        chosen_channels = st.multiselect("Channel", channels, key="f_channels", placeholder="All channels")
+        chosen_channels = st.multiselect(
+            "Channel",
+            channels,
+            key="f_channels",
+            placeholder="All channels",
+            format_func=lambda name: label("channel", name),  # a channel of the user's own reads as in its export
+        )
     start, end = (dates[0], dates[1]) if len(dates) == 2 else (dates[0], dates[0])
     kept.update(f_dates=(start, end), f_segments=chosen_segments, f_channels=chosen_channels)
     st.query_params.from_dict(

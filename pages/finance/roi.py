@@ -1,4 +1,4 @@
-"""Finance → ROI: what each campaign cost and returned under an attribution model; budgets."""
+"""Finance → ROI: what each campaign cost and returned under an attribution model (budgets: the Budget page)."""
 
 import plotly.express as px
 import plotly.graph_objects as go
@@ -29,9 +29,11 @@ from pages.components.actions import action_button, queued_notice
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
+from pages.components.jobs import last_run_caption
 
 f = filters()
 st.title("Campaign ROI")
+last_run_caption("roi_calculations")
 
 # ---- what to report
 first, last = cached(overview.data_range)
@@ -402,49 +404,3 @@ else:
                 icon=":material/group_add:",
             )
         queued_notice()
-
-# ---- budget consumption
-st.subheader("Budget consumption")
-budgets = cached(budget_consumption)
-if f.channels:
-    budgets = budgets.filter(pl.col("channel").is_in(f.channels))
-over = budgets.filter(pl.col("over_budget"))
-st.caption(f"As of the latest cost month · {over.height} of {budgets.height} campaigns projected over budget.")
-live = budgets.filter(pl.col("status") != "not started").sort("consumption_pct", descending=True, nulls_last=True)
-bars = px.bar(
-    live.to_pandas(),
-    y="campaign_id",
-    x="consumption_pct",
-    color="over_budget",
-    orientation="h",
-    color_discrete_map={True: "#d9534f", False: "#5cb85c"},
-    hover_data=["campaign_name", "spent", "budget"],
-    labels={"consumption_pct": "Budget used (%)", "campaign_id": "", "over_budget": "Over budget"},
-)
-bars.add_vline(x=100, line_dash="dot")
-bars.update_layout(
-    height=max(300, 18 * live.height), margin={"t": 10, "b": 10}, yaxis={"categoryorder": "total ascending"}
-)  # most consumed on top
-st.plotly_chart(bars, width="stretch")
-st.dataframe(
-    budgets,
-    width="stretch",
-    hide_index=True,
-    column_config={
-        "campaign_id": "Campaign",
-        "campaign_name": "Name",
-        "channel": "Channel",
-        "status": "Status",
-        "start_date": st.column_config.DateColumn("Start", format="YYYY-MM-DD"),
-        "end_date": st.column_config.DateColumn("End", format="YYYY-MM-DD"),
-        "budget": st.column_config.NumberColumn("Budget", format="dollar"),
-        "spent": st.column_config.NumberColumn("Spent", format="dollar"),
-        "consumption_pct": st.column_config.NumberColumn("Used", format="%.1f%%"),
-        "burn_rate_per_day": st.column_config.NumberColumn("Burn / day", format="dollar"),
-        "burn_rate_per_month": st.column_config.NumberColumn("Burn / month", format="dollar"),
-        "projected_spend": st.column_config.NumberColumn("Projected at end", format="dollar"),
-        "run_out_date": st.column_config.DateColumn("Budget runs out", format="YYYY-MM-DD"),
-        "over_budget": st.column_config.CheckboxColumn("Over budget"),
-    },
-)
-download_csv(budgets, "revlens_budget_consumption.csv", key="budget_csv")

@@ -14,12 +14,14 @@ from pages.components.actions import action_button, queued_notice
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
+from pages.components.jobs import last_run_caption
 
 MODEL_LABELS = {name: model.label for name, model in BY_NAME.items()}
 BOOTSTRAP_REPLICATES = 100
 
 f = filters()
 st.title("Attribution")
+last_run_caption("attribution_modeling")
 st.caption(
     f"Closed-won deals closing {f.start:%d %b %Y} – {f.end:%d %b %Y} (the filter bar's date range), credited to "
     "the touches of their contact before the close. The segment and channel filters do not apply here: "

@@ -49,11 +49,8 @@ st.container(key="data_sample").dataframe(
 
 def _export() -> bytes:
     # runs on its own thread when clicked: its own cursor
-    cursor = wh.cursor()
-    try:
+    with wh.reading() as cursor:
         return catalog.export_table(cursor, table)
-    finally:
-        cursor.close()
 
 
 st.download_button(

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import metric_values, streamlit_server, wait_for_kpis, wait_for_run
-from tests.paths import ROOT
+from tests.e2e.browser import metric_values, save_screenshot, streamlit_server, wait_for_kpis, wait_for_run
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +20,7 @@ def test_overview_renders_and_follows_a_filter(server, page):
     assert set(before) == {"Open pipeline", "Won revenue", "Marketing spend", "Active accounts", "ARR"}
     assert all(re.fullmatch(r"\$?[\d,.]+[KMB]?", value) for value in before.values()), before
     page.wait_for_selector(".js-plotly-plot")
-    page.screenshot(path=str(ROOT / "docs" / "overview.png"), full_page=True)
+    save_screenshot(page, "overview.png", full_page=True)
 
     # choose one segment in the filter bar
     page.locator('[data-testid="stMultiSelect"]').first.click()

@@ -201,6 +201,7 @@ def test_setup_creates_the_properties_of_the_chosen_object_type(connected):
             "marketing_platform_health_score",
             "marketing_platform_health_band",
             "marketing_platform_churn_probability",
+            "marketing_platform_expansion_signal",
         ],
     }
     labels = at.selectbox(key="actions_chosen").options
