@@ -79,7 +79,8 @@ def round_values(frame: pl.DataFrame, money_columns: set[str] | None = None) -> 
     floats = [c for c, dtype in frame.schema.items() if dtype in (pl.Float64, pl.Float32)]
     money = {c for c in floats if (c in money_columns if money_columns is not None else is_money(c))}
     return frame.with_columns(
-        [pl.col(c).round(2) for c in floats if c in money] + [pl.col(c).round(DECIMALS) for c in floats if c not in money]
+        [pl.col(c).round(2) for c in floats if c in money]
+        + [pl.col(c).round(DECIMALS) for c in floats if c not in money]
     )
 
 
@@ -100,3 +101,43 @@ def readable(
         return frame
     shown = round_values(label_values(frame, kinds), money_columns)
     return shown.rename(relabel_columns(shown.columns, headers))
+
+
+def top_with_rest(
+    frame: pl.DataFrame,
+    key: str,
+    value: str,
+    n: int,
+    rest_label: str,
+    group_by: tuple[str, ...] = (),
+    sums: tuple[str, ...] | None = None,
+) -> tuple[pl.DataFrame, list[str]]:
+    """The ``n`` keys with the largest total ``value`` (over all ``group_by`` rows), the others as one row.
+
+    Returns ``(frame, top)``: the frame with every key outside ``top`` replaced by
+    ``rest_label`` and its ``sums`` columns (default: ``value``) added up per ``group_by``
+    (a chart's "Other campaigns" bar per model), and the top keys in order. With at most
+    ``n + 1`` keys nothing is grouped (one key alone is better shown than "1 other").
+    """
+    import polars as pl
+
+    sums = sums or (value,)
+    totals = frame.group_by(key).agg(pl.col(value).sum()).sort([value, key], descending=[True, False])
+    keys = totals[key].to_list()
+    if len(keys) <= n + 1:
+        return frame, keys
+    top = keys[:n]
+    kept = frame.filter(pl.col(key).is_in(top))
+    rest = (
+        (
+            frame.filter(~pl.col(key).is_in(top))
+            .group_by(*group_by, maintain_order=True)
+            .agg([pl.col(c).sum() for c in sums])
+            .with_columns(pl.lit(rest_label).alias(key))
+        )
+        if group_by
+        else frame.filter(~pl.col(key).is_in(top))
+        .select([pl.col(c).sum() for c in sums])
+        .with_columns(pl.lit(rest_label).alias(key))
+    )
+    return pl.concat([kept.select(key, *group_by, *sums), rest.select(key, *group_by, *sums)]), top

@@ -37,3 +37,37 @@ def contact_timeline(con, contact_id: str) -> pl.DataFrame:
         """,
         {"contact": contact_id},
     )
+
+
+# The vocabulary of a timeline row's event, by its source (analytics.core.labels).
+EVENT_KINDS = {
+    "touchpoint": "touchpoint_type",
+    "email": "email_event",
+    "content": "content_kind",
+    "opportunity": "deal_stage",
+}
+SOURCE_LABELS = {"touchpoint": "Touchpoint", "email": "Email", "content": "Content", "opportunity": "Deal"}
+
+
+def readable_timeline(timeline: pl.DataFrame, campaign_names: dict[str, str] | None = None) -> pl.DataFrame:
+    """A timeline as people read it: ``ts, source, event, channel, campaign, detail, campaign_id`` with the
+    source, event and channel as labels and the campaign's name beside its id."""
+    from analytics.core.labels import label
+
+    names = campaign_names or {}
+    events = {
+        (source, event): label(EVENT_KINDS.get(source, "event"), event)
+        for source, event in timeline.select("source", "event").unique().iter_rows()
+        if event is not None
+    }
+    return timeline.select(
+        "ts",
+        pl.col("source").replace_strict(SOURCE_LABELS, default=pl.col("source")),
+        pl.struct("source", "event")
+        .map_elements(lambda row: events.get((row["source"], row["event"]), row["event"]), pl.String)
+        .alias("event"),
+        pl.col("channel").map_elements(lambda c: label("channel", c), pl.String),
+        pl.col("campaign_id").replace_strict(names, default=pl.col("campaign_id")).alias("campaign"),
+        "detail",
+        "campaign_id",
+    )

@@ -133,6 +133,8 @@ def filter_bar(page: str | None = None) -> Filters:
             f_segments=_parse_list(params.get("segment"), segments),
             f_channels=_parse_list(params.get("channel"), channels),
         )
+    else:  # a link that names filters (another page's, the browser's back button) wins over the kept ones
+        _follow_url(kept, first, last, segments, channels)
     # Streamlit forgets a widget's state after a run that does not draw it (an Operations
     # page): restore the filters from the copy kept outside the widgets.
     for key, value in kept.items():
@@ -198,8 +200,14 @@ def filter_bar(page: str | None = None) -> Filters:
             _enter_commits_dates(key="enter_commits_dates")
     start, end = (dates[0], dates[1]) if len(dates) == 2 else (dates[0], dates[0])
     kept.update(f_dates=(start, end), f_segments=chosen_segments, f_channels=chosen_channels)
-    _to_url({"from": start.isoformat(), "to": end.isoformat()})
-    _to_url({"segment": ",".join(chosen_segments), "channel": ",".join(chosen_channels)})
+    written = {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "segment": ",".join(chosen_segments),
+        "channel": ",".join(chosen_channels),
+    }
+    _to_url(written)
+    st.session_state[_WRITTEN] = written
     return Filters(
         start=start,
         end=end,
@@ -208,6 +216,33 @@ def filter_bar(page: str | None = None) -> Filters:
         first=first,
         last=last,
     )
+
+
+_WRITTEN = "filters_written"  # the filter parameters this session last wrote to the URL
+_PARAMS = ("from", "to", "segment", "channel")
+
+
+def _follow_url(kept: dict, first: date, last: date, segments: list[str], channels: list[str]) -> None:
+    """Adopt the filter parameters of the URL that differ from what the bar last wrote there.
+
+    A widget change leaves the URL as written (the bar writes it after the widgets); a link
+    (``st.page_link(..., query_params=...)``, a shared address, the back button) changes it.
+    A parameter the URL does not name keeps its value: switching pages clears the URL.
+    """
+    written = st.session_state.get(_WRITTEN) or {}
+    given = {name: st.query_params.get(name) for name in _PARAMS if name in st.query_params}
+    changed = {name: value for name, value in given.items() if value != written.get(name)}
+    if not changed:
+        return
+    start, end = kept["f_dates"] if len(kept.get("f_dates", ())) == 2 else (first, last)
+    if "from" in changed or "to" in changed:
+        start = min(max(_parse_date(given.get("from"), start), first), last)
+        end = min(max(_parse_date(given.get("to"), end), start), last)
+        kept["f_dates"] = st.session_state["f_dates"] = (start, end)
+    if "segment" in changed:
+        kept["f_segments"] = st.session_state["f_segments"] = _parse_list(given["segment"], segments)
+    if "channel" in changed:
+        kept["f_channels"] = st.session_state["f_channels"] = _parse_list(given["channel"], channels)
 
 
 def _to_url(values: dict[str, str]) -> None:

@@ -59,3 +59,29 @@ def test_overrides_of_headers_kinds_and_money():
     shown = readable(frame, headers={"key": "Method"}, kinds={"key": "allocation"}, money_columns={"value"})
     assert shown.columns == ["Method", "Value"]
     assert shown.row(0) == ("As booked on each cost", 1.24)
+
+
+def test_top_with_rest_groups_the_tail_per_model():
+    from analytics.core.tables import top_with_rest
+
+    frame = pl.DataFrame(
+        {
+            "campaign": ["A", "B", "C", "D"] * 2,
+            "model": ["linear"] * 4 + ["markov"] * 4,
+            "attributed_revenue": [40.0, 30.0, 20.0, 10.0, 35.0, 25.0, 30.0, 10.0],
+        }
+    )
+    grouped, top = top_with_rest(frame, "campaign", "attributed_revenue", 2, "Other (2)", group_by=("model",))
+    # totals: A 75, B 55, C 50, D 20 -> A and B kept, C and D summed per model
+    assert top == ["A", "B"]
+    assert sorted(grouped.rows()) == [
+        ("A", "linear", 40.0),
+        ("A", "markov", 35.0),
+        ("B", "linear", 30.0),
+        ("B", "markov", 25.0),
+        ("Other (2)", "linear", 30.0),
+        ("Other (2)", "markov", 40.0),
+    ]
+    assert grouped["attributed_revenue"].sum() == frame["attributed_revenue"].sum()  # nothing lost
+    same, keys = top_with_rest(frame, "campaign", "attributed_revenue", 3, "Other")
+    assert same.equals(frame) and keys == ["A", "B", "C", "D"]  # one key alone is not grouped
