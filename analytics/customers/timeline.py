@@ -51,7 +51,8 @@ SOURCE_LABELS = {"touchpoint": "Touchpoint", "email": "Email", "content": "Conte
 
 def readable_timeline(timeline: pl.DataFrame, campaign_names: dict[str, str] | None = None) -> pl.DataFrame:
     """A timeline as people read it: ``ts, source, event, channel, campaign, detail, campaign_id`` with the
-    source, event and channel as labels and the campaign's name beside its id."""
+    source, event and channel as labels, the campaign's name beside its id, and a deal's name and amount
+    (not its id) as its detail."""
     from analytics.core.labels import label
 
     names = campaign_names or {}
@@ -60,6 +61,21 @@ def readable_timeline(timeline: pl.DataFrame, campaign_names: dict[str, str] | N
         for source, event in timeline.select("source", "event").unique().iter_rows()
         if event is not None
     }
+
+    def detail(row: dict) -> str | None:
+        # an opportunity's detail is "<id> <name>" or "<id> amount <amount>": the deal, without its id
+        text = row["detail"]
+        if row["source"] != "opportunity" or not text:
+            return text
+        _, _, rest = text.partition(" ")
+        if rest.startswith("amount "):
+            amount = rest.removeprefix("amount ")
+            try:
+                return f"Amount ${float(amount):,.0f}"
+            except ValueError:
+                return f"Amount {amount}"
+        return rest or None
+
     return timeline.select(
         "ts",
         pl.col("source").replace_strict(SOURCE_LABELS, default=pl.col("source")),
@@ -68,6 +84,6 @@ def readable_timeline(timeline: pl.DataFrame, campaign_names: dict[str, str] | N
         .alias("event"),
         pl.col("channel").map_elements(lambda c: label("channel", c), pl.String),
         pl.col("campaign_id").replace_strict(names, default=pl.col("campaign_id")).alias("campaign"),
-        "detail",
+        pl.struct("source", "detail").map_elements(detail, pl.String).alias("detail"),
         "campaign_id",
     )

@@ -55,6 +55,28 @@ select contact_id, name from named
     "The names of the contacts asked for ($ids): first and last name, else the email, else the id.",
 )
 
+CONTACT_DESCRIPTIONS = Query(
+    "names.contact_descriptions",
+    """
+with
+    asked as (
+        select unnest($ids::varchar[]) as contact_id
+    ),
+    described as (
+        select c.contact_id,
+               coalesce(nullif(trim(concat_ws(' ', c.first_name, c.last_name)), ''), c.email, c.contact_id) as name,
+               coalesce(a.name, nullif(trim(c.company), ''), c.email) as organisation
+        from contacts as c
+        join asked using (contact_id)
+        left join accounts as a on a.account_id = c.account_id
+    )
+select contact_id, case when organisation is null or organisation = name then name
+                        else name || ' · ' || organisation end as description
+from described
+""",
+    "The contacts asked for ($ids) as people tell them apart: name and account (else company, else email).",
+)
+
 REP_NAMES = Query(
     "names.reps",
     """
@@ -90,6 +112,15 @@ def contact_names(con, ids: Iterable[str]) -> dict[str, str]:
     if not ids:
         return {}
     found = dict(rows(con, CONTACT_NAMES, {"ids": ids}))
+    return {i: found.get(i, i) for i in ids}
+
+
+def contact_descriptions(con, ids: Iterable[str]) -> dict[str, str]:
+    """``{contact_id: "Ben Tanaka · Orbit Robotics"}`` for ``ids``: two contacts of one name differ by account."""
+    ids = [i for i in dict.fromkeys(ids) if i is not None]
+    if not ids:
+        return {}
+    found = dict(rows(con, CONTACT_DESCRIPTIONS, {"ids": ids}))
     return {i: found.get(i, i) for i in ids}
 
 

@@ -21,7 +21,7 @@ from analytics.core.numbers import count
 from analytics.core.tables import top_with_rest
 from analytics.crm import targets as crm_push
 from analytics.customers.timeline import contact_timeline, readable_timeline
-from analytics.warehouse.names import campaign_channels, campaign_names, contact_names
+from analytics.warehouse.names import campaign_channels, campaign_names, contact_descriptions, contact_names
 from pages.components.actions import action_button, queued_notice
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
@@ -202,9 +202,10 @@ to_url("drill", chosen)
 # --------------------------------------------------------------------------- the drill-down of one key
 def drill_down(key: str) -> None:
     breadcrumbs(["Attribution", f"By {singular}", key_label(by, key)], "attr_drill", f"All {plural}", key="attr_back")
-    st.subheader(key_label(by, key))
-    if by == "campaign":
-        st.caption(f"Campaign {key} · {label('channel', channel_of.get(key))}")
+    st.subheader(
+        key_label(by, key),
+        help=f"Campaign {key} · {label('channel', channel_of.get(key))}" if by == "campaign" else None,
+    )
     own = credits.filter(pl.col(by) == key)
     with st.container(horizontal=True, key="attr_drill_metrics"):
         for model in models:
@@ -282,12 +283,13 @@ def drill_down(key: str) -> None:
         st.session_state["attr_contact"] = journeys["contact_id"][rows[0]]
     if not contacts:
         return
+    described = cached(contact_descriptions, ids=tuple(contacts))
     st.markdown("**A contact's timeline**")
     contact = st.selectbox(
         "Contact",
         contacts,
         key="attr_contact",
-        format_func=lambda c: f"{people.get(c, c)} ({c})",
+        format_func=lambda c: described.get(c, c),
         help="Every touchpoint, email and content event and opportunity of the contact.",
     )
     if contact:

@@ -63,3 +63,27 @@ def test_every_model_splits_the_same_total_on_the_demo(demo_db):
     changes = rank_changes(credits, "campaign", model="markov", baseline="linear")
     assert changes["revenue_difference"].sum() == pytest.approx(0.0, abs=1e-3)
     assert (changes["rank_change"] != 0).any()  # what does change
+
+
+def test_a_readable_timeline_names_events_campaigns_and_deals():
+    from datetime import datetime
+
+    from analytics.customers.timeline import readable_timeline
+
+    timeline = pl.DataFrame(
+        {
+            "ts": [datetime(2026, 1, 1), datetime(2026, 1, 2), datetime(2026, 2, 1), datetime(2026, 3, 1)],
+            "source": ["touchpoint", "email", "opportunity", "opportunity"],
+            "event": ["webinar_attended", "open", "created", "closedwon"],
+            "channel": ["webinar", "email", None, None],
+            "campaign_id": ["K1", "K1", None, None],
+            "detail": ["engagement 0.5", None, "O1 Atlas renewal", "O1 amount 1200.0"],
+        }
+    )
+    shown = readable_timeline(timeline, {"K1": "Spring Webinar"})
+    assert shown.select("source", "event", "channel", "campaign", "detail").rows() == [
+        ("Touchpoint", "Webinar attended", "Webinar", "Spring Webinar", "engagement 0.5"),
+        ("Email", "Opened", "Email", "Spring Webinar", None),
+        ("Deal", "Created", None, None, "Atlas renewal"),
+        ("Deal", "Closed won", None, None, "Amount $1,200"),
+    ]
