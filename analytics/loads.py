@@ -11,11 +11,12 @@ from __future__ import annotations
 import duckdb
 
 from analytics.attribution.journeys import JOURNEYS
+from analytics.customers.health import HEALTH_HISTORY
 from analytics.sales.features import LEAD_FEATURES
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.versions import bump_version
 
-DERIVED: tuple[DerivedTables, ...] = (JOURNEYS, LEAD_FEATURES)
+DERIVED: tuple[DerivedTables, ...] = (JOURNEYS, HEALTH_HISTORY, LEAD_FEATURES)
 
 
 def finish_load(con: duckdb.DuckDBPyConnection, source: str) -> str:

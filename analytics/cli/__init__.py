@@ -44,6 +44,11 @@ COMMANDS: dict[str, CommandSpec] = {
     "sync": CommandSpec("analytics.cli.sync", "Pull changes from a CRM into the warehouse."),
     "leads": CommandSpec("analytics.cli.leads", "Lead scores, the model card, routing and the qualification funnel."),
     "sql": CommandSpec("analytics.cli.sql", "The named queries: list them, print one, EXPLAIN it."),
+    "health": CommandSpec("analytics.cli.health", "Customer health scores, bands, components and trend.", "health_app"),
+    "retention": CommandSpec("analytics.cli.health", "Retention triggers per account, with evidence.", "retention_app"),
+    "churn": CommandSpec(
+        "analytics.cli.health", "Churn probability, ARR at risk and drivers; the model card.", "churn_app"
+    ),
 }
 
 

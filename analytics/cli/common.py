@@ -16,3 +16,17 @@ def command_app(help: str | None = None, group: bool = False) -> typer.Typer:
     if group:  # a callback makes it a group even with a single subcommand (``sync hubspot``)
         app.callback()(lambda: None)
     return app
+
+
+def parse_date(text: str | None, option: str):
+    """``YYYY-MM-DD`` as a date (None stays None); anything else is a one-sentence user error."""
+    from datetime import date
+
+    from analytics.core.errors import RevLensError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise RevLensError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-07-01.") from None

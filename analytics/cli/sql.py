@@ -25,6 +25,12 @@ QUERY_MODULES = (
     "analytics.attribution.chains",
     "analytics.attribution.explorers",
     "analytics.finance.report",
+    "analytics.customers.features",
+    "analytics.customers.health",
+    "analytics.customers.retention",
+    "analytics.customers.activity",
+    "analytics.customers.portfolio",
+    "analytics.customers.interventions",
 )
 
 
@@ -68,7 +74,7 @@ def explain_command(
     """DuckDB's plan of a query on the warehouse (``EXPLAIN``), with its parameters bound."""
     from analytics.core.settings import db_path
     from analytics.warehouse.connection import connect
-    from analytics.warehouse.runner import rows
+    from analytics.warehouse.runner import examples_for, rows
 
     query = _query(name)
     params = {}
@@ -83,7 +89,7 @@ def explain_command(
             params[key.strip()] = value
     con = connect(db or db_path(), read_only=True)
     try:
-        plan = rows(con, "explain " + query.sql, params)
+        plan = rows(con, "explain " + query.sql, {**examples_for(con, name), **params})
     except Exception as exc:  # a missing parameter or a type DuckDB cannot coerce: say which
         raise RevLensError(
             f"Cannot explain {name}: {str(exc).splitlines()[0]}; give every $parameter with --param."

@@ -105,6 +105,26 @@ def confirmers() -> frozenset[str]:
     return frozenset(str(name).strip().lower() for name in names if str(name).strip())
 
 
+def _names(raw) -> tuple[str, ...]:
+    names = raw if isinstance(raw, list) else str(raw or "").split(",")
+    return tuple(dict.fromkeys(str(name).strip() for name in names if str(name).strip()))
+
+
+def health_key_features() -> tuple[str, ...]:
+    """The health score's key features (``REVLENS_HEALTH_KEY_FEATURES``: a comma-separated string, or a
+    list in the secrets file); empty means the documented default list."""
+    return _names(setting("REVLENS_HEALTH_KEY_FEATURES", ""))
+
+
+def retention_campaign_targets() -> dict[str, str | None]:
+    """The HubSpot list and workflow a retention campaign adds to by default
+    (``REVLENS_RETENTION_LIST_ID``, ``REVLENS_RETENTION_WORKFLOW_ID``); None when unset."""
+    return {
+        "list_id": str(setting("REVLENS_RETENTION_LIST_ID") or "").strip() or None,
+        "workflow_id": str(setting("REVLENS_RETENTION_WORKFLOW_ID") or "").strip() or None,
+    }
+
+
 DEFAULT_LEAD_RULES = "data/lead_rules.txt"
 DEFAULT_LEAD_ROUTING = "data/lead_routing.toml"
 

@@ -35,6 +35,11 @@ from analytics.demo.truth import (
     ALPHA,
     CHANNEL_TRUTH,
     CHURN_COEF,
+    CS_EMAIL_CLICK_RATE,
+    CS_EMAIL_CONTACTS,
+    CS_EMAIL_OPEN_RATE,
+    CS_EMAIL_STREAM,
+    CS_EMAILS_PER_MONTH,
     DEAL_SIZE,
     NEGATIVE,
     NEUTRAL,
@@ -45,6 +50,7 @@ from analytics.demo.truth import (
     SENIORITY_GIVEN_NOT,
     SENIORITY_GIVEN_WON,
     SENIORITY_LEVELS,
+    SILENCE_DAYS,
 )
 from analytics.loads import finish_load
 from analytics.warehouse.connection import connect
@@ -296,6 +302,7 @@ class DemoBuilder:
             (self.support_and_billing, "support tickets and invoices"),
             (self.email_and_content, "email and content events"),
             (self.feedback, "NPS feedback"),
+            (self.customer_email, "customer-success email"),
             (self.lead_signals, "titles, page views and sales activity"),
         ]
         for i, (step, label) in enumerate(steps):
@@ -877,6 +884,54 @@ class DemoBuilder:
                 }
             ),
         )
+
+    def customer_email(self) -> None:
+        """Truth 7 (:mod:`analytics.demo.truth`): customer-success email whose opens stop before a silent account churns."""
+        rng = np.random.default_rng([self.seed, CS_EMAIL_STREAM])
+        # up to CS_EMAIL_CONTACTS random contacts of each customer account
+        order = np.lexsort((rng.random(self.n_contacts), self.contact_account))
+        account_of = self.contact_account[order]
+        block_start = np.r_[0, np.nonzero(np.diff(account_of))[0] + 1]
+        rank = np.arange(len(order)) - np.repeat(block_start, np.diff(np.r_[block_start, len(order)]))
+        chosen = order[(rank < CS_EMAIL_CONTACTS) & self.is_customer[account_of]]
+        # CS_EMAILS_PER_MONTH emails per chosen contact and customer month of its account
+        a, m = self._customer_months()
+        by_account = np.argsort(a, kind="stable")
+        a, m = a[by_account], m[by_account]
+        months_of = np.bincount(a, minlength=self.n_accounts)
+        first_month = np.r_[0, np.cumsum(months_of)[:-1]]
+        reps = months_of[self.contact_account[chosen]]
+        contact = np.repeat(chosen, reps)
+        offset = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        month = m[np.repeat(first_month[self.contact_account[chosen]], reps) + offset]
+        contact, month = np.repeat(contact, CS_EMAILS_PER_MONTH), np.repeat(month, CS_EMAILS_PER_MONTH)
+        acc = self.contact_account[contact]
+        b = self.bounds.astype("int64")
+        sent = b[month] + (rng.random(len(contact)) * (b[month + 1] - b[month])).astype("int64")
+        limit = np.where(self.churned[acc], self.churn_at[acc], self.end_s)
+        keep = sent < limit
+        contact, acc, sent, limit = contact[keep], acc[keep], sent[keep], limit[keep]
+        silent = (self.email_silence[acc] == 1) & (sent > limit - SILENCE_DAYS * 86400)
+        opened = ~silent & (rng.random(len(contact)) < CS_EMAIL_OPEN_RATE)
+        clicked = opened & (rng.random(len(contact)) < CS_EMAIL_CLICK_RATE)
+        open_at = np.minimum(sent + rng.integers(3600, 3 * 86400, len(contact)), self.end_s)
+        parts = [
+            (np.ones(len(contact), bool), "sent", sent),
+            (opened, "open", open_at),
+            (clicked, "click", np.minimum(open_at + 300, self.end_s)),
+        ]
+        frames = [
+            pl.DataFrame(
+                {
+                    "contact_id": self.contact_ids[contact[mask]],
+                    "campaign_id": pl.Series([None] * int(mask.sum()), dtype=pl.String),
+                    "event_type": np.full(mask.sum(), kind, dtype=object),
+                    "ts": self._ts(ts[mask]),
+                }
+            )
+            for mask, kind, ts in parts
+        ]
+        self._insert("email_events", pl.concat(frames).sort("ts"))
 
     def lead_signals(self) -> None:
         """Titles, page views, reps' time off and first sales touches (truth 5 and 6), from their own stream."""

@@ -55,6 +55,17 @@ the demo's rows change with it (other tests pin those rows).
    (``REP_RESPONSE_HOURS`` drawn per rep); a lead's first sales touch
    (``sales_activities``) comes that delay × lognormal(0, 0.8) business hours after it
    became a lead, after the owner's time off when it falls inside it; 10% are never touched.
+7. **Email silence before churn.** The marketing email of truth 3 is silent only in the
+   data's last 90 days, after most churn, so no point-in-time model could see it. A second,
+   independent stream (its own generator, ``default_rng([seed, CS_EMAIL_STREAM])``, drawn
+   after everything else, so every row above is unchanged) sends :data:`CS_EMAILS_PER_MONTH`
+   customer-success emails a month (no campaign) to up to :data:`CS_EMAIL_CONTACTS` random
+   contacts of each customer account while it is a customer. A share
+   :data:`CS_EMAIL_OPEN_RATE` is opened and :data:`CS_EMAIL_CLICK_RATE` of the opens clicked,
+   except that a silent account (``q = 1``) opens none in the :data:`SILENCE_DAYS` before its
+   churn (or the data's end): the planted silence is then visible before churn, and the
+   churn model recovers the four drivers of truth 3 as its strongest
+   (``tests/customers/test_churn.py``).
 """
 
 from __future__ import annotations
@@ -97,6 +108,13 @@ SENIORITY_LIFT = {
 }
 PRICING_VISITS_WON, PRICING_VISITS_NOT = 1.4, 0.35
 PRICING_VISIT_LIFT = float(np.log(PRICING_VISITS_WON / PRICING_VISITS_NOT))  # per visit, ln 4
+
+# Customer-success email (truth 7).
+CS_EMAIL_STREAM = 14  # seed suffix of its generator
+CS_EMAIL_CONTACTS = 2
+CS_EMAILS_PER_MONTH = 2
+CS_EMAIL_OPEN_RATE, CS_EMAIL_CLICK_RATE = 0.45, 0.3
+SILENCE_DAYS = 90
 
 # Feedback comments by sentiment (truth 4).
 POSITIVE = (

@@ -3,8 +3,9 @@
 ``action_outbox``, ``action_batches``, ``audit_log`` and ``campaign_triggers`` belong to the
 write-back outbox (:mod:`analytics.crm.actions`), ``event_outbox`` to the event stream
 (:mod:`analytics.ops.events`), ``sync_cursors`` to the CRM pull sync, ``job_runs`` to job
-bookkeeping; ``routing_audit``, ``lead_assignments`` and ``rep_availability`` to lead routing
-(:mod:`analytics.sales.store`). :func:`analytics.ops.store.migrate` creates and extends them.
+bookkeeping; ``health_config``, ``health_bands`` and ``retention_interventions`` to customer health
+(:mod:`analytics.customers`); ``routing_audit``, ``lead_assignments`` and ``rep_availability`` to
+lead routing (:mod:`analytics.sales.store`). :func:`analytics.ops.store.migrate` creates and extends them.
 """
 
 from __future__ import annotations
@@ -114,6 +115,46 @@ job_runs = sa.Table(
     sa.Column("error", sa.Text),
 )
 
+health_config = sa.Table(  # the health score's weights and bands, one row per save (the newest wins)
+    "health_config",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("config", sa.Text, nullable=False),  # JSON: weights by component, healthy_min, critical_below
+    sa.Column("saved_by", sa.String(254), nullable=False),
+    sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+health_bands = sa.Table(  # each account's last published band, to emit customer-health events on a change
+    "health_bands",
+    metadata,
+    sa.Column("account_id", sa.String(100), primary_key=True),
+    sa.Column("band", sa.String(16), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+retention_interventions = sa.Table(  # logRetentionIntervention: one row per account an action was taken for
+    "retention_interventions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(100), nullable=False),
+    sa.Column("account_name", sa.String(300)),
+    sa.Column("intervention", sa.String(32), nullable=False),  # retention_campaign | owner_task | crm_sync
+    sa.Column("action_id", sa.Integer),  # the write-back action in action_outbox
+    sa.Column("kind", sa.String(32), nullable=False),  # the action's kind (add_to_list, create_task, ...)
+    sa.Column("as_of", sa.Date, nullable=False),  # the data date the decision was made on
+    sa.Column("score", sa.Float),
+    sa.Column("band", sa.String(16)),
+    sa.Column("risk_level", sa.String(16)),
+    sa.Column("triggers", sa.Text, nullable=False, default="[]"),  # JSON list of the fired trigger names
+    sa.Column("churn_probability", sa.Float),
+    sa.Column("created_by", sa.String(254), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("action_id", "account_id", name="uq_retention_interventions_action_account"),
+    sa.Index("ix_retention_interventions_account", "account_id", "as_of"),
+)
+
 # Lead routing (analytics.sales.store): one audit row per routing decision, the leads each
 # rep received live (its monthly load), and time off entered on the Routing page.
 routing_audit = sa.Table(
@@ -160,7 +201,7 @@ rep_availability = sa.Table(
 )
 
 # Bump when a table or column is added; migrate() records it in schema_version.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 schema_version = sa.Table(
     "schema_version",

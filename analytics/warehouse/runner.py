@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,30 @@ class Query:
 
 # Every named query, by name (filled as the modules that declare them are imported).
 QUERIES: dict[str, Query] = {}
+
+# Example values of the parameters of the queries whose names start with a prefix, made from a
+# warehouse connection: ``sql explain`` binds them (the user's --param values win) and the tests
+# EXPLAIN every registered query with them.
+EXAMPLES: dict[str, Callable[[Any], dict]] = {}
+
+
+def example_params(prefix: str) -> Callable[[Callable[[Any], dict]], Callable[[Any], dict]]:
+    """Register ``func(con) -> {name: value}`` as example parameters of the queries named ``prefix...``."""
+
+    def register(func: Callable[[Any], dict]) -> Callable[[Any], dict]:
+        EXAMPLES[prefix] = func
+        return func
+
+    return register
+
+
+def examples_for(con, name: str) -> dict:
+    """The example parameters of the query ``name`` (every matching prefix, shortest first)."""
+    params: dict = {}
+    for prefix in sorted(EXAMPLES, key=len):
+        if name.startswith(prefix):
+            params.update(EXAMPLES[prefix](con))
+    return params
 
 
 def sql_of(query: Query | str) -> str:

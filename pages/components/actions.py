@@ -139,7 +139,9 @@ def _dismissed() -> None:
 
 
 @st.dialog("Review and confirm", width="large", on_dismiss=_dismissed)
-def _confirm_dialog(kind: str, targets, payload: dict, preview_frame: pl.DataFrame | None, title: str) -> None:
+def _confirm_dialog(
+    kind: str, targets, payload: dict, preview_frame: pl.DataFrame | None, title: str, on_queued=None
+) -> None:
     from analytics.crm.actions import queue as outbox
 
     st.subheader(title)
@@ -197,6 +199,8 @@ def _confirm_dialog(kind: str, targets, payload: dict, preview_frame: pl.DataFra
         except RevLensError as exc:
             st.error(str(exc), icon=":material/error:")
             return
+        if on_queued is not None:  # e.g. the Health page logs the intervention (logRetentionIntervention)
+            on_queued(result, user)
         st.session_state["action_queued"] = result.message()
         st.session_state.pop(OPEN_DIALOG, None)
         delivery_worker()
@@ -209,6 +213,7 @@ def confirm_and_enqueue(
     payload: dict | None = None,
     preview_frame: pl.DataFrame | None = None,
     title: str = "Send to HubSpot",
+    on_queued=None,
 ) -> None:
     """Open the preview/confirm dialog for an action; on confirm it is queued and delivered.
 
@@ -220,8 +225,10 @@ def confirm_and_enqueue(
         ``properties``, ``owner_id``).
     payload : the kind's fields (``list_id``, ``workflow_id``, task ``subject``...).
     preview_frame : what the page wants the user to see per record; default: the plan's own.
+    on_queued : called as ``on_queued(result, user)`` once the action is queued
+        (:class:`~analytics.crm.actions.queue.EnqueueResult`; also when it was queued before).
     """
-    _confirm_dialog(kind, targets, payload or {}, preview_frame, title)
+    _confirm_dialog(kind, targets, payload or {}, preview_frame, title, on_queued)
 
 
 def action_button(
@@ -232,13 +239,14 @@ def action_button(
     preview_frame: pl.DataFrame | None = None,
     title: str | None = None,
     key: str = "action",
+    on_queued=None,
     **button_kwargs,
 ) -> None:
     """A button that opens the preview/confirm dialog for an action (see the module docstring)."""
     if st.button(label, key=key, **button_kwargs):
         st.session_state[OPEN_DIALOG] = key
     if st.session_state.get(OPEN_DIALOG) == key:
-        confirm_and_enqueue(kind, targets, payload, preview_frame, title or label)
+        confirm_and_enqueue(kind, targets, payload, preview_frame, title or label, on_queued)
 
 
 def queued_notice() -> None:

@@ -19,7 +19,9 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
     "Finance": [
         ("pages/finance/roi.py", "ROI", ":material/paid:"),
     ],
-    "Customer Success": [],
+    "Customer Success": [
+        ("pages/customer_success/health.py", "Health", ":material/monitor_heart:"),
+    ],
     "Operations": [
         ("pages/operations/data.py", "Data", ":material/database:"),
         ("pages/operations/imports.py", "Import", ":material/upload_file:"),

@@ -23,7 +23,7 @@ from analytics.attribution.models import MODELS
 from analytics.attribution.window import JourneyWindow
 from analytics.cli.sql import _registry
 from analytics.warehouse.connection import connect
-from analytics.warehouse.runner import recording, rows
+from analytics.warehouse.runner import examples_for, recording, rows
 from tests.paths import ROOT
 
 # a value for every parameter the registered queries bind
@@ -103,7 +103,7 @@ def test_the_attribution_queries_are_registered():
 @pytest.mark.parametrize("name", sorted(_registry()))
 def test_every_registered_query_parses_under_explain_on_the_demo(demo, name):
     query = _registry()[name]
-    plan = rows(demo, "explain " + query.sql, PARAMS)
+    plan = rows(demo, "explain " + query.sql, {**PARAMS, **examples_for(demo, name)})
     assert plan and plan[0][1]
     assert query.description, f"{name} says what it computes"
 

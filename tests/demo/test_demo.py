@@ -159,3 +159,43 @@ def test_feedback_sentiment_follows_score(demo_db):
     for score, text in rows:
         expected = POSITIVE if score >= 9 else NEUTRAL if score >= 7 else NEGATIVE
         assert text in expected
+
+
+def test_customer_success_email_adds_rows_only_and_plants_silence_before_churn(monkeypatch):
+    """Planted truth 7: its own generator, so every other row is as without it; silent accounts go quiet before churn."""
+    from analytics.demo import builder, truth
+    from analytics.warehouse.schema import create_schema
+
+    def build():
+        con = duckdb.connect()
+        create_schema(con)
+        demo = builder.DemoBuilder(con, seed=5, touchpoints=20_000)
+        demo.build()
+        return con, demo
+
+    con, demo = build()
+    with monkeypatch.context() as patch:
+        patch.setattr(builder.DemoBuilder, "customer_email", lambda self: None)
+        plain, _ = build()
+    for table in TABLES:
+        kept = "where campaign_id is not null" if table == "email_events" else ""
+        ours = con.sql(f"select * from {table} {kept} order by all").pl()
+        assert ours.equals(plain.sql(f"select * from {table} order by all").pl()), table
+    # the stream: campaign-less email to customer accounts' contacts, opened unless the account went silent
+    cs = con.sql(
+        "select contact_id, event_type, epoch(ts)::bigint as s from email_events where campaign_id is null"
+    ).pl()
+    account_of = dict(zip(demo.contact_ids.tolist(), demo.contact_account.tolist()))
+    rows = cs.with_columns(pl.col("contact_id").replace_strict(account_of).alias("account"))
+    limit = np.where(demo.churned, demo.churn_at, demo.end_s)
+    rows = rows.with_columns(
+        pl.col("account").map_elements(lambda a: int(limit[a]), return_dtype=pl.Int64).alias("limit"),
+        pl.col("account").map_elements(lambda a: int(demo.email_silence[a]), return_dtype=pl.Int64).alias("silent"),
+    )
+    assert set(rows["account"].unique().to_list()) <= set(np.nonzero(demo.is_customer)[0].tolist())
+    last_90 = rows.filter(pl.col("s") > pl.col("limit") - (truth.SILENCE_DAYS - 3) * 86400)
+    silent_opens = last_90.filter((pl.col("silent") == 1) & (pl.col("event_type") == "open")).height
+    assert silent_opens == 0
+    others = last_90.filter(pl.col("silent") == 0)
+    rate = others.filter(pl.col("event_type") == "open").height / others.filter(pl.col("event_type") == "sent").height
+    assert abs(rate - truth.CS_EMAIL_OPEN_RATE) < 0.06
