@@ -6,11 +6,13 @@ import streamlit as st
 
 from analytics.core.labels import label
 from analytics.core.money import money
-from analytics.core.numbers import count, signed_percent
+from analytics.core.numbers import DASH, count, signed_percent
 from analytics.core.periods import clamp, period_of
 from analytics.overview import kpis as overview
 from analytics.overview.movers import movers
+from analytics.overview.risk import arr_at_risk_summary
 from analytics.warehouse.names import campaign_names
+from pages.components.background import background
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
@@ -83,44 +85,78 @@ with st.container(key="overview_kpis"):
         if target in present:
             column.page_link(target, label=link, icon=":material/arrow_forward:")
 
-# ---- what changed
-st.subheader("What changed")
-st.caption(
-    "The three biggest movers against the previous period: channels and campaigns by the revenue linear "
-    "attribution credits them, segments by won revenue. Click one to see why."
-)
-moved = cached(movers, start=f.start, end=f.end, segments=f.segments, channels=f.channels, limit=3)
-names = cached(campaign_names)
-DRILL = {"channel": "pages/marketing/attribution.py", "campaign": "pages/marketing/attribution.py"}
-with st.container(horizontal=True, key="overview_movers"):
-    for dimension, heading in (("channel", "Channels"), ("campaign", "Campaigns"), ("segment", "Segments")):
-        with st.container(border=True):
-            st.markdown(f"**{heading}**")
-            rows = moved.filter(moved["dimension"] == dimension)
-            if rows.is_empty():
-                st.caption("No change against the previous period.")
-            for row in rows.iter_rows(named=True):
-                shown = (
-                    names.get(row["key"], row["key"])
-                    if dimension == "campaign"
-                    else label("channel", row["key"])
-                    if dimension == "channel"
-                    else row["key"]
-                )
-                change = f"{'+' if row['delta'] >= 0 else '−'}{money(abs(row['delta']))}"
-                pct = signed_percent(row["delta_pct"])
-                colour = "green" if row["delta"] >= 0 else "red"
-                text = f"{shown} :{colour}[{change}{f' ({pct})' if pct else ''}]"
-                detail = f"{money(row['previous'])} → {money(row['current'])}"
-                if dimension in DRILL:
+# ---- ARR at risk (the churn model, computed in the background) and what changed
+risk_column, changes_column = st.columns([1, 4])
+
+
+@st.fragment(run_every=3)
+def arr_at_risk_tile() -> None:
+    risk = background(arr_at_risk_summary)
+    with st.container(key="overview_risk"):
+        if risk is None:
+            st.metric(
+                "ARR at risk",
+                "…",
+                border=True,
+                help="The churn model is being trained on the data's history; the figure appears here when ready.",
+            )
+            st.caption("Computing the churn model…")
+        elif risk.total is None:
+            st.metric("ARR at risk", DASH, border=True, help=risk.reason)
+        else:
+            value = risk.for_segments(f.segments)
+            st.metric(
+                "ARR at risk" + (f" ({', '.join(f.segments)})" if f.segments else ""),
+                money(value),
+                border=True,
+                help=f"Σ churn probability (next 90 days) × ARR over {risk.accounts:,} accounts on "
+                f"{risk.as_of:%d %b %Y}, the data's last day (not the date range).",
+            )
+        if "pages/customer_success/health.py" in present:
+            st.page_link("pages/customer_success/health.py", label="Which accounts", icon=":material/arrow_forward:")
+
+
+with risk_column:
+    arr_at_risk_tile()
+
+with changes_column:
+    st.subheader("What changed")
+    st.caption(
+        "The three biggest movers against the previous period: channels and campaigns by the revenue linear "
+        "attribution credits them, segments by won revenue. Click one to see why."
+    )
+    moved = cached(movers, start=f.start, end=f.end, segments=f.segments, channels=f.channels, limit=3)
+    names = cached(campaign_names)
+    with st.container(horizontal=True, key="overview_movers"):
+        for dimension, heading in (("channel", "Channels"), ("campaign", "Campaigns"), ("segment", "Segments")):
+            with st.container(border=True):
+                st.markdown(f"**{heading}**")
+                rows = moved.filter(moved["dimension"] == dimension)
+                if rows.is_empty():
+                    st.caption("No change against the previous period.")
+                for row in rows.iter_rows(named=True):
+                    shown = (
+                        names.get(row["key"], row["key"])
+                        if dimension == "campaign"
+                        else label("channel", row["key"])
+                        if dimension == "channel"
+                        else row["key"]
+                    )
+                    change = f"{'+' if row['delta'] >= 0 else '−'}{money(abs(row['delta']))}"
+                    pct = signed_percent(row["delta_pct"])
+                    colour = "green" if row["delta"] >= 0 else "red"
+                    text = f"{shown} :{colour}[{change}{f' ({pct})' if pct else ''}]"
+                    detail = f"{money(row['previous'])} → {money(row['current'])}"
+                    # a channel or campaign opens its drill-down on Attribution; a segment, Attribution for it
                     st.page_link(
-                        DRILL[dimension],
+                        "pages/marketing/attribution.py",
                         label=text,
                         help=(f"Campaign {row['key']} · " if dimension == "campaign" else "") + detail,
-                        query_params={"attr_by": dimension, "attr_drill": row["key"]},
+                        query_params={"by": dimension, "drill": row["key"]}
+                        if dimension != "segment"
+                        else {"segment": row["key"]},
                     )
-                else:
-                    st.markdown(text, help=detail)
+
 
 # ---- trends
 trends = cached(overview.monthly_trends, start=f.start, end=f.end, segments=f.segments, channels=f.channels)
