@@ -442,6 +442,7 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "(unallocated overhead)": "Overhead with no campaign to allocate to",
         "Total": "Total",
     },
+    "severity": {"low": "Low", "normal": "Normal", "high": "High", "urgent": "Urgent"},
 }
 
 # Columns whose values are names of a vocabulary (cells shown as labels in tables and downloads).
@@ -464,6 +465,7 @@ VALUE_KINDS: dict[str, str] = {
     "dimension": "mover",
     "confidence_level": "confidence",
     "payback_period": "payback",
+    "severity": "severity",
 }
 
 

@@ -10,6 +10,7 @@ from analytics.core.labels import label, relabel_columns
 from analytics.core.money import dollars, money
 from analytics.core.numbers import DASH
 from analytics.core.settings import ops_url, retention_campaign_targets
+from analytics.core.tables import label_values
 from analytics.customers import activity, health, interventions, portfolio, retention, validation
 from analytics.customers import churn as churn_model
 from analytics.customers.config import BANDS, COMPONENTS, SPEC_CONFIG, HealthConfig, load_config, save_config
@@ -200,6 +201,7 @@ event = st.dataframe(
     shown,
     width="stretch",
     hide_index=True,
+    placeholder=DASH,
     height=320,
     on_select="rerun",
     selection_mode="single-row",
@@ -334,7 +336,13 @@ if st.session_state.get("health_account") not in options:
 if not options:
     st.info("No account is scored on this date; pick a later end date.")
     st.stop()
-account_id = st.selectbox("Account", options, format_func=lambda a: f"{names.get(a, a)} ({a})", key="health_account")
+account_id = st.selectbox(
+    "Account",
+    options,
+    format_func=lambda a: names.get(a) or a,
+    key="health_account",
+    help=f"Account ID: {st.session_state.get('health_account') or (options[0] if options else '')}",
+)
 row = accounts.filter(pl.col("account_id") == account_id).row(0, named=True)
 fired = portfolio.evidence_of(row)
 m = st.columns(5)
@@ -457,6 +465,7 @@ if before is not None:
         ),
         width="stretch",
         hide_index=True,
+        placeholder=DASH,
         key="health_why_table",
         column_config={
             "component": "Component",
@@ -480,9 +489,10 @@ for trigger in fired:
 tickets_tab, invoices_tab, activity_tab = st.tabs(["Recent tickets", "Invoices", "Usage and email"])
 with tickets_tab:
     st.dataframe(
-        cached(activity.account_tickets, account_id=account_id, as_of=as_of),
+        label_values(cached(activity.account_tickets, account_id=account_id, as_of=as_of)),
         width="stretch",
         hide_index=True,
+        placeholder=DASH,
         key="health_tickets",
         column_config={
             "ticket_id": "Ticket",
@@ -498,6 +508,7 @@ with invoices_tab:
         cached(activity.account_invoices, account_id=account_id, as_of=as_of),
         width="stretch",
         hide_index=True,
+        placeholder=DASH,
         key="health_invoices",
         column_config={
             "invoice_id": "Invoice",
@@ -589,6 +600,7 @@ with st.container(border=True):
             ),
             width="stretch",
             hide_index=True,
+            placeholder=DASH,
             key="health_account_interventions",
         )
 
@@ -644,6 +656,7 @@ with weights_tab:
                     pl.col("new_band").replace_strict({b: label("band", b) for b in BANDS}),
                 ),
                 hide_index=True,
+                placeholder=DASH,
                 key="health_moves",
                 column_config={
                     "band": "From",
@@ -712,6 +725,7 @@ with validation_tab:
             }
         ),
         hide_index=True,
+        placeholder=DASH,
         key="health_fitted_weights",
         column_config={
             "component": "Component",
@@ -815,5 +829,6 @@ with log_tab:
             ),
             width="stretch",
             hide_index=True,
+            placeholder=DASH,
             key="health_interventions",
         )

@@ -157,9 +157,9 @@ else:
         },
     )
 
-st.subheader("Import history")
 history = cached(import_history)
-if not history.is_empty():
+if not history.is_empty():  # no heading over nothing: the section appears with the first import
+    st.subheader("Import history")
     st.container(key="import_history").dataframe(history, hide_index=True, width="stretch")
 
     st.subheader("Quarantined rows")
