@@ -14,7 +14,7 @@ import typer
 from analytics.attribution.models import MODELS, PATH_MODELS
 from analytics.attribution.paths import CONVERSIONS_COLUMN, NULL_COLUMN, PATH_COLUMN, VALUE_COLUMN
 from analytics.attribution.window import DIMENSIONS
-from analytics.cli.common import DB_OPTION_HELP, command_app
+from analytics.cli.common import DB_OPTION_HELP, command_app, report_period
 from analytics.core.errors import RevLensError
 
 COLUMNS = ("model", "attributed_conversions", "attributed_revenue")
@@ -99,6 +99,12 @@ def attribution(
     show_sql: Annotated[
         bool, typer.Option("--show-sql", help="Print every SQL statement run, with its parameters, to stderr.")
     ] = False,
+    period: Annotated[
+        str | None,
+        typer.Option(help="Only deals closing in a month (2026-09), quarter (2026-Q3) or year (2026)."),
+    ] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Only deals closing on or after (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Only deals closing on or before (YYYY-MM-DD).")] = None,
 ) -> None:
     """Attributed conversions and revenue per channel, campaign or touch type, under each model."""
     from analytics.warehouse.runner import recording
@@ -118,6 +124,7 @@ def attribution(
             conversions_col,
             value_col,
             null_col,
+            report_period(period, from_, to),
         )
     if show_sql:
         _show_sql(statements)
@@ -125,10 +132,24 @@ def attribution(
 
 
 def _attribute(
-    model, db, paths, by, lookback_days, half_life_days, order, sep, path_col, conversions_col, value_col, null_col
+    model,
+    db,
+    paths,
+    by,
+    lookback_days,
+    half_life_days,
+    order,
+    sep,
+    path_col,
+    conversions_col,
+    value_col,
+    null_col,
+    closing=None,
 ) -> tuple[list[str], list[tuple]]:
     if db is not None and paths is not None:
         raise RevLensError("Give either --db or --paths, not both: attribute a warehouse or a path file.")
+    if paths is not None and closing is not None:
+        raise RevLensError("A path file has no dates: drop --period/--from/--to, or attribute a warehouse (--db).")
     if paths is not None:
         from analytics.attribution.engine import attribute_paths
         from analytics.attribution.paths import read_paths
@@ -146,9 +167,18 @@ def _attribute(
     from analytics.warehouse.connection import connect
 
     models = parse_models(model)
-    window = JourneyWindow(by=by, lookback_days=lookback_days)
+    window = JourneyWindow(
+        by=by,
+        lookback_days=lookback_days,
+        close_from=closing.start if closing else None,
+        close_to=closing.end if closing else None,
+    )
     con = connect(db or db_path(), read_only=True)
     try:
+        if closing is not None:  # an empty period exits 2 with the data's range, not an empty table
+            from analytics.finance.coverage import require_data
+
+            require_data(con, closing.start, closing.end, costs=False, what=closing.label)
         rows = attribute_rows(con, models, window, half_life_days=half_life_days, order=order)
     finally:
         con.close()

@@ -23,6 +23,7 @@ from analytics.core.periods import custom_period, parse_period
 from analytics.core.settings import db_path
 from analytics.finance.budget import budget_consumption
 from analytics.finance.costs import OpportunityCostAssumption
+from analytics.finance.coverage import require_data
 from analytics.finance.export import records, write_workbook
 from analytics.finance.report import DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, financial_report
 from analytics.warehouse.connection import connect
@@ -124,6 +125,7 @@ def roi(
         raise RevLensError("An Excel workbook needs a file: add --out report.xlsx.")
     con = connect(db or db_path(), read_only=True)
     try:
+        require_data(con, window.start, window.end, costs=True, what=window.label)  # else exit 2 with the range
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -31,6 +31,7 @@ QUERY_MODULES = (
     "analytics.customers.activity",
     "analytics.customers.portfolio",
     "analytics.customers.interventions",
+    "analytics.finance.coverage",
 )
 
 

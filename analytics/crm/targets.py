@@ -19,7 +19,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from analytics.warehouse.runner import Query, run
+from analytics.warehouse.runner import Query, example_params, run
 
 ATTRIBUTED_REVENUE = "marketing_platform_attributed_revenue"
 LAST_CAMPAIGN_INTERACTION = "last_campaign_interaction"
@@ -131,6 +131,18 @@ where o.hubspot_id is not null
 """,
     "The HubSpot id, name, account, amount and close date of the deals asked for ($ids).",
 )
+
+
+@example_params("crm.attribution_targets")
+def _example_contacts(con) -> dict:
+    return {"ids": [r[0] for r in con.execute("select contact_id from contacts order by 1 limit 3").fetchall()]}
+
+
+@example_params("crm.deal_identity")
+def _example_deals(con) -> dict:
+    return {
+        "ids": [r[0] for r in con.execute("select opportunity_id from opportunities order by 1 limit 3").fetchall()]
+    }
 
 
 def deal_attribution_targets(
