@@ -89,9 +89,7 @@ with st.container(key="overview_kpis"):
 risk_column, changes_column = st.columns([1, 4])
 
 
-@st.fragment(run_every=3)
-def arr_at_risk_tile() -> None:
-    risk = background(arr_at_risk_summary)
+def arr_at_risk_tile(risk) -> None:
     with st.container(key="overview_risk"):
         if risk is None:
             st.metric(
@@ -116,8 +114,22 @@ def arr_at_risk_tile() -> None:
             st.page_link("pages/customer_success/health.py", label="Which accounts", icon=":material/arrow_forward:")
 
 
+@st.fragment(run_every=3)
+def arr_at_risk_pending() -> None:
+    """Polls the background job while it runs; once it is done, one full rerun draws the tile and the polling stops
+    (a page that reruns every 3 s would never be idle)."""
+    risk = background(arr_at_risk_summary)
+    if risk is not None:
+        st.rerun()
+    arr_at_risk_tile(None)
+
+
 with risk_column:
-    arr_at_risk_tile()
+    ready = background(arr_at_risk_summary)
+    if ready is None:
+        arr_at_risk_pending()
+    else:
+        arr_at_risk_tile(ready)
 
 with changes_column:
     st.subheader("What changed")
