@@ -21,7 +21,7 @@ if __name__ == "__main__" and not st.runtime.exists():  # `python app.py [--port
     sys.exit()
 
 from analytics.core.settings import DEFAULT_DB, db_path
-from pages.components.cache import warehouse
+from pages.components.cache import start_run, warehouse
 from pages.components.filters import filter_bar
 from pages.components.navigation import (
     ABOUT,
@@ -56,7 +56,8 @@ def ensure_warehouse() -> None:
 
 
 ensure_warehouse()
-warehouse()  # a missing, foreign or locked file stops here with a clear message
+start_run()
+warehouse()  # a missing or foreign file stops here with a clear message; a file being written, with a notice
 
 pages_by_url = {
     url_path(path): st.Page(path, title=title, icon=icon, url_path=url_path(path))

@@ -16,8 +16,11 @@ Writes a touchpoint CSV of ``--rows`` rows (once; reused when present) with Duck
 
 Each run is its own process, so its peak resident memory (``ru_maxrss`` from
 ``wait4``) is its own; both get the same ``--memory-limit``. Prints a table and a
-JSON line with the medians, the ratio import / baseline (goal: at most 2) and peak
-RSS.
+JSON line with the medians, the ratio of the medians import / baseline (goal: at most
+1.5), the median of each run's own ratio (its import over the baseline next to it: more
+robust on a shared machine), the CPU seconds of each (user + system, from ``wait4``: the work,
+whatever else the machine runs) and their ratio, peak RSS and the load average at the start
+and the end.
 """
 
 from __future__ import annotations
@@ -110,6 +113,7 @@ def measure(kind: str, csv_path: Path, workdir: Path, memory_limit: str) -> dict
         leftover.unlink()
     result = json.loads(output.decode().strip().splitlines()[-1])
     result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime  # the work, whatever else the machine runs
     return result
 
 
@@ -127,6 +131,7 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
+    load_start = os.getloadavg()
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="bench-import-"))
     workdir.mkdir(parents=True, exist_ok=True)
     csv_path = workdir / f"touchpoints_{args.rows}.csv"
@@ -139,7 +144,8 @@ def main() -> None:
             result = measure(kind, csv_path, workdir, args.memory_limit)
             runs[kind].append(result)
             print(
-                f"run {i + 1} {kind:8s} {result['seconds']:7.2f} s  peak RSS {result['peak_rss_mb']:7.0f} MB  "
+                f"run {i + 1} {kind:8s} {result['seconds']:7.2f} s  cpu {result['cpu_s']:6.1f} s  "
+                f"peak RSS {result['peak_rss_mb']:7.0f} MB  "
                 f"rows {result['rows']:,}",
                 flush=True,
             )
@@ -153,14 +159,27 @@ def main() -> None:
         "baseline_read_csv_s": round(baseline, 2),
         "import_s": round(imported, 2),
         "ratio": round(imported / baseline, 2),
+        "ratio_per_run": [round(i["seconds"] / b["seconds"], 2) for i, b in zip(runs["import"], runs["baseline"])],
+        "median_ratio_per_run": round(
+            statistics.median(i["seconds"] / b["seconds"] for i, b in zip(runs["import"], runs["baseline"])), 2
+        ),
         "import_rows_per_s": round(args.rows / imported),
+        "baseline_cpu_s": round(statistics.median(r["cpu_s"] for r in runs["baseline"]), 2),
+        "import_cpu_s": round(statistics.median(r["cpu_s"] for r in runs["import"]), 2),
+        "cpu_ratio": round(
+            statistics.median(r["cpu_s"] for r in runs["import"])
+            / statistics.median(r["cpu_s"] for r in runs["baseline"]),
+            2,
+        ),
         "import_peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs["import"])),
         "baseline_peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs["baseline"])),
+        "load_start": [round(x, 2) for x in load_start],
+        "load_end": [round(x, 2) for x in os.getloadavg()],
     }
     print()
     print(f"{'measure':28s} {'value':>14s}")
     for key, value in summary.items():
-        print(f"{key:28s} {value:>14,}" if isinstance(value, (int, float)) else f"{key:28s} {value:>14s}")
+        print(f"{key:28s} {value:>14,}" if isinstance(value, (int, float)) else f"{key:28s} {value!s:>14}")
     print(json.dumps(summary))
 
 

@@ -135,18 +135,18 @@ def _chain_credits(journeys: Journeys, models: Sequence[str], order: int) -> lis
     return [row for part in parts for row in part.rows()]
 
 
-def _split_by_month(credits: list[tuple], linear_by_month: list[tuple]) -> list[tuple]:
-    """Spread each key's whole-window credit over months like its linear credit.
+def _split_by_period(credits: list[tuple], linear_by_period: list[tuple]) -> list[tuple]:
+    """Spread each key's whole-window credit over months (weeks) like its linear credit.
 
     Markov and Shapley credit is defined for the window as a whole; a key's credit in
-    month m is its credit times its share of linear credit in m, so summing the months
-    gives back the window's figures exactly.
+    month (week) m is its credit times its share of linear credit in m, so summing the
+    months (weeks) gives back the window's figures exactly.
     """
     import polars as pl
 
     # sorted: the shares' float sums then add in the same order every run
     linear = pl.DataFrame(
-        [(key, month, c, r) for key, month, _, c, r in linear_by_month],
+        [(key, month, c, r) for key, month, _, c, r in linear_by_period],
         schema={"key": pl.Utf8, "month": pl.Date, **dict.fromkeys(CREDIT_COLUMNS, pl.Float64)},
         orient="row",
     ).sort("key", "month")
@@ -175,45 +175,56 @@ def _split_by_month(credits: list[tuple], linear_by_month: list[tuple]) -> list[
 _UNATTRIBUTED = "with {journeys},{unattributed} select {month}conversions, revenue from unattributed"
 
 
-def _unattributed(journeys: Journeys, models: Sequence[str], by_month: bool) -> list[tuple]:
-    sql = _UNATTRIBUTED.replace("{unattributed}", rules.unattributed_cte(by_month, attributed="touches")).replace(
-        "{month}", "month, " if by_month else ""
+def _unattributed(journeys: Journeys, models: Sequence[str], period: str | None) -> list[tuple]:
+    sql = _UNATTRIBUTED.replace("{unattributed}", rules.unattributed_cte(period, attributed="touches")).replace(
+        "{month}", f"{period}, " if period else ""
     )
     totals = rows(journeys.con, named("attribution.unattributed", journeys.sql(sql)), journeys.params)
     return [(UNATTRIBUTED, *row[:-2], m, row[-2], row[-1]) for row in totals for m in models]
 
 
-def _sort_key(by_month: bool):
-    if by_month:
+def _sort_key(period: str | None):
+    if period:
         return lambda r: (MODEL_RANK[r[2]], r[0] == UNATTRIBUTED, r[1], r[0])
     return lambda r: (MODEL_RANK[r[1]], r[0] == UNATTRIBUTED, r[0])
 
 
+def _period(by_month: bool, by_week: bool) -> str | None:
+    if by_month and by_week:
+        raise RevLensError("Split the credit by month or by week, not both.")
+    return "month" if by_month else "week" if by_week else None
+
+
 def credit_rows(
-    journeys: Journeys, models: Sequence[str], half_life_days: float, order: int, by_month: bool
+    journeys: Journeys, models: Sequence[str], half_life_days: float, order: int, by_month: bool | str | None
 ) -> list[tuple]:
-    """``(key, [month,] model, attributed_conversions, attributed_revenue)`` per key and model,
-    sorted by model (registry order), ``(unattributed)`` last, [month,] key."""
+    """``(key, [month or week,] model, attributed_conversions, attributed_revenue)`` per key and
+    model, sorted by model (registry order), ``(unattributed)`` last, [month or week,] key.
+
+    ``by_month``: ``True`` or ``"month"`` (the close month), ``"week"`` (the touch's week), or
+    ``False``/None (the window as a whole)."""
+    period = "month" if by_month is True else (by_month or None)
     rule, chain = split(models)
     result = []
     if rule:
-        result += rules.rule_credit_rows(journeys, rule, half_life_days, by_month)
+        result += rules.rule_credit_rows(journeys, rule, half_life_days, period)
     if chain:
         chain_credits = _chain_credits(journeys, chain, order)
-        if by_month and chain_credits:
-            linear = rules.rule_credit_rows(journeys, ["linear"], half_life_days, True)
-            chain_credits = _split_by_month(chain_credits, linear)
+        if period and chain_credits:
+            linear = rules.rule_credit_rows(journeys, ["linear"], half_life_days, period)
+            chain_credits = _split_by_period(chain_credits, linear)
         result += chain_credits
-        result += _unattributed(journeys, chain, by_month)
-    return sorted(result, key=_sort_key(by_month))
+        result += _unattributed(journeys, chain, period)
+    return sorted(result, key=_sort_key(period))
 
 
-def _frame(result: list[tuple], by: str, by_month: bool) -> pl.DataFrame:
+def _frame(result: list[tuple], by: str, by_month: bool | str | None) -> pl.DataFrame:
     import polars as pl
 
+    period = "month" if by_month is True else (by_month or None)
     schema = {
         by: pl.Utf8,
-        **({"month": pl.Date} if by_month else {}),
+        **({period: pl.Date} if period else {}),
         "model": pl.Utf8,
         **dict.fromkeys(CREDIT_COLUMNS, pl.Float64),
     }
@@ -231,14 +242,16 @@ def attribute_rows(
     half_life_days: float = 7.0,
     order: int = 1,
     by_month: bool = False,
+    by_week: bool = False,
     **fields,
 ) -> list[tuple]:
     """:func:`attribute` as a list of tuples (no polars for rule-based models)."""
+    period = _period(by_month, by_week)
     window = window_of(window, fields)
     models = _check(models, half_life_days, order)
     with open_journeys(con, window) as journeys:
         chains.prepare(journeys, split(models)[1], order)
-        return credit_rows(journeys, models, half_life_days, order, by_month)
+        return credit_rows(journeys, models, half_life_days, order, period)
 
 
 def attribute(
@@ -249,6 +262,7 @@ def attribute(
     half_life_days: float = 7.0,
     order: int = 1,
     by_month: bool = False,
+    by_week: bool = False,
     **fields,
 ) -> pl.DataFrame:
     """Attributed conversions and revenue per key of the window's dimension, under each model.
@@ -267,18 +281,25 @@ def attribute(
     order : ``markov``'s order (1-3).
     by_month : also split by ``month``, the first day of the close month (a date);
         Markov and Shapley split their window credit like linear credit (see
-        :func:`_split_by_month`), so the months add up to the ``by_month=False`` result.
+        :func:`_split_by_period`), so the months add up to the ``by_month=False`` result.
+    by_week : split by ``week`` instead, the Monday of the week of the *credited touch* (its
+        date is ``close_date - days_before``), so credit is dated like the spend that bought
+        the touch (the budget's response curves read it); a conversion without an eligible
+        touch is dated by its close week. Markov and Shapley split like linear credit again,
+        and the weeks add up to the window's figures.
 
     Returns
     -------
     polars.DataFrame
-        ``<by>, [month,] model, attributed_conversions, attributed_revenue``: one row per
+        ``<by>, [month or week,] model, attributed_conversions, attributed_revenue``: one row per
         key and model, including ``(unattributed)``. Per model, the columns sum to the
         number and the total amount of won deals closing in the window.
     """
     window = window_of(window, fields)
-    result = attribute_rows(con, models, window, half_life_days=half_life_days, order=order, by_month=by_month)
-    return _frame(result, window.by, by_month)
+    result = attribute_rows(
+        con, models, window, half_life_days=half_life_days, order=order, by_month=by_month, by_week=by_week
+    )
+    return _frame(result, window.by, _period(by_month, by_week))
 
 
 def attribute_paths(paths: pl.DataFrame, models: Sequence[str], order: int = 1) -> pl.DataFrame:

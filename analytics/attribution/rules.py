@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from analytics.attribution.composed import named
-from analytics.attribution.dialect import exact_sum
+from analytics.attribution.dialect import exact_sum, minus_days
 from analytics.attribution.journeys import WINDOW_JOURNEYS, Journeys
 from analytics.attribution.models import RULE_MODELS, UNATTRIBUTED
 from analytics.warehouse.runner import Query, rows
@@ -81,9 +81,16 @@ def _distinct_milestones(columns: Sequence[str]) -> str:
     return " + ".join(["1", *later])
 
 
-def weights_ctes(models: Sequence[str]) -> str:
+# The Monday of the week of the touch (its date is ``days_before`` days before its deal's close).
+TOUCH_WEEK = f"cast(date_trunc('week', {minus_days('j.close_date', 't.days_before')}) as date)"
+# What a split by period groups the credit by: the close month of the deal, or the week of the touch.
+SPLITS = ("month", "week")
+
+
+def weights_ctes(models: Sequence[str], week: bool = False) -> str:
     """CTEs ``journey_facts``, ``milestone_counts``, ``journey_weights`` and ``weights`` (a touch's
-    weight under each of ``models``), after ``{journeys}``.
+    weight under each of ``models``), after ``{journeys}``; with ``week``, ``weights`` also has
+    the touch's ``week`` (:data:`TOUCH_WEEK`).
 
     Only the facts the models need are computed. A milestone model's two weights, S/m for
     a milestone touch and (1 - S)/(n - m) for the others (1/n each when n = m), are
@@ -116,46 +123,74 @@ def weights_ctes(models: Sequence[str]) -> str:
         from journey_facts
     ),
     journey_weights as (
-        select f.*{"".join(f", {w}" for w in journey_weights)}, v.conversions, v.revenue, v.month
+        select f.*{"".join(f", {w}" for w in journey_weights)}, v.conversions, v.revenue, v.month{
+        ", v.close_date" if week else ""
+    }
         from milestone_counts as f
         join conversions as v on v.journey_id = f.journey_id
     ),
     weights as (
-        select t.journey_id, t.key, j.month, j.conversions, j.revenue, {", ".join(touch_weights)}
+        select t.journey_id, t.key, j.month,{f" {TOUCH_WEEK} as week," if week else ""} j.conversions, j.revenue, {
+        ", ".join(touch_weights)
+    }
         from touches as t
         join journey_weights as j on j.journey_id = t.journey_id
     )"""
 
 
-def unattributed_cte(by_month: bool, attributed: str = "journey_facts") -> str:
-    """CTE ``unattributed``: conversions and revenue (per month) of the conversions whose journey
-    is not in ``attributed`` (a relation with ``journey_id``): those without an eligible touch."""
-    month = "month, " if by_month else ""
+def _period(split: str | bool | None) -> str | None:
+    """``"month"``, ``"week"`` or None from a split (``True``: the month, as ``by_month`` says)."""
+    if split is True:
+        return "month"
+    if not split:
+        return None
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}")
+    return split
+
+
+# An unattributed conversion has no touch: its week is its close date's.
+_CLOSE_WEEK = "cast(date_trunc('week', close_date) as date)"
+
+
+def unattributed_cte(split: str | bool | None, attributed: str = "journey_facts") -> str:
+    """CTE ``unattributed``: conversions and revenue (per month or week) of the conversions whose
+    journey is not in ``attributed`` (a relation with ``journey_id``): those without an eligible
+    touch. Without a touch, such a conversion's week is the week of its close date."""
+    period = _period(split)
+    if period is None:
+        select, group = "", ""
+    elif period == "month":
+        select, group = "month, ", "group by month"
+    else:
+        select, group = f"{_CLOSE_WEEK} as week, ", f"group by {_CLOSE_WEEK}"
     return f"""
     unattributed as (
-        select {month}cast(coalesce(sum(conversions), 0) as double) as conversions,
+        select {select}cast(coalesce(sum(conversions), 0) as double) as conversions,
                coalesce({exact_sum("revenue")}, 0) as revenue
         from conversions as v
         where not exists (select 1 from {attributed} as a where a.journey_id = v.journey_id)
-        {"group by month" if by_month else ""}
+        {group}
     )"""
 
 
-def rule_credits_sql(models: Sequence[str], by_month: bool) -> str:
-    """The credit statement for ``models`` (a template over ``{journeys}``): per key (and month),
-    ``<model>_conversions, <model>_revenue`` for each model, and the ``$unattributed`` row."""
-    month = "month, " if by_month else ""
+def rule_credits_sql(models: Sequence[str], split: str | bool | None) -> str:
+    """The credit statement for ``models`` (a template over ``{journeys}``): per key (and close
+    month, or touch week), ``<model>_conversions, <model>_revenue`` for each model, and the
+    ``$unattributed`` row."""
+    period = _period(split)
+    month = f"{period}, " if period else ""
     sums = ",\n               ".join(
         f"{exact_sum(f'{m} * conversions')} as {m}_conversions, {exact_sum(f'{m} * revenue')} as {m}_revenue"
         for m in models
     )
     return f"""
 with
-    {{journeys}},{weights_ctes(models)},{unattributed_cte(by_month)},
+    {{journeys}},{weights_ctes(models, week=period == "week")},{unattributed_cte(period)},
     credited as (
         select key, {month}{sums}
         from weights
-        group by key{", month" if by_month else ""}
+        group by key{f", {period}" if period else ""}
     )
 select * from credited
 union all
@@ -175,12 +210,20 @@ RULE_CREDITS_BY_MONTH = Query(
     rule_credits_sql(RULE_MODELS, True).replace("{journeys}", WINDOW_JOURNEYS.strip()),
     "The same per key and close month.",
 )
+RULE_CREDITS_BY_WEEK = Query(
+    "attribution.rule_credits_by_week",
+    rule_credits_sql(RULE_MODELS, "week").replace("{journeys}", WINDOW_JOURNEYS.strip()),
+    "The same per key and week of the credited touch (the Monday; an unattributed deal by its close week): "
+    "the response curves' revenue, dated like the spend that bought the touch.",
+)
+_REGISTERED = {None: RULE_CREDITS, "month": RULE_CREDITS_BY_MONTH, "week": RULE_CREDITS_BY_WEEK}
 
 
-def rule_query(journeys: Journeys, models: Sequence[str], by_month: bool) -> Query:
+def rule_query(journeys: Journeys, models: Sequence[str], split: str | bool | None) -> Query:
     """The statement that credits ``models`` on ``journeys``: the registered one when it is that."""
-    sql = journeys.sql(rule_credits_sql(models, by_month))
-    registered = RULE_CREDITS_BY_MONTH if by_month else RULE_CREDITS
+    period = _period(split)
+    sql = journeys.sql(rule_credits_sql(models, period))
+    registered = _REGISTERED[period]
     if sql == registered.sql:
         return registered
     return named(f"{registered.name} ({', '.join(models)}; {journeys.source} journeys)", sql)
@@ -190,11 +233,13 @@ def params(half_life_days: float) -> dict:
     return {"half_life": float(half_life_days), "unattributed": UNATTRIBUTED}
 
 
-def rule_credit_rows(journeys: Journeys, models: Sequence[str], half_life_days: float, by_month: bool) -> list[tuple]:
-    """``(key, [month,] model, attributed_conversions, attributed_revenue)`` for every key
+def rule_credit_rows(
+    journeys: Journeys, models: Sequence[str], half_life_days: float, split: str | bool | None
+) -> list[tuple]:
+    """``(key, [month or week,] model, attributed_conversions, attributed_revenue)`` for every key
     (including ``(unattributed)``) and model, unsorted."""
-    result = rows(journeys.con, rule_query(journeys, models, by_month), {**journeys.params, **params(half_life_days)})
-    lead = 2 if by_month else 1
+    result = rows(journeys.con, rule_query(journeys, models, split), {**journeys.params, **params(half_life_days)})
+    lead = 2 if _period(split) else 1
     return [(*row[:lead], m, row[lead + 2 * i], row[lead + 2 * i + 1]) for row in result for i, m in enumerate(models)]
 
 

@@ -40,6 +40,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "attribution": CommandSpec("analytics.cli.attribution", "Multi-touch attribution under ten models."),
     "roi": CommandSpec("analytics.cli.roi", "Campaign ROI and the finance report (CSV, JSON, Excel).", "roi_app"),
     "budget": CommandSpec("analytics.cli.roi", "Budget consumption per campaign.", "budget_app"),
+    "reallocate": CommandSpec("analytics.cli.reallocate", "Budget reallocation: response curves, optimum, backtest."),
     "actions": CommandSpec("analytics.cli.actions", "Write-back to HubSpot: queue, inspect, deliver, retry, cancel."),
     "sync": CommandSpec("analytics.cli.sync", "Pull changes from a CRM into the warehouse."),
     "leads": CommandSpec("analytics.cli.leads", "Lead scores, the model card, routing and the qualification funnel."),
@@ -49,6 +50,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "churn": CommandSpec(
         "analytics.cli.health", "Churn probability, ARR at risk and drivers; the model card.", "churn_app"
     ),
+    "adoption": CommandSpec("analytics.cli.adoption", "Feature adoption per account and feature, with milestones."),
+    "feedback": CommandSpec("analytics.cli.feedback", "NPS, feedback themes, case studies, pain points, requests."),
 }
 
 

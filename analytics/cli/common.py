@@ -5,6 +5,17 @@ from __future__ import annotations
 import typer
 
 DB_OPTION_HELP = "DuckDB warehouse file (default: $REVLENS_DB or data/warehouse.duckdb)."
+WAIT_OPTION_HELP = (
+    "Seconds to wait while the app or another process has the warehouse open "
+    "(default: $REVLENS_WRITE_WAIT or 60; 0 gives up at once)."
+)
+
+
+def tell_stderr(message: str) -> None:
+    """Say on stderr (stdout stays parseable) that a writer waits for the warehouse, and why."""
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
 
 
 def command_app(help: str | None = None, group: bool = False) -> typer.Typer:

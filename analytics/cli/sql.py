@@ -32,6 +32,8 @@ QUERY_MODULES = (
     "analytics.customers.portfolio",
     "analytics.customers.interventions",
     "analytics.finance.coverage",
+    "analytics.customers.adoption",
+    "analytics.customers.feedback",
 )
 
 

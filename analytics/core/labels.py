@@ -2,8 +2,9 @@
 
 Pages, charts, tables, the app's downloads and the Excel workbook show :func:`label`;
 the CLI's CSV and JSON keep the machine names, so scripts do not break. A name without
-an entry (a channel that only the user's data has, a new column) reads as itself made
-human (:func:`humanize`: ``content_syndication`` → "Content syndication").
+an entry reads as the label the data brought (:data:`LEARNED`: a channel only the user's
+data has reads as its export's value, "Content Syndication"), else as itself made human
+(:func:`humanize`: ``content_syndication`` → "Content syndication").
 
 Each vocabulary is a ``kind``: ``channel``, ``model``, ``dimension``, ``cost_category``,
 ``allocation``, ``status`` (of an action), ``kind`` (of an action), ``topic``, ``band``,
@@ -358,6 +359,18 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "all_touches": "All touches",
         "journey_id": "Journey",
         "conversion_rate_pct": "Conversion rate (%)",
+        "current_spend": "Current spend",
+        "optimized_spend": "Recommended spend",
+        "lower_bound": "Minimum",
+        "upper_bound": "Maximum",
+        "current_revenue": "Expected revenue now",
+        "expected_revenue": "Expected revenue after",
+        "marginal_roi": "Marginal ROI",
+        "beta": "Ceiling β",
+        "alpha": "Shape α",
+        "kappa": "Half-saturation κ",
+        "r2": "Fit R²",
+        "risk_flags": "Risk flags",
     },
     "touchpoint_type": {
         "email_open": "Email open",
@@ -443,7 +456,50 @@ VOCABULARY: dict[str, dict[str, str]] = {
         "Total": "Total",
     },
     "severity": {"low": "Low", "normal": "Normal", "high": "High", "urgent": "Urgent"},
+    "risk_flag": {
+        "beyond_observed": "Beyond 1.2× the highest weekly spend seen",
+        "few_weeks": "Fewer than 26 weeks of data",
+        "poor_fit": "Poor fit (R² < 0.3)",
+        "fit_failed": "Fit failed: kept at current spend",
+        "no_history": "No spend history: kept at current spend",
+        "locked": "Locked",
+    },
+    "objective": {"revenue": "Attributed revenue", "ltv": "LTV-weighted revenue"},
+    "allocation_status": {
+        "free": "Inside its bounds",
+        "lower": "At its minimum",
+        "upper": "At its maximum",
+        "fixed": "Fixed (locked or no curve)",
+    },
+    "budget_scenario": {
+        "total": "Best use of a total budget",
+        "revenue_target": "Least budget for a revenue target",
+        "roas_target": "Most revenue at a target ROAS",
+    },
+    # feature adoption and feedback (analytics.customers.adoption, .feedback)
+    "milestone": {
+        "adoption_success": "Adoption success",
+        "adoption_nudge": "Adoption nudge",
+        "advanced_feature": "Ready for advanced features",
+    },
+    "signal": {
+        "breadth_on_lower_plan": "Broad adoption on a lower plan",
+        "seats_near_limit": "Seats near the plan's limit",
+        "advanced_adoption": "Advanced features adopted",
+    },
+    "feedback_kind": {
+        "value_driver": "Value driver",
+        "pain_point": "Pain point",
+        "feature_request": "Feature request",
+    },
+    "sentiment": {"positive": "Positive", "neutral": "Neutral", "negative": "Negative"},
+    "nps_group": {"promoter": "Promoter", "passive": "Passive", "detractor": "Detractor"},
 }
+
+# Earlier merges appended table headers (leads, routing, budget, the app's tables) after the churn
+# drivers' entries, inside "driver": every one of them is a column header too (the column's own wins).
+for _name, _text in VOCABULARY["driver"].items():
+    VOCABULARY["column"].setdefault(_name, _text)
 
 # Columns whose values are names of a vocabulary (cells shown as labels in tables and downloads).
 VALUE_KINDS: dict[str, str] = {
@@ -469,6 +525,17 @@ VALUE_KINDS: dict[str, str] = {
 }
 
 
+# Labels the data brings: a channel only the user's data has reads as the value in its export
+# ("Email Nurture"). The app learns them from the warehouse (``channel_labels``, kept by the
+# importer) at every run; they come after VOCABULARY and before :func:`humanize`.
+LEARNED: dict[str, dict[str, str]] = {}
+
+
+def learn(kind: str, names: Mapping[str, str]) -> None:
+    """Use ``names`` (name -> label) for ``kind`` wherever the vocabulary has no entry."""
+    LEARNED[kind] = dict(names)
+
+
 def humanize(name: str) -> str:
     """A machine name as words: ``content_syndication`` → "Content syndication"."""
     words = str(name).replace("_", " ").replace("-", " ").strip()
@@ -479,7 +546,7 @@ def label(kind: str, name: str | None) -> str:
     """The label of ``name`` in vocabulary ``kind``; a name without an entry reads as :func:`humanize` of it."""
     if name is None:
         return "—"
-    return VOCABULARY.get(kind, {}).get(name) or humanize(name)
+    return VOCABULARY.get(kind, {}).get(name) or LEARNED.get(kind, {}).get(name) or humanize(name)
 
 
 def labels(kind: str, names: Iterable[str]) -> dict[str, str]:

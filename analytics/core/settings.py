@@ -173,3 +173,23 @@ def stale_after_days() -> dict[str, int]:
         except ValueError:
             continue
     return overrides
+
+
+DEFAULT_FEEDBACK_TAXONOMY = "data/feedback_taxonomy.txt"
+
+
+def feedback_taxonomy_path() -> Path:
+    """The feedback themes' taxonomy file: ``REVLENS_FEEDBACK_TAXONOMY`` or ``data/feedback_taxonomy.txt``."""
+    return Path(os.environ.get("REVLENS_FEEDBACK_TAXONOMY", DEFAULT_FEEDBACK_TAXONOMY))
+
+
+DEFAULT_WRITE_WAIT_S = 60.0
+
+
+def write_wait_seconds() -> float:
+    """How long a writer waits for readers (the app) to let go of the warehouse: ``REVLENS_WRITE_WAIT``, default 60 s."""
+    raw = os.environ.get("REVLENS_WRITE_WAIT", "")
+    try:
+        return max(float(raw), 0.0) if raw.strip() else DEFAULT_WRITE_WAIT_S
+    except ValueError:
+        raise RevLensError(f"REVLENS_WRITE_WAIT={raw!r} is not a number of seconds; set it like 60 or 0.5.") from None

@@ -55,7 +55,7 @@ from analytics.ops.events import emit
 from analytics.ops.runs import finish_job, start_job
 from analytics.ops.store import utcnow
 from analytics.ops.tables import sync_cursors
-from analytics.warehouse.connection import connect
+from analytics.warehouse.connection import writing
 
 SOURCE = "hubspot"
 PAGE = 100
@@ -395,15 +395,18 @@ def sync_hubspot(
     engine: sa.Engine | None = None,
     full: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
+    wait: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> list[SyncResult]:
     """Pull contacts, then deals, modified since their cursors; merge; bump the version; advance the cursors.
 
     ``full`` ignores the cursors and pulls everything. The warehouse is written in one
     transaction; cursors and events are written after it commits, so a crash in between
-    only makes the next run pull the same records again (the merge is idempotent).
+    only makes the next run pull the same records again (the merge is idempotent). It is
+    opened as a writer (:func:`~analytics.warehouse.connection.writing`): while the app has
+    it open, the sync waits up to ``wait`` seconds for it, telling ``on_wait``.
     """
     engine = engine or store()
-    connect(db).close()  # fail fast (missing directory, locked by the app) before pulling anything
     job = start_job(engine, "sync_hubspot", "full" if full else "incremental")
     try:
         pulled: dict[str, list[dict]] = {}
@@ -418,29 +421,27 @@ def sync_hubspot(
             links.update(deal_contacts(gateway, deal_ids[start : start + hs.BATCH_LIMIT]))
         frames = {"contacts": contacts_frame(pulled["contacts"]), "deals": deals_frame(pulled["deals"], links)}
         results = []
-        con = connect(db)
-        try:
-            con.execute("begin transaction")
-            for object_type, frame in frames.items():
-                updated, inserted = merge(con, object_type, frame) if frame.height else (0, 0)
-                newest = frame["modified_at"].max() if frame.height else None
-                results.append(
-                    SyncResult(
-                        object_type,
-                        frame.height,
-                        updated,
-                        inserted,
-                        iso(newest) if newest else get_cursor(engine, object_type),
+        with writing(db, wait=wait, on_wait=on_wait, purpose="a HubSpot sync") as con:
+            try:
+                con.execute("begin transaction")
+                for object_type, frame in frames.items():
+                    updated, inserted = merge(con, object_type, frame) if frame.height else (0, 0)
+                    newest = frame["modified_at"].max() if frame.height else None
+                    results.append(
+                        SyncResult(
+                            object_type,
+                            frame.height,
+                            updated,
+                            inserted,
+                            iso(newest) if newest else get_cursor(engine, object_type),
+                        )
                     )
-                )
-            if any(r.pulled for r in results):
-                finish_load(con, "hubspot sync")
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-        finally:
-            con.close()
+                if any(r.pulled for r in results):
+                    finish_load(con, "hubspot sync")
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
         with engine.begin() as conn:
             for result in results:
                 if result.cursor:

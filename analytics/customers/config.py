@@ -2,9 +2,10 @@
 
 Weights and bands are edited on the Health page and saved in the ops store
 (``health_config``, one row per save, the newest wins, so every change is kept with who made
-it and when); without a saved row the spec's weights and bands apply. Key features come from
-the ``REVLENS_HEALTH_KEY_FEATURES`` setting (:func:`analytics.core.settings.health_key_features`),
-because the weekly history is built with them at every load, before any page is open.
+it and when); without a saved row the spec's weights and bands apply. Key features are one list
+for health and adoption (:func:`configured_key_features`): the ``REVLENS_HEALTH_KEY_FEATURES``
+setting (:func:`analytics.core.settings.health_key_features`) when set, else the list saved on
+the Adoption page, else the default; the weekly history is built with it at every load.
 
 Defaults (the spec's ``calculateWeightedScore``)::
 
@@ -127,8 +128,39 @@ SPEC_CONFIG = HealthConfig()
 
 
 def configured_key_features() -> tuple[str, ...]:
-    """``REVLENS_HEALTH_KEY_FEATURES`` (comma-separated feature names), else :data:`DEFAULT_KEY_FEATURES`."""
-    return health_key_features() or DEFAULT_KEY_FEATURES
+    """The one list of key features health and adoption both use: ``REVLENS_HEALTH_KEY_FEATURES``
+    (comma-separated feature names) when set, else the list saved on the Adoption page
+    (:func:`saved_key_features`), else :data:`DEFAULT_KEY_FEATURES`."""
+    return health_key_features() or saved_key_features() or DEFAULT_KEY_FEATURES
+
+
+def saved_key_features() -> tuple[str, ...]:
+    """The key features of the newest saved adoption configuration (``adoption_config`` in the ops store),
+    or none. A SQLite store that does not exist yet is not created for this read (a load, the CLI and the
+    tests run without one), and a store that cannot be reached counts as nothing saved."""
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from analytics.core.settings import ops_url
+
+    url = ops_url()
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and (
+        parsed.database in (None, "", ":memory:") or not Path(parsed.database).is_file()
+    ):
+        return ()
+    from analytics.ops.store import ops_engine
+    from analytics.ops.tables import adoption_config
+
+    try:
+        with ops_engine(url).connect() as conn:
+            text = conn.execute(
+                sa.select(adoption_config.c.config).order_by(adoption_config.c.id.desc()).limit(1)
+            ).scalar_one_or_none()
+    except RevLensError:
+        return ()
+    return tuple(json.loads(text).get("key_features") or ()) if text else ()
 
 
 def resolve_key_features(con, configured: tuple[str, ...] = ()) -> tuple[str, ...]:

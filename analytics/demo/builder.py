@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from analytics.demo import truth
 from analytics.demo.truth import (
     ALPHA,
     CHANNEL_TRUTH,
@@ -53,7 +54,7 @@ from analytics.demo.truth import (
     SILENCE_DAYS,
 )
 from analytics.loads import finish_load
-from analytics.warehouse.connection import connect
+from analytics.warehouse.connection import announced, connect
 from analytics.warehouse.schema import CHANNELS, SEGMENTS, create_schema
 
 DEFAULT_END = date(2026, 10, 31)
@@ -304,6 +305,8 @@ class DemoBuilder:
             (self.feedback, "NPS feedback"),
             (self.customer_email, "customer-success email"),
             (self.lead_signals, "titles, page views and sales activity"),
+            (self.adoption_usage, "feature adoption"),
+            (self.feedback_comments, "feedback comments"),
         ]
         for i, (step, label) in enumerate(steps):
             self.progress(i / len(steps), f"Generating {label}")
@@ -1035,6 +1038,204 @@ class DemoBuilder:
             ),
         )
 
+    def adoption_usage(self) -> None:
+        """Truth 8 (:mod:`analytics.demo.truth`): the catalog, plans, planted adopters and growing teams."""
+        t = truth
+        rng = np.random.default_rng([self.seed, t.ADOPTION_STREAM])
+        self._insert(
+            "product_features",
+            pl.DataFrame(
+                {
+                    "feature_id": [f"F{i:02d}" for i in range(len(FEATURES))],
+                    "feature_name": list(FEATURES),
+                    "category": [t.FEATURE_CATEGORY[name] for name in FEATURES],
+                }
+            ),
+        )
+        self._insert(
+            "plans",
+            pl.DataFrame(
+                {
+                    "plan": list(t.PLANS),
+                    "tier": [tier for tier, _ in t.PLANS.values()],
+                    "seat_limit": [limit for _, limit in t.PLANS.values()],
+                }
+            ),
+        )
+        n = self.n_accounts
+        kinds = ("none", *t.ADOPTION_KINDS)
+        p = np.array([1 - sum(t.ADOPTION_KINDS.values()), *t.ADOPTION_KINDS.values()])
+        kind = np.where(self.is_customer, rng.choice(len(kinds), size=n, p=p), 0)
+        start = rng.integers(MONTHS - 1 - t.ADOPTION_MONTHS, MONTHS - 1, n)
+        key_pick = rng.integers(0, len(t.KEY_FEATURES), n)
+        advanced_pick = rng.integers(0, len(t.ADVANCED_FEATURES), n)
+        plan = np.where(self.segment == "Enterprise", "Enterprise", np.where(self.arr > 20_000, "Growth", "Starter"))
+        growing = self.is_customer & ~self.churned & (plan != "Enterprise") & (rng.random(n) < t.GROWING_SHARE)
+        fill = rng.uniform(0.92, 1.0, n)
+        users = dict(
+            self.con.execute(
+                "select account_id, list(distinct user_id order by user_id) from feature_usage_events group by account_id"
+            ).fetchall()
+        )
+        feature_index = {name: i for i, name in enumerate(FEATURES)}
+        b = self.bounds.astype("int64")
+        limit = np.where(self.churned, self.churn_at, self.end_s)
+        account_of, user_of, feature_of, ts_of, success_of = [], [], [], [], []
+        planted = []
+
+        def add(account: int, names: list[str], features: np.ndarray, seconds: np.ndarray, success: np.ndarray):
+            keep = seconds <= limit[account]
+            account_of.append(np.full(int(keep.sum()), account))
+            user_of.append(np.asarray(names, dtype=object)[keep] if len(names) else np.array([], dtype=object))
+            feature_of.append(features[keep])
+            ts_of.append(seconds[keep])
+            success_of.append(success[keep])
+
+        for account in np.nonzero(kind)[0]:
+            account_id = self.account_ids[account]
+            team = users.get(account_id) or []
+            if not team:
+                continue
+            name = kinds[kind[account]]
+            if name == "champion":
+                features, uses, success = [t.KEY_FEATURES[key_pick[account]]], t.CHAMPION_USES, t.CHAMPION_SUCCESS
+            elif name == "full_adopter":
+                features, uses, success = list(t.KEY_FEATURES), t.FULL_ADOPTER_USES, 0.95
+            else:
+                features, uses, success = [t.ADVANCED_FEATURES[advanced_pick[account]]], t.ADVANCED_USES, 0.95
+            first = int(start[account])
+            planted.append((account_id, name, tuple(features), first))
+            for month in range(first, MONTHS):
+                counts = rng.poisson(uses, (len(team), len(features)))
+                user_idx, feat_idx = np.nonzero(counts)
+                reps = counts[user_idx, feat_idx]
+                user_idx, feat_idx = np.repeat(user_idx, reps), np.repeat(feat_idx, reps)
+                seconds = b[month] + (rng.random(len(user_idx)) * (b[month + 1] - b[month])).astype("int64")
+                chosen = np.array([feature_index[features[i]] for i in feat_idx], dtype=int)
+                add(account, [team[i] for i in user_idx], chosen, seconds, rng.random(len(user_idx)) < success)
+        self.planted_adoption = planted
+        self.growing_accounts = []
+        for account in np.nonzero(growing)[0]:
+            seat_limit = t.PLANS[plan[account]][1]
+            new_users = int(np.ceil(seat_limit * fill[account]))
+            names = [f"{self.account_ids[account]}-U{100 + j}" for j in range(new_users)]
+            self.growing_accounts.append((self.account_ids[account], plan[account], new_users))
+            for month in range(MONTHS - t.GROWING_MONTHS, MONTHS):
+                counts = 1 + rng.poisson(3, new_users)
+                who = np.repeat(np.arange(new_users), counts)
+                seconds = b[month] + (rng.random(len(who)) * (b[month + 1] - b[month])).astype("int64")
+                add(
+                    account,
+                    [names[i] for i in who],
+                    rng.integers(0, len(FEATURES), len(who)),
+                    seconds,
+                    rng.random(len(who)) < 0.95,
+                )
+        account_ids = [self.account_ids[a] for a in np.concatenate(account_of).astype(int)] if account_of else []
+        feature_idx = np.concatenate(feature_of).astype(int) if feature_of else np.array([], dtype=int)
+        frame = pl.DataFrame(
+            {
+                "account_id": pl.Series(account_ids, dtype=pl.String),
+                "user_id": pl.Series(np.concatenate(user_of).tolist() if user_of else [], dtype=pl.String),
+                "feature_id": pl.Series([f"F{i:02d}" for i in feature_idx], dtype=pl.String),
+                "feature_name": pl.Series([FEATURES[i] for i in feature_idx], dtype=pl.String),
+                "ts": self._ts(np.concatenate(ts_of) if ts_of else np.array([], dtype="int64")),
+                "session_duration_s": np.round(rng.lognormal(5.5, 0.8, len(feature_idx)), 0),
+                "success": np.concatenate(success_of) if success_of else np.array([], dtype=bool),
+            }
+        )
+        # events the catalog or the accounts do not know: counted and reported by adoption, never dropped
+        customers = self.account_ids[self.is_customer]
+        odd = t.UNKNOWN_ACCOUNT_EVENTS + t.UNKNOWN_FEATURE_EVENTS
+        odd_ts = self.end_s - rng.integers(0, 60 * 86400, odd)
+        odd_accounts = np.r_[
+            np.full(t.UNKNOWN_ACCOUNT_EVENTS, t.UNKNOWN_ACCOUNT_ID, dtype=object),
+            customers[rng.integers(0, len(customers), t.UNKNOWN_FEATURE_EVENTS)],
+        ]
+        unknown_feature = np.arange(odd) >= t.UNKNOWN_ACCOUNT_EVENTS
+        odd_frame = pl.DataFrame(
+            {
+                "account_id": pl.Series(odd_accounts.tolist(), dtype=pl.String),
+                "user_id": pl.Series([f"{a}-U1" for a in odd_accounts], dtype=pl.String),
+                "feature_id": pl.Series(
+                    np.where(unknown_feature, t.UNKNOWN_FEATURE[0], "F00").tolist(), dtype=pl.String
+                ),
+                "feature_name": pl.Series(
+                    np.where(unknown_feature, t.UNKNOWN_FEATURE[1], FEATURES[0]).tolist(), dtype=pl.String
+                ),
+                "ts": self._ts(odd_ts),
+                "session_duration_s": np.full(odd, 60.0),
+                "success": np.ones(odd, dtype=bool),
+            }
+        )
+        self._insert("feature_usage_events", pl.concat([frame, odd_frame]).sort("ts"))
+
+    def feedback_comments(self) -> None:
+        """Truth 9 (:mod:`analytics.demo.truth`): comments of one to three sentences on planted themes."""
+        t = truth
+        rng = np.random.default_rng([self.seed, t.FEEDBACK_STREAM])
+        cust = np.nonzero(self.is_customer)[0]
+        acc = np.repeat(cust, rng.poisson(1.5, len(cust)))
+        m = len(acc)
+        risk = self.usage_decline[acc] + 0.3 * self.escalations[acc] + self.late_share[acc] + 0.5 * self.churned[acc]
+        score = np.clip(np.round(rng.normal(9.0 - 4.0 * risk, 1.6)), 0, 10).astype(int)
+        limit = np.where(self.churned[acc], self.churn_at[acc], self.end_s)
+        early = np.maximum(self.start_s, np.minimum(self.account_created[acc], limit - 86400))
+        ts = early + (rng.random(m) * (limit - early)).astype("int64")
+        rising_from = np.datetime64(t.RISING_FROM, "s").astype("int64")
+        group = np.where(score >= 9, "promoter", np.where(score >= 7, "passive", "detractor"))
+        p_positive = np.array([t.POSITIVE_GIVEN_SCORE[g] for g in group])
+        others = [name for name in t.FEEDBACK_THEMES if name != t.RISING_THEME]
+        weights = np.array([t.THEME_WEIGHTS[name] for name in others])
+        texts = []
+        language = rng.random(m)
+        sentences_count = 1 + rng.binomial(2, 0.4, m)
+        for i in range(m):
+            if language[i] < t.EMPTY_SHARE:
+                texts.append(None if language[i] < t.EMPTY_SHARE / 3 else "")
+                continue
+            if language[i] < t.EMPTY_SHARE + t.NON_ENGLISH_SHARE:
+                texts.append(str(t.NON_ENGLISH[rng.integers(0, len(t.NON_ENGLISH))]))
+                continue
+            rising_share = t.RISING_SHARE_AFTER if ts[i] >= rising_from else t.RISING_SHARE_BEFORE
+            parts = []
+            if rng.random() < rising_share:
+                praise, complaints = t.FEEDBACK_THEMES[t.RISING_THEME]
+                pool = (
+                    complaints
+                    if ts[i] >= rising_from and rng.random() < t.RISING_NEGATIVE
+                    else (praise if rng.random() < p_positive[i] else complaints)
+                )
+                parts.append(pool[rng.integers(0, len(pool))])
+            chosen = rng.choice(
+                len(others), size=min(len(others), sentences_count[i]), replace=False, p=weights / weights.sum()
+            )
+            for k in chosen[: max(1, sentences_count[i] - len(parts))]:
+                praise, complaints = t.FEEDBACK_THEMES[others[k]]
+                pool = praise if rng.random() < p_positive[i] else complaints
+                parts.append(pool[rng.integers(0, len(pool))])
+            if rng.random() < t.REQUEST_SHARE:
+                parts.append(t.FEATURE_REQUESTS[rng.integers(0, len(t.FEATURE_REQUESTS))])
+            texts.append(" ".join(parts))
+        contact_by_acc = (
+            pl.DataFrame({"a": self.contact_account, "c": self.contact_ids}).group_by("a").agg(pl.col("c").last())
+        )
+        lookup = dict(zip(contact_by_acc["a"].to_list(), contact_by_acc["c"].to_list()))
+        order = np.argsort(ts, kind="stable")
+        self._insert(
+            "feedback",
+            pl.DataFrame(
+                {
+                    "feedback_id": _ids("FBC", m),
+                    "account_id": self.account_ids[acc[order]],
+                    "contact_id": pl.Series([lookup.get(int(a)) for a in acc[order]], dtype=pl.String),
+                    "submitted_at": self._ts(ts[order]),
+                    "score": score[order],
+                    "text": pl.Series([texts[i] for i in order], dtype=pl.String),
+                }
+            ),
+        )
+
 
 def build_demo(
     path: str | Path,
@@ -1059,6 +1260,7 @@ def build_demo(
         con.execute("checkpoint")
     finally:
         con.close()
-    Path(str(path) + ".wal").unlink(missing_ok=True)
-    os.replace(tmp, path)
+    with announced(path, "a demo build"):  # never swapped in under another writer's feet
+        Path(str(path) + ".wal").unlink(missing_ok=True)
+        os.replace(tmp, path)
     return path

@@ -66,6 +66,38 @@ the demo's rows change with it (other tests pin those rows).
    churn (or the data's end): the planted silence is then visible before churn, and the
    churn model recovers the four drivers of truth 3 as its strongest
    (``tests/customers/test_churn.py``).
+8. **Feature adoption** (:mod:`analytics.customers.adoption`). Drawn last from its own generator
+   (``default_rng([seed, ADOPTION_STREAM])``), so every earlier row is unchanged; it only adds
+   rows (usage events, the ``product_features`` catalog and the ``plans`` with their seat
+   limits, :data:`PLANS`). The base usage spreads every account's events evenly over its users
+   and the twelve features, so no feature is adopted anywhere; on top of it a customer account
+   is, with the probabilities :data:`ADOPTION_KINDS`:
+
+   * a **champion** of one key feature: from a month among the last :data:`ADOPTION_MONTHS`, each
+     of its users (the user ids its base usage has) uses the feature ``Poisson(CHAMPION_USES)``
+     times a month with success :data:`CHAMPION_SUCCESS`, which meets all three of the spec's
+     thresholds (70% of users, 5+ uses per user per week, 80% success): ``adoption_success``;
+   * a **full adopter**: each user uses every key feature ``Poisson(FULL_ADOPTER_USES)`` times a
+     month, so every key feature is adopted (``advanced_feature``, and on a lower plan the
+     breadth-and-adoption expansion signal);
+   * an **advanced adopter** of one advanced feature (``Poisson(ADVANCED_USES)`` a month per user):
+     the advanced-feature expansion signal.
+
+   A **growing team** (:data:`GROWING_SHARE` of the customers on a lower plan that have not
+   churned) adds new users in the last :data:`GROWING_MONTHS` months, up to 92–100% of its plan's
+   seat limit: the seats-near-the-limit signal. :data:`UNKNOWN_ACCOUNT_EVENTS` events name an
+   account that does not exist and :data:`UNKNOWN_FEATURE_EVENTS` a feature outside the
+   catalog; adoption counts and reports both exactly.
+9. **Feedback comments with themes** (:mod:`analytics.customers.feedback`). From its own
+   generator (``default_rng([seed, FEEDBACK_STREAM])``), after everything else: about 1.5 more
+   responses per customer account (ids ``FBC…``), each of 1–3 sentences on the themes of
+   :data:`FEEDBACK_THEMES` (a sentence is positive with a probability that rises with the
+   score, :data:`POSITIVE_GIVEN_SCORE`), a feature request (:data:`FEATURE_REQUESTS`) in
+   :data:`REQUEST_SHARE` of them; :data:`NON_ENGLISH_SHARE` are in another language
+   (:data:`NON_ENGLISH`) and :data:`EMPTY_SHARE` have no text. The **exports** theme rises:
+   :data:`RISING_THEME` is raised by :data:`RISING_SHARE_BEFORE` → :data:`RISING_SHARE_AFTER`
+   of the responses from :data:`RISING_FROM`, almost always as a complaint, so it is flagged as
+   fast-rising and sentiment follows the score (Spearman > 0.5).
 """
 
 from __future__ import annotations
@@ -137,3 +169,110 @@ NEGATIVE = (
     "Billing problems and poor support, we are considering alternatives.",
     "Hard to use and missing basic features we need.",
 )
+
+
+# Truth 2 as the budget's response curves read it: weekly spend spread evenly over a month's
+# days is s_m * 7 / days, so the monthly Hill s / (s + k) is, in weekly spend x, x / (x + k * 7 / days);
+# with an average month of 30.4375 days the weekly half-saturation is k * scale * 7 / 30.4375, alpha 1.
+DAYS_PER_MONTH = 30.4375
+DEFAULT_DEMO_TOUCHPOINTS = 500_000
+
+
+def planted_weekly_hill(channel: str, touchpoints: int) -> tuple[float, float]:
+    """``(alpha, kappa)`` of the planted weekly response of ``channel`` in a demo of ``touchpoints``."""
+    scale = touchpoints / DEFAULT_DEMO_TOUCHPOINTS
+    return 1.0, CHANNEL_TRUTH[channel].half_saturation * scale * 7.0 / DAYS_PER_MONTH
+
+
+# Feature adoption (truth 8).
+ADOPTION_STREAM = 15  # seed suffix of its generator
+KEY_FEATURES = ("dashboards", "reports", "alerts", "integrations", "workflows", "exports")
+ADVANCED_FEATURES = ("api", "forecasting", "sso", "audit_log")
+FEATURE_CATEGORY = {
+    **{name: "core" for name in KEY_FEATURES},
+    **{name: "advanced" for name in ADVANCED_FEATURES},
+    "segments": "standard",
+    "mobile": "standard",
+}
+PLANS = {"Starter": (1, 50), "Growth": (2, 150), "Enterprise": (3, 1000)}  # tier, seat limit
+ADOPTION_KINDS = {"champion": 0.025, "full_adopter": 0.015, "advanced_adopter": 0.03}
+ADOPTION_MONTHS = 3  # adoption starts in one of the data's last 3 months before the last
+CHAMPION_USES, CHAMPION_SUCCESS = 28, 0.92
+FULL_ADOPTER_USES, ADVANCED_USES = 3, 3
+GROWING_SHARE, GROWING_MONTHS = 0.03, 2
+UNKNOWN_ACCOUNT_EVENTS, UNKNOWN_FEATURE_EVENTS = 40, 60
+UNKNOWN_ACCOUNT_ID, UNKNOWN_FEATURE = "ACC9999999", ("F99", "legacy_export")
+
+# Feedback comments with themes (truth 9).
+FEEDBACK_STREAM = 16
+FEEDBACK_THEMES = {  # theme -> (praise, complaints)
+    "dashboards": (
+        (
+            "The dashboards are great and give our leadership a clear view of the pipeline.",
+            "We love the new dashboards.",
+        ),
+        (
+            "The dashboards are frustratingly slow when we add filters.",
+            "Our dashboards break when the data refreshes, which is annoying.",
+        ),
+    ),
+    "exports": (
+        (
+            "Exports to Excel are excellent and save our analysts hours.",
+            "The CSV export is quick and reliable, really helpful.",
+        ),
+        ("Exports are painfully slow and often time out.", "The CSV export keeps failing on large reports."),
+    ),
+    "integrations": (
+        ("The HubSpot integration works perfectly.", "The Salesforce integration is great and syncs everything."),
+        (
+            "The Salesforce integration breaks every few weeks, which is frustrating.",
+            "The HubSpot sync drops contacts without warning, a real problem.",
+        ),
+    ),
+    "support": (
+        (
+            "Support answered within an hour and solved the problem, excellent service.",
+            "The support team is friendly and helpful.",
+        ),
+        (
+            "Support is terrible and takes days to reply to a ticket.",
+            "Support closed our ticket without solving anything, very disappointing.",
+        ),
+    ),
+    "pricing": (
+        ("The pricing is fair for what we get.", "Great value for the price."),
+        (
+            "The price increase at renewal was unfair and hard to justify.",
+            "The billing is confusing and the invoices are wrong.",
+        ),
+    ),
+    "onboarding": (
+        ("Onboarding was quick and easy, the team was productive in a week.", "The training sessions were excellent."),
+        ("Onboarding new users is confusing and slow.", "The setup took months and the documentation is poor."),
+    ),
+}
+THEME_WEIGHTS = {
+    "dashboards": 0.22,
+    "exports": 0.08,
+    "integrations": 0.2,
+    "support": 0.2,
+    "pricing": 0.15,
+    "onboarding": 0.15,
+}
+POSITIVE_GIVEN_SCORE = {"promoter": 0.9, "passive": 0.55, "detractor": 0.12}
+FEATURE_REQUESTS = (
+    "We would love a mobile app for the dashboards.",
+    "Please add custom fields to the reports.",
+    "It would be great to have single sign-on.",
+    "We wish there was a way to schedule exports.",
+)
+REQUEST_SHARE, NON_ENGLISH_SHARE, EMPTY_SHARE = 0.3, 0.04, 0.03
+NON_ENGLISH = (
+    "El panel es muy bueno pero la exportación es lenta.",
+    "Die Berichte sind hervorragend, aber der Support antwortet sehr langsam.",
+    "Les tableaux de bord sont excellents et le support est rapide.",
+    "O suporte demora muito para responder aos nossos pedidos.",
+)
+RISING_THEME, RISING_FROM = "exports", "2026-10-01"
+RISING_SHARE_BEFORE, RISING_SHARE_AFTER, RISING_NEGATIVE = 0.08, 0.4, 0.9

@@ -4,7 +4,9 @@ A mapping file (JSON, one per source family under ``data/mappings/``) holds a
 ``sources`` object; each source names its warehouse ``table`` and
 
 - ``columns``: warehouse column -> file header, or a list of headers (the first
-  non-empty value wins). Headers match case-insensitively, ignoring spaces around.
+  non-empty value wins). Headers match case-insensitively, ignoring spaces around. An
+  element of the list may itself be a list of headers, whose non-empty values are joined
+  with a space (``["First Name", "Last Name"]`` for a name).
 - ``key``: the column (or columns) that identify a record of this source; a
   re-import upserts on it (the CRM id for HubSpot and Salesforce).
 - ``id_prefix``: for CRM sources, a new record's primary key is prefix + CRM id.
@@ -17,7 +19,16 @@ A mapping file (JSON, one per source family under ``data/mappings/``) holds a
   ``must_exist``).
 - ``lookups``: fill a column from the referenced record (e.g. a campaign
   member's channel from its campaign).
-- ``values``: per column, file value -> warehouse value ("*" = anything else).
+- ``values``: per column, file value -> warehouse value ("*" = anything else). For a
+  column of the user's own vocabulary (channels, :data:`~analytics.imports.rules.OPEN_VOCABULARIES`)
+  a value the map does not name is kept as its own name.
+- ``ledger``: the columns that add up (a cost sheet's ``amount``): the lines of one key are
+  summed, and the sum replaces what the warehouse held for the key (see
+  :mod:`analytics.imports.pipeline`).
+- ``detect``: headers that identify this source's files without feeding a column (source
+  detection only: HubSpot's owners export has ``userId`` and ``teams``).
+- ``salesforce_ids``: columns that hold Salesforce record ids besides ``salesforce_id``
+  (always one): stored in their 18-character form.
 - ``constants`` and ``prefix``: fixed values, and prefixes for id columns.
 
 Every name in a mapping is checked against the warehouse schema, so SQL built from
@@ -52,6 +63,10 @@ SOURCE_FAMILIES: dict[str, str] = {
     "invoices": "platform",
     "feedback": "platform",
     "costs": "costs",
+    "email-events": "email_events",
+    "content-events": "content_events",
+    "sales-reps": "sales_reps",
+    "account-tenants": "platform",
 }
 SOURCES = tuple(SOURCE_FAMILIES)
 
@@ -78,6 +93,24 @@ def _headers(value, where: str) -> tuple[str, ...]:
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise MappingError(f"{where} must be a header name or a list of header names, not {value!r}.")
+
+
+def _column_headers(value, where: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """A ``columns`` entry: (single headers, groups of headers joined with a space), in the order given."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise MappingError(f"{where} must be a header name or a list of header names, not {value!r}.")
+    singles, groups = [], []
+    for item in items:
+        if isinstance(item, str):
+            singles.append(item)
+        elif isinstance(item, list) and len(item) > 1 and all(isinstance(h, str) for h in item):
+            groups.append(tuple(item))
+        else:
+            raise MappingError(
+                f"{where} must list header names, or lists of two or more header names to join, not {item!r}."
+            )
+    return tuple(singles), tuple(groups)
 
 
 @dataclass(frozen=True)
@@ -117,6 +150,11 @@ class Source:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
     prefix: dict[str, str] = field(default_factory=dict)
+    joins: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    ledger: tuple[str, ...] = ()
+    salesforce_ids: tuple[str, ...] = ()
+    detect: tuple[str, ...] = ()
+    document: str = ""  # the mapping file's text (kept with each run, so a recheck maps rows as they were)
 
     @property
     def primary_key(self) -> str | None:
@@ -126,8 +164,15 @@ class Source:
     def all_headers(self) -> set[str]:
         """Every header this source can read, normalized (for source detection)."""
         names = {h for hs in self.columns.values() for h in hs}
+        names |= {h for groups in self.joins.values() for group in groups for h in group}
         names |= {h for ref in self.references.values() for h in ref.headers}
+        names |= set(self.detect)
         return {normalize_header(h) for h in names}
+
+    @property
+    def salesforce_id_columns(self) -> set[str]:
+        """Columns holding Salesforce record ids (stored in their 18-character form)."""
+        return {"salesforce_id", *self.salesforce_ids} & (set(self.columns) | set(self.constants))
 
     def entry(self, column: str) -> str:
         """Where ``column`` is mapped, as a user would look it up in the file."""
@@ -164,12 +209,16 @@ def _check_columns(source: str, table: str, names, what: str, path: Path) -> Non
             )
 
 
-def _parse_source(name: str, spec: dict, path: Path) -> Source:
+def _parse_source(name: str, spec: dict, path: Path, document: str = "") -> Source:
     where = f'{path}: source "{name}"'
     table = spec.get("table")
     if table not in PRIMARY_KEYS and table not in SCHEMA:
         raise MappingError(f"{where} has table {table!r}, which is not a warehouse table.")
-    columns = {col: _headers(h, f'{where} > columns > "{col}"') for col, h in spec.get("columns", {}).items()}
+    parsed_columns = {
+        col: _column_headers(h, f'{where} > columns > "{col}"') for col, h in spec.get("columns", {}).items()
+    }
+    columns = {col: singles for col, (singles, _) in parsed_columns.items()}
+    joins = {col: groups for col, (_, groups) in parsed_columns.items() if groups}
     references = {}
     for col, ref in spec.get("references", {}).items():
         ref_table = ref.get("table")
@@ -209,15 +258,32 @@ def _parse_source(name: str, spec: dict, path: Path) -> Source:
         },
         constants={col: str(v) for col, v in spec.get("constants", {}).items()},
         prefix={col: str(v) for col, v in spec.get("prefix", {}).items()},
+        joins=joins,
+        ledger=tuple(spec.get("ledger", ())),
+        salesforce_ids=tuple(spec.get("salesforce_ids", ())),
+        detect=tuple(spec.get("detect", ())),
+        document=document,
     )
     fed = set(columns) | set(references) | set(lookups) | set(source.constants)
     _check_columns(
         name,
         table,
-        fed | set(source.key) | set(source.required) | set(source.duplicates) | set(source.values) | set(source.prefix),
+        fed
+        | set(source.key)
+        | set(source.required)
+        | set(source.duplicates)
+        | set(source.values)
+        | set(source.prefix)
+        | set(source.ledger)
+        | set(source.salesforce_ids),
         "mapping",
         path,
     )
+    if source.ledger and source.primary_key:
+        raise MappingError(f'{where} has a "ledger" but its table {table} has a primary key; ledgers are for facts.')
+    for col in source.ledger:
+        if col not in fed or column_types(table)[col] not in ("double", "integer", "bigint"):
+            raise MappingError(f'{where} > ledger names "{col}", which must be a number column the mapping feeds.')
     if not source.key:
         raise MappingError(f'{where} needs a "key": the column(s) that identify a record, e.g. its CRM id.')
     for col in source.key + source.required + source.duplicates:
@@ -234,11 +300,12 @@ def _parse_source(name: str, spec: dict, path: Path) -> Source:
     return source
 
 
-def load_mapping(path: str | Path) -> dict[str, Source]:
-    """Read one mapping file; returns its sources by name."""
+def load_mapping(path: str | Path, text: str | None = None) -> dict[str, Source]:
+    """Read one mapping file (or its ``text``, as kept with a run); returns its sources by name."""
     path = Path(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig") if text is None else text
+        document = json.loads(text)
     except FileNotFoundError:
         raise MappingError(f"The mapping file {path} does not exist; copy one from {MAPPINGS_DIR}.") from None
     except json.JSONDecodeError as exc:
@@ -249,7 +316,7 @@ def load_mapping(path: str | Path) -> dict[str, Source]:
     sources = document.get("sources") if isinstance(document, dict) else None
     if not isinstance(sources, dict):
         raise MappingError(f'The mapping file {path} has no "sources" object; start from a copy in {MAPPINGS_DIR}.')
-    return {name: _parse_source(name, spec, path) for name, spec in sources.items()}
+    return {name: _parse_source(name, spec, path, text) for name, spec in sources.items()}
 
 
 def source_for(name: str, mapping: str | Path | None = None) -> Source:
@@ -285,7 +352,10 @@ def detect_source(headers: list[str]) -> str | None:
         needed = [c for c in source.required if c not in source.lookups]
         for col in needed:
             heads = source.references[col].headers if col in source.references else source.columns.get(col, ())
-            found += any(normalize_header(h) in present for h in heads)
+            groups = source.joins.get(col, ())
+            found += any(normalize_header(h) in present for h in heads) or any(
+                any(normalize_header(h) in present for h in group) for group in groups
+            )
         if needed and found < len(needed):
             continue
         score = (1.0, len(present & source.all_headers))

@@ -42,6 +42,7 @@ class ImportPlan:
     params: Placeholders
     preview_rows: int | None = None  # read just the first rows (the page's mapping preview)
     follow_merges: bool = True  # references also resolve through import_merge_log
+    recheck: bool = False  # rows rechecked from the quarantine: the warehouse's values win over theirs
 
     @property
     def table(self) -> str:
@@ -49,7 +50,7 @@ class ImportPlan:
 
     def bindings(self) -> dict[str, object]:
         """Every value the plan's SQL binds: the placeholders, the file's path and the table's name."""
-        return {**self.params.values, "import_path": str(self.layout.path), "extra_table": self.table}
+        return {**self.params.values, **self.layout.bindings(), "extra_table": self.table}
 
 
 def present(layout: FileLayout, headers: tuple[str, ...]) -> list[int]:
@@ -61,10 +62,16 @@ def present(layout: FileLayout, headers: tuple[str, ...]) -> list[int]:
     return list(dict.fromkeys(found))  # "Email" and "email" are one column
 
 
+def present_groups(layout: FileLayout, groups: tuple[tuple[str, ...], ...]) -> list[list[int]]:
+    """Per group of headers to join (a mapping's ``["First Name", "Last Name"]``), the file columns found."""
+    found = [present(layout, group) for group in groups]
+    return [columns for columns in found if columns]
+
+
 def _missing_column_error(source: Source, layout: FileLayout, column: str, headers: tuple[str, ...]) -> MappingError:
     names = " or ".join(f'"{h}"' for h in headers)
     return MappingError(
-        f"{layout.path.name} has no column {names} for the required field {column} of {source.name}; "
+        f"{layout.name} has no column {names} for the required field {column} of {source.name}; "
         f"add the column to the file, or edit the mapping entry {source.entry(column)} to the header your file uses "
         f"and pass that file with --mapping."
     )
@@ -77,11 +84,14 @@ def plan_import(source: Source, layout: FileLayout) -> ImportPlan:
     headers_of: dict[str, str] = {}
     for column, headers in list(source.columns.items()) + [(c, r.headers) for c, r in source.references.items()]:
         found = present(layout, headers)
+        groups = present_groups(layout, source.joins.get(column, ())) if column in source.columns else []
         used.update(found)
-        if found:
-            headers_of[column] = layout.headers[found[0]]
-        elif column in source.required and column not in source.lookups and not layout.empty:
-            raise _missing_column_error(source, layout, column, headers)
+        used.update(i for group in groups for i in group)
+        if found or groups:
+            headers_of[column] = layout.headers[found[0]] if found else " + ".join(layout.headers[i] for i in groups[0])
+        elif column in source.required and column not in source.lookups:
+            every = headers + tuple(" + ".join(g) for g in source.joins.get(column, ()))
+            raise _missing_column_error(source, layout, column, every)
     fed = [
         c
         for c in table_columns(source.table)
@@ -102,7 +112,12 @@ def described_columns(plan: ImportPlan) -> list[dict]:
     for column in table_columns(source.table):
         if column in plan.headers_of:
             headers = source.references[column].headers if column in source.references else source.columns[column]
-            filled = ", else ".join(layout.headers[i] for i in present(layout, headers))
+            names = [layout.headers[i] for i in present(layout, headers)]
+            names += [
+                " + ".join(layout.headers[i] for i in group)
+                for group in present_groups(layout, source.joins.get(column, ()) if column in source.columns else ())
+            ]
+            filled = ", else ".join(names)
         elif column in source.lookups:
             look = source.lookups[column]
             filled = f"(looked up: {look.table}.{look.column} via {look.via})"

@@ -9,6 +9,13 @@ sheets are converted to a CSV first (openpyxl, streaming).
 :func:`raw_sql` reads the columns ``c0 .. cN`` (file order, all text) with the
 record number ``_rec``; a record's text line is ``first_line + _rec`` plus the line
 breaks inside quoted values before it (:func:`line_breaks_sql`).
+
+Every message names the file as the user gave it (:attr:`FileLayout.name`: the uploaded
+file's name in the app), never a temporary copy. A file without a header (0 bytes, or blank)
+is refused here; one with a header and no rows, once it has been read (the pipeline).
+
+The quarantine is read the same way (:func:`quarantine_layout`): its kept raw values, under
+the headers of the file they came from, are the columns ``c0 .. cN`` of a recheck.
 """
 
 from __future__ import annotations
@@ -42,21 +49,42 @@ class FileLayout:
     """How to read one file: its format, headers and CSV dialect."""
 
     path: Path
-    kind: str  # csv | json | parquet
+    kind: str  # csv | json | parquet | quarantine
     headers: tuple[str, ...]
     encoding: str = "utf-8"
     delimiter: str = ","
-    empty: bool = False  # no header at all (0 bytes or blank)
     parallel: bool = True  # DuckDB's parallel CSV reader
+    name: str = ""  # the file as the user named it (messages); default: the path's name
+
+    def __post_init__(self):
+        if not self.name:
+            object.__setattr__(self, "name", self.path.name)
 
     @property
     def first_line(self) -> int:
-        """The line of the first record: 2 below a CSV header, 1 in JSON lines and Parquet (row 1)."""
-        return 2 if self.kind == "csv" else 1
+        """The line of the first record: 2 below a CSV header, 1 in JSON lines and Parquet (row 1);
+        a recheck's ``_rec`` is the line itself."""
+        return {"csv": 2, "quarantine": 0}.get(self.kind, 1)
+
+    def bindings(self) -> dict[str, object]:
+        """The values :func:`raw_sql` binds: the file's path, or the JSON paths of the kept raw values."""
+        if self.kind == "quarantine":
+            return {f"qh{i}": _json_key(h) for i, h in enumerate(self.headers)}
+        return {"import_path": str(self.path)}
 
     @property
     def staged_columns(self) -> tuple[str, ...]:
         return tuple(f"c{i}" for i in range(len(self.headers)))
+
+
+def _json_key(header: str) -> str:
+    """The JSONPath of one key of a JSON object (quoted: a header may hold dots, brackets or spaces)."""
+    return '$."' + header.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quarantine_layout(headers: tuple[str, ...], name: str) -> FileLayout:
+    """The layout of a recheck: the quarantined rows of one file (``recheck_rows``: ``line``, ``raw_values``)."""
+    return FileLayout(Path(name), "quarantine", tuple(headers), name=name)
 
 
 def _encoding(sample: bytes) -> tuple[str, int]:
@@ -85,15 +113,16 @@ def _first_record(text: str) -> tuple[str, ...]:
     return delimiter, tuple(next(reader, []))
 
 
-def _xlsx_to_csv(path: Path, workdir: Path) -> Path:
+def _xlsx_to_csv(path: Path, workdir: Path, name: str) -> Path:
     """Write the first sheet of a workbook as UTF-8 CSV; dates as ISO text."""
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
+        reason = str(exc).replace(str(path), name)
         raise FileReadError(
-            f"{path} is not a readable Excel workbook ({exc}); save it again as .xlsx or CSV."
+            f"{name} is not a readable Excel workbook ({reason}); save it again as .xlsx or CSV."
         ) from None
     target = workdir / (path.stem + ".csv")
     with target.open("w", encoding="utf-8", newline="") as out:
@@ -117,41 +146,54 @@ def _xlsx_to_csv(path: Path, workdir: Path) -> Path:
     return target
 
 
-def describe_file(path: str | Path, workdir: Path | None = None) -> FileLayout:
-    """Work out how to read ``path``; raises :class:`FileReadError` when it cannot be read."""
+def _no_header(name: str, size: int) -> FileReadError:
+    what = "is empty (0 bytes)" if size == 0 else "holds no header row and no rows (only blank lines)"
+    return FileReadError(f"{name} {what}; export it again with its header and rows, then import it.")
+
+
+def describe_file(path: str | Path, workdir: Path | None = None, name: str | None = None) -> FileLayout:
+    """Work out how to read ``path``; raises :class:`FileReadError` when it cannot be read.
+
+    ``name`` is how messages call the file (default: the path given); a file without a
+    header (0 bytes or blank) is refused.
+    """
     path = Path(path)
+    name = name or str(path)
     if not path.is_file():
-        raise FileReadError(f"No file at {path}; check the path.")
+        raise FileReadError(f"No file {name}: nothing is there; check the path and the file name.")
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
-        path = _xlsx_to_csv(path, workdir or Path(tempfile.mkdtemp(prefix="revlens-import-")))
+        path = _xlsx_to_csv(path, workdir or Path(tempfile.mkdtemp(prefix="revlens-import-")), name)
         suffix = ".csv"
     if suffix in PARQUET_SUFFIXES or suffix in JSON_SUFFIXES:
         kind = "parquet" if suffix in PARQUET_SUFFIXES else "json"
-        if path.stat().st_size == 0:
-            return FileLayout(path, kind, (), empty=True)
+        size = path.stat().st_size
+        if size == 0 or (kind == "json" and not path.read_bytes()[:SAMPLE_BYTES].strip()):
+            raise _no_header(name, size)
         reader = "read_parquet" if kind == "parquet" else "read_json_auto"
         try:
             rows = duckdb.connect().execute(f"describe select * from {reader}(?)", [str(path)]).fetchall()
         except duckdb.Error as exc:
+            first = str(exc).splitlines()[0].replace(str(path), name)
             raise FileReadError(
-                f"{path} is not readable as {kind} ({str(exc).splitlines()[0]}); export it again or save it as CSV."
+                f"{name} is not readable as {kind} ({first}); export it again or save it as CSV."
             ) from None
-        return FileLayout(path, kind, tuple(r[0] for r in rows))
+        return FileLayout(path, kind, tuple(r[0] for r in rows), name=name)
     if suffix not in CSV_SUFFIXES:
         raise FileReadError(
-            f"{path} has the extension {suffix or '(none)'}; import .csv, .xlsx, .parquet or .jsonl files."
+            f"{name} has the extension {suffix or '(none)'}; import .csv, .xlsx, .parquet or .jsonl files."
         )
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     encoding, _ = _encoding(sample)
     text = sample.decode(_python_codec(encoding), errors="replace")
     if not text.strip():
-        return FileLayout(path, "csv", (), encoding, empty=True)
+        raise _no_header(name, path.stat().st_size)
     delimiter, headers = _first_record(text)
     if not any(h.strip() for h in headers):
-        raise FileReadError(f"The first line of {path} is not a header row; put the column names on line 1.")
-    return FileLayout(path, "csv", tuple(h.replace("\ufeff", "").strip() for h in headers), encoding, delimiter)
+        raise FileReadError(f"The first line of {name} is not a header row; put the column names on line 1.")
+    headers = tuple(h.replace("\ufeff", "").strip() for h in headers)
+    return FileLayout(path, "csv", headers, encoding, delimiter, name=name)
 
 
 def raw_sql(layout: FileLayout, limit: int | None = None, numbered: bool = True) -> str:
@@ -164,6 +206,11 @@ def raw_sql(layout: FileLayout, limit: int | None = None, numbered: bool = True)
     out (``numbered=False``), which keeps the scan fully parallel.
     """
     number = "row_number() over () - 1" if numbered else "null::bigint"
+    if layout.kind == "quarantine":
+        select = ", ".join(f"json_extract_string(raw_values, $qh{i}) as c{i}" for i in range(len(layout.headers)))
+        return f"select line as _rec, {select} from recheck_rows" + (
+            f" limit {int(limit)}" if limit is not None else ""
+        )
     if layout.kind != "csv":
         reader = "read_parquet" if layout.kind == "parquet" else "read_json_auto"
         select = ", ".join(f"#{i + 1}::varchar as {name}" for i, name in enumerate(layout.staged_columns))
@@ -184,8 +231,11 @@ def line_breaks_sql(layout: FileLayout) -> str:
     """A query of the records that hold line breaks inside quoted values: ``_rec, breaks``.
 
     A record's text line is ``first_line + _rec`` plus the breaks of the records before
-    it; most files have none, so the correction reads only this small result.
+    it; most files have none, so the correction reads only this small result. A recheck's
+    ``_rec`` is the line already.
     """
+    if layout.kind == "quarantine":
+        return "select null::bigint as _rec, 0 as breaks where false"
     counts = (
         " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in layout.staged_columns)
         or "0"
@@ -194,17 +244,17 @@ def line_breaks_sql(layout: FileLayout) -> str:
 
 
 def _explain_csv_error(layout: FileLayout, exc: duckdb.Error) -> FileReadError:
-    text = str(exc)
+    text = str(exc).replace(str(layout.path), layout.name)
     first = text.splitlines()[0]
     if "Expected Number of Columns" in text:
         line = first.split("Line:")[-1].strip() if "Line:" in first else "?"
         return FileReadError(
-            f"{layout.path} line {line} has more fields than the header's {len(layout.headers)}; "
+            f"{layout.name} line {line} has more fields than the header's {len(layout.headers)}; "
             f"put quotes around values that contain '{layout.delimiter}' and import again."
         )
     if "unicode" in text.lower():
-        return FileReadError(f"{layout.path} mixes text encodings ({first}); save it as UTF-8 and import again.")
-    return FileReadError(f"{layout.path} cannot be read as CSV ({first}); check that it is a delimited text export.")
+        return FileReadError(f"{layout.name} mixes text encodings ({first}); save it as UTF-8 and import again.")
+    return FileReadError(f"{layout.name} cannot be read as CSV ({first}); check that it is a delimited text export.")
 
 
 def with_read_retries(layout: FileLayout, run: Callable[[FileLayout], None]) -> FileLayout:
@@ -228,8 +278,8 @@ def with_read_retries(layout: FileLayout, run: Callable[[FileLayout], None]) -> 
             elif layout.kind == "csv":
                 raise _explain_csv_error(layout, exc) from None
             else:
+                first = text.splitlines()[0].replace(str(layout.path), layout.name)
                 raise FileReadError(
-                    f"{layout.path} cannot be read as {layout.kind} ({text.splitlines()[0]}); "
-                    "export it again or save it as CSV."
+                    f"{layout.name} cannot be read as {layout.kind} ({first}); export it again or save it as CSV."
                 ) from None
     raise _explain_csv_error(layout, last_error)

@@ -1,14 +1,18 @@
 """The import's rules: what a valid row is, how rows are enriched and matched, and the quality score.
 
 - :data:`ALLOWED_VALUES`: columns that must take a value of the warehouse's own vocabulary
-  (channels, cost categories);
+  (cost categories, email event types, content event kinds);
+- :data:`OPEN_VOCABULARIES`: columns whose values are the user's own (channels): the mapping's
+  ``values`` translate the synonyms it knows, and any other value is kept as its own name
+  (:func:`~analytics.imports.values.vocabulary_name`), never rejected;
 - :data:`BUSINESS_RULES`: per table, conditions a row must meet (NULLs pass), each with the
   reason a quarantined row shows;
 - :data:`FREE_MAIL_DOMAINS`: email domains that name no company, so a contact's company is
   never guessed from them (:func:`company_from_domain` guesses it from the others);
 - :func:`normalized`: how a duplicate-key column is compared (lower case, trimmed; a company
   without punctuation and legal suffix, :data:`COMPANY_SUFFIXES`);
-- :func:`quality_score`: the batch score from the spec's three validation layers.
+- :func:`quality_score`: the batch score from the spec's three validation layers and the
+  share of rows that load.
 
 The conditions are SQL over the warehouse's column names (identifiers from the schema only);
 :mod:`analytics.imports.sql` turns them into the checks of every row.
@@ -16,7 +20,7 @@ The conditions are SQL over the warehouse's column names (identifiers from the s
 
 from __future__ import annotations
 
-from analytics.warehouse.schema import CHANNELS, COST_CATEGORIES
+from analytics.warehouse.schema import CONTENT_EVENT_KINDS, COST_CATEGORIES, EMAIL_EVENT_TYPES
 
 FREE_MAIL_DOMAINS = (
     "gmail.com",
@@ -53,9 +57,16 @@ FREE_MAIL_DOMAINS = (
 
 # Values a column must take, from the warehouse's own vocabularies.
 ALLOWED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("touchpoints", "channel"): CHANNELS,
-    ("campaigns", "channel"): CHANNELS,
     ("campaign_costs", "category"): COST_CATEGORIES,
+    ("email_events", "event_type"): EMAIL_EVENT_TYPES,
+    ("content_events", "kind"): CONTENT_EVENT_KINDS,
+}
+
+# Columns whose vocabulary is the user's: an unmapped value is kept under its own name, with
+# the original text as its label (table channel_labels), and the import summary warns about it.
+OPEN_VOCABULARIES: dict[tuple[str, str], str] = {
+    ("touchpoints", "channel"): "channel",
+    ("campaigns", "channel"): "channel",
 }
 
 # table -> (condition that must hold, reason when it does not); NULLs pass.
@@ -76,6 +87,7 @@ BUSINESS_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("resolved_at is null or opened_at is null or resolved_at >= opened_at", "resolved before it was opened"),
     ),
     "touchpoints": (("engagement_score is null or engagement_score >= 0", "negative engagement score"),),
+    "sales_reps": (("capacity is null or capacity >= 0", "negative capacity"),),
 }
 
 # How a duplicate-key column is normalized before comparing.
@@ -108,22 +120,28 @@ def company_from_domain(domain: str) -> str:
     return f"nullif(upper(left({label}, 1)) || substr({label}, 2), '')"
 
 
-def quality_score(rows_read: int, structure_ok: int, content_ok: int, business_ok: int, merged: int) -> tuple:
-    """The batch quality score, 0-100, from the spec's three validation layers.
+def quality_score(
+    rows_read: int, structure_ok: int, content_ok: int, business_ok: int, merged: int, valid: int
+) -> tuple:
+    """The batch quality score, 0-100: how clean the rows are in the spec's three validation layers,
+    times the share of rows that load.
 
     .. math::
 
         S = \\frac{n_{structure\\,ok}}{n},\\quad C = \\frac{n_{content\\,ok}}{n},\\quad
-        B = \\frac{n_{business\\,ok} - n_{merged}}{n},\\qquad Q = 100\\,\\frac{S + C + B}{3}
+        B = \\frac{n_{business\\,ok} - n_{merged}}{n},\\quad V = \\frac{n_{valid}}{n},\\qquad
+        Q = 100\\,V\\,\\frac{S + C + B}{3}
 
-    where ``n`` is the rows read; a row is structure-ok when every non-empty typed
-    value parses, content-ok when its required values are present, its email is
-    well-formed and its channel/category allowed, and business-ok when it meets
-    :data:`BUSINESS_RULES`; a duplicate (merged row) counts against ``B``.
-    Returns ``(S, C, B, Q)`` rounded (fractions to 4 places, ``Q`` to 1), or
-    ``None`` four times for an empty batch.
+    where ``n`` is the rows read; a row is structure-ok when every non-empty typed value parses,
+    content-ok when its required values are present and resolve, its email is well-formed and its
+    category or event type allowed, and business-ok when it meets :data:`BUSINESS_RULES`; a
+    duplicate (merged row) counts against ``B``. A row is valid (it loads) when it passes all
+    three, so ``V`` is the validity: a file whose every row is quarantined scores 0, a clean file
+    without duplicates 100. Returns ``(S, C, B, V, Q)`` rounded (fractions to 4 places, ``Q``
+    to 1), or ``None`` five times for an empty batch.
     """
     if rows_read == 0:
-        return None, None, None, None
+        return None, None, None, None, None
     s, c, b = structure_ok / rows_read, content_ok / rows_read, (business_ok - merged) / rows_read
-    return round(s, 4), round(c, 4), round(b, 4), round(100 * (s + c + b) / 3, 1)
+    v = valid / rows_read
+    return round(s, 4), round(c, 4), round(b, 4), round(v, 4), round(100 * v * (s + c + b) / 3, 1)

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from analytics.imports import values as V
 from analytics.imports.mapping import table_columns
-from analytics.imports.plan import ImportPlan, present
+from analytics.imports.plan import ImportPlan, present, present_groups
 from analytics.imports.reading import line_breaks_sql, raw_sql
 from analytics.imports.rules import (
     ALLOWED_VALUES,
     BUSINESS_RULES,
     FREE_MAIL_DOMAINS,
+    OPEN_VOCABULARIES,
     company_from_domain,
     normalized,
     rule_columns,
@@ -36,6 +37,16 @@ from analytics.warehouse.runner import Query
 
 # The temporary tables an import creates (dropped before and after it).
 TEMP_TABLES = (
+    "import_keyhash",
+    "import_candidates",
+    "import_rejects",
+    "recheck_ledger",
+    "recheck_held",
+    "recheck_superseded",
+    "recheck_decision",
+    "recheck_lines",
+    "recheck_rows",
+    "import_ledger",
     "import_summary",
     "import_groups",
     "import_ranked",
@@ -46,36 +57,111 @@ TEMP_TABLES = (
 )
 
 
-def _text_of(plan: ImportPlan, headers: tuple[str, ...]) -> str:
-    found = present(plan.layout, headers)
-    if not found:
+def _text_of(plan: ImportPlan, headers: tuple[str, ...], groups: tuple[tuple[str, ...], ...] = ()) -> str:
+    """The first non-empty text of ``headers``, else of a group of headers joined with a space."""
+    parts = [V.text(f"c{i}") for i in present(plan.layout, headers)]
+    for group in present_groups(plan.layout, groups):
+        parts.append(f"nullif(concat_ws(' ', {', '.join(V.text(f'c{i}') for i in group)}), '')")
+    if not parts:
         return "null::varchar"
-    parts = [V.text(f"c{i}") for i in found]
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 
-def _mapped_text(plan: ImportPlan, column: str) -> str:
-    """The text feeding ``column`` after the mapping's values map, normalization and prefix."""
+def _value_map(plan: ImportPlan, column: str, expr: str) -> str:
+    """The mapping's ``values`` translation of ``expr`` (NULL when the map has no entry for it)."""
+    p = plan.params
+    # one map lookup (a CASE per value would repeat the text expression in every branch)
+    mapping = {k: v for k, v in plan.source.values.get(column, {}).items() if k != "*"}
+    if (plan.table, column) in OPEN_VOCABULARIES:
+        # the vocabulary's own names map to themselves: only a value the map does not know is normalized
+        mapping = {name: name for name in mapping.values()} | mapping
+    if not mapping:
+        return "null::varchar"
+    return (
+        f"map_extract_value(map({p(list(mapping))}::varchar[], {p(list(mapping.values()))}::varchar[]), lower({expr}))"
+    )
+
+
+def open_columns(plan: ImportPlan) -> list[str]:
+    """The columns of this import whose values are the user's own vocabulary (channels)."""
+    return [c for c in plan.fed if (plan.table, c) in OPEN_VOCABULARIES and c in plan.source.columns]
+
+
+def closed_columns(plan: ImportPlan) -> list[str]:
+    """The columns of this import that must take a value of the warehouse's vocabulary (categories, event types)."""
+    return [
+        c
+        for c in plan.fed
+        if (plan.table, c) in ALLOWED_VALUES and (c in plan.source.columns or c in plan.source.constants)
+    ]
+
+
+def _source_text(plan: ImportPlan, column: str) -> str:
+    """The file's text for ``column`` (or the mapping's constant), before the values map."""
     p, source = plan.params, plan.source
     expr = (
-        _text_of(plan, source.columns[column])
+        _text_of(plan, source.columns[column], source.joins.get(column, ()))
         if column in source.columns
         else f"{p(source.constants[column])}::varchar"
     )
     if column in source.constants and column in source.columns:
         expr = f"coalesce({expr}, {p(source.constants[column])})"
-    if column in source.values:
-        # one map lookup (a CASE per value would repeat the text expression in every branch)
-        mapping = {k: v for k, v in source.values[column].items() if k != "*"}
-        found = f"map_extract_value(map({p(list(mapping))}::varchar[], {p(list(mapping.values()))}::varchar[]), lower({expr}))"
-        default = p(source.values[column]["*"]) if "*" in source.values[column] else expr
+    return expr
+
+
+def _open_texts(plan: ImportPlan, column: str) -> list[str]:
+    """``o_<column>`` (the file's text) and ``f_<column>`` (what the values map makes of it) of an open
+    vocabulary, selected before ``t_<column>`` so that the map is looked up once per row."""
+    return [f"{_source_text(plan, column)} as o_{column}", f"{_value_map(plan, column, f'o_{column}')} as f_{column}"]
+
+
+def _unmapped_value(plan: ImportPlan, column: str) -> str:
+    """The original text of a value of an open vocabulary that the mapping neither translates nor names
+    (the import warns about these); NULL otherwise."""
+    return f"case when f_{column} is null then o_{column} end"
+
+
+def _mapped_text(plan: ImportPlan, column: str) -> str:
+    """The text feeding ``column`` after the mapping's values map, normalization and prefix."""
+    p, source = plan.params, plan.source
+    expr = _source_text(plan, column)
+    if (plan.table, column) in OPEN_VOCABULARIES:
+        # the user's own vocabulary: a value the map does not name is kept under its own name (the map
+        # lookup f_ and the text o_ come first in the same select, :func:`_open_texts`)
+        # (a CASE, not coalesce: DuckDB evaluates every argument of coalesce, and the regex is the costly one)
+        expr = f"case when f_{column} is null then {V.vocabulary_name(f'o_{column}')} else f_{column} end"
+    elif column in source.values or (plan.table, column) in ALLOWED_VALUES:
+        # a closed vocabulary (cost categories, event types) also takes its own names in any case
+        found = _value_map(plan, column, expr)
+        if "*" in source.values.get(column, {}):
+            default = p(source.values[column]["*"])
+        else:
+            default = V.vocabulary_name(expr) if (plan.table, column) in ALLOWED_VALUES else expr
         expr = f"(case when {expr} is null then null else coalesce({found}, {default}) end)"
+    if column in source.salesforce_id_columns:
+        expr = V.salesforce_id(expr)
     if column == "email":
         expr = f"lower({expr})"
     if column == "domain":
         expr = V.web_domain(expr)
     if column in source.prefix:
         expr = f"({p(source.prefix[column])} || {expr})"
+    return expr
+
+
+def match_key(by: str, expr: str) -> str:
+    """What a reference is matched on in the column ``by`` of the referenced table (both sides alike).
+
+    Salesforce ids by their 18-character form (a 15-character reference matches case-sensitively,
+    an 18-character one in any case); names and emails ignoring case; domains as web domains
+    (``https://www.Acme.com/`` matches ``acme.com``); other ids exactly.
+    """
+    if by == "salesforce_id":
+        return V.salesforce_match_key(expr)
+    if by in ("name", "email"):
+        return f"lower({expr})"
+    if by == "domain":
+        return V.web_domain(expr)
     return expr
 
 
@@ -98,7 +184,10 @@ def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
     source, p, types = plan.source, plan.params, plan.types
     direct = [c for c in plan.fed if c in source.columns or c in source.constants]
     mapped = ", ".join(
-        [f"{_mapped_text(plan, c)} as t_{c}" for c in direct]
+        [text for c in open_columns(plan) for text in _open_texts(plan, c)]
+        + [f"{_mapped_text(plan, c)} as t_{c}" for c in direct]
+        + [f"{_unmapped_value(plan, c)} as _unmapped_{c}" for c in open_columns(plan)]
+        + [f"{_source_text(plan, c)} as o_{c}" for c in closed_columns(plan)]
         + [f"trim(split_part({_text_of(plan, r.headers)}, ';', 1)) as t_{c}" for c, r in source.references.items()]
     )
     extra = _json_of(plan, plan.unmapped, "raw")
@@ -110,7 +199,6 @@ def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
         ref_pk = table_columns(ref.table)[0]
         for j, by in enumerate(ref.by):
             alias = f"ref_{column}_{j}"
-            fold = "lower" if by == "name" else ""
             merged = (
                 (
                     f"union all select merged_key, record_id from import_merge_log "
@@ -120,9 +208,9 @@ def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
                 else ""
             )
             ref_joins.append(
-                f"left join (select {fold}(k) as k, min(id) as id from (select cast({by} as varchar) as k, "
+                f"left join (select {match_key(by, 'k')} as k, min(id) as id from (select cast({by} as varchar) as k, "
                 f"{ref_pk} as id from {ref.table} where {by} is not null {merged}) group by 1) {alias} "
-                f"on {alias}.k = {fold}(parsed.t_{column})"
+                f"on {alias}.k = {match_key(by, f'parsed.t_{column}')}"
             )
             ids.append(f"{alias}.id")
         fallback = "null" if ref.must_exist else f"{p(ref.prefix)} || parsed.t_{column}"
@@ -179,7 +267,10 @@ def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
         if types[c] in V.PARSERS
     ]
     content = []
-    for c in dict.fromkeys(source.required + source.key):
+    # a one-column key is required; the parts of a longer key only when the mapping says so (a cost
+    # line's platform may be empty)
+    required = tuple(dict.fromkeys(source.required + (source.key if len(source.key) == 1 else ())))
+    for c in required:
         where = plan.headers_of.get(c, c)
         if c in source.references:
             content.append((f"t_{c} is null", p(where + " is empty")))
@@ -201,6 +292,17 @@ def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
             content.append((f"{c} is null and t_{c} is null", p(where + " is empty")))
         else:
             content.append((f"{c} is null", p(where + " is empty")))
+    for c, ref in source.references.items():
+        if ref.must_exist and c not in required:
+            # an optional reference that names a record the warehouse does not have is not dropped
+            where = plan.headers_of.get(c, c)
+            content.append(
+                (
+                    f"t_{c} is not null and {c} is null",
+                    f"{p(where)} || ' \"' || t_{c} || '\" matches no row of {ref.table}; '"
+                    f" || 'import that first or fix the value'",
+                )
+            )
     if "email" in plan.fed:
         content.append(
             (
@@ -208,18 +310,19 @@ def checked_ctes(plan: ImportPlan, numbered: bool = True) -> str:
                 f"{p(plan.headers_of.get('email', 'email'))} || ' \"' || email || '\" is not a valid email address'",
             )
         )
-    for (table, column), allowed in ALLOWED_VALUES.items():
-        if table == source.table and column in plan.fed:
-            fix = f'; map it under "values" > "{column}" in {source.mapping_file.name}'
-            # the vocabulary is the warehouse's own (code constants), inlined: a bound list, or
-            # NOT IN, would be planned as a join
-            vocabulary = ", ".join("'" + value.replace("'", "''") + "'" for value in allowed)
-            content.append(
-                (
-                    f"{column} is not null and not list_contains([{vocabulary}], {column})",
-                    f"{p(column)} || ' \"' || {column} || '\" is not one of ' || {p(', '.join(allowed))} || {p(fix)}",
-                )
+    for column in closed_columns(plan):
+        allowed = ALLOWED_VALUES[(source.table, column)]
+        fix = f'; map it under "values" > "{column}" in {source.mapping_file.name}'
+        # the vocabulary is the warehouse's own (code constants), inlined: a bound list, or
+        # NOT IN, would be planned as a join
+        vocabulary = ", ".join("'" + value.replace("'", "''") + "'" for value in allowed)
+        where = plan.headers_of.get(column, column)
+        content.append(
+            (
+                f"{column} is not null and not list_contains([{vocabulary}], {column})",
+                f"{p(where)} || ' \"' || o_{column} || '\" is not one of ' || {p(', '.join(allowed))} || {p(fix)}",
             )
+        )
     business = [
         (f"not ({rule})", p(reason))
         for rule, reason in BUSINESS_RULES.get(source.table, ())
@@ -281,7 +384,9 @@ def typed_sql(plan: ImportPlan, numbered: bool = True) -> str:
     source, p, table = plan.source, plan.params, plan.table
     pk = source.primary_key
     key_v, key_t = _key_expr(source.key, "valid"), _key_expr(source.key, "t")
-    key_not_null = " and ".join(f"t.{c} is not null" for c in source.key)
+    # the parts of a key that may be empty (a cost line's platform) are compared as ''
+    needed = [c for c in source.key if len(source.key) == 1 or c in source.required] or list(source.key)
+    key_not_null = " and ".join(f"t.{c} is not null" for c in needed)
     existing_id = f"min(t.{pk})" if pk else key_t
     group_by = "group by 1" if pk else ""
     distinct = "" if pk else "distinct"
@@ -324,17 +429,159 @@ def typed_sql(plan: ImportPlan, numbered: bool = True) -> str:
         select * from targeted"""
 
 
-def staged_sql(plan: ImportPlan) -> str:
+def staged_sql(plan: ImportPlan, where: str = "") -> str:
     """SQL creating ``import_typed``: the one pass that reads and parses the file.
 
     It keeps per row what later statements need (typed columns, checks, target, match,
     line) and not the text: a file is parsed once, and the writes copy typed columns.
+    ``where`` keeps only some rows (the streaming path keeps the rows whose key needs a merge).
     """
+    unmapped = "".join(f", _unmapped_{c}" for c in open_columns(plan))
     return f"""
         create temp table import_typed as
         select _rec, _valid, _structure_ok, _content_ok, _business_ok, _enriched, _match, _target,
-               {", ".join(plan.fed)}, extra
-        from ({typed_sql(plan)}) typed"""
+               {", ".join(plan.fed)}, extra{unmapped}
+        from ({typed_sql(plan)}) typed
+        {f"where {where}" if where else ""}"""
+
+
+# -- streaming: the rows that need no merge go from the file to the table in one pass -----------
+
+
+def empty_table_sql(statement: str, described: list[tuple]) -> str:
+    """The DDL of the (empty) table a ``create temp table ... as select ...`` statement would make, from
+    the DESCRIBE of its select (``described``): the file is not read (``limit 0`` still scanned it)."""
+    head = statement.split(" as", 1)[0]
+    columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type, *_ in described)
+    return f"{head.strip()} ({columns})"
+
+
+def select_of(statement: str) -> str:
+    """The select of a ``create temp table ... as select ...`` statement."""
+    return statement.split(" as", 1)[1]
+
+
+def streams(plan: ImportPlan) -> bool:
+    """Whether this import can stream (:func:`stream_statements`): a plain key of the file's own columns,
+    no duplicate rule, no ledger, not a recheck, and unmapped columns only where the table keeps ``extra``."""
+    source = plan.source
+    return (
+        not plan.recheck
+        and not source.ledger
+        and not source.duplicates
+        and plan.table != "contacts"  # contacts are enriched and matched by email + company
+        and all(c in source.columns or c in source.constants for c in source.key)
+        and not (plan.unmapped and "extra" not in table_columns(plan.table))
+    )
+
+
+def _key_hash(plan: ImportPlan, alias: str) -> str:
+    return f"hash({_key_expr(plan.source.key, alias)})"
+
+
+def key_hash_sql(plan: ImportPlan) -> str:
+    """``import_keyhash``: per hash of a row's key, its rows (one light pass over the key columns only).
+
+    Its sum is the file's row count; a hash counted twice, or one the table holds already, marks the
+    keys that need the merge (a hash collision only sends a row the longer way, never a wrong one).
+    """
+    types = plan.types
+    opens = open_columns(plan)
+    cols = ", ".join(
+        [text for c in opens for text in _open_texts(plan, c)]
+        + [f"{_unmapped_value(plan, c)} as _unmapped_{c}" for c in opens]
+        + [f"{V.parse(_mapped_text(plan, c), types[c])} as {c}" for c in plan.source.key]
+    )
+    # a channel the mapping does not name, per key (the summary's warning and the label table)
+    unmapped = "".join(f", min(_unmapped_{c}) as _unmapped_{c}" for c in opens)
+    return f"""
+        create temp table import_keyhash as
+        select {_key_hash(plan, "k")} as h, count(*) as n{unmapped}
+        from (select {cols} from ({raw_sql(plan.layout, numbered=False)}) raw) k
+        group by 1"""
+
+
+def candidates_sql(plan: ImportPlan) -> str:
+    """``import_candidates``: the key hashes whose rows take the merge path (repeated in the file, or held)."""
+    source = plan.source
+    needed = [c for c in source.key if len(source.key) == 1 or c in source.required] or list(source.key)
+    key_not_null = " and ".join(f"t.{c} is not null" for c in needed)
+    return f"""
+        create temp table import_candidates as
+        select h from import_keyhash where n > 1
+        union
+        select {_key_hash(plan, "t")} from {plan.table} t
+        where {key_not_null} and {_key_hash(plan, "t")} in (select h from import_keyhash)"""
+
+
+def stream_insert_sql(plan: ImportPlan) -> str:
+    """Insert the valid rows whose key needs no merge straight from the file (no staging, no line numbers)."""
+    source, table = plan.source, plan.table
+    pk, cols = source.primary_key, plan.fed
+    extra_cols = ["extra"] if "extra" in table_columns(table) else []
+    insert_cols = ", ".join(([pk] if pk and pk not in cols else []) + cols + extra_cols)
+    select_cols = ", ".join((["_target"] if pk and pk not in cols else []) + cols + extra_cols)
+    return f"""
+        insert into {table} ({insert_cols})
+        select {select_cols} from ({typed_sql(plan, numbered=False)}) t
+        where _valid and {_key_hash(plan, "t")} not in (select h from import_candidates)"""
+
+
+def stream_merge_rows_sql(plan: ImportPlan) -> str:
+    """``import_typed`` with the valid rows whose key needs the merge (repeated, or held already)."""
+    return staged_sql(plan, where=f"_valid and {_key_hash(plan, 'typed')} in (select h from import_candidates)")
+
+
+def stream_rejects_sql(plan: ImportPlan) -> str:
+    """``import_rejects``: every row that fails a check, with its checks, reasons and raw values."""
+    all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "typed")
+    unmapped = "".join(f", _unmapped_{c}" for c in open_columns(plan))
+    return f"""
+        create temp table import_rejects as
+        select _rec, _structure_ok, _content_ok, _business_ok, _reason, {all_raw} as raw_values{unmapped},
+               {_key_hash(plan, "typed")} in (select h from import_candidates) as _candidate
+        from ({typed_sql(plan)}) typed
+        where not _valid"""
+
+
+def stream_quarantine_sql(plan: ImportPlan, run_id: str, file_label: str) -> str:
+    """Quarantine the rejected rows of a streamed import (``import_rejects``; ``import_breaks`` exists)."""
+    p = plan.params
+    return f"""
+        insert into import_quarantine (run_id, source, table_name, file, line, reason, raw_values)
+        select {p(run_id)}, {p(plan.source.name)}, {p(plan.table)}, {p(file_label)}, {_line(plan, "r")}, _reason,
+               raw_values
+        from import_rejects r"""
+
+
+STREAM_COUNTS = Query(
+    "imports.stream_counts",
+    """
+    with rejected as (
+        select count(*) as n,
+               count(*) filter (where not _structure_ok) as structure_failed,
+               count(*) filter (where not _content_ok) as content_failed,
+               count(*) filter (where not _business_ok) as business_failed
+        from import_rejects
+    ),
+    merging as (
+        select count(*) as n from import_typed
+    ),
+    grouped as (
+        select count(*) filter (where not has_existing) as n_group_loaded,
+               count(*) filter (where has_key) as n_group_updated,
+               coalesce(sum(n), 0) as n_grouped
+        from import_groups
+    )
+    select $n_read, rejected.n, $n_read - structure_failed, $n_read - content_failed, $n_read - business_failed, 0,
+           $n_streamed + merging.n - n_grouped + n_group_loaded,
+           n_group_updated,
+           n_grouped - n_group_loaded - n_group_updated
+    from rejected, merging, grouped""",
+    """Row counts of a streamed import (the columns of COUNTS): the streamed rows are loaded; the rows that
+    took the merge path count as COUNTS counts them; every rejected row is quarantined, and a layer's
+    passing rows are the rows read less the rejected rows that failed it.""",
+)
 
 
 def _line(plan: ImportPlan, alias: str) -> str:
@@ -438,7 +685,7 @@ def merge_statements(plan: ImportPlan, run_id: str, file_label: str, has_groups:
             ordered as (
                 select *,
                        row_number() over (partition by _target order by {_recency(plan)} desc nulls last,
-                                          _src desc, _rec desc nulls last) as _r,
+                                          _src {"asc" if plan.recheck else "desc"}, _rec desc nulls last) as _r,
                        row_number() over (partition by _target order by _src, {_recency(plan)} desc nulls last,
                                           _rec desc nulls last) as _r_key
                 from candidates
@@ -509,11 +756,242 @@ COUNT_NAMES = (
     "merged",
 )
 
+RUN_COLUMNS = (
+    "run_id",
+    "source",
+    "table_name",
+    "file",
+    "mapping",
+    "started_at",
+    "finished_at",
+    "rows_read",
+    "rows_loaded",
+    "rows_updated",
+    "rows_merged",
+    "rows_quarantined",
+    "rows_enriched",
+    "structure_score",
+    "content_score",
+    "business_score",
+    "quality_score",
+    "headers",
+    "unmapped",
+    "kind",
+    "rechecked_run_id",
+    "validity_score",
+    "amount_read",
+    "amount_loaded",
+    "amount_quarantined",
+    "amount_replaced",
+    "warnings",
+    "mapping_text",
+)
 RECORD_RUN = Query(
     "imports.record_run",
-    """insert into import_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-    "The ledger row of one import run (counts, scores, headers).",
+    f"insert into import_runs ({', '.join(RUN_COLUMNS)}) values ({', '.join('$' + c for c in RUN_COLUMNS)})",
+    "The ledger row of one import run (counts, scores, money, warnings, headers, the mapping's text).",
 )
+
+
+# -- ledgers: lines that add up (cost sheets) -------------------------------------------------
+
+
+def _ledger_select(plan: ImportPlan, alias: str = "") -> str:
+    """Per key of the valid lines: the key's columns, the sum of each ledger column, the first value of the rest."""
+    source = plan.source
+    cols = []
+    for c in plan.fed:
+        if c in source.key:
+            cols.append(f"any_value({alias}{c}) as {c}")
+        elif c in source.ledger:
+            cast = "double" if plan.types[c] == "double" else plan.types[c]
+            cols.append(f"cast(sum(cast({alias}{c} as decimal(38, 6))) as {cast}) as {c}")
+        else:
+            cols.append(f"arg_min({alias}{c}, {alias}_rec) filter (where {alias}{c} is not null) as {c}")
+    cols.append(f"arg_min({alias}extra, {alias}_rec) filter (where {alias}extra is not null) as extra")
+    return ", ".join(cols)
+
+
+def ledger_sql(plan: ImportPlan) -> str:
+    """``import_ledger``: one row per key of the sheet's valid lines, their ledger columns summed."""
+    return f"""
+        create temp table import_ledger as
+        select _target, count(*) as _lines, {_ledger_select(plan)}
+        from import_typed
+        where _valid
+        group by _target"""
+
+
+def _amount(plan: ImportPlan) -> str:
+    return plan.source.ledger[0]
+
+
+def ledger_held_sql(plan: ImportPlan, keys: str = "import_ledger") -> str:
+    """What the warehouse holds now for the keys of ``keys`` (the first ledger column, summed exactly)."""
+    key = _key_expr(plan.source.key, "t")
+    return (
+        f"select coalesce(sum(cast(t.{_amount(plan)} as decimal(38, 6))), 0) from {plan.table} t "
+        f"where {key} in (select _target from {keys})"
+    )
+
+
+def ledger_statements(plan: ImportPlan, run_id: str, keys: str = "import_ledger") -> list[str]:
+    """Replace what the warehouse holds for each key of ``keys`` by the key's row there, and note the run
+    that set it (``import_ledger_keys``; a recheck asks it whether a later import has replaced a key)."""
+    p, table, source = plan.params, plan.table, plan.source
+    cols = ", ".join(plan.fed)
+    key = _key_expr(source.key, "t")
+    statements = [
+        f"delete from {table} t where {key} in (select _target from {keys})",
+        f"insert into {table} ({cols}) select {cols} from {keys}",
+        f"""delete from import_ledger_keys
+            where table_name = {p(table)} and record_key in (select _target from {keys})""",
+        f"""insert into import_ledger_keys (table_name, record_key, run_id, amount)
+            select {p(table)}, _target, {p(run_id)}, {_amount(plan)} from {keys}""",
+    ]
+    if plan.unmapped and "extra" not in table_columns(table):
+        statements += [
+            f"""delete from import_extra
+               where table_name = $extra_table and record_key in (select _target from {keys})""",
+            f"insert into import_extra select $extra_table, _target, extra from {keys} where extra is not null",
+        ]
+    return statements
+
+
+def ledger_money_sql(plan: ImportPlan) -> str:
+    """The money of the sheet: ``(read, loaded, quarantined)``, exact sums of its first ledger column."""
+    amount = f"cast({_amount(plan)} as decimal(38, 6))"
+    return f"""
+        select coalesce(sum({amount}), 0),
+               coalesce(sum({amount}) filter (where _valid), 0),
+               coalesce(sum({amount}) filter (where not _valid), 0)
+        from import_typed"""
+
+
+LEDGER_COUNTS = Query(
+    "imports.ledger_counts",
+    """
+    with totals as (
+        select n_read, n_read - n_valid as n_quarantined, n_structure_ok, n_content_ok, n_business_ok,
+               n_enriched
+        from import_summary
+    ),
+    lines as (
+        select count(*) filter (where _valid and _match = 'new') as n_loaded,
+               count(*) filter (where _valid and _match <> 'new') as n_updated
+        from import_typed
+    )
+    select n_read, n_quarantined, n_structure_ok, n_content_ok, n_business_ok, n_enriched,
+           n_loaded, n_updated, 0 as n_merged
+    from totals, lines""",
+    """Row counts of a ledger (a cost sheet): every valid line is in its key's total, so none is merged; a
+    line is loaded when its key is new to the warehouse and updated when its key's total is replaced.""",
+)
+
+
+# -- rechecking the quarantine ------------------------------------------------------------------
+
+
+def recheck_rows_sql() -> str:
+    """``recheck_rows``: the unresolved quarantined rows of one run (``$recheck_run``), with their line."""
+    return """
+        create temp table recheck_rows as
+        select line, raw_values from import_quarantine
+        where run_id = $recheck_run and resolved_run_id is null"""
+
+
+def recheck_reasons_sql(plan: ImportPlan) -> str:
+    """Rows that still fail keep their place in the quarantine, with the reasons of today's checks."""
+    return f"""
+        update import_quarantine q set reason = typed._reason
+        from ({typed_sql(plan)}) typed
+        where q.run_id = $recheck_run and q.resolved_run_id is null and q.line = typed._rec and not typed._valid"""
+
+
+def recheck_resolved_sql(plan: ImportPlan, rechecked_in: str) -> str:
+    """Rows that now pass are marked resolved by the recheck run ``rechecked_in`` (their raw values stay)."""
+    return f"""
+        update import_quarantine q set resolved_run_id = {plan.params(rechecked_in)}
+        where q.run_id = $recheck_run and q.resolved_run_id is null
+          and q.line in (select _rec from import_typed where _valid and _rec not in (select _rec from recheck_superseded))"""
+
+
+def recheck_ledger_sql(plan: ImportPlan) -> list[str]:
+    """A recheck of a sheet's lines (``import_typed`` of run ``$recheck_run``, started ``$recheck_started``).
+
+    Per key of the lines that now pass:
+
+    - *superseded* when a later import has set the key (``import_ledger_keys``): the lines stay in
+      the quarantine, with that reason, and change nothing;
+    - *added* when this run set the key's total: the lines add to it (the sheet's total grows);
+    - *replaced* otherwise (the key's total came from an earlier import, or from no import): the
+      sheet is the later word on the key, so its lines' total replaces it.
+
+    Leaves ``recheck_ledger`` (the keys to write: their new rows) and ``recheck_superseded`` (lines).
+    """
+    p, table, source = plan.params, plan.table, plan.source
+    key = _key_expr(source.key, "t")
+    merged_cols = []
+    for c in plan.fed:
+        if c in source.key:
+            merged_cols.append(f"l.{c}")
+        elif c in source.ledger:
+            merged_cols.append(
+                f"case when d.decision = 'add' then cast(coalesce(h.{c}, 0) as decimal(38, 6)) + "
+                f"cast(coalesce(l.{c}, 0) as decimal(38, 6)) else l.{c} end::{plan.types[c]} as {c}"
+            )
+        else:
+            merged_cols.append(f"case when d.decision = 'add' then coalesce(h.{c}, l.{c}) else l.{c} end as {c}")
+    held_cols = ", ".join(
+        f"sum(cast(t.{c} as decimal(38, 6))) as {c}" if c in source.ledger else f"arg_min(t.{c}, t.{c} is null) as {c}"
+        for c in plan.fed
+        if c not in source.key
+    )
+    return [
+        f"""create temp table recheck_lines as
+            select _target, count(*) as _lines, {_ledger_select(plan)}
+            from import_typed where _valid group by _target""",
+        f"""create temp table recheck_decision as
+            select l._target,
+                   case when k.run_id is not null and k.run_id <> $recheck_run
+                             and coalesce(kr.started_at, timestamp '1970-01-01') > $recheck_started then 'superseded'
+                        when k.run_id = $recheck_run then 'add'
+                        else 'replace' end as decision,
+                   kr.file as superseded_by
+            from recheck_lines l
+            left join import_ledger_keys k on k.table_name = {p(table)} and k.record_key = l._target
+            left join import_runs kr on kr.run_id = k.run_id""",
+        """create temp table recheck_superseded as
+            select t._rec, d.superseded_by from import_typed t join recheck_decision d using (_target)
+            where t._valid and d.decision = 'superseded'""",
+        f"""create temp table recheck_held as
+            select {key} as _target, {held_cols}
+            from {table} t
+            where {key} in (select _target from recheck_decision where decision = 'add')
+            group by 1""",
+        f"""create temp table recheck_ledger as
+            select l._target, {", ".join(merged_cols)}, l.extra, d.decision
+            from recheck_lines l
+            join recheck_decision d using (_target)
+            left join recheck_held h using (_target)
+            where d.decision <> 'superseded'""",
+        f"""update import_quarantine q
+            set reason = 'superseded: a later import (' || s.superseded_by || ') replaced the total of this line''s '
+                         || {p(" + ".join(source.key))} || '; import the sheet again to change it'
+            from recheck_superseded s
+            where q.run_id = $recheck_run and q.resolved_run_id is null and q.line = s._rec""",
+    ]
+
+
+def recheck_ledger_money_sql(plan: ImportPlan) -> str:
+    """``(read, loaded, quarantined, held_before_added)``: the rechecked lines' money and what the added-to keys held."""
+    amount = f"cast(t.{_amount(plan)} as decimal(38, 6))"
+    return f"""
+        select coalesce(sum({amount}), 0),
+               coalesce(sum({amount}) filter (where t._valid and t._rec not in (select _rec from recheck_superseded)), 0),
+               coalesce(sum({amount}) filter (where not t._valid or t._rec in (select _rec from recheck_superseded)), 0),
+               (select coalesce(sum(cast({_amount(plan)} as decimal(38, 6))), 0) from recheck_held)
+        from import_typed t"""
 
 
 def breaks_sql(plan: ImportPlan) -> str:
@@ -534,7 +1012,7 @@ def quarantine_sql(plan: ImportPlan, run_id: str, file_label: str) -> str:
     source = plan.source
     all_raw = _json_of(plan, list(range(len(plan.layout.headers))), "typed")
     return f"""
-            insert into import_quarantine
+            insert into import_quarantine (run_id, source, table_name, file, line, reason, raw_values)
             select {plan.params(run_id)}, {plan.params(source.name)}, {plan.params(source.table)},
                    {plan.params(file_label)}, {_line(plan, "typed")}, _reason, {all_raw}
             from ({typed_sql(plan)}) typed

@@ -7,10 +7,13 @@ the pipeline reports as a structure error with the original text.
 - Timestamps: ISO 8601 with or without time, ``T``, fractions and offsets
   (converted to UTC: the import session runs in UTC), US ``MM/DD/YYYY`` with
   optional ``HH:MM[:SS]`` or ``HH:MM AM``, European ``DD.MM.YYYY``, and Excel
-  serial dates (days since 1899-12-30, five digits with an optional fraction).
+  serial dates (days since 1899-12-30, five digits with an optional fraction), and Unix
+  epoch times in seconds (10 digits) or milliseconds (13 digits, as HubSpot's APIs write them).
 - Numbers: plain, or with thousand separators and a currency sign:
   ``1,234.50``, ``$1,234``, ``1.234,50``, ``1 234,50``, ``12,5``.
 - Booleans: true/false, yes/no, y/n, t/f, 1/0 (any case).
+- Salesforce ids (:func:`salesforce_id`): a 15-character id becomes its 18-character form.
+- Names of a user's own vocabulary (:func:`vocabulary_name`): ``Email Nurture`` → ``email_nurture``.
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 
 def text(expr: str) -> str:
     """Trimmed text, NULL when empty (trims only values with spaces around: most have none)."""
+    # LIKE with a space at either end measured faster than starts_with/ends_with (1.15 s vs 1.34 s for
+    # seven columns of 2 million rows)
     return (
-        f"case when starts_with({expr}, ' ') or ends_with({expr}, ' ') or {expr} = '' "
-        f"then nullif(trim({expr}), '') else {expr} end"
+        f"case when {expr} like ' %' or {expr} like '% ' or {expr} = '' then nullif(trim({expr}), '') else {expr} end"
     )
 
 
@@ -54,7 +58,16 @@ def timestamp(expr: str) -> str:
         f"else coalesce(try_cast({expr} as timestamp), "
         f"try_strptime({expr}, [{formats}]), "
         f"case when regexp_full_match({expr}, '[1-9][0-9]{{4}}(\\.[0-9]+)?') "
-        f"then make_timestamp(cast((cast({expr} as double) - {EXCEL_EPOCH_DAYS}) * 86400000000 as bigint)) end) end"
+        f"then make_timestamp(cast((cast({expr} as double) - {EXCEL_EPOCH_DAYS}) * 86400000000 as bigint)) end, "
+        f"{_epoch(expr)}) end"
+    )
+
+
+def _epoch(expr: str) -> str:
+    """Unix epoch seconds (10 digits) or milliseconds (13 digits) as a UTC timestamp."""
+    return (
+        f"case when regexp_full_match({expr}, '[0-9]{{13}}') then make_timestamp(cast({expr} as bigint) * 1000) "
+        f"when regexp_full_match({expr}, '[0-9]{{10}}') then make_timestamp(cast({expr} as bigint) * 1000000) end"
     )
 
 
@@ -87,6 +100,62 @@ def boolean(expr: str) -> str:
 def web_domain(expr: str) -> str:
     """``https://www.Acme.com/about`` -> ``acme.com``."""
     return f"nullif(regexp_replace(lower({expr}), '^([a-z]+://)?(www\\.)?([^/:?#]*).*$', '\\3'), '')"
+
+
+SALESFORCE_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def salesforce_id18(record_id: str) -> str:
+    """The 18-character form of a Salesforce id, as Salesforce computes it (other text is returned as is).
+
+    The three suffix characters make the id safe where case is lost: for each 5-character
+    chunk of the 15-character id, bit ``i`` is set when character ``i`` of the chunk is an
+    upper-case letter, and the 5-bit number picks a character of ``A..Z0..5``::
+
+        suffix_k = ALPHABET[ sum_{i=0..4} 2^i [c_{5k+i} in 'A'..'Z'] ],   k = 0, 1, 2
+
+    ``00D000000000062`` → ``00D000000000062EAA``.
+    """
+    if len(record_id) != 15 or not record_id.isascii() or not record_id.isalnum():
+        return record_id
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(1 << i for i, char in enumerate(record_id[5 * chunk : 5 * chunk + 5]) if "A" <= char <= "Z")
+        suffix += SALESFORCE_SUFFIX_ALPHABET[bits]
+    return record_id + suffix
+
+
+def salesforce_id(expr: str) -> str:
+    """SQL of :func:`salesforce_id18`: a 15-character id with its checksum suffix; other text unchanged."""
+    chunks = []
+    for chunk in range(3):
+        bits = " + ".join(
+            f"(case when ascii(substr({expr}, {5 * chunk + i + 1}, 1)) between 65 and 90 then {1 << i} else 0 end)"
+            for i in range(5)
+        )
+        chunks.append(f"substr('{SALESFORCE_SUFFIX_ALPHABET}', {bits} + 1, 1)")
+    return (
+        f"case when regexp_full_match({expr}, '[A-Za-z0-9]{{15}}') then {expr} || {' || '.join(chunks)} else {expr} end"
+    )
+
+
+def salesforce_match_key(expr: str) -> str:
+    """What a Salesforce id is matched on: its 18-character form, ignoring case.
+
+    The 18-character form is the one Salesforce made for case-blind comparison: two ids whose
+    15-character forms differ only in case have different suffixes. So a reference given as 15
+    characters matches case-sensitively, and one given as 18 characters matches either case.
+    """
+    return f"lower({salesforce_id(expr)})"
+
+
+def vocabulary_name(expr: str) -> str:
+    """A value of the user's own vocabulary as a machine name: lower case, words joined by ``_``.
+
+    ``Email Nurture`` → ``email_nurture``, ``Content-Syndication (EU)`` → ``content_syndication_eu``;
+    a machine name is unchanged (``paid_search``).
+    """
+    return f"nullif(trim(regexp_replace(lower({expr}), '[^\\pL\\pN]+', '_', 'g'), '_'), '')"
 
 
 PARSERS = {

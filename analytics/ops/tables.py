@@ -200,8 +200,66 @@ rep_availability = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Budget scenarios (analytics.finance.reallocation.scenarios): a named set of budget inputs
+# saved on the Budget page, with the advice's summary, to compare side by side.
+budget_scenarios = sa.Table(
+    "budget_scenarios",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("created_by", sa.String(254), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),  # JSON: total, objective, model, max shift, bounds, locks
+    sa.Column("result", sa.Text, nullable=False),  # JSON: the spec-shaped advice
+    sa.UniqueConstraint("name", "created_by", name="uq_budget_scenarios_name"),
+)
+
+# Feature adoption (analytics.customers.adoption): its saved configuration, the milestone campaigns
+# triggered, and each campaign's arms (one row per account, feature and milestone: it fires once).
+adoption_config = sa.Table(
+    "adoption_config",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("config", sa.Text, nullable=False),  # JSON: thresholds, key/advanced features, templates, holdout
+    sa.Column("saved_by", sa.String(254), nullable=False),
+    sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+adoption_campaigns = sa.Table(
+    "adoption_campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("milestone", sa.String(32), nullable=False),
+    sa.Column("feature", sa.String(200), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),  # the data date the milestones were found on
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("target_id", sa.String(100)),
+    sa.Column("action_id", sa.Integer),  # the write-back action in action_outbox
+    sa.Column("holdout_share", sa.Float, nullable=False),
+    sa.Column("seed", sa.Integer, nullable=False),
+    sa.Column("eligible", sa.Integer, nullable=False),
+    sa.Column("treated", sa.Integer, nullable=False),
+    sa.Column("held_out", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.String(254), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+adoption_assignments = sa.Table(
+    "adoption_assignments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", sa.Integer, nullable=False),
+    sa.Column("account_id", sa.String(100), nullable=False),
+    sa.Column("feature", sa.String(200), nullable=False),
+    sa.Column("milestone", sa.String(32), nullable=False),
+    sa.Column("arm", sa.String(16), nullable=False),  # treated | holdout
+    sa.Column("adoption_before", sa.Float),  # the adoption rate on the campaign's data date
+    sa.UniqueConstraint("account_id", "feature", "milestone", name="uq_adoption_assignments_once"),
+    sa.Index("ix_adoption_assignments_campaign", "campaign_id"),
+)
+
 # Bump when a table or column is added; migrate() records it in schema_version.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 schema_version = sa.Table(
     "schema_version",

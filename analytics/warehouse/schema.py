@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import duckdb
 
+# The demo's channels. A warehouse's channels are whatever its data holds: an import keeps a
+# channel that is not here under its own name (analytics.imports), and nothing else relies on this list.
 CHANNELS = (
     "email",
     "paid_search",
@@ -20,6 +22,8 @@ CHANNELS = (
 )
 COST_CATEGORIES = ("media_spend", "creative_production", "platform_fees", "operational_overhead")
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
+EMAIL_EVENT_TYPES = ("sent", "delivered", "open", "click", "unsubscribe", "bounce")
+CONTENT_EVENT_KINDS = ("blog_read", "webinar", "download", "referral", "review", "case_study")
 
 # Table name -> DDL. Order matters only for readability; there are no foreign keys
 # because imports must be able to load children before parents.
@@ -53,7 +57,8 @@ SCHEMA: dict[str, str] = {
             hubspot_id varchar,
             salesforce_id varchar,
             updated_at timestamp,
-            extra json
+            extra json,
+            tenant_id varchar
         )""",
     "contacts": """
         create table if not exists contacts (
@@ -199,6 +204,18 @@ SCHEMA: dict[str, str] = {
             activity_type varchar,
             ts timestamp not null
         )""",
+    "product_features": """
+        create table if not exists product_features (
+            feature_id varchar primary key,
+            feature_name varchar not null,
+            category varchar
+        )""",
+    "plans": """
+        create table if not exists plans (
+            plan varchar primary key,
+            tier integer not null,
+            seat_limit integer
+        )""",
     "_meta": """
         create table if not exists _meta (
             key varchar primary key,
@@ -210,6 +227,8 @@ TABLES = tuple(name for name in SCHEMA if not name.startswith("_"))
 # Tables added after warehouses were first built (lead scoring's): a warehouse may lack them until
 # its next write (create_schema adds them); their readers check before they use one.
 LATER_TABLES = frozenset({"page_views", "rep_time_off", "sales_activities"})
+# Adoption's product catalog and plans (analytics.customers.adoption): optional in the same way.
+LATER_TABLES = LATER_TABLES | {"product_features", "plans"}
 
 # The column that dates each table's rows, for the Data page's range and freshness.
 TIME_COLUMNS: dict[str, str | None] = {
@@ -229,12 +248,24 @@ TIME_COLUMNS: dict[str, str | None] = {
     "page_views": "ts",
     "rep_time_off": "starts_on",
     "sales_activities": "ts",
+    "product_features": None,
+    "plans": None,
+}
+
+
+# Columns added to a table after warehouses were built with it: create_schema adds them to an
+# older warehouse (the DDL above already has them). Table -> (column, type).
+ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "accounts": (("tenant_id", "varchar"),),  # the product's own id of the account (imports)
 }
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     for ddl in SCHEMA.values():
         con.execute(ddl)
+    for table, columns in ADDED_COLUMNS.items():
+        for column, sql_type in columns:  # identifiers from the fixed list above
+            con.execute(f"alter table {table} add column if not exists {column} {sql_type}")
 
 
 def missing_tables(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -181,7 +181,7 @@ def filter_bar(page: str | None = None) -> Filters:
                 "Channel" if "channel" not in not_here else "Channel (not used here)",
                 channels,
                 key="f_channels",
-                format_func=lambda name: label("channel", name),
+                format_func=lambda name: label("channel", name),  # a channel of the user's own reads as in its export
                 placeholder="All channels",
                 disabled="channel" in not_here,
                 help=not_here.get("channel"),

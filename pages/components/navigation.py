@@ -12,15 +12,18 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
         ("pages/marketing/overview.py", "Overview", ":material/dashboard:"),
         ("pages/marketing/attribution.py", "Attribution", ":material/account_tree:"),
         ("pages/marketing/leads.py", "Leads", ":material/person_search:"),
+        ("pages/marketing/feedback.py", "Feedback", ":material/reviews:"),
     ],
     "Sales": [
         ("pages/sales/routing.py", "Routing", ":material/alt_route:"),
     ],
     "Finance": [
         ("pages/finance/roi.py", "ROI", ":material/paid:"),
+        ("pages/finance/budget.py", "Budget", ":material/savings:"),
     ],
     "Customer Success": [
         ("pages/customer_success/health.py", "Health", ":material/monitor_heart:"),
+        ("pages/customer_success/adoption.py", "Adoption", ":material/trending_up:"),
     ],
     "Operations": [
         ("pages/operations/data.py", "Data", ":material/database:"),

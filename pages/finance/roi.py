@@ -1,8 +1,9 @@
 """Finance → ROI: what each campaign cost and returned under an attribution model.
 
 The period is the filter bar's (a range that is exactly a month, quarter or year is reported as
-one and compared with the one before). Click a campaign's row or point to open its drill-down
-(cost lines, the deals it is credited with, a follow-up campaign); the drilled view is in the URL.
+one and compared with the one before); budgets are on the Budget page. Click a campaign's row or
+point to open its drill-down (cost lines, the deals it is credited with, a follow-up campaign);
+the drilled view is in the URL.
 """
 
 import plotly.express as px
@@ -524,71 +525,8 @@ table(
     height=300,
 )
 
-# ---- budget consumption
-st.subheader("Budget consumption")
-budgets = cached(budget_consumption)
-if f.channels:
-    budgets = budgets.filter(pl.col("channel").is_in(f.channels))
-over = budgets.filter(pl.col("over_budget"))
-st.caption(f"As of the latest cost month · {over.height} of {budgets.height} campaigns projected over budget.")
-live = budgets.filter(pl.col("status") != "not started").sort("consumption_pct", descending=True, nulls_last=True)
-bars = px.bar(
-    live.with_columns(
-        pl.when(pl.col("over_budget"))
-        .then(pl.lit("Projected over budget"))
-        .otherwise(pl.lit("Within budget"))
-        .alias("Projection"),
-        pl.col("campaign_name").fill_null(pl.col("campaign_id")).alias("Campaign"),
-    ).to_pandas(),
-    y="Campaign",
-    x="consumption_pct",
-    color="Projection",
-    orientation="h",
-    color_discrete_map={"Projected over budget": "#d9534f", "Within budget": "#5cb85c"},
-    hover_data={"campaign_id": True, "spent": ":$,.0f", "budget": ":$,.0f"},
-    custom_data=["campaign_id"],
-    labels={
-        "consumption_pct": "Budget used (%)",
-        "Campaign": "",
-        "campaign_id": "Campaign ID",
-        "spent": "Spent",
-        "budget": "Budget",
-    },
+st.page_link(
+    "pages/finance/budget.py",
+    label="Budgets, their consumption and the best reallocation: the Budget page",
+    icon=":material/arrow_forward:",
 )
-bars.add_vline(x=100, line_dash="dot")
-bars.update_layout(
-    height=max(300, 18 * live.height),
-    margin={"t": 10, "b": 10},
-    yaxis={"categoryorder": "total ascending"},
-    legend={"title": {"text": ""}},
-    clickmode="event+select",
-)  # most consumed on top
-st.plotly_chart(
-    bars,
-    width="stretch",
-    key="roi_budget_chart",
-    on_select=lambda: drill_from_chart("roi_budget_chart", "roi_campaign", campaign_ids),
-    selection_mode="points",
-)
-table(
-    budgets.select(
-        pl.col("campaign_name").fill_null(pl.col("campaign_id")),
-        pl.exclude("campaign_name", "campaign_id", "over_budget"),
-        pl.when(pl.col("over_budget"))
-        .then(pl.lit("Projected over"))
-        .otherwise(pl.lit("Within budget"))
-        .alias("over_budget"),
-        "campaign_id",
-    ),
-    key="roi_budget_table",
-    column_config={
-        "campaign_name": "Campaign",
-        "start_date": st.column_config.DateColumn("Start", format="YYYY-MM-DD"),
-        "end_date": st.column_config.DateColumn("End", format="YYYY-MM-DD"),
-        "consumption_pct": st.column_config.NumberColumn("Used", format="%.1f%%"),
-        "run_out_date": st.column_config.DateColumn("Budget runs out", format="YYYY-MM-DD"),
-        "over_budget": "Projection",
-        "campaign_id": st.column_config.TextColumn("Campaign ID"),
-    },
-)
-download_csv(budgets, "revlens_budget_consumption.csv", key="budget_csv")

@@ -109,11 +109,8 @@ with st.container(key="data_sample"):
 
 def _export() -> bytes:
     # runs on its own thread when clicked: its own cursor
-    cursor = wh.cursor()
-    try:
+    with wh.reading() as cursor:
         return catalog.export_table(cursor, chosen)
-    finally:
-        cursor.close()
 
 
 st.download_button(

@@ -332,10 +332,11 @@ def test_create_properties_per_object_type_in_its_own_group(server):
         ("/crm/v3/properties/companies", "marketing_platform_health_score", "companyinformation"),
         ("/crm/v3/properties/companies", "marketing_platform_health_band", "companyinformation"),
         ("/crm/v3/properties/companies", "marketing_platform_churn_probability", "companyinformation"),
+        ("/crm/v3/properties/companies", "marketing_platform_expansion_signal", "companyinformation"),
         ("/crm/v3/properties/deals", "marketing_platform_attributed_campaigns", "dealinformation"),
     ]
     results = [json.loads(outbox.action_batches_frame(a)["result"][0]) for a in (1, 2)]
-    assert results == [{"created": 3, "existing": 0}, {"created": 1, "existing": 1}]
+    assert results == [{"created": 4, "existing": 0}, {"created": 1, "existing": 1}]
 
 
 def test_topics_follow_what_an_update_writes():

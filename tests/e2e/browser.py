@@ -3,6 +3,7 @@
 - :func:`streamlit_server` starts ``python -m analytics app`` on a free localhost port;
 - :data:`CHROMIUM` and :data:`CHROMIUM_ARGS` launch the browser (:func:`chromium_page`);
 - :func:`wait_for_run`, :func:`wait_for_kpis` and :func:`metric_values` read a rendered page;
+- :func:`save_screenshot` refreshes a README screenshot under ``docs/`` only when ``REVLENS_SCREENSHOTS=1``;
 - the ``server`` and ``page`` fixtures (one app on the demo warehouse, one browser tab per
   test module) are offered to every e2e test by ``tests/e2e/conftest.py``.
 """
@@ -37,6 +38,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1440, "height": 1000}
+
+
+def save_screenshot(page, name: str, *, full_page: bool = True) -> None:
+    """Write ``docs/<name>`` from ``page``, only when ``REVLENS_SCREENSHOTS=1``.
+
+    A test run must not dirty the checkout, so screenshots are refreshed on purpose:
+    ``REVLENS_SCREENSHOTS=1 .venv/bin/python -m pytest tests/e2e``.
+    """
+    if os.environ.get("REVLENS_SCREENSHOTS") == "1":
+        page.screenshot(path=str(ROOT / "docs" / name), full_page=full_page)
 
 
 def free_port() -> int:

@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, metric_values, streamlit_server, wait_for_run
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, metric_values, save_screenshot, streamlit_server, wait_for_run
 from tests.fakes.hubspot_server import HubSpotServer, seed_contacts
-from tests.paths import ROOT
 
 pytestmark = pytest.mark.browser
 TOKEN = "pat-browser-secret-42"
@@ -55,7 +54,7 @@ def test_confirm_in_the_dialog_then_the_worker_delivers(app_url):
             page.get_by_role("button", name="Refresh").click()
             wait_for_run(page)
         assert metric_values(page).get("Sent") == "1"
-        page.screenshot(path=str(ROOT / "docs" / "actions.png"), full_page=True)
+        save_screenshot(page, "actions.png", full_page=True)
         html = page.content()
         browser.close()
     created = {r["body"]["name"] for r in hubspot.requests if r["method"] == "POST" and "/properties/" in r["path"]}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_for_run
-from tests.paths import ROOT
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, save_screenshot, streamlit_server, wait_for_run
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +34,6 @@ def test_attribution_page_draws_bars_with_intervals(demo_db, tmp_path):
             assert page.locator(".st-key-attr_chart .js-plotly-plot .errorbar").count() > 0
             assert page.get_by_text("Top converting paths").count() == 1
             page.wait_for_timeout(1500)  # let plotly finish drawing the bars
-            if os.environ.get("REVLENS_SCREENSHOTS") == "1":  # docs/ is rewritten only on purpose
-                page.screenshot(path=str(ROOT / "docs" / "attribution.png"), full_page=True)
+            save_screenshot(page, "attribution.png", full_page=True)
         finally:
             browser.close()

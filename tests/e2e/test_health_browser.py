@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import chromium_page, metric_values, streamlit_server, wait_for_run
-from tests.paths import ROOT
+from tests.e2e.browser import chromium_page, metric_values, save_screenshot, streamlit_server, wait_for_run
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +40,7 @@ def test_health_page_in_the_browser(app_url):
         page.set_viewport_size({"width": 1440, "height": 4400})  # the whole page, for the screenshot
         wait_for_run(page)
         page.wait_for_timeout(2000)  # let plotly finish drawing
-        page.screenshot(path=str(ROOT / "docs" / "health.png"), full_page=True)
+        save_screenshot(page, "health.png", full_page=True)
         page.set_viewport_size({"width": 1440, "height": 1200})
 
         # another account in the drill-down

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, metric_values, streamlit_server, wait_for_run
-from tests.paths import ROOT
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, metric_values, save_screenshot, streamlit_server, wait_for_run
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +32,7 @@ def test_leads_page_draws_the_funnel_scores_and_backtest(demo_db, tmp_path):
             assert "Small-data mode" in page.locator('[data-testid="stAlert"]').first.inner_text()
             page.wait_for_selector(".js-plotly-plot .funnellayer, .js-plotly-plot .funnel")
             page.wait_for_timeout(1500)  # let plotly finish drawing
-            page.screenshot(path=str(ROOT / "docs" / "leads.png"), full_page=False)
+            save_screenshot(page, "leads.png", full_page=False)
             # the lead table: both scores side by side
             page.get_by_role("tab", name="Lead table").click()
             wait_for_run(page)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
-from tests.e2e.browser import metric_values, streamlit_server, wait_for_kpis, wait_for_run
-from tests.paths import ROOT
+from tests.e2e.browser import metric_values, save_screenshot, streamlit_server, wait_for_kpis, wait_for_run
 
 pytestmark = pytest.mark.browser
 
@@ -23,8 +21,7 @@ def test_overview_renders_and_follows_a_filter(server, page):
     assert kpis <= set(before)  # and the ARR-at-risk tile and the movers
     assert all(re.fullmatch(r"\$?[\d,.]+[KMB]?", before[name]) for name in kpis), before
     page.wait_for_selector(".js-plotly-plot")
-    if os.environ.get("REVLENS_SCREENSHOTS") == "1":  # docs/ is rewritten only on purpose
-        page.screenshot(path=str(ROOT / "docs" / "overview.png"), full_page=True)
+    save_screenshot(page, "overview.png", full_page=True)
 
     # choose one segment in the filter bar
     page.locator('[data-testid="stMultiSelect"]').first.click()

@@ -23,7 +23,7 @@ def test_json_output_one_object_per_file_and_exit_0_with_quarantined_rows(tmp_pa
         "import",
         "hubspot-contacts",
         str(FIXTURES / "hubspot_contacts.csv"),
-        str(FIXTURES / "header_only.csv"),
+        str(FIXTURES / "hubspot_contacts.csv"),
         "--db",
         str(db),
         "--json",
@@ -49,8 +49,14 @@ def test_json_output_one_object_per_file_and_exit_0_with_quarantined_rows(tmp_pa
         first["rows_merged"],
         first["rows_quarantined"],
         first["quality_score"],
-    ) == (8, 3, 1, 4, 79.2)
-    assert (second["rows_read"], second["quality_score"]) == (0, None)
+    ) == (8, 3, 1, 4, 39.6)
+    # the same file again: every record found by its key, nothing new
+    assert (second["rows_read"], second["rows_loaded"], second["rows_updated"], second["rows_quarantined"]) == (
+        8,
+        0,
+        3,
+        4,
+    )
 
 
 def test_summary_output_and_version_bump(tmp_path):
@@ -61,8 +67,14 @@ def test_summary_output_and_version_bump(tmp_path):
     con.close()
     result = run("import", "touchpoints", str(FIXTURES / "touchpoints.csv"), "--db", str(db))
     assert result.returncode == 0, result.stderr
-    assert "read 6 rows -> loaded 2, updated 0, merged 1, quarantined 3" in result.stdout
+    assert "read 6 rows -> loaded 3, updated 0, merged 1, quarantined 2" in result.stdout
     assert "kept unmapped columns as extra: utm_medium" in result.stdout
+    # a channel the mapping does not name is kept as its own, and the summary says how to map it
+    assert (
+        'warning: 1 rows have a channel the mapping does not name: "carrier_pigeon" (1 rows, as carrier_pigeon)'
+        in result.stdout
+    )
+    assert '"sources" > "touchpoints" > "values" > "channel" in platform.json' in result.stdout
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("select value from _meta where key = 'version'").fetchall() != version
     assert con.execute("select value from _meta where key = 'last_load'").fetchall() == [

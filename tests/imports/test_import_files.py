@@ -145,12 +145,60 @@ def test_thousand_separators_currency_and_excel_dates_in_deals(db):
 # -- empty, header-only, broken -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fixture", ["empty.csv", "header_only.csv"])
-def test_empty_and_header_only_files_import_nothing_and_say_so(db, fixture):
-    result = run(db, "hubspot-contacts", FIXTURES / fixture)
-    assert (result.rows_read, result.quality_score) == (0, None)
-    assert query(db, "select rows_read, file from import_runs") == [(0, str(FIXTURES / fixture))]
+@pytest.mark.parametrize(
+    "fixture, message",
+    [
+        ("empty.csv", r"^empty\.csv is empty \(0 bytes\); export it again with its header and rows"),
+        ("header_only.csv", r"^header_only\.csv has a header but no rows; export it again with its rows"),
+    ],
+)
+def test_empty_and_header_only_files_are_refused_with_a_sentence(db, fixture, message):
+    run(db, "hubspot-companies", FIXTURES / "hubspot_companies.csv")
+    with pytest.raises(FileReadError, match=message):
+        import_files(db, "hubspot-contacts", [FIXTURES / fixture], labels=[fixture])
+    assert query(db, "select count(*) from import_runs where source = 'hubspot-contacts'") == [(0,)]
     assert query(db, "select count(*) from contacts") == [(0,)]
+
+
+def test_blank_and_empty_parquet_and_json_files_are_refused(db, tmp_path):
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n\n  \n")
+    with pytest.raises(FileReadError, match=r"blank\.csv holds no header row and no rows"):
+        import_files(db, "touchpoints", [blank], labels=["blank.csv"])
+    empty_json = tmp_path / "events.jsonl"
+    empty_json.write_bytes(b"")
+    with pytest.raises(FileReadError, match=r"events\.jsonl is empty \(0 bytes\)"):
+        import_files(db, "product-events", [empty_json], labels=["events.jsonl"])
+    no_rows = tmp_path / "tickets.parquet"
+    duckdb.connect().execute(
+        f"copy (select 'T-1' as ticket_id, 'a' as account_id, '2024-01-01' as opened_at limit 0) "
+        f"to '{no_rows}' (format parquet)"
+    )
+    with pytest.raises(FileReadError, match=r"tickets\.parquet has a header but no rows"):
+        import_files(db, "support-tickets", [no_rows], labels=["tickets.parquet"])
+
+
+def test_messages_name_the_file_the_user_gave_never_a_temporary_path(db, tmp_path):
+    """The app saves an upload under a temporary folder: every message names the upload instead."""
+    upload = tmp_path / "revlens-uploads-x1y2" / "0f3a9c" / "my export.csv"
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes((FIXTURES / "too_many_fields.csv").read_bytes())
+    with pytest.raises(FileReadError) as error:
+        import_files(db, "touchpoints", [upload], labels=["my export.csv"])
+    assert str(error.value).startswith("my export.csv line 3 has more fields") and str(tmp_path) not in str(error.value)
+    missing = tmp_path / "revlens-uploads-x1y2" / "gone.csv"
+    with pytest.raises(FileReadError, match=r"^No file gone\.csv: nothing is there") as error:
+        import_files(db, "touchpoints", [missing], labels=["gone.csv"])
+    sheet = tmp_path / "revlens-uploads-x1y2" / "budget.xlsx"
+    sheet.write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(FileReadError, match=r"^budget\.xlsx is not a readable Excel workbook") as error:
+        import_files(db, "costs", [sheet], labels=["budget.xlsx"])
+    assert str(tmp_path) not in str(error.value)
+    no_email = tmp_path / "revlens-uploads-x1y2" / "contacts.csv"
+    no_email.write_bytes((FIXTURES / "hubspot_contacts_no_email.csv").read_bytes())
+    with pytest.raises(MappingError, match=r"^contacts\.csv has no column") as error:
+        import_files(db, "hubspot-contacts", [no_email], labels=["contacts.csv"])
+    assert str(tmp_path) not in str(error.value)
 
 
 def test_a_row_with_too_many_fields_refuses_the_file_naming_the_line(db):
@@ -159,7 +207,7 @@ def test_a_row_with_too_many_fields_refuses_the_file_naming_the_line(db):
 
 
 def test_unreadable_and_unknown_files(db, tmp_path):
-    with pytest.raises(FileReadError, match="No file at"):
+    with pytest.raises(FileReadError, match="No file .*missing.csv: nothing is there"):
         run(db, "touchpoints", tmp_path / "missing.csv")
     odd = tmp_path / "export.pdf"
     odd.write_bytes(b"%PDF-1.4")
@@ -180,15 +228,19 @@ def test_parquet_export(db, tmp_path):
         f"copy (select * from read_csv('{FIXTURES / 'support_tickets.csv'}', all_varchar=true)) "
         f"to '{path}' (format parquet)"
     )
+    run(db, "salesforce-accounts", FIXTURES / "salesforce_accounts.csv")
     result = run(db, "support-tickets", path)
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
     assert query(db, "select ticket_id, escalated, csat from support_tickets") == [("T-1", True, 4.0)]
 
 
 def test_json_lines_export(db):
+    run(db, "salesforce-accounts", FIXTURES / "salesforce_accounts.csv")
     result = run(db, "product-events", FIXTURES / "product_events.jsonl")
     assert (result.rows_read, result.rows_loaded, result.rows_merged, result.rows_quarantined) == (3, 1, 1, 1)
-    assert query(db, "select line from import_quarantine") == [(3,)]  # JSON lines: record 3 is line 3
+    assert query(db, "select line from import_quarantine where source = 'product-events'") == [
+        (3,)
+    ]  # JSON lines: record 3 is line 3
 
 
 def test_xlsx_cost_sheet_with_real_dates(db):

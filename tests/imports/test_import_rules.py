@@ -144,17 +144,26 @@ def test_unmapped_columns_are_kept_as_extra(db):
 
 
 def test_quality_score_formula_known_answer():
-    # S = 7/8, C = 5/8, B = (8 - 1)/8: Q = 100 * (0.875 + 0.625 + 0.875) / 3 = 79.1666...
-    assert quality_score(8, 7, 5, 8, 1) == (0.875, 0.625, 0.875, 79.2)
-    assert quality_score(4, 4, 4, 4, 0)[3] == 100.0
-    assert quality_score(0, 0, 0, 0, 0) == (None, None, None, None)
+    # S = 7/8, C = 5/8, B = (8 - 1)/8, V = 4/8: Q = 100 * 0.5 * (0.875 + 0.625 + 0.875) / 3 = 39.5833...
+    assert quality_score(8, 7, 5, 8, 1, 4) == (0.875, 0.625, 0.875, 0.5, 39.6)
+    assert quality_score(4, 4, 4, 4, 0, 4)[4] == 100.0
+    assert quality_score(0, 0, 0, 0, 0, 0) == (None, None, None, None, None)
+    # every row quarantined scores 0, however clean the other layers are
+    assert quality_score(5, 5, 0, 5, 0, 0) == (1.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def test_a_file_whose_every_row_is_quarantined_scores_0(db):
+    # no campaign exists yet: every cost line names a campaign the warehouse lacks
+    result = run(db, "costs", "costs.csv")
+    assert (result.rows_read, result.rows_quarantined, result.validity_score, result.quality_score) == (5, 5, 0.0, 0.0)
+    assert query(db, "select validity_score, quality_score from import_runs") == [(0.0, 0.0)]
 
 
 def test_quality_score_of_the_contacts_batch(db):
     result = run(db, "hubspot-contacts", "hubspot_contacts.csv")
-    # structure: 7 of 8 (a bad date); content: 5 of 8; business: 8 pass, 1 duplicate
+    # structure: 7 of 8 (a bad date); content: 5 of 8; business: 8 pass, 1 duplicate; 4 of 8 load
     assert (result.structure_score, result.content_score, result.business_score) == (0.875, 0.625, 0.875)
-    assert result.quality_score == 79.2
+    assert (result.validity_score, result.quality_score) == (0.5, 39.6)
 
 
 # -- idempotency and atomicity --------------------------------------------------------------
@@ -305,14 +314,14 @@ def test_deal_pointing_at_a_merged_contact_follows_the_merge(db):
 EXPECTED_REASONS = {
     "salesforce-campaigns": {
         4: ["audience size outside 100 to 1,000,000"],
-        5: ['channel "Pigeon Post" is not one of', "end date before start date"],
+        5: ["end date before start date"],  # its Type "Pigeon Post" is a channel of its own, no reason
     },
     "salesforce-opportunities": {3: ["negative amount"], 4: ['IsWon "maybe" is not true or false']},
     "hubspot-deals": {4: ["negative amount"], 5: ["Deal Name is empty"]},
     "costs": {
         4: ["negative cost amount"],  # from the XLSX, row 4
         5: ['Campaign "Unknown Campaign" matches no row of campaigns'],
-        6: ['category "Snacks" is not one of media_spend'],
+        6: ['Category "Snacks" is not one of media_spend'],
     },
     "invoices": {3: ["due date before issue date"]},
     "feedback": {3: ["score outside 0 to 10"]},
@@ -320,7 +329,6 @@ EXPECTED_REASONS = {
     "salesforce-accounts": {4: ["Name is empty"]},
     "product-events": {3: ["account_id is empty"]},  # JSON lines: no header line
     "touchpoints": {
-        4: ['channel "carrier_pigeon" is not one of'],
         5: ["contact_id is empty"],
         6: ['ts "yesterday" is not a date-time'],
     },

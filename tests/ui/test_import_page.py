@@ -74,7 +74,7 @@ def test_upload_detect_preview_import_and_browse_quarantine(page):
     merges = frame(at, "merge_log")
     assert (merges["record_id"][0], merges["merged_line"][0], merges["kept_line"][0]) == ("hs-106", 2, 7)
     quality = frame(at, "import_quality")
-    assert quality["quality_score"].tolist() == [79.2] == [result["quality_score"]]
+    assert quality["quality_score"].tolist() == [39.6] == [result["quality_score"]]
 
 
 def test_source_is_confirmable_and_errors_are_clear(page):
@@ -86,3 +86,53 @@ def test_source_is_confirmable_and_errors_are_clear(page):
     assert 'no column "Id"' in error and "salesforce.json" in error
     with pytest.raises(KeyError):
         at.button(key="import_files")  # nothing importable, so no import button
+
+
+def test_recheck_button_loads_rows_whose_campaign_arrived(page):
+    from analytics.imports import import_files
+
+    at, db = page
+    (costs,) = import_files(db, "costs", [FIXTURES / "costs_salesforce_report.csv"], labels=["report.csv"])
+    assert costs.rows_quarantined == 6  # no Salesforce campaign yet
+    import_files(db, "salesforce-campaigns", [FIXTURES / "salesforce_campaigns_types.csv"])
+    at.run()
+    assert at.selectbox(key="recheck_source").options == ["Every source (6 rows)", "costs (6)"]
+    at.selectbox(key="recheck_source").select("costs").run()
+    at.button(key="recheck_quarantine").click().run(timeout=180)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success] == [
+        "Rechecked 6 quarantined rows: 5 loaded, 1 still in quarantine with their reasons."
+    ]
+    quarantine = frame(at, "quarantine_rows")
+    assert list(quarantine["line"]) == [7] and set(quarantine["file"]) == {"report.csv"}
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select count(*) from campaign_costs where campaign_id like 'sf-7015e000005%'").fetchall() == [
+        (4,)
+    ]
+    con.close()
+    assert [r for r in frame(at, "import_history")["kind"]].count("recheck") == 1
+
+
+def test_import_shows_the_money_and_the_warnings(page):
+    at, _ = page
+    upload(at, "campaigns.csv", "salesforce_campaigns_types.csv")
+    at.button(key="import_files").click().run(timeout=180)
+    assert not at.exception and not at.error
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith("campaigns.csv: 3 rows have a channel the mapping does not name")
+    at.file_uploader(key="import_uploads").set_value(
+        ("sheet.csv", (FIXTURES / "costs_salesforce_report.csv").read_bytes(), "text/csv")
+    ).run()
+    at.button(key="import_files").click().run(timeout=180)
+    assert not at.exception and not at.error
+    (result,) = frame(at, "import_results").to_dict("records")
+    assert (result["amount_read"], result["amount_loaded"], result["amount_quarantined"]) == (1864.5, 1789.5, 75.0)
+
+
+def test_an_empty_upload_is_refused_naming_the_upload(page):
+    at, _ = page
+    at.file_uploader(key="import_uploads").set_value(("nothing.csv", b"", "text/csv")).run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert error.startswith("nothing.csv is empty (0 bytes)") and "revlens-uploads" not in error

@@ -21,14 +21,14 @@ def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_kpis_table_charts_drill_down_and_budget(roi_page):
+def test_kpis_table_charts_and_drill_down(roi_page):
     at = roi_page
     assert at.title[0].value == "Campaign ROI"
     kpis = metrics(at)
     assert set(kpis) == {"Total investment", "Attributed revenue", "Net revenue", "ROI", "ROAS", "CAC"}
     assert kpis["ROI"].endswith("%") and "inf" not in kpis["ROI"].lower()
-    # ROI table, cost lines, attributed deals, budget consumption
-    assert len(at.dataframe) == 4
+    # ROI table, cost lines, attributed deals (budget consumption moved to the Budget page)
+    assert len(at.dataframe) == 3
     assert at.selectbox(key="roi_campaign").value is not None
     assert any("Cost lines" in m.value for m in at.markdown)
     assert any("Closed-won deals" in m.value for m in at.markdown)
@@ -36,7 +36,6 @@ def test_kpis_table_charts_drill_down_and_budget(roi_page):
         "From investment to net",
         "ROI against spend",
         "Campaign drill-down",
-        "Budget consumption",
     ]
 
 
@@ -91,7 +90,6 @@ def test_channel_filter_narrows_every_view(roi_page):
     at.multiselect(key="f_channels").select("email").run()
     assert not at.exception and not at.error
     assert set(at.dataframe[0].value["channel"]) == {"email"}
-    assert set(at.dataframe[3].value["channel"]) == {"email"}  # budget consumption
     assert metrics(at)["Total investment"] != everything
 
 

@@ -136,6 +136,15 @@ CUSTOM_PROPERTIES: tuple[PropertySpec, ...] = (
         "Probability (0-1) that the account churns, predicted by RevLens.",
         topic="customer-health",
     ),
+    # companies: adoption's expansion signals (analytics.customers.adoption)
+    _text(
+        "companies",
+        "marketing_platform_expansion_signal",
+        "Expansion signal",
+        "Expansion signals RevLens found for the account (breadth on a lower plan, seats near the limit, "
+        "advanced features), each with its reason.",
+        topic="customer-health",
+    ),
     # deals: what the attribution credited
     _text(
         "deals",
