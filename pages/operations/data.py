@@ -69,35 +69,36 @@ if stale.height:
         + ". Load newer exports on the Import page, or check the source's export schedule.",
         icon=":material/schedule:",
     )
-table(
-    flagged.select(
-        pl.col("table").replace_strict({t: label("table", t) for t in TABLES}, default=pl.col("table")),
-        "rows",
-        "first",
-        "last",
-        "freshness_days",
-        "stale_after_days",
-        pl.when(pl.col("stale"))
-        .then(pl.lit("Stale"))
-        .when(pl.col("stale").is_not_null())
-        .then(pl.lit("Fresh"))
-        .otherwise(None)
-        .alias("freshness"),
-    ),
-    key="data_summary",
-    relabel=False,
-    column_config={
-        "table": "Table",
-        "rows": st.column_config.NumberColumn("Rows", format="localized"),
-        "first": st.column_config.DatetimeColumn("First", format="YYYY-MM-DD"),
-        "last": st.column_config.DatetimeColumn("Last", format="YYYY-MM-DD"),
-        "freshness_days": st.column_config.NumberColumn(
-            "Days since last row", help="Today minus the newest row's date"
+with st.container(key="data_summary"):
+    table(
+        flagged.select(
+            pl.col("table").replace_strict({t: label("table", t) for t in TABLES}, default=pl.col("table")),
+            "rows",
+            "first",
+            "last",
+            "freshness_days",
+            "stale_after_days",
+            pl.when(pl.col("stale"))
+            .then(pl.lit("Stale"))
+            .when(pl.col("stale").is_not_null())
+            .then(pl.lit("Fresh"))
+            .otherwise(None)
+            .alias("freshness"),
         ),
-        "stale_after_days": st.column_config.NumberColumn("Stale after (days)", format="%d"),
-        "freshness": "Freshness",
-    },
-)
+        key="data_summary_table",
+        relabel=False,
+        column_config={
+            "table": "Table",
+            "rows": st.column_config.NumberColumn("Rows", format="localized"),
+            "first": st.column_config.DatetimeColumn("First", format="YYYY-MM-DD"),
+            "last": st.column_config.DatetimeColumn("Last", format="YYYY-MM-DD"),
+            "freshness_days": st.column_config.NumberColumn(
+                "Days since last row", help="Today minus the newest row's date"
+            ),
+            "stale_after_days": st.column_config.NumberColumn("Stale after (days)", format="%d"),
+            "freshness": "Freshness",
+        },
+    )
 
 st.subheader("Browse a table")
 chosen = st.selectbox("Table", TABLES, key="data_table", format_func=lambda t: label("table", t))

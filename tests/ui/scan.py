@@ -101,8 +101,14 @@ def visible_texts(at) -> list[tuple[str, str]]:
     return out
 
 
-def raw_identifiers(texts: list[tuple[str, str]], extra_ids: set[str] = frozenset()) -> list[tuple[str, str]]:
-    """The ``(where, text)`` pairs that show a machine name, an id, or "None"/"True"/"False"."""
+def raw_identifiers(
+    texts: list[tuple[str, str]], extra_ids: set[str] = frozenset(), known_ids: set[str] | None = None
+) -> list[tuple[str, str]]:
+    """The ``(where, text)`` pairs that show a machine name, an id, or "None"/"True"/"False".
+
+    With ``known_ids`` (the warehouse's ids), an id counts only when it is one of them: an id the
+    warehouse does not have has no name to show instead (a data-quality warning quotes it).
+    """
     names, compound = vocabulary_identifiers()
     compound_pattern = re.compile(
         r"(?<![\w`])(" + "|".join(re.escape(n) for n in sorted(compound, key=len, reverse=True)) + r")(?![\w`])"
@@ -116,6 +122,7 @@ def raw_identifiers(texts: list[tuple[str, str]], extra_ids: set[str] = frozense
             continue
         # prose may quote a machine name in code (`python -m analytics ...`); elsewhere none may appear
         plain = re.sub(r"`[^`]*`", "", text)
-        if compound_pattern.search(plain) or ID_PATTERN.search(plain) or any(i in plain for i in extra_ids):
+        ids = [i for i in ID_PATTERN.findall(plain) if known_ids is None or i in known_ids]
+        if compound_pattern.search(plain) or ids or any(i in plain for i in extra_ids):
             found.append((where, text))
     return found
