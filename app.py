@@ -21,6 +21,7 @@ if __name__ == "__main__" and not st.runtime.exists():  # `python app.py [--port
     sys.exit()
 
 from analytics.core.settings import DEFAULT_DB, db_path
+from analytics.jobs.sla import track
 from pages.components.cache import start_run, warehouse
 from pages.components.filters import filter_bar
 from pages.components.navigation import (
@@ -82,4 +83,5 @@ paths_by_page = {url_path(path): path for pages in NAVIGATION.values() for path,
 unfiltered = [p for group in UNFILTERED_GROUPS for p in pages_by_group.get(group, [])]
 if page not in unfiltered:  # operations pages show every row, unfiltered
     st.session_state["filters"] = filter_bar(paths_by_page.get(page.url_path or url_path(home_path)))
-page.run()
+with track(f"page.{url_path(page.url_path or url_path(home_path))}", "real_time_operations"):  # the SLA's page run
+    page.run()

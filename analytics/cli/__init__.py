@@ -47,6 +47,9 @@ COMMANDS: dict[str, CommandSpec] = {
     "sql": CommandSpec("analytics.cli.sql", "The named queries: list them, print one, EXPLAIN it."),
     "health": CommandSpec("analytics.cli.health", "Customer health scores, bands, components and trend.", "health_app"),
     "retention": CommandSpec("analytics.cli.health", "Retention triggers per account, with evidence.", "retention_app"),
+    "jobs": CommandSpec("analytics.cli.jobs", "Scheduled jobs: list, run, history, serve the schedule, crontab."),
+    "sla": CommandSpec("analytics.cli.sla", "The SLA board: response times, violations, availability, accuracy."),
+    "events": CommandSpec("analytics.cli.events", "Event-stream consumer groups (alert-system, analytics-pipeline)."),
     "churn": CommandSpec(
         "analytics.cli.health", "Churn probability, ARR at risk and drivers; the model card.", "churn_app"
     ),

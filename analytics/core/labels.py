@@ -494,6 +494,40 @@ VOCABULARY: dict[str, dict[str, str]] = {
     },
     "sentiment": {"positive": "Positive", "neutral": "Neutral", "negative": "Negative"},
     "nps_group": {"promoter": "Promoter", "passive": "Passive", "detractor": "Detractor"},
+    # scheduled jobs and SLA monitoring (analytics.jobs)
+    "sla_class": {
+        "real_time_operations": "Real-time operations",
+        "batch_operations": "Batch operations",
+        "report_generation": "Report generation",
+        "data_synchronization": "Data synchronization",
+    },
+    "sla_service": {
+        "api_endpoints": "API endpoints",
+        "data_sync_services": "Data sync services",
+        "reporting_services": "Reporting services",
+    },
+    "sla_accuracy": {
+        "data_synchronization": "Data synchronization (records pulled vs stored)",
+        "attribution_calculation": "Attribution (credit conserved)",
+        "roi_calculation": "ROI (recomputed)",
+    },
+    "job_status": {
+        "running": "Running",
+        "succeeded": "Succeeded",
+        "failed": "Failed",
+        "refused": "Refused (already running)",
+        "never run": "Never run",
+    },
+    "job": {
+        "crm_contact_sync": "CRM contact sync",
+        "campaign_performance_summary": "Campaign performance summary",
+        "financial_data_export": "Financial data export",
+        "roi_calculations": "ROI calculations",
+        "attribution_modeling": "Attribution modeling",
+        "executive_reporting": "Executive reporting",
+        "strategic_analysis": "Strategic analysis",
+        "budget_optimization_analysis": "Budget optimization analysis",
+    },
 }
 
 # Earlier merges appended table headers (leads, routing, budget, the app's tables) after the churn

@@ -175,6 +175,50 @@ def stale_after_days() -> dict[str, int]:
     return overrides
 
 
+# Scheduled jobs and SLA monitoring (analytics.jobs)
+DEFAULT_EXPORTS = "data/exports"
+DEFAULT_SCHEDULE = "data/schedule.toml"
+
+
+def exports_dir() -> Path:
+    """Where jobs write their files (workbooks, reports): ``REVLENS_EXPORTS`` or ``data/exports``."""
+    return Path(os.environ.get("REVLENS_EXPORTS", DEFAULT_EXPORTS))
+
+
+def schedule_path() -> Path:
+    """The job schedule: ``REVLENS_SCHEDULE`` or ``data/schedule.toml``."""
+    return Path(os.environ.get("REVLENS_SCHEDULE", DEFAULT_SCHEDULE))
+
+
+def job_timezone_override() -> str | None:
+    """``REVLENS_TIMEZONE``: the schedule's time zone, over the schedule file's ``timezone``."""
+    value = setting("REVLENS_TIMEZONE")
+    return str(value).strip() or None if value else None
+
+
+def alert_webhook_url() -> str | None:
+    """``REVLENS_ALERT_WEBHOOK``: a URL the alert-system consumer POSTs each notification to (optional)."""
+    value = setting("REVLENS_ALERT_WEBHOOK")
+    return str(value).strip() or None if value else None
+
+
+def metrics_port() -> int:
+    """``REVLENS_METRICS_PORT``: where ``jobs serve`` exposes Prometheus metrics (default 9464; 0 = off)."""
+    return int(setting("REVLENS_METRICS_PORT", 9464))
+
+
+def job_heartbeat_s() -> float:
+    """``REVLENS_JOB_HEARTBEAT_S``: seconds between a running job's heartbeats (default 10);
+    a run whose heartbeat is 3 intervals old is dead."""
+    return float(setting("REVLENS_JOB_HEARTBEAT_S", 10))
+
+
+def app_url() -> str | None:
+    """``REVLENS_APP_URL``: the app's address, probed for availability by ``jobs serve`` (optional)."""
+    value = setting("REVLENS_APP_URL")
+    return str(value).strip().rstrip("/") or None if value else None
+
+
 DEFAULT_FEEDBACK_TAXONOMY = "data/feedback_taxonomy.txt"
 
 

@@ -125,6 +125,7 @@ class SyncResult:
     updated: int
     inserted: int
     cursor: str | None
+    hubspot_ids: tuple[str, ...] = ()  # the records pulled, for reconciliation (analytics.jobs)
 
     def line(self) -> str:
         return (
@@ -434,6 +435,7 @@ def sync_hubspot(
                             updated,
                             inserted,
                             iso(newest) if newest else get_cursor(engine, object_type),
+                            tuple(frame["hubspot_id"].drop_nulls().unique().to_list()) if frame.height else (),
                         )
                     )
                 if any(r.pulled for r in results):

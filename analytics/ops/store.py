@@ -12,6 +12,7 @@ store (:func:`migrate`): it creates missing tables, adds missing columns, and re
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 _engines: dict[str, sa.Engine] = {}
+_engines_lock = threading.Lock()  # threads (the SLA recorder, a page) must not migrate one store twice at once
 
 
 def ops_engine(url: str | None = None) -> sa.Engine:
@@ -41,6 +43,13 @@ def ops_engine(url: str | None = None) -> sa.Engine:
     url = url or ops_url()
     if url in _engines:
         return _engines[url]
+    with _engines_lock:
+        if url in _engines:
+            return _engines[url]
+        return _new_engine(url)
+
+
+def _new_engine(url: str) -> sa.Engine:
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:

@@ -5,7 +5,9 @@ write-back outbox (:mod:`analytics.crm.actions`), ``event_outbox`` to the event 
 (:mod:`analytics.ops.events`), ``sync_cursors`` to the CRM pull sync, ``job_runs`` to job
 bookkeeping; ``health_config``, ``health_bands`` and ``retention_interventions`` to customer health
 (:mod:`analytics.customers`); ``routing_audit``, ``lead_assignments`` and ``rep_availability`` to
-lead routing (:mod:`analytics.sales.store`). :func:`analytics.ops.store.migrate` creates and extends them.
+lead routing (:mod:`analytics.sales.store`); ``job_locks``, ``job_results``,
+``sla_samples``, ``service_probes``, ``accuracy_checks``, ``notifications`` and ``consumer_offsets`` to
+scheduled jobs and SLA monitoring (:mod:`analytics.jobs`). :func:`analytics.ops.store.migrate` creates and extends them.
 """
 
 from __future__ import annotations
@@ -113,6 +115,16 @@ job_runs = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("duration_s", sa.Float),
     sa.Column("error", sa.Text),
+    # scheduled jobs (analytics.jobs.runner): what ran, why, who holds it, what it produced
+    sa.Column("parameters", sa.Text),  # JSON object of the run's parameters
+    sa.Column("trigger", sa.String(16)),  # manual | schedule | catch_up | retry | consumer
+    sa.Column("attempt", sa.Integer),  # 1 for the first attempt, n for the n-th under the retry policy
+    sa.Column("scheduled_for", sa.DateTime(timezone=True)),  # the fire time a scheduled run stands for
+    sa.Column("owner", sa.String(200)),  # host:pid:nonce of the process running it
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True)),  # refreshed while it runs; stale = the process died
+    sa.Column("rows", sa.Integer),  # rows the job read or wrote (its own measure, in its docstring)
+    sa.Column("outputs", sa.Text),  # JSON list of files written
+    sa.Index("ix_job_runs_job_started", "job", "started_at"),
 )
 
 health_config = sa.Table(  # the health score's weights and bands, one row per save (the newest wins)
@@ -200,6 +212,88 @@ rep_availability = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Scheduled jobs and SLA monitoring (analytics.jobs): the one-run-at-a-time lock per job, each run's
+# stored results, every timed operation, availability probes, accuracy reconciliations, the
+# notifications the alert-system consumer makes, and each consumer group's position in the outbox.
+job_locks = sa.Table(
+    "job_locks",
+    metadata,
+    sa.Column("job", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+job_results = sa.Table(
+    "job_results",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("job", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),  # JSON: the job's figures (see each job's docstring)
+    sa.Index("ix_job_results_job", "job", "id"),
+)
+
+sla_samples = sa.Table(
+    "sla_samples",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("operation", sa.String(120), nullable=False),
+    sa.Column("sla_class", sa.String(32), nullable=False),  # real_time_operations | batch_operations | ...
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("target_ms", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # success | error
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_sla_samples_at", "at"),
+    sa.Index("ix_sla_samples_operation", "operation", "at"),
+)
+
+service_probes = sa.Table(
+    "service_probes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(32), nullable=False),  # api_endpoints | data_sync_services | reporting_services
+    sa.Column("probe", sa.String(80), nullable=False),  # what was probed (warehouse, ops_store, app, job name)
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_service_probes_at", "service", "at"),
+)
+
+accuracy_checks = sa.Table(
+    "accuracy_checks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("target", sa.String(40), nullable=False),  # data_synchronization | attribution_calculation | ...
+    sa.Column("matched", sa.Float, nullable=False),  # records stored / credit conserved / ROI rows recomputed
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),  # the event it came from: once per event
+    sa.Column("kind", sa.String(40), nullable=False),  # sla_violation | health_band_change
+    sa.Column("severity", sa.String(16), nullable=False),  # warning | critical | info
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("webhook_status", sa.String(80)),  # not configured | sent 200 | failed: ...
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+consumer_offsets = sa.Table(
+    "consumer_offsets",
+    metadata,
+    sa.Column("consumer_group", sa.String(40), primary_key=True),
+    sa.Column("last_id", sa.Integer, nullable=False),  # the last event_outbox.id the group has handled
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # Budget scenarios (analytics.finance.reallocation.scenarios): a named set of budget inputs
 # saved on the Budget page, with the advice's summary, to compare side by side.
 budget_scenarios = sa.Table(
@@ -259,7 +353,7 @@ adoption_assignments = sa.Table(
 )
 
 # Bump when a table or column is added; migrate() records it in schema_version.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 schema_version = sa.Table(
     "schema_version",

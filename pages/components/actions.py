@@ -143,11 +143,13 @@ def _confirm_dialog(
     kind: str, targets, payload: dict, preview_frame: pl.DataFrame | None, title: str, on_queued=None
 ) -> None:
     from analytics.crm.actions import queue as outbox
+    from analytics.jobs.sla import track
 
     st.subheader(title)
     targets = targets() if callable(targets) else targets
     try:
-        plan = outbox.plan_action(kind, targets, payload)
+        with track(f"preview.{kind}", "real_time_operations"):  # the SLA's preview
+            plan = outbox.plan_action(kind, targets, payload)
     except RevLensError as exc:
         st.error(str(exc), icon=":material/error:")
         return

@@ -29,6 +29,7 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
         ("pages/operations/data.py", "Data", ":material/database:"),
         ("pages/operations/imports.py", "Import", ":material/upload_file:"),
         ("pages/operations/actions.py", "Actions", ":material/outbox:"),
+        ("pages/operations/system.py", "System", ":material/schedule:"),
     ],
     "Help": [
         ("pages/help/about.py", "About RevLens", ":material/help:"),

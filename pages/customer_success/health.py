@@ -9,15 +9,16 @@ import streamlit as st
 from analytics.core.labels import label, relabel_columns
 from analytics.core.money import dollars, money
 from analytics.core.numbers import DASH
-from analytics.core.settings import ops_url, retention_campaign_targets
+from analytics.core.settings import retention_campaign_targets
 from analytics.core.tables import label_values
 from analytics.customers import activity, health, interventions, portfolio, retention, validation
 from analytics.customers import churn as churn_model
 from analytics.customers.config import BANDS, COMPONENTS, SPEC_CONFIG, HealthConfig, load_config, save_config
 from analytics.customers.retention import TRIGGERS
+from analytics.jobs.runner import last_results
 from analytics.ops.store import ops_engine
 from pages.components.actions import action_button, current_user, preview_only_banner, queued_notice
-from pages.components.cache import cached, warehouse
+from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
 
@@ -56,15 +57,14 @@ if f.channels:
     )
 
 
-@st.cache_resource(show_spinner=False)
-def _published(version: str, store: str, settings: str) -> int:
-    """Emit customer-health events for band changes once per warehouse version and configuration."""
-    latest = cached(health.health_scores, as_of=last_day, config=config)
-    with engine.begin() as conn:
-        return len(interventions.publish_band_changes(conn, latest, last_day, "new data"))
-
-
-_published(warehouse().version(), ops_url(), config.to_json())
+# Band changes become customer-health events in the health_score_update job, not when this page opens.
+last_update = last_results(engine, "health_score_update")
+if last_update:
+    st.caption(
+        f":material/schedule: Bands last published by the health_score_update job at "
+        f"{last_update['created_at']:%d %b %Y %H:%M} UTC: {last_update['summary'].get('band_changes', 0):,} band changes "
+        "sent as customer-health events (Operations → System)."
+    )
 
 # a spinner, not st.status: st.status sleeps 50 ms on every run (Streamlit 1.67), cached or not
 with st.spinner(

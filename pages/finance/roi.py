@@ -35,11 +35,13 @@ from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.drill import breadcrumbs, drill_from_chart, drill_from_table, from_url, to_url
 from pages.components.filters import filters
+from pages.components.jobs import last_run_caption
 from pages.components.tables import table
 
 f = filters()
 period = f.period
 st.title("Campaign ROI")
+last_run_caption("roi_calculations")
 
 left, middle, right = st.columns([2, 2, 3])
 model = left.selectbox(

@@ -27,6 +27,7 @@ from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.drill import breadcrumbs, drill_from_chart, drill_from_table, from_url, to_url
 from pages.components.filters import filters
+from pages.components.jobs import last_run_caption
 from pages.components.tables import table
 
 BOOTSTRAP_REPLICATES = 100
@@ -61,6 +62,7 @@ def highlighted(by: str, key: str) -> bool:
 
 
 st.title("Attribution")
+last_run_caption("attribution_modeling")
 st.caption(
     f"Closed-won deals closing {f.start:%d %b %Y} – {f.end:%d %b %Y}"
     + (f" of accounts in {', '.join(f.segments)}" if f.segments else "")

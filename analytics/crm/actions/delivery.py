@@ -70,6 +70,9 @@ from analytics.ops.store import utcnow
 from analytics.ops.tables import action_batches, actions
 
 BACKOFFS = ("exponential", "linear", "fixed")
+# every reason a policy may name: HubSpot's transient ones, and "locked" (the warehouse or the ops
+# store busy with another writer), which only scheduled jobs meet (analytics.jobs.runner)
+KNOWN_REASONS = (*hs.RETRYABLE_REASONS, "locked")
 ACTOR = "deliverer"
 
 
@@ -88,10 +91,10 @@ class RetryPolicy:
             raise RevLensError(f"Backoff {self.backoff_strategy!r} is not one of {', '.join(BACKOFFS)}.")
         if self.max_attempts < 1 or self.base_delay_ms < 0 or self.max_delay_ms < self.base_delay_ms:
             raise RevLensError("The retry policy needs max_attempts >= 1 and 0 <= base delay <= max delay.")
-        unknown = set(self.retryable_errors) - set(hs.RETRYABLE_REASONS)
+        unknown = set(self.retryable_errors) - set(KNOWN_REASONS)
         if unknown:
             raise RevLensError(
-                f"Retryable errors must be among {', '.join(hs.RETRYABLE_REASONS)}, not {', '.join(sorted(unknown))}."
+                f"Retryable errors must be among {', '.join(KNOWN_REASONS)}, not {', '.join(sorted(unknown))}."
             )
 
     def delay_s(self, failed_attempts: int, retry_after_s: float | None = None) -> float:
