@@ -24,10 +24,23 @@ from analytics.core.settings import DEFAULT_DB, db_path
 from analytics.jobs.sla import track
 from pages.components.cache import start_run, warehouse
 from pages.components.filters import filter_bar
-from pages.components.navigation import NAVIGATION, follow_deep_link, leave_pages_folder_mode, url_path
+from pages.components.navigation import (
+    ABOUT,
+    ICON,
+    NAVIGATION,
+    UNFILTERED_GROUPS,
+    follow_deep_link,
+    leave_pages_folder_mode,
+    url_path,
+)
 
 leave_pages_folder_mode()
-st.set_page_config(page_title="RevLens", page_icon=":material/insights:", layout="wide")
+st.set_page_config(
+    page_title="RevLens",
+    page_icon=ICON,
+    layout="wide",
+    menu_items={"About": ABOUT, "Get help": None, "Report a bug": None},
+)
 
 
 def ensure_warehouse() -> None:
@@ -55,9 +68,20 @@ pages_by_url = {
 pages_by_group = {
     group: [pages_by_url[url_path(path)] for path, _, _ in pages] for group, pages in NAVIGATION.items() if pages
 }
-page = st.navigation(pages_by_group, position="top")
+# The first page is served at "/"; a link to its own name (/overview?segment=SMB) opens it too,
+# through a hidden twin, instead of Streamlit's "page not found".
+home_path, home_title, home_icon = next(iter(NAVIGATION.values()))[0]
+pages_by_url[url_path(home_path)] = st.Page(
+    home_path, title=home_title, icon=home_icon, url_path=f"{url_path(home_path)}_home", default=True
+)
+pages_by_group[next(iter(pages_by_group))][0] = pages_by_url[url_path(home_path)]
+twin = st.Page(home_path, title=home_title, icon=home_icon, url_path=url_path(home_path), visibility="hidden")
+page = st.navigation({**pages_by_group, "": [twin]}, position="top")
 follow_deep_link(page, pages_by_url)
-if page not in pages_by_group.get("Operations", []):  # operations pages show every row, unfiltered
-    st.session_state["filters"] = filter_bar()
-with track(f"page.{url_path(page.url_path or 'overview')}", "real_time_operations"):  # the SLA's page interaction
+st.set_page_config(page_title=f"{page.title} · RevLens")  # the browser tab names the page
+paths_by_page = {url_path(path): path for pages in NAVIGATION.values() for path, _, _ in pages}
+unfiltered = [p for group in UNFILTERED_GROUPS for p in pages_by_group.get(group, [])]
+if page not in unfiltered:  # operations pages show every row, unfiltered
+    st.session_state["filters"] = filter_bar(paths_by_page.get(page.url_path or url_path(home_path)))
+with track(f"page.{url_path(page.url_path or url_path(home_path))}", "real_time_operations"):  # the SLA's page run
     page.run()

@@ -12,6 +12,8 @@ CRM push, each written once (as SQL fragments the queries of all four are built 
   contact (or, account level, of a contact of its account) dated on or before the close date
   and at most *L* days before it, ``0 <= close_date - date(ts) <= L``, where
   ``close_date - date(ts)`` is :func:`days_before` (whole days). :func:`eligible`.
+- A deal (or contact) **in the segments** ``$segments``: its account's ``segment`` is one of
+  them; an empty list means every segment (and then accounts are not read). :func:`in_segments`.
 """
 
 from __future__ import annotations
@@ -75,3 +77,11 @@ def days_before(ts: str, close_date: str) -> str:
 def eligible(days_before_close: str, lookback: str = "$lookback") -> str:
     """SQL: a touch ``days_before_close`` days before its deal's close is eligible under ``lookback``."""
     return f"{days_before_close} between 0 and cast({lookback} as integer)"
+
+
+def in_segments(account_id: str, segments: str = "$segments") -> str:
+    """SQL: the account ``account_id`` is in one of ``segments`` (a list; empty: every account, even none)."""
+    return (
+        f"(len({segments}) = 0 or {account_id} in "
+        f"(select a.account_id from accounts as a where list_contains({segments}, a.segment)))"
+    )

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from analytics.attribution import chains, rules
 from analytics.attribution.composed import named
 from analytics.attribution.explorers import deals_touched, export_paths, journeys_with, top_paths
-from analytics.attribution.journeys import Journeys, open_journeys
+from analytics.attribution.journeys import MEMBER_SEP, Journeys, open_journeys, open_member_journeys
 from analytics.attribution.models import (
     AGREEMENT_MODELS,
     CHAIN_MODELS,
@@ -82,7 +82,9 @@ __all__ = [
     "attribute_rows",
     "attribute_with_intervals",
     "bootstrap_intervals",
+    "contact_credits",
     "deal_credits",
+    "deal_key_credits",
     "deals_touched",
     "export_paths",
     "journeys_with",
@@ -440,4 +442,124 @@ def deal_credits(
     return frame.with_columns(  # both from the linear columns: with_columns reads the frame as given
         (conversion_share * credited[0]).alias("credited_conversions"),
         (revenue_share * credited[1]).alias("credited_revenue"),
+    )
+
+
+def _apportioned(frame: pl.DataFrame, by: str, chain_credit: dict[str, tuple[float, float]]) -> pl.DataFrame:
+    """Chain credit of each key (``chain_credit``: key -> (conversions, revenue)) spread over the rows of
+    ``frame`` (its linear credit per row and ``key``) in proportion to their linear credit of the key."""
+    import polars as pl
+
+    keys = pl.DataFrame(
+        {
+            "key": list(chain_credit),
+            "_chain_conversions": [c for c, _ in chain_credit.values()],
+            "_chain_revenue": [r for _, r in chain_credit.values()],
+        },
+        schema={"key": pl.Utf8, "_chain_conversions": pl.Float64, "_chain_revenue": pl.Float64},
+    )
+    linear_conversions = pl.col("credited_conversions").sum().over(by)
+    linear_revenue = pl.col("credited_revenue").sum().over(by)
+    conversion_share = pl.col("credited_conversions") / linear_conversions
+    revenue_share = (
+        pl.when(linear_revenue > 0).then(pl.col("credited_revenue") / linear_revenue).otherwise(conversion_share)
+    )
+    return (
+        frame.join(keys, left_on=by, right_on="key", how="left")
+        .with_columns(
+            (conversion_share * pl.col("_chain_conversions").fill_null(0.0)).alias("_c"),
+            (revenue_share * pl.col("_chain_revenue").fill_null(0.0)).alias("_r"),
+        )
+        .drop("credited_conversions", "credited_revenue", "_chain_conversions", "_chain_revenue")
+        .rename({"_c": "credited_conversions", "_r": "credited_revenue"})
+    )
+
+
+def deal_key_credits(
+    con, model: str, window: JourneyWindow, *, half_life_days: float = 7.0, order: int = 1
+) -> pl.DataFrame:
+    """Each won deal's credit to every key under ``model``: ``journey_id, opportunity_id, key,
+    credited_conversions, credited_revenue`` (the spec's ``syncAttributionToCRM(opportunityId,
+    attribution)``: what one deal's attribution is).
+
+    Rule-based models: the deal's weights on each key's touches times its conversion and amount,
+    so a deal's rows sum to 1 conversion and its amount, and summed over the deals a key's rows
+    give :func:`attribute`'s credit of that key. Markov and Shapley credit a key for the window as
+    a whole; a deal's share of it is its share of the key's linear credit (as :func:`deal_credits`),
+    so the keys' totals again match :func:`attribute`. Deals without an eligible touch have no row.
+    """
+    import polars as pl
+
+    (model,) = _check([model], half_life_days, order)
+    rule, chain = split([model])
+    weighted = rule[0] if rule else "linear"
+    with open_journeys(con, window) as journeys:
+        params = {**journeys.params, **rules.params(half_life_days)}
+        per_deal = rows(con, rules.deal_key_weights_query(journeys, weighted), params)
+        if chain:
+            chains.prepare(journeys, chain, order)
+            credited = {k: (c, r) for k, _, c, r in _chain_credits(journeys, chain, order)}
+    frame = pl.DataFrame(
+        per_deal,
+        schema={
+            "journey_id": pl.Int64,
+            "opportunity_id": pl.Utf8,
+            "key": pl.Utf8,
+            "credited_conversions": pl.Float64,
+            "credited_revenue": pl.Float64,
+        },
+        orient="row",
+    )
+    if not chain:
+        return frame
+    return _apportioned(frame, "key", credited).select(frame.columns)
+
+
+def contact_credits(
+    con, model: str, window: JourneyWindow, *, half_life_days: float = 7.0, order: int = 1
+) -> pl.DataFrame:
+    """The credit each contact's own touches earn under ``model``: ``contact_id, credited_conversions,
+    credited_revenue, deals`` (the won deals whose journey has a touch of the contact).
+
+    A touch's weight is the model's, in its deal's journey (so, at account level, a contact who
+    made half of a linear journey's touches earns half the deal; under first touch, the contact
+    who touched first earns it all). Markov and Shapley: each key's window credit spread over the
+    contacts in proportion to their linear credit of that key. Summed over the contacts, the credit
+    is the attributed revenue of :func:`attribute` (every key but ``(unattributed)``). At contact
+    level every touch is the deal's contact's, so the credit is that contact's won revenue under
+    every model; at account level it is a property of the model.
+    """
+    import polars as pl
+
+    (model,) = _check([model], half_life_days, order)
+    rule, chain = split([model])
+    weighted = rule[0] if rule else "linear"
+    with open_member_journeys(con, window) as journeys:
+        member_rows = rules.rule_credit_rows(journeys, [weighted], half_life_days, False)
+        deals = rows(
+            con,
+            "select split_part(key, chr(31), 1) as contact_id, count(distinct journey_id) from attribution_touches "
+            "group by 1",
+        )
+    frame = (
+        pl.DataFrame(
+            [(key, c, r) for key, _, c, r in member_rows if key != UNATTRIBUTED],
+            schema={"member_key": pl.Utf8, "credited_conversions": pl.Float64, "credited_revenue": pl.Float64},
+            orient="row",
+        )
+        .with_columns(
+            pl.col("member_key").str.split_exact(MEMBER_SEP, 1).struct.rename_fields(["contact_id", "key"]).alias("_m")
+        )
+        .unnest("_m")
+    )
+    if chain:
+        credited = {
+            k: (c, r) for k, _, c, r in attribute_rows(con, chain, window, half_life_days=half_life_days, order=order)
+        }
+        frame = _apportioned(frame, "key", credited)
+    return (
+        frame.group_by("contact_id")
+        .agg(pl.col("credited_conversions").sum(), pl.col("credited_revenue").sum())
+        .join(pl.DataFrame(deals, schema={"contact_id": pl.Utf8, "deals": pl.Int64}, orient="row"), on="contact_id")
+        .sort("credited_revenue", "contact_id", descending=[True, False])
     )

@@ -48,7 +48,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from analytics.attribution.composed import named
-from analytics.attribution.definitions import closes_in_window, days_before, eligible, plausible_time, won_deal
+from analytics.attribution.definitions import (
+    closes_in_window,
+    days_before,
+    eligible,
+    in_segments,
+    plausible_time,
+    won_deal,
+)
 from analytics.attribution.dialect import INLINED, epoch_microseconds, minus_days
 from analytics.attribution.window import JourneyWindow
 from analytics.warehouse.derived import DerivedTables
@@ -137,6 +144,7 @@ WINDOW_JOURNEYS = f"""
                opportunity_created_at, lead_created_at
         from _journey_deals
         where {closes_in_window("close_date")}
+          and {in_segments("account_id")}
     ),
     touches as {INLINED} (
         select journey_id, {_TABLE_KEY} as key, channel = 'direct' as is_direct,
@@ -162,6 +170,7 @@ select journey_id, opportunity_id, contact_id, account_id,
        cast(1.0 as double) as conversions, revenue, close_date, month, opportunity_created_at, lead_created_at
 from won_deals
 where {closes_in_window("close_date")}
+  and {in_segments("account_id")}
 """,
     "The window's won deals from the raw tables (account-level journeys, or stale journey tables).",
 )
@@ -169,7 +178,8 @@ where {closes_in_window("close_date")}
 # Each touchpoint with the journey it belongs to at account level: its contact's account, or its contact.
 _MEMBER_TOUCHES = """
     member_touches as (
-        select t.*, coalesce('a:' || member.account_id, 'c:' || t.contact_id) as group_key
+        select t.*, coalesce('a:' || member.account_id, 'c:' || t.contact_id) as group_key,
+               member.account_id as member_account_id
         from touchpoints as t
         left join contacts as member on member.contact_id = t.contact_id
     )"""
@@ -288,7 +298,9 @@ RAW_ACCOUNT_TOUCHES = Query(
 )
 
 # Non-converting journeys: every contact (account) without a conversion in the window, its
-# touches from close_from - lookback to close_to.
+# touches from close_from - lookback to close_to; with segments, only contacts of their accounts.
+_CONTACT_IN_SEGMENTS = f"""(len($segments) = 0 or t.contact_id in (
+              select c.contact_id from contacts as c where {in_segments("c.account_id")}))"""
 _NULL_WINDOW = f"""(cast($close_from as date) is null or t.ts >= {minus_days("cast($close_from as date)", "$lookback")})
           and (cast($close_to as date) is null or t.ts < cast($close_to as date) + interval 1 day)
           and {plausible_time("t.ts")}"""
@@ -298,6 +310,7 @@ NULL_TOUCHES = f"""
         from touchpoints as t
         where not exists (select 1 from conversions as v where v.contact_id = t.contact_id)
           and {_NULL_WINDOW}
+          and {_CONTACT_IN_SEGMENTS}
     )"""
 NULL_ACCOUNT_TOUCHES = f"""{_MEMBER_TOUCHES},
     null_touches as (
@@ -305,6 +318,7 @@ NULL_ACCOUNT_TOUCHES = f"""{_MEMBER_TOUCHES},
         from member_touches as t
         where not exists (select 1 from conversions as v where v.group_key = t.group_key)
           and {_NULL_WINDOW}
+          and {in_segments("t.member_account_id")}
     )"""
 
 _TEMP_TABLES = {
@@ -386,6 +400,36 @@ def open_journeys(con, window: JourneyWindow) -> Iterator[Journeys]:
             query = RAW_ACCOUNT_TOUCHES if window.account_level else RAW_TOUCHES
             template = raw_touches_template(window.account_level, journeys.engine)
             journeys.create("attribution_touches", named(query.name, template))
+        yield journeys
+    finally:
+        journeys.drop()
+
+
+# --------------------------------------------------------------------------- journeys keyed by who touched
+
+# The contact who made a touch, and the touch's key, as one key (split on MEMBER_SEP).
+MEMBER_SEP = "\x1f"
+_MEMBER_KEY = f"t.contact_id || chr(31) || {_RAW_KEY}"
+
+
+@contextlib.contextmanager
+def open_member_journeys(con, window: JourneyWindow) -> Iterator[Journeys]:
+    """The window's journeys with each touch keyed ``contact_id<US>key``: who made it, and its key.
+
+    The same conversions and eligible touches as :func:`open_journeys` (from the raw tables, into
+    temporary tables), so a model's weights are the same; summing a contact's keys gives the credit
+    of that contact's own touches. At contact level every touch is the deal's contact's; at account
+    level (``account_level``) the touches of every contact of the account.
+    """
+    params = {**window.params(), "account_level": window.account_level}
+    journeys = Journeys(con, "raw", params, window.account_level, by=window.by)
+    template = _RAW_ACCOUNT_TOUCHES if window.account_level else _RAW_TOUCHES
+    try:
+        journeys.create("attribution_conversions", RAW_CONVERSIONS)
+        journeys.create(
+            "attribution_touches",
+            named("attribution.member_touches", template.replace(f"{_RAW_KEY} as key", f"{_MEMBER_KEY} as key")),
+        )
         yield journeys
     finally:
         journeys.drop()

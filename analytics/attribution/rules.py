@@ -298,3 +298,34 @@ DEAL_CREDITS = Query(
     .replace("{journeys}", WINDOW_JOURNEYS.strip()),
     "Each won deal's linear credit to the key $value (the ROI drill-down; other models swap the weight).",
 )
+
+
+_DEAL_KEY_WEIGHTS = """
+with
+    {journeys},{weights}
+select w.journey_id, v.opportunity_id, w.key, {conversions} as credited_conversions, {revenue} as credited_revenue
+from weights as w
+join conversions as v on v.journey_id = w.journey_id
+group by w.journey_id, v.opportunity_id, w.key
+order by w.journey_id, w.key
+"""
+
+
+def deal_key_weights_query(journeys: Journeys, model: str) -> Query:
+    """Per won deal and key, the deal's credit to the key under the rule model ``model``."""
+    sql = (
+        _DEAL_KEY_WEIGHTS.replace("{weights}", weights_ctes([model]))
+        .replace("{conversions}", exact_sum(f"w.{model} * w.conversions"))
+        .replace("{revenue}", exact_sum(f"w.{model} * w.revenue"))
+    )
+    return named(f"attribution.deal_key_credits ({model}; {journeys.source} journeys)", journeys.sql(sql))
+
+
+DEAL_KEY_CREDITS = Query(
+    "attribution.deal_key_credits",
+    _DEAL_KEY_WEIGHTS.replace("{weights}", weights_ctes(["linear"]))
+    .replace("{conversions}", exact_sum("w.linear * w.conversions"))
+    .replace("{revenue}", exact_sum("w.linear * w.revenue"))
+    .replace("{journeys}", WINDOW_JOURNEYS.strip()),
+    "Each won deal's linear credit to every key (the CRM's deal push; other models swap the weight).",
+)

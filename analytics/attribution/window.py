@@ -3,7 +3,7 @@
 A :class:`JourneyWindow` is validated once, when it is made, and every attribution function
 takes it (or its fields as keywords, for callers that pass them one by one). Its
 :meth:`~JourneyWindow.params` are what the journey queries bind (``$by``, ``$lookback``,
-``$close_from``, ``$close_to``): the window is never put into session state.
+``$close_from``, ``$close_to``, ``$segments``): the window is never put into session state.
 """
 
 from __future__ import annotations
@@ -22,13 +22,15 @@ class JourneyWindow:
     """Closed-won deals with ``close_from <= close_date <= close_to`` (``None``: open), credited by
     ``by`` (``channel``, ``campaign``: campaign ids, or ``touchpoint_type``) to their touches at most
     ``lookback_days`` days before the close; with ``account_level``, the touches of every contact of
-    the deal's account (a deal without one keeps its own contact's touches)."""
+    the deal's account (a deal without one keeps its own contact's touches). ``segments`` keeps the
+    deals (and the non-converting journeys) of accounts in those segments; empty: every deal."""
 
     by: str = "channel"
     lookback_days: int = 90
     account_level: bool = False
     close_from: date | None = None
     close_to: date | None = None
+    segments: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.by not in DIMENSIONS:
@@ -42,6 +44,9 @@ class JourneyWindow:
             value = getattr(self, name)
             if value is not None and not isinstance(value, date):
                 raise RevLensError(f"{name} {value!r} is not a date; give a datetime.date (or None for open).")
+        if isinstance(self.segments, str) or not all(isinstance(s, str) for s in self.segments):
+            raise RevLensError(f"segments {self.segments!r} is not a list of segment names; give e.g. ('SMB',).")
+        object.__setattr__(self, "segments", tuple(dict.fromkeys(self.segments)))
         if self.close_from is not None and self.close_to is not None and self.close_from > self.close_to:
             raise RevLensError(
                 f"The close window {self.close_from} to {self.close_to} ends before it starts; swap the dates."
@@ -54,6 +59,7 @@ class JourneyWindow:
             "lookback": self.lookback_days,
             "close_from": self.close_from,
             "close_to": self.close_to,
+            "segments": list(self.segments),
         }
 
 

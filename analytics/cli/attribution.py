@@ -14,7 +14,7 @@ import typer
 from analytics.attribution.models import MODELS, PATH_MODELS
 from analytics.attribution.paths import CONVERSIONS_COLUMN, NULL_COLUMN, PATH_COLUMN, VALUE_COLUMN
 from analytics.attribution.window import DIMENSIONS
-from analytics.cli.common import DB_OPTION_HELP, MAX_DAYS, command_app, in_range
+from analytics.cli.common import DB_OPTION_HELP, MAX_DAYS, command_app, in_range, report_period
 from analytics.cli.engine import ConfOption, Engine, EngineOption, MasterOption, RemoteOption, SourceOption
 from analytics.core.cells import csv_text, escape_markup
 from analytics.core.errors import RevLensError
@@ -112,6 +112,12 @@ def attribution(
     spark_master: MasterOption = None,
     spark_remote: RemoteOption = None,
     spark_conf: ConfOption = None,
+    period: Annotated[
+        str | None,
+        typer.Option(help="Only deals closing in a month (2026-09), quarter (2026-Q3) or year (2026)."),
+    ] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Only deals closing on or after (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Only deals closing on or before (YYYY-MM-DD).")] = None,
 ) -> None:
     """Attributed conversions and revenue per channel, campaign or touch type, under each model."""
     from analytics.warehouse.runner import recording
@@ -132,6 +138,7 @@ def attribution(
             value_col,
             null_col,
             (engine, source, spark_master, spark_remote, spark_conf),
+            report_period(period, from_, to),
         )
     if show_sql:
         _show_sql(statements)
@@ -152,6 +159,7 @@ def _attribute(
     value_col,
     null_col,
     engine_options=(Engine.duckdb, None, None, None, None),
+    closing=None,
 ) -> tuple[list[str], list[tuple]]:
     if db is not None and paths is not None:
         raise RevLensError("Give either --db or --paths, not both: attribute a warehouse or a path file.")
@@ -159,6 +167,8 @@ def _attribute(
         raise RevLensError(
             "A path file is attributed in-process; drop --engine spark, or attribute the lake with --source."
         )
+    if paths is not None and closing is not None:
+        raise RevLensError("A path file has no dates: drop --period/--from/--to, or attribute a warehouse (--db).")
     if paths is not None:
         from analytics.attribution.engine import attribute_paths
         from analytics.attribution.paths import read_paths
@@ -177,7 +187,16 @@ def _attribute(
     from analytics.cli.engine import warehouse
 
     models = parse_models(model)
-    window = JourneyWindow(by=by, lookback_days=lookback_days)
+    window = JourneyWindow(
+        by=by,
+        lookback_days=lookback_days,
+        close_from=closing.start if closing else None,
+        close_to=closing.end if closing else None,
+    )
     with warehouse(db, *engine_options) as con:
+        if closing is not None:  # an empty period exits 2 with the data's range, not an empty table
+            from analytics.finance.coverage import require_data
+
+            require_data(con, closing.start, closing.end, costs=False, what=closing.label)
         rows = attribute_rows(con, models, window, half_life_days=half_life_days, order=order)
     return [by, *COLUMNS], rows

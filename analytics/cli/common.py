@@ -70,3 +70,23 @@ def in_range(low: float | None = None, high: float | None = None, what: str = "a
 
 MAX_DAYS = 36_500  # a hundred years: more is a typo, and overflows date arithmetic
 MAX_ROWS = 10_000_000  # a --limit beyond this is a typo (and overflows SQLite's integers)
+
+
+def report_period(period: str | None, start: str | None, end: str | None):
+    """The :class:`~analytics.core.periods.ReportPeriod` of ``--period`` or ``--from``/``--to`` (None: neither).
+
+    ``--period`` is a month (2026-09), quarter (2026-Q3) or year (2026); both options at once,
+    or one end of a range, is a one-sentence user error.
+    """
+    from analytics.core.errors import RevLensError
+    from analytics.core.periods import custom_period, parse_period
+
+    if period and (start or end):
+        raise RevLensError("Give either --period or --from/--to, not both.")
+    if period:
+        return parse_period(period)
+    if start and end:
+        return custom_period(parse_date(start, "--from"), parse_date(end, "--to"))
+    if start or end:
+        raise RevLensError("A custom range needs both ends: give --from DATE and --to DATE (YYYY-MM-DD).")
+    return None

@@ -26,6 +26,7 @@ from analytics.core.periods import check_plausible, custom_period, parse_period
 from analytics.core.settings import db_path
 from analytics.finance.budget import budget_consumption
 from analytics.finance.costs import OpportunityCostAssumption
+from analytics.finance.coverage import require_data
 from analytics.finance.export import records, workbook_bytes
 from analytics.finance.report import DEFAULT_GROSS_MARGIN, DEFAULT_N_BOOT, financial_report
 from analytics.warehouse.connection import connect
@@ -159,6 +160,7 @@ def roi(
             transient=True,
         ) as bar,
     ):
+        require_data(con, window.start, window.end, costs=True, what=window.label)  # else exit 2 with the range
         task = bar.add_task("Starting", total=1.0)
         report = financial_report(
             con,

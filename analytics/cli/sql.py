@@ -31,6 +31,7 @@ QUERY_MODULES = (
     "analytics.customers.activity",
     "analytics.customers.portfolio",
     "analytics.customers.interventions",
+    "analytics.finance.coverage",
     "analytics.customers.adoption",
     "analytics.customers.feedback",
 )
@@ -68,7 +69,10 @@ def show_command(name: Annotated[str, typer.Argument(help="A name from `sql list
 def explain_command(
     name: Annotated[str, typer.Argument(help="A name from `sql list`.")],
     db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None,
-    param: Annotated[list[str] | None, typer.Option(help="A parameter as name=value (dates as YYYY-MM-DD).")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="A parameter as name=value (dates as YYYY-MM-DD; a list as [a,b], [] for none)."),
+    ] = None,
 ) -> None:
     """DuckDB's plan of a query on the warehouse (``EXPLAIN``), with its parameters bound."""
     from analytics.core.settings import db_path
@@ -81,7 +85,11 @@ def explain_command(
         key, sep, value = item.partition("=")
         if not sep:
             raise RevLensError(f"--param {item!r} is not name=value; write it like --param lookback=90.")
-        params[key.strip()] = value
+        value = value.strip()
+        if value.startswith("[") and value.endswith("]"):  # a list, e.g. segments=[] or segments=[SMB,Enterprise]
+            params[key.strip()] = [item.strip() for item in value[1:-1].split(",") if item.strip()]
+        else:
+            params[key.strip()] = value
     con = connect(db or db_path(), read_only=True)
     try:
         plan = rows(con, "explain " + query.sql, {**examples_for(con, name), **params})

@@ -3,6 +3,10 @@
 A period is ``[start, end]``, both days inclusive. The previous period of a month,
 quarter or year is the previous month, quarter or year; of a custom range, the range of
 the same number of days that ends the day before it starts.
+
+The date bar's presets (:data:`PRESETS`, :func:`preset_range`: last 30 days, last quarter,
+quarter to date, year to date, last 12 months) count back from a reference day, the data's
+last day; :func:`period_of` recognizes a range that is exactly a month, quarter or year.
 """
 
 from __future__ import annotations
@@ -130,3 +134,76 @@ def period_labels(first: date, last: date, kind: str) -> list[str]:
             labels.append(label)
         month = add_months(month, 1)
     return labels[::-1]
+
+
+# ---------------------------------------------------------------------------------------
+# Presets beside the date range, relative to a reference day (the data's last day)
+
+PRESETS = ("last_30_days", "last_quarter", "quarter_to_date", "year_to_date", "last_12_months")
+
+
+def shift_months(day: date, months: int) -> date:
+    """The same day ``months`` later (negative: earlier), clamped to the month's end: 31 Mar − 1 month = 28 Feb."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = index // 12, index % 12 + 1
+    last_day = (add_months(date(year, month, 1), 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last_day))
+
+
+def quarter_start(day: date) -> date:
+    """The first day of ``day``'s calendar quarter."""
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def preset_range(name: str, as_of: date) -> ReportPeriod:
+    """The range of a preset, ending on (or, for ``last_quarter``, before) the reference day ``as_of``.
+
+    - ``last_30_days``: ``[as_of − 29 days, as_of]`` (30 days, ``as_of`` included);
+    - ``last_quarter``: the whole calendar quarter before ``as_of``'s quarter;
+    - ``quarter_to_date``: ``[first day of as_of's quarter, as_of]``;
+    - ``year_to_date``: ``[1 January of as_of's year, as_of]``;
+    - ``last_12_months``: ``[as_of − 12 months + 1 day, as_of]`` (the same day a year earlier,
+      clamped to the month's end, is the day before the range starts).
+
+    The kind is ``quarter`` for ``last_quarter`` (so its previous period is the quarter before)
+    and for a quarter to date that is the whole quarter; otherwise what :func:`period_of` finds.
+    """
+    if name == "last_30_days":
+        return period_of(as_of - timedelta(days=29), as_of)
+    if name == "last_quarter":
+        this_quarter = quarter_start(as_of)
+        return ReportPeriod(add_months(this_quarter, -3), this_quarter - timedelta(days=1), "quarter")
+    if name == "quarter_to_date":
+        return period_of(quarter_start(as_of), as_of)
+    if name == "year_to_date":
+        return period_of(date(as_of.year, 1, 1), as_of)
+    if name == "last_12_months":
+        return period_of(shift_months(as_of, -12) + timedelta(days=1), as_of)
+    raise RevLensError(f"Unknown date preset {name!r}; use one of {', '.join(PRESETS)}.")
+
+
+def period_of(start: date, end: date) -> ReportPeriod:
+    """``[start, end]`` as a month, quarter or year when it is exactly one, else a custom range.
+
+    So a range typed or picked as 1 Apr – 30 Jun is reported as 2026-Q2 and compared with
+    the quarter before, as a quarter chosen by name would be.
+    """
+    if start > end:
+        raise RevLensError(f"The range starts ({start}) after it ends ({end}); swap the dates.")
+    if start.day == 1 and end + timedelta(days=1) == add_months(start, 1):
+        return ReportPeriod(start, end, "month")
+    if start == quarter_start(start) and end + timedelta(days=1) == add_months(start, 3):
+        return ReportPeriod(start, end, "quarter")
+    if (start.month, start.day) == (1, 1) and end == date(start.year, 12, 31):
+        return ReportPeriod(start, end, "year")
+    return ReportPeriod(start, end)
+
+
+def clamp(period: ReportPeriod, first: date, last: date) -> ReportPeriod:
+    """``period`` cut to ``[first, last]`` (the data's days); its kind is kept only when nothing is cut."""
+    start, end = max(period.start, first), min(period.end, last)
+    if end < start:  # entirely outside the data: the nearest edge
+        start = end = first if period.end < first else last
+    if (start, end) == (period.start, period.end):
+        return period
+    return period_of(start, end)

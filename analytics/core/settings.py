@@ -172,6 +172,30 @@ def debug() -> bool:
     return os.environ.get("REVLENS_DEBUG", "") not in ("", "0")
 
 
+def stale_after_days() -> dict[str, int]:
+    """Per-table overrides of when data is stale (``REVLENS_STALE_DAYS``), in days since a table's newest row.
+
+    ``touchpoints=3,invoices=60`` sets two tables; a bare number (``30``) sets every table; in the
+    secrets file a table of ``name = days`` works too. Bad entries are ignored, so the Data page
+    still opens; :data:`analytics.warehouse.catalog.STALE_AFTER_DAYS` holds the defaults.
+    """
+    raw = setting("REVLENS_STALE_DAYS", "")
+    if isinstance(raw, dict):
+        items = raw.items()
+    else:
+        text = str(raw).strip()
+        if text.isdigit():
+            return {"*": int(text)}
+        items = (item.partition("=")[::2] for item in text.split(",") if "=" in item)
+    overrides = {}
+    for name, days in items:
+        try:
+            overrides[str(name).strip()] = int(str(days).strip())
+        except ValueError:
+            continue
+    return overrides
+
+
 # Scheduled jobs and SLA monitoring (analytics.jobs)
 DEFAULT_EXPORTS = "data/exports"
 DEFAULT_SCHEDULE = "data/schedule.toml"

@@ -1,7 +1,10 @@
 """What the pages push to HubSpot: targets built in SQL from the warehouse, ready for :func:`analytics.crm.actions.queue.enqueue`.
 
 * :func:`attribution_targets` (the spec's ``syncAttributionToCRM``): per contact, the
-  closed-won revenue its campaign touches earned, and its last campaign interaction.
+  closed-won revenue its own campaign touches are credited under a model, and its last
+  campaign interaction;
+* :func:`deal_attribution_targets` (``syncAttributionToCRM(opportunityId, attribution)``): per
+  won deal, the campaigns a model credits it to, with their shares, and the model.
 * :func:`campaign_audience` (follow-up campaigns): the contacts engaged by a campaign,
   to add to a HubSpot list from the ROI page's campaign drill-down.
 
@@ -16,8 +19,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from analytics.attribution.definitions import days_before, eligible, won_in_window
-from analytics.warehouse.runner import Query, run
+from analytics.warehouse.runner import Query, example_params, run
 
 ATTRIBUTED_REVENUE = "marketing_platform_attributed_revenue"
 LAST_CAMPAIGN_INTERACTION = "last_campaign_interaction"
@@ -25,23 +27,10 @@ LAST_CAMPAIGN_INTERACTION = "last_campaign_interaction"
 
 ATTRIBUTION_TARGETS = Query(
     "crm.attribution_targets",
-    f"""
+    """
 with
-    won as (
-        select o.opportunity_id, o.contact_id, o.amount, o.close_date
-        from opportunities as o
-        where {won_in_window("o")}
-    ),
-    eligible_won as (
-        select distinct won.opportunity_id, won.contact_id, won.amount
-        from won
-        join touchpoints as t on t.contact_id = won.contact_id
-        where {eligible(days_before("t.ts", "won.close_date"))}
-    ),
-    revenue as (
-        select contact_id, sum(amount) as attributed_revenue, count(*) as won_deals
-        from eligible_won
-        group by contact_id
+    credited as (
+        select unnest($ids::varchar[]) as contact_id
     ),
     last_touch as (
         select t.contact_id,
@@ -49,46 +38,203 @@ with
                    as last_campaign_interaction
         from touchpoints as t
         join campaigns as c using (campaign_id)
-        where t.contact_id in (select contact_id from revenue) and cast(t.ts as date) <= $close_to
+        where t.contact_id in (select contact_id from credited) and cast(t.ts as date) <= $close_to
         qualify row_number() over (partition by t.contact_id order by t.ts desc, t.touchpoint_id desc) = 1
     )
-select contacts.contact_id, contacts.hubspot_id, contacts.email, revenue.attributed_revenue,
-       revenue.won_deals, last_touch.last_campaign_interaction
-from revenue
+select contacts.contact_id, contacts.hubspot_id, contacts.email, last_touch.last_campaign_interaction
+from credited
 join contacts using (contact_id)
 left join last_touch using (contact_id)
 where contacts.hubspot_id is not null
-order by revenue.attributed_revenue desc, contacts.contact_id
 """,
-    "Per contact with a HubSpot id: the revenue of its won deals with an eligible touch, and its last "
-    "campaign interaction ($close_from, $close_to, $lookback).",
+    "Per credited contact ($ids) with a HubSpot id: its identity and last campaign interaction on or before $close_to.",
 )
 
 
 def attribution_targets(
-    con: duckdb.DuckDBPyConnection, close_from: date, close_to: date, lookback_days: int = 90
+    con: duckdb.DuckDBPyConnection,
+    close_from: date,
+    close_to: date,
+    lookback_days: int = 90,
+    *,
+    model: str = "linear",
+    account_level: bool = True,
+    segments: tuple[str, ...] = (),
+    half_life_days: float = 7.0,
+    order: int = 1,
 ) -> pl.DataFrame:
-    """Per contact with a HubSpot id: attributed revenue and last campaign interaction.
+    """Per contact with a HubSpot id: the revenue its own campaign touches are credited under ``model``,
+    and its last campaign interaction (the spec's ``syncAttributionToCRM`` for contacts).
 
-    A won deal of contact *c* closing in ``[close_from, close_to]``
-    (:func:`~analytics.attribution.definitions.won_in_window`) is attributed when *c* has at
-    least one eligible touch (:func:`~analytics.attribution.definitions.eligible`:
-    ``0 <= close_date - date(ts) <= lookback_days``, the attribution engine's rule, contact
-    level). Every model splits such a deal's amount over *c*'s eligible touches with weights
-    summing to 1, so whatever the model, *c*'s share is
+    ``attributed_revenue`` is :func:`analytics.attribution.engine.contact_credits` by campaign: for
+    every won deal closing in ``[close_from, close_to]`` (of accounts in ``segments``; empty: all),
+    the model's weights on the deal's eligible touches (``0 <= close_date - date(ts) <=
+    lookback_days``), summed over the touches the contact made. With ``account_level`` (the
+    default) a deal's journey holds the touches of every contact of its account, so the credit
+    is the model's: under first touch the contact who touched first earns the deal, under linear
+    each contact earns its share of the touches. At contact level every touch is the deal's own
+    contact's, and the value is its won revenue under every model. ``won_deals`` counts the deals
+    whose journey has a touch of the contact.
 
-    .. math:: attributed\\_revenue(c) = \\sum_{o \\in won(c),\\ eligible(o)} amount(o)
-
-    ``last_campaign_interaction`` is "<campaign name> (<channel>, YYYY-MM-DD)" of *c*'s
+    ``last_campaign_interaction`` is "<campaign name> (<channel>, YYYY-MM-DD)" of the contact's
     latest touch with a campaign on or before ``close_to`` (ties: the larger touchpoint id).
 
     Returns
     -------
     polars.DataFrame
-        contact_id, hubspot_id, email, attributed_revenue, won_deals, last_campaign_interaction;
-        contacts without a HubSpot id are left out (they cannot be updated).
+        contact_id, hubspot_id, email, attributed_revenue, won_deals, last_campaign_interaction,
+        model; largest credit first; contacts without a HubSpot id are left out (they cannot be
+        updated), and so are contacts credited nothing.
     """
-    return run(con, ATTRIBUTION_TARGETS, {"close_from": close_from, "close_to": close_to, "lookback": lookback_days})
+    from analytics.attribution.engine import contact_credits
+    from analytics.attribution.window import JourneyWindow
+
+    window = JourneyWindow(
+        by="campaign",
+        lookback_days=lookback_days,
+        account_level=account_level,
+        close_from=close_from,
+        close_to=close_to,
+        segments=tuple(segments),
+    )
+    credits = contact_credits(con, model, window, half_life_days=half_life_days, order=order).filter(
+        pl.col("credited_revenue") > 0
+    )
+    identity = run(con, ATTRIBUTION_TARGETS, {"ids": credits["contact_id"].to_list(), "close_to": close_to})
+    return (
+        credits.join(identity, on="contact_id")
+        .select(
+            "contact_id",
+            "hubspot_id",
+            "email",
+            pl.col("credited_revenue").alias("attributed_revenue"),
+            pl.col("deals").alias("won_deals"),
+            "last_campaign_interaction",
+            pl.lit(model).alias("model"),
+        )
+        .sort("attributed_revenue", "contact_id", descending=[True, False])
+    )
+
+
+DEAL_IDENTITY = Query(
+    "crm.deal_identity",
+    """
+with
+    credited as (
+        select unnest($ids::varchar[]) as opportunity_id
+    )
+select o.opportunity_id, o.hubspot_id, o.name as deal_name, a.name as account_name, o.amount, o.close_date
+from credited
+join opportunities as o using (opportunity_id)
+left join accounts as a on a.account_id = o.account_id
+where o.hubspot_id is not null
+""",
+    "The HubSpot id, name, account, amount and close date of the deals asked for ($ids).",
+)
+
+
+@example_params("crm.attribution_targets")
+def _example_contacts(con) -> dict:
+    return {"ids": [r[0] for r in con.execute("select contact_id from contacts order by 1 limit 3").fetchall()]}
+
+
+@example_params("crm.deal_identity")
+def _example_deals(con) -> dict:
+    return {
+        "ids": [r[0] for r in con.execute("select opportunity_id from opportunities order by 1 limit 3").fetchall()]
+    }
+
+
+def deal_attribution_targets(
+    con: duckdb.DuckDBPyConnection,
+    close_from: date,
+    close_to: date,
+    lookback_days: int = 90,
+    *,
+    model: str = "linear",
+    account_level: bool = False,
+    segments: tuple[str, ...] = (),
+    half_life_days: float = 7.0,
+    order: int = 1,
+    top: int = 5,
+) -> pl.DataFrame:
+    """Per won deal with a HubSpot id: the campaigns ``model`` credits it to, with their shares (the spec's
+    ``syncAttributionToCRM(opportunityId, attribution)``), for the deal properties
+    ``marketing_platform_attributed_campaigns`` and ``marketing_platform_attribution_model``.
+
+    A deal's campaign credit is :func:`analytics.attribution.engine.deal_key_credits` by campaign;
+    its share of a campaign is that credit over the deal's credit to all its campaigns (so a deal's
+    shares sum to 100%; under Markov and Shapley, which credit a campaign for the window as a whole,
+    the deal's shares follow its linear weights scaled by each campaign's chain credit).
+    ``attributed_campaigns`` lists the ``top`` largest shares as "<name> 60%; <name> 40%", and
+    "+ N more" when there are more; touches without a campaign are left out.
+
+    Returns
+    -------
+    polars.DataFrame
+        opportunity_id, hubspot_id, deal_name, account_name, amount, close_date, campaigns (how many),
+        attributed_campaigns, attributed_revenue (the credit the model gives the deal's campaigns), model.
+    """
+    from analytics.attribution.engine import deal_key_credits
+    from analytics.attribution.window import JourneyWindow
+    from analytics.warehouse.names import campaign_names
+
+    window = JourneyWindow(
+        by="campaign",
+        lookback_days=lookback_days,
+        account_level=account_level,
+        close_from=close_from,
+        close_to=close_to,
+        segments=tuple(segments),
+    )
+    credits = deal_key_credits(con, model, window, half_life_days=half_life_days, order=order).filter(
+        pl.col("key") != "(none)", pl.col("credited_revenue") > 0
+    )
+    names = campaign_names(con)
+    shares = (
+        credits.with_columns(
+            (pl.col("credited_revenue") / pl.col("credited_revenue").sum().over("opportunity_id")).alias("share"),
+            pl.col("key").replace_strict(names, default=pl.col("key")).alias("campaign_name"),
+        )
+        .sort("opportunity_id", "share", "campaign_name", descending=[False, True, False])
+        .with_columns(pl.int_range(pl.len()).over("opportunity_id").alias("_rank"))
+    )
+    listed = (
+        shares.group_by("opportunity_id", maintain_order=True)
+        .agg(
+            pl.len().alias("campaigns"),
+            pl.col("credited_revenue").sum().alias("attributed_revenue"),
+            pl.concat_str(
+                pl.col("campaign_name"), pl.lit(" "), (pl.col("share") * 100).round(0).cast(pl.Int64), pl.lit("%")
+            )
+            .filter(pl.col("_rank") < top)
+            .str.join("; ")
+            .alias("attributed_campaigns"),
+        )
+        .with_columns(
+            pl.when(pl.col("campaigns") > top)
+            .then(pl.col("attributed_campaigns") + pl.format("; + {} more", pl.col("campaigns") - top))
+            .otherwise(pl.col("attributed_campaigns"))
+            .alias("attributed_campaigns")
+        )
+    )
+    identity = run(con, DEAL_IDENTITY, {"ids": listed["opportunity_id"].to_list()})
+    return (
+        identity.join(listed, on="opportunity_id")
+        .select(
+            "opportunity_id",
+            "hubspot_id",
+            "deal_name",
+            "account_name",
+            "amount",
+            "close_date",
+            "campaigns",
+            "attributed_campaigns",
+            "attributed_revenue",
+            pl.lit(model).alias("model"),
+        )
+        .sort("close_date", "opportunity_id", descending=[True, False])
+    )
 
 
 def campaign_audience(
@@ -146,3 +292,12 @@ def frame_to_targets(frame_: pl.DataFrame, properties: dict[str, str] | None = N
 def attribution_properties() -> dict[str, str]:
     """HubSpot property -> column of :func:`attribution_targets`."""
     return {ATTRIBUTED_REVENUE: "attributed_revenue", LAST_CAMPAIGN_INTERACTION: "last_campaign_interaction"}
+
+
+ATTRIBUTED_CAMPAIGNS = "marketing_platform_attributed_campaigns"
+ATTRIBUTION_MODEL = "marketing_platform_attribution_model"
+
+
+def deal_attribution_properties() -> dict[str, str]:
+    """HubSpot deal property -> column of :func:`deal_attribution_targets`."""
+    return {ATTRIBUTED_CAMPAIGNS: "attributed_campaigns", ATTRIBUTION_MODEL: "model"}

@@ -37,3 +37,53 @@ def contact_timeline(con, contact_id: str) -> pl.DataFrame:
         """,
         {"contact": contact_id},
     )
+
+
+# The vocabulary of a timeline row's event, by its source (analytics.core.labels).
+EVENT_KINDS = {
+    "touchpoint": "touchpoint_type",
+    "email": "email_event",
+    "content": "content_kind",
+    "opportunity": "deal_stage",
+}
+SOURCE_LABELS = {"touchpoint": "Touchpoint", "email": "Email", "content": "Content", "opportunity": "Deal"}
+
+
+def readable_timeline(timeline: pl.DataFrame, campaign_names: dict[str, str] | None = None) -> pl.DataFrame:
+    """A timeline as people read it: ``ts, source, event, channel, campaign, detail, campaign_id`` with the
+    source, event and channel as labels, the campaign's name beside its id, and a deal's name and amount
+    (not its id) as its detail."""
+    from analytics.core.labels import label
+
+    names = campaign_names or {}
+    events = {
+        (source, event): label(EVENT_KINDS.get(source, "event"), event)
+        for source, event in timeline.select("source", "event").unique().iter_rows()
+        if event is not None
+    }
+
+    def detail(row: dict) -> str | None:
+        # an opportunity's detail is "<id> <name>" or "<id> amount <amount>": the deal, without its id
+        text = row["detail"]
+        if row["source"] != "opportunity" or not text:
+            return text
+        _, _, rest = text.partition(" ")
+        if rest.startswith("amount "):
+            amount = rest.removeprefix("amount ")
+            try:
+                return f"Amount ${float(amount):,.0f}"
+            except ValueError:
+                return f"Amount {amount}"
+        return rest or None
+
+    return timeline.select(
+        "ts",
+        pl.col("source").replace_strict(SOURCE_LABELS, default=pl.col("source")),
+        pl.struct("source", "event")
+        .map_elements(lambda row: events.get((row["source"], row["event"]), row["event"]), pl.String)
+        .alias("event"),
+        pl.col("channel").map_elements(lambda c: label("channel", c), pl.String),
+        pl.col("campaign_id").replace_strict(names, default=pl.col("campaign_id")).alias("campaign"),
+        pl.struct("source", "detail").map_elements(detail, pl.String).alias("detail"),
+        "campaign_id",
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from analytics.core.cells import neutralize
+from analytics.core.labels import VALUE_KINDS, label
 from analytics.core.numbers import DASH
 from analytics.finance.report import COST_COLUMNS, FinancialReport
 
@@ -80,7 +81,9 @@ def write_workbook(
 ) -> None:
     """Write the report as a formatted Excel workbook: one sheet per view (and ``Budget``).
 
-    Money as ``#,##0.00``, percentages as ``0.00"%"`` (values are already in percent),
+    People read it: headers, metric names, channels, models, categories and confidence levels
+    are labels (:mod:`analytics.core.labels`), campaigns keep their name beside their id
+    (the CLI's CSV and JSON keep machine names). Money as ``#,##0.00``, percentages as ``0.00"%"`` (values are already in percent),
     ratios and months as ``0.00``, dates as ``yyyy-mm-dd``; the header row is bold and
     frozen, every sheet has an autofilter, and an undefined ROI is written as "—". Every text cell is
     written as a string (never a formula), neutralized by :func:`analytics.core.cells.neutralize`.
@@ -104,7 +107,7 @@ def write_workbook(
     for sheet_name, table in views.items():
         sheet = workbook.add_worksheet(sheet_name)
         for col, name in enumerate(table.columns):
-            sheet.write_string(0, col, neutralize(name), header)
+            sheet.write_string(0, col, neutralize(label("column", name)), header)
             money_like = (
                 name in MONEY_COLUMNS
                 or name.endswith("_previous")
@@ -142,7 +145,12 @@ def write_workbook(
                 if "metric" in table.columns and name in SUMMARY_VALUE_COLUMNS
                 else [None] * table.height
             )
+            kind = VALUE_KINDS.get(name) if table.schema[name] == pl.String else None
+            if name == "metric":
+                kind = "column"
             for row, (value, metric) in enumerate(zip(table[name].to_list(), metrics), start=1):
+                if kind and value is not None:
+                    value = label(kind, value) if not value.startswith("(") else label("key", value)
                 if value is None:
                     if name.startswith("roi_percentage") or metric == "roi_percentage":
                         sheet.write_string(row, col, DASH, dash)
@@ -156,16 +164,18 @@ def write_workbook(
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, max(table.height, 1), max(len(table.columns) - 1, 0))
     sheet = workbook.add_worksheet("Assumptions")
-    sheet.write_row(0, 0, ("assumption", "value"), header)
+    sheet.write_row(0, 0, (label("column", "assumption"), label("column", "value")), header)
     items = {
         "period": report.period.label,
         "start": report.period.start.isoformat(),
         "end": report.period.end.isoformat(),
         **report.assumptions,
     }
+    value_kinds = {"attribution_model": "model", "overhead_allocation": "allocation"}
     for row, (key, value) in enumerate(items.items(), start=1):
-        write_cell(sheet, row, 0, key)
-        write_cell(sheet, row, 1, value)
+        shown = label(value_kinds[key], value) if key in value_kinds and isinstance(value, str) else value
+        write_cell(sheet, row, 0, label("column", key))
+        write_cell(sheet, row, 1, shown)
     sheet.set_column(0, 1, 24)
     sheet.freeze_panes(1, 0)
     workbook.close()

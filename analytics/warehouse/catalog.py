@@ -82,3 +82,48 @@ def export_table(con: duckdb.DuckDBPyConnection, table: str) -> bytes:
 def loaded_at(meta: dict[str, str]) -> datetime | None:
     text = meta.get("loaded_at")
     return datetime.fromisoformat(text) if text else None
+
+
+# When each table's data is stale: days since its newest row (by its time column). Event streams
+# arrive daily, cost sheets and invoices monthly; reps and time off are not dated streams.
+STALE_AFTER_DAYS: dict[str, int] = {
+    "accounts": 90,
+    "contacts": 14,
+    "campaigns": 90,
+    "touchpoints": 7,
+    "opportunities": 14,
+    "campaign_costs": 45,
+    "feature_usage_events": 3,
+    "support_tickets": 7,
+    "invoices": 45,
+    "email_events": 7,
+    "content_events": 14,
+    "feedback": 30,
+    "page_views": 7,
+    "sales_activities": 7,
+}
+
+
+def stale_thresholds(overrides: dict[str, int] | None = None) -> dict[str, int]:
+    """Days after which each table is stale: :data:`STALE_AFTER_DAYS`, with ``overrides`` (``"*"``: every table)."""
+    overrides = overrides or {}
+    every = overrides.get("*")
+    thresholds = {table: every if every is not None else days for table, days in STALE_AFTER_DAYS.items()}
+    thresholds.update({table: days for table, days in overrides.items() if table in TABLES})
+    return thresholds
+
+
+def freshness(summary: pl.DataFrame, thresholds: dict[str, int]) -> pl.DataFrame:
+    """``summary`` (:func:`table_summaries`) with ``stale_after_days`` and ``stale``.
+
+    A table is stale when its ``freshness_days`` exceeds its threshold; a table without a
+    threshold, rows or a time column is never stale (``stale`` is null).
+    """
+    return summary.with_columns(
+        pl.col("table").replace_strict(thresholds, default=None, return_dtype=pl.Int64).alias("stale_after_days")
+    ).with_columns(
+        pl.when(pl.col("stale_after_days").is_null() | pl.col("freshness_days").is_null())
+        .then(None)
+        .otherwise(pl.col("freshness_days") > pl.col("stale_after_days"))
+        .alias("stale")
+    )

@@ -31,6 +31,7 @@ from analytics.core import settings
 from analytics.core.cells import escape_markdown
 from analytics.core.errors import RevLensError
 from analytics.core.settings import confirmers, hubspot_token
+from pages.components.tables import table
 
 if TYPE_CHECKING:
     import polars as pl
@@ -90,6 +91,61 @@ def delivery_worker() -> DeliveryWorker | None:
 OPEN_DIALOG = "action_dialog_open"
 
 
+def readable_summary(plan) -> str:
+    """What the action does, in words: "Update contact properties: 1,234 contacts in 13 batches"."""
+    from analytics.core.labels import label
+    from analytics.crm.actions.kinds import KINDS
+
+    kind = KINDS[plan.kind]
+    if not kind.needs_targets:
+        return f"{label('kind', plan.kind)}: {plan.amount()}."
+    batches = len(plan.batches)
+    text = f"{label('kind', plan.kind)}: {plan.amount()} in {batches:,} batch{'es' if batches != 1 else ''}"
+    if plan.skipped:
+        text += f"; {len(plan.skipped):,} skipped (the weekly cap of campaign triggers)"
+    if plan.duplicates:
+        text += f"; {plan.duplicates:,} duplicate rows dropped"
+    return text + "."
+
+
+def readable_plan_frame(plan):
+    """The plan's preview rows as people read them: property labels and formatted values (None: nothing to show).
+
+    A kind without targets previews its own rows (``create_properties``: the properties with their
+    type and label); a target's properties read "Label: value", money as dollars.
+    """
+    import polars as pl
+
+    from analytics.core.money import dollars
+    from analytics.core.tables import is_money
+    from analytics.crm.actions.kinds import KINDS
+    from analytics.crm.hubspot.properties import CUSTOM_PROPERTIES
+
+    kind = KINDS[plan.kind]
+    if not kind.needs_targets:
+        rows = kind.preview_table(plan.payload)
+        return pl.DataFrame(rows) if rows else None
+    property_labels = {spec.name: spec.label for spec in CUSTOM_PROPERTIES}
+
+    def sends(target: dict) -> str:
+        parts = []
+        for name, value in (target.get("properties") or {}).items():
+            if isinstance(value, float) and is_money(name):
+                value = dollars(value)
+            elif isinstance(value, float):
+                value = f"{value:,.2f}"
+            parts.append(f"{property_labels.get(name, name)}: {value}")
+        return "; ".join(parts) or kind.sends(target, plan.payload)
+
+    rows = [
+        {"Record": t.get("email") or t.get("hubspot_id"), "Sends": sends(t), "Status": "Send"} for t in plan.targets
+    ] + [
+        {"Record": t.get("email") or t.get("hubspot_id"), "Sends": sends(t), "Status": "Skipped: weekly cap"}
+        for t in plan.skipped
+    ]
+    return pl.DataFrame(rows) if rows else None
+
+
 def _dismissed() -> None:
     st.session_state.pop(OPEN_DIALOG, None)
 
@@ -109,7 +165,7 @@ def _confirm_dialog(
     except RevLensError as exc:
         st.error(escape_markdown(exc), icon=":material/error:")
         return
-    st.write(plan.summary())
+    st.write(readable_summary(plan))
     for violation in plan.violations:
         st.error(violation, icon=":material/block:")
     if plan.skipped:
@@ -118,12 +174,23 @@ def _confirm_dialog(
             "last 7 days and are skipped.",
             icon=":material/do_not_disturb_on:",
         )
-    st.dataframe(preview_frame if preview_frame is not None else plan.frame(), hide_index=True, height=240)
-    with st.expander("First request, exactly as it will be sent"):
-        for request in plan.requests(limit=1):
+    shown = preview_frame() if callable(preview_frame) else preview_frame
+    if shown is None:
+        shown = readable_plan_frame(plan)
+    if shown is not None and not shown.is_empty():
+        table(shown, height=240, key="action_preview_table")
+    # the first request that writes (a read of what exists, such as a bare GET, says little)
+    first = next((r for r in plan.requests(limit=None) if r.method != "GET"), None) or next(
+        iter(plan.requests(limit=1)), None
+    )
+    if first is not None:
+        reads = [r for r in plan.requests(limit=None) if r.method == "GET"]
+        with st.expander("First request, exactly as it will be sent"):
+            if reads and first.method != "GET":
+                st.caption(f"Before it, RevLens reads what exists ({reads[0].method} {reads[0].path}).")
             st.code(
-                f"{request.method} {request.path}\n"
-                + (json.dumps(request.body, indent=2)[:6000] if request.body is not None else ""),
+                f"{first.method} {first.path}\n"
+                + (json.dumps(first.body, indent=2)[:6000] if first.body is not None else ""),
                 language="json",
             )
     user = current_user()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.core.labels import label
 from analytics.core.money import money
 from analytics.core.numbers import percent
 
@@ -11,7 +12,7 @@ from analytics.core.numbers import percent
 def _roi(summary: dict) -> str:
     totals = summary.get("totals") or {}
     return (
-        f"{summary.get('period')} under {summary.get('model')}: investment {money(totals.get('total_investment'))}, "
+        f"{summary.get('period')} under {label('model', summary.get('model'))}: investment {money(totals.get('total_investment'))}, "
         f"attributed revenue {money(totals.get('attributed_revenue'))}, ROI {percent(totals.get('roi_percentage'))}"
     )
 
@@ -40,6 +41,6 @@ def last_run_caption(job: str) -> None:
     if stored is None:
         return
     st.caption(
-        f":material/schedule: Scheduled {job} last ran {stored['created_at']:%d %b %Y %H:%M} UTC: "
+        f":material/schedule: Scheduled {label('job', job)} last ran {stored['created_at']:%d %b %Y %H:%M} UTC: "
         f"{DESCRIBE[job](stored['summary'])} (Operations → System)."
     )

@@ -31,7 +31,20 @@ NAVIGATION: dict[str, list[tuple[str, str, str]]] = {
         ("pages/operations/actions.py", "Actions", ":material/outbox:"),
         ("pages/operations/system.py", "System", ":material/schedule:"),
     ],
+    "Help": [
+        ("pages/help/about.py", "About RevLens", ":material/help:"),
+    ],
 }
+
+# Groups whose pages show every row: no filter bar above them.
+UNFILTERED_GROUPS = ("Operations", "Help")
+
+ICON = ":material/insights:"  # the app's favicon and logo
+ABOUT = (
+    "**RevLens** joins marketing data with sales, product, customer success and finance: attribution, "
+    "campaign ROI, lead scoring and routing, write-back to HubSpot. The documentation is in the app "
+    "(menu **Help → About RevLens**) and in the `docs/` folder of the project."
+)
 
 
 def page_paths() -> list[str]:

@@ -138,6 +138,7 @@ options = sorted(at_milestone["feature"].unique().to_list())
 chosen_feature = m2.selectbox(
     "Feature",
     options or ["(none)"],
+    format_func=lambda f: "No feature" if f == "(none)" else f,
     key="adoption_feature",
     disabled=not options,
     help=None if options else "No account reached this milestone on the date.",
@@ -172,6 +173,7 @@ st.dataframe(
         "arr": st.column_config.NumberColumn("ARR", format="dollar"),
         "account_id": "Account ID",
     },
+    placeholder=DASH,
 )
 download_csv(
     milestones.select(
@@ -190,9 +192,10 @@ queued_notice()
 already = adoption.fired(engine)
 plan = adoption.plan_campaign(metrics, chosen_milestone, chosen_feature, as_of, config, already)
 kind, target = config.template(chosen_milestone)
+feature_shown = "no feature" if chosen_feature == "(none)" else chosen_feature
 with st.container(border=True):
     st.markdown(
-        f"**{label('milestone', chosen_milestone)} campaign on {chosen_feature}**: {plan.eligible.height:,} accounts "
+        f"**{label('milestone', chosen_milestone)} campaign on {feature_shown}**: {plan.eligible.height:,} accounts "
         f"have not had it yet; {len(plan.held_out):,} ({config.holdout_share:.0%}) are held out at random "
         f"(seed {plan.seed}) and recorded, never sent, to measure the lift; {len(plan.treated):,} are sent."
     )
@@ -269,6 +272,7 @@ else:
             "lift_low": st.column_config.NumberColumn("95% low", format="percent"),
             "lift_high": st.column_config.NumberColumn("95% high", format="percent"),
         },
+        placeholder=DASH,
     )
 
 # ---- expansion signals
@@ -293,6 +297,7 @@ st.dataframe(
         "arr": st.column_config.NumberColumn("ARR", format="dollar"),
         "account_id": "Account ID",
     },
+    placeholder=DASH,
 )
 st.caption(
     f"{listed_signals['account_id'].n_unique():,} accounts, "
@@ -333,8 +338,9 @@ names_by_id = dict(zip(accounts["account_id"], accounts["account_name"]))
 account_id = st.selectbox(
     "Account",
     accounts.sort("arr", descending=True)["account_id"].to_list(),
-    format_func=lambda a: f"{names_by_id.get(a, a)} ({a})",
+    format_func=lambda a: names_by_id.get(a) or a,
     key="adoption_account",
+    help=f"Account ID: {st.session_state.get('adoption_account') or accounts.sort('arr', descending=True)['account_id'][0]}",
 )
 one = accounts.filter(pl.col("account_id") == account_id).row(0, named=True)
 d = st.columns(5)
@@ -379,6 +385,7 @@ st.dataframe(
         "feature_retention": st.column_config.NumberColumn("Month-over-month retention", format="percent"),
         "milestone": "Milestone",
     },
+    placeholder=DASH,
 )
 
 # ---- settings

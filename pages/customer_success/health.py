@@ -11,6 +11,7 @@ from analytics.core.labels import label, relabel_columns
 from analytics.core.money import dollars, money
 from analytics.core.numbers import DASH
 from analytics.core.settings import retention_campaign_targets
+from analytics.core.tables import label_values
 from analytics.customers import activity, health, interventions, portfolio, retention, validation
 from analytics.customers import churn as churn_model
 from analytics.customers.config import BANDS, COMPONENTS, SPEC_CONFIG, HealthConfig, load_config, save_config
@@ -201,6 +202,7 @@ event = st.dataframe(
     shown,
     width="stretch",
     hide_index=True,
+    placeholder=DASH,
     height=320,
     on_select="rerun",
     selection_mode="single-row",
@@ -322,7 +324,13 @@ if st.session_state.get("health_account") not in options:
 if not options:
     st.info("No account is scored on this date; pick a later end date.")
     st.stop()
-account_id = st.selectbox("Account", options, format_func=lambda a: f"{names.get(a, a)} ({a})", key="health_account")
+account_id = st.selectbox(
+    "Account",
+    options,
+    format_func=lambda a: names.get(a) or a,
+    key="health_account",
+    help=f"Account ID: {st.session_state.get('health_account') or (options[0] if options else '')}",
+)
 row = accounts.filter(pl.col("account_id") == account_id).row(0, named=True)
 fired = portfolio.evidence_of(row)
 m = st.columns(5)
@@ -445,6 +453,7 @@ if before is not None:
         ),
         width="stretch",
         hide_index=True,
+        placeholder=DASH,
         key="health_why_table",
         column_config={
             "component": "Component",
@@ -468,9 +477,10 @@ for trigger in fired:
 tickets_tab, invoices_tab, activity_tab = st.tabs(["Recent tickets", "Invoices", "Usage and email"])
 with tickets_tab:
     st.dataframe(
-        cached(activity.account_tickets, account_id=account_id, as_of=as_of),
+        label_values(cached(activity.account_tickets, account_id=account_id, as_of=as_of)),
         width="stretch",
         hide_index=True,
+        placeholder=DASH,
         key="health_tickets",
         column_config={
             "ticket_id": "Ticket",
@@ -486,6 +496,7 @@ with invoices_tab:
         cached(activity.account_invoices, account_id=account_id, as_of=as_of),
         width="stretch",
         hide_index=True,
+        placeholder=DASH,
         key="health_invoices",
         column_config={
             "invoice_id": "Invoice",
@@ -577,6 +588,7 @@ with st.container(border=True):
             ),
             width="stretch",
             hide_index=True,
+            placeholder=DASH,
             key="health_account_interventions",
         )
 
@@ -632,6 +644,7 @@ with weights_tab:
                     pl.col("new_band").replace_strict({b: label("band", b) for b in BANDS}),
                 ),
                 hide_index=True,
+                placeholder=DASH,
                 key="health_moves",
                 column_config={
                     "band": "From",
@@ -700,6 +713,7 @@ with validation_tab:
             }
         ),
         hide_index=True,
+        placeholder=DASH,
         key="health_fitted_weights",
         column_config={
             "component": "Component",
@@ -803,5 +817,6 @@ with log_tab:
             ),
             width="stretch",
             hide_index=True,
+            placeholder=DASH,
             key="health_interventions",
         )

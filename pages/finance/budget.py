@@ -17,6 +17,7 @@ from pages.components.actions import current_user
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
+from pages.components.tables import table as labelled_table
 
 
 def consumption_chart(con, channels: tuple[str, ...]):
@@ -26,15 +27,28 @@ def consumption_chart(con, channels: tuple[str, ...]):
         budgets = budgets.filter(pl.col("channel").is_in(channels))
     live = budgets.filter(pl.col("status") != "not started").sort("consumption_pct", descending=True, nulls_last=True)
     bars = px.bar(
-        live.to_pandas(),
-        y="campaign_id",
+        live.with_columns(
+            pl.when(pl.col("over_budget"))
+            .then(pl.lit("Projected over budget"))
+            .otherwise(pl.lit("Within budget"))
+            .alias("Projection"),
+            pl.col("campaign_name").fill_null(pl.col("campaign_id")).alias("Campaign"),
+        ).to_pandas(),
+        y="Campaign",
         x="consumption_pct",
-        color="over_budget",
+        color="Projection",
         orientation="h",
-        color_discrete_map={True: "#d9534f", False: "#5cb85c"},
-        hover_data=["campaign_name", "spent", "budget"],
-        labels={"consumption_pct": "Budget used (%)", "campaign_id": "", "over_budget": "Over budget"},
+        color_discrete_map={"Projected over budget": "#d9534f", "Within budget": "#5cb85c"},
+        hover_data={"campaign_id": True, "spent": ":$,.0f", "budget": ":$,.0f"},
+        labels={
+            "consumption_pct": "Budget used (%)",
+            "Campaign": "",
+            "campaign_id": "Campaign ID",
+            "spent": "Spent",
+            "budget": "Budget",
+        },
     )
+    bars.update_layout(legend={"title": {"text": ""}})  # the legend reads in words, not "Over budget True/False"
     bars.add_vline(x=100, line_dash="dot")
     bars.update_layout(
         height=max(300, 18 * live.height), margin={"t": 10, "b": 10}, yaxis={"categoryorder": "total ascending"}
@@ -160,6 +174,7 @@ with st.expander("Inputs: spend, attributed revenue, CAC, LTV and seasonality ov
             "churn_rate": st.column_config.NumberColumn("Churn / year", format="%.1f%%"),
             "ltv": st.column_config.NumberColumn(f"LTV (margin {inputs.gross_margin:.0%})", format="dollar"),
         },
+        placeholder=DASH,
     )
     months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     st.caption(
@@ -214,6 +229,7 @@ edited = st.data_editor(
     hide_index=True,
     width="stretch",
     disabled=["channel", "current"],
+    placeholder=DASH,
     column_config={
         "channel": "Channel",
         "current": st.column_config.NumberColumn("Current", format="dollar"),
@@ -313,6 +329,7 @@ st.dataframe(
         "status": "Bound",
         "risk_flags": "Risk flags",
     },
+    placeholder=DASH,
 )
 st.caption(
     f"Solved by {result.allocation.method}. "
@@ -400,7 +417,12 @@ with left:
     st.subheader("Risk flags")
     flagged = [(label("channel", ch), label("risk_flag", flag)) for ch in channels for flag in result.risk[ch]]
     if flagged:
-        st.dataframe(pl.DataFrame(flagged, schema=["Channel", "Flag"], orient="row"), hide_index=True, width="stretch")
+        st.dataframe(
+            pl.DataFrame(flagged, schema=["Channel", "Flag"], orient="row"),
+            hide_index=True,
+            width="stretch",
+            placeholder=DASH,
+        )
     else:
         st.success("No channel is flagged.", icon=":material/check_circle:")
 with right:
@@ -425,6 +447,7 @@ with right:
             "Expected revenue / week": st.column_config.NumberColumn(format="dollar"),
             "Check: at least": st.column_config.NumberColumn(format="dollar"),
         },
+        placeholder=DASH,
     )
 st.subheader("Backtest")
 st.caption(
@@ -447,6 +470,7 @@ st.dataframe(
         "Actual": st.column_config.NumberColumn(format="dollar"),
         "Error": st.column_config.NumberColumn(format="%.1f%%"),
     },
+    placeholder=DASH,
 )
 if planted:
     st.caption(
@@ -505,6 +529,7 @@ if saved:
             hide_index=True,
             width="stretch",
             column_config={"channel": "", **{n: st.column_config.NumberColumn(format="dollar") for n in chosen}},
+            placeholder=DASH,
         )
 else:
     st.caption("No scenario saved yet: name this one and save it to compare it with others.")
@@ -517,25 +542,25 @@ if f.channels:
 over = budgets.filter(pl.col("over_budget"))
 st.caption(f"As of the latest cost month · {over.height} of {budgets.height} campaigns projected over budget.")
 st.plotly_chart(cached(consumption_chart, channels=f.channels), width="stretch", key="budget_consumption_chart")
-st.dataframe(
-    budgets,
-    width="stretch",
-    hide_index=True,
+labelled_table(
+    budgets.select(
+        pl.col("campaign_name").fill_null(pl.col("campaign_id")),
+        pl.exclude("campaign_name", "campaign_id", "over_budget"),
+        pl.when(pl.col("over_budget"))
+        .then(pl.lit("Projected over"))
+        .otherwise(pl.lit("Within budget"))
+        .alias("over_budget"),
+        "campaign_id",
+    ),
+    key="budget_consumption_table",
     column_config={
-        "campaign_id": "Campaign",
-        "campaign_name": "Name",
-        "channel": "Channel",
-        "status": "Status",
+        "campaign_name": "Campaign",
         "start_date": st.column_config.DateColumn("Start", format="YYYY-MM-DD"),
         "end_date": st.column_config.DateColumn("End", format="YYYY-MM-DD"),
-        "budget": st.column_config.NumberColumn("Budget", format="dollar"),
-        "spent": st.column_config.NumberColumn("Spent", format="dollar"),
         "consumption_pct": st.column_config.NumberColumn("Used", format="%.1f%%"),
-        "burn_rate_per_day": st.column_config.NumberColumn("Burn / day", format="dollar"),
-        "burn_rate_per_month": st.column_config.NumberColumn("Burn / month", format="dollar"),
-        "projected_spend": st.column_config.NumberColumn("Projected at end", format="dollar"),
         "run_out_date": st.column_config.DateColumn("Budget runs out", format="YYYY-MM-DD"),
-        "over_budget": st.column_config.CheckboxColumn("Over budget"),
+        "over_budget": "Projection",
+        "campaign_id": st.column_config.TextColumn("Campaign ID"),
     },
 )
 download_csv(budgets, "revlens_budget_consumption.csv", key="budget_csv")

@@ -1,16 +1,23 @@
-"""Finance → ROI: what each campaign cost and returned under an attribution model (budgets: the Budget page)."""
+"""Finance → ROI: what each campaign cost and returned under an attribution model.
+
+The period is the filter bar's (a range that is exactly a month, quarter or year is reported as
+one and compared with the one before); budgets are on the Budget page. Click a campaign's row or
+point to open its drill-down (cost lines, the deals it is credited with, a follow-up campaign);
+the drilled view is in the URL.
+"""
 
 import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from analytics.attribution.compare import rank_changes
 from analytics.attribution.models import BY_NAME, MODELS
+from analytics.core.labels import label
 from analytics.core.money import dollars as usd
 from analytics.core.money import money
-from analytics.core.numbers import DASH
+from analytics.core.numbers import DASH, ratio
 from analytics.core.numbers import percent as format_roi
-from analytics.core.periods import custom_period, parse_period, period_labels
 from analytics.crm import targets as crm_push
 from analytics.finance.budget import budget_consumption
 from analytics.finance.costs import ALLOCATION_CHOICES, OpportunityCostAssumption, cost_lines
@@ -23,35 +30,21 @@ from analytics.finance.report import (
     previous_summary,
     summarize,
 )
-from analytics.finance.roi import NOT_REACHED
-from analytics.overview import kpis as overview
 from pages.components.actions import action_button, queued_notice
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
+from pages.components.drill import breadcrumbs, drill_from_chart, drill_from_table, from_url, to_url
 from pages.components.filters import filters
 from pages.components.jobs import last_run_caption
+from pages.components.tables import table
 
 f = filters()
+period = f.period
 st.title("Campaign ROI")
 last_run_caption("roi_calculations")
 
-# ---- what to report
-first, last = cached(overview.data_range)
-left, middle, right, far = st.columns([2, 2, 2, 2])
-period_kind = (
-    left.segmented_control("Period", ["Filter dates", "Month", "Quarter"], default="Quarter", key="roi_period_kind")
-    or "Quarter"
-)
-if period_kind == "Filter dates":
-    period = custom_period(f.start, f.end)
-else:
-    kind = "month" if period_kind == "Month" else "quarter"
-    labels = period_labels(first, last, kind)
-    complete = [i for i, label in enumerate(labels) if parse_period(label).end <= last]  # default: latest whole one
-    period = parse_period(
-        middle.selectbox(period_kind, labels, index=complete[0] if complete else 0, key=f"roi_{kind}")
-    )
-model = right.selectbox(
+left, middle, right = st.columns([2, 2, 3])
+model = left.selectbox(
     "Attribution model",
     MODELS,
     index=MODELS.index("linear"),
@@ -59,13 +52,20 @@ model = right.selectbox(
     key="roi_model",
     help="How closed-won revenue is credited to the campaigns that touched the deal.",
 )
-allocation = far.selectbox(
+allocation = middle.selectbox(
     "Overhead allocation",
     ALLOCATION_CHOICES,
     key="roi_allocation",
-    help="Overhead not booked to a campaign, split per month. headcount: by each campaign's "
-    "share of booked people hours; time_based: by its share of active campaign-days; "
-    "as_booked: by the method recorded on each overhead row.",
+    format_func=lambda name: label("allocation", name),
+    help="Overhead not booked to a campaign, split per month: by each campaign's share of booked people hours, "
+    "by its share of active campaign-days, or by the method recorded on each overhead row.",
+)
+right.caption(
+    "Every model splits the same closed-won revenue, so total attributed revenue and total ROI are the same under "
+    "each one; only the campaigns' shares move. “What changes between models” below shows how."
+    if not f.channels
+    else "The chosen channels' totals change with the model (the model moves credit between channels); across every "
+    "channel, total attributed revenue and ROI are the same under each model."
 )
 with st.expander("Assumptions"):
     a1, a2, a3, a4 = st.columns(4)
@@ -100,32 +100,138 @@ with st.expander("Assumptions"):
         help="For the confidence level's interval; 0 skips it.",
     )
 
-with st.status(f"Computing ROI for {period.label} under {model}…", expanded=False) as status:
+assumptions = dict(allocation=allocation, gross_margin=gross_margin, hours_per_won_deal=hours, loaded_hourly_rate=rate)
+with st.status(f"Computing ROI for {period.label} under {BY_NAME[model].label}…", expanded=False) as status:
     report = cached(
         financial_report,
         start=period.start,
         end=period.end,
         kind=period.kind,
         model=model,
-        allocation=allocation,
-        gross_margin=gross_margin,
-        hours_per_won_deal=hours,
-        loaded_hourly_rate=rate,
         n_boot=int(n_boot),
+        **assumptions,
     )
-    status.update(label=f"ROI for {period.label} under {model}", state="complete")
+    status.update(label=f"ROI for {period.label} under {BY_NAME[model].label}", state="complete")
 
 by_channel, by_campaign = report.by_channel, report.by_campaign
 if f.channels:
     by_channel = by_channel.filter(pl.col("channel").is_in(f.channels))
     by_campaign = by_campaign.filter(pl.col("channel").is_in(f.channels))
 st.caption(
-    f"{report.period.label} ({report.period.start} – {report.period.end})"
+    f"{report.period.label} ({report.period.start:%d %b %Y} – {report.period.end:%d %b %Y})"
     + (f", compared with {report.previous_period.label}" if report.previous_period else "")
-    + f" · model {model} · overhead {allocation}"
-    + (f" · channels: {', '.join(f.channels)}" if f.channels else "")
-    + (" · the segment filter does not apply here (campaign costs have no segment)" if f.segments else "")
+    + f" · {BY_NAME[model].label} · overhead {label('allocation', allocation).lower()}"
+    + (f" · channels: {', '.join(label('channel', c) for c in f.channels)}" if f.channels else "")
 )
+if by_campaign.is_empty():
+    st.info("No campaign has costs or attributed revenue in this period; pick another period in the filter bar.")
+    st.stop()
+
+names = dict(zip(by_campaign["campaign_id"], by_campaign["campaign_name"]))
+campaign_ids = [c for c in by_campaign["campaign_id"].to_list() if c is not None and not c.startswith("(")]
+
+
+def campaign_label(campaign_id: str | None) -> str:
+    if campaign_id is None or campaign_id.startswith("("):
+        return label("key", campaign_id)
+    return names.get(campaign_id) or campaign_id
+
+
+# ---- the drill-down of one campaign (chosen by a click, here, or a shared link)
+from_url("roi_campaign", "campaign", campaign_ids)
+if st.session_state.get("roi_campaign") not in campaign_ids:
+    st.session_state["roi_campaign"] = None
+chosen = st.selectbox(
+    "Campaign drill-down",
+    campaign_ids,
+    index=None,
+    key="roi_campaign",
+    format_func=campaign_label,
+    placeholder="Click a campaign's row or point, or choose one here",
+    help="Its cost lines, the won deals it is credited with, and a follow-up campaign. Its address can be shared.",
+)
+to_url("campaign", chosen)
+
+if chosen:
+    breadcrumbs(["ROI", "Campaigns", campaign_label(chosen)], "roi_campaign", "All campaigns", key="roi_back")
+    row = by_campaign.filter(pl.col("campaign_id") == chosen).row(0, named=True)
+    st.subheader(campaign_label(chosen), help=f"Campaign {chosen}")
+    st.caption(
+        f"{label('channel', row['channel'])} · confidence "
+        f"{label('confidence', row['confidence_level']).lower()}: {row['confidence_reason']}"
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Investment", money(row["total_investment"]), border=True, help=usd(row["total_investment"]))
+    c2.metric(
+        f"Attributed revenue ({BY_NAME[model].label})",
+        money(row["attributed_revenue"]),
+        border=True,
+        help=usd(row["attributed_revenue"]),
+    )
+    c3.metric("ROI", format_roi(row["roi_percentage"]), border=True, help="net revenue / total investment × 100")
+    c4.metric(
+        "Payback",
+        DASH
+        if row["payback_period"] is None
+        else label("payback", row["payback_period"])
+        if row["payback_months"] is None
+        else f"{row['payback_months']:.1f} months",
+        border=True,
+    )
+    lines_col, deals_col = st.columns(2)
+    with lines_col:
+        st.markdown("**Cost lines** (booked, and allocated overhead)")
+        lines = cached(cost_lines, campaign_id=chosen, start=period.start, end=period.end, allocation=allocation)
+        table(
+            lines,
+            key="roi_cost_lines",
+            column_config={"cost_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD")},
+        )
+        st.caption(f"Opportunity cost (sales time) on top: {usd(row['opportunity_costs'])}.")
+    with deals_col:
+        st.markdown("**Closed-won deals the campaign touched**")
+        deals = cached(campaign_deals, campaign_id=chosen, start=period.start, end=period.end, model=model)
+        table(
+            deals.drop("opportunity_id", strict=False),
+            key="roi_deals",
+            column_config={
+                "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
+                "touch_share": st.column_config.NumberColumn("Touch share", format="percent"),
+                "credit": st.column_config.NumberColumn(f"Credit ({BY_NAME[model].label})", format="dollar"),
+            },
+        )
+        st.caption(
+            f"{deals.height} deals. Credit: the campaign's share of each deal under {BY_NAME[model].label} "
+            "(the attribution engine's), adding up to its attributed revenue above."
+        )
+    with st.container(border=True):
+        audience = cached(crm_push.campaign_audience, campaign_id=chosen, start=period.start, end=period.end)
+        st.markdown(
+            f"**Follow-up campaign**: the {audience.height:,} contacts (with a HubSpot id) this campaign "
+            "engaged in the period, added to a HubSpot list that starts the follow-up."
+        )
+        list_col, button_col = st.columns([2, 1], vertical_alignment="bottom")
+        list_id = list_col.text_input("HubSpot list id", key="roi_list_id", placeholder="e.g. 123").strip()
+        with button_col:
+            action_button(
+                "Add them to the list…",
+                "add_to_list",
+                lambda: crm_push.frame_to_targets(audience),
+                {"list_id": list_id},
+                preview_frame=audience.select(
+                    pl.col("email").alias("Contact"),
+                    pl.col("touches").alias("Touches"),
+                    pl.col("last_touch").dt.strftime("%Y-%m-%d %H:%M").alias("Last touch"),
+                    pl.col("hubspot_id").alias("HubSpot ID"),
+                ),
+                key="roi_follow_up",
+                title=f"Follow-up campaign for {campaign_label(chosen)}",
+                disabled=not list_id or audience.is_empty(),
+                help=None if list_id else "Enter the HubSpot list id first.",
+                icon=":material/group_add:",
+            )
+        queued_notice()
+    st.stop()
 
 # ---- KPI row
 current = summarize(by_campaign)
@@ -170,27 +276,28 @@ k4.metric(
     border=True,
     help="net revenue / total investment × 100",
 )
-k5.metric(
-    "ROAS",
-    DASH if current["roas"] is None else f"{current['roas']:.2f}×",
-    border=True,
-    help="attributed revenue / media spend",
-)
+k5.metric("ROAS", ratio(current["roas"]), border=True, help="attributed revenue / media spend")
 k6.metric("CAC", usd(current["cac"]), border=True, help="total investment / attributed conversions")
 total = report.totals.row(0, named=True)
 if not f.channels:
+    payback = total["payback_period"]
     st.caption(
-        f"Payback of the whole programme: {total['payback_period'] or DASH}"
-        f"{' months' if total['payback_months'] is not None else ''} · confidence {total['confidence_level']}"
-        f" ({total['confidence_reason']}) · revenue not attributed to any campaign: "
-        f"{usd(total['unattributed_revenue'])}"
+        f"Payback of the whole programme: {DASH if payback is None else label('payback', payback)}"
+        f"{' months' if total['payback_months'] is not None else ''} · confidence "
+        f"{label('confidence', total['confidence_level']).lower()} ({total['confidence_reason']}) · revenue not "
+        f"attributed to any campaign: {usd(total['unattributed_revenue'])}"
     )
 
 # ---- table
-by = st.segmented_control("Rows", ["campaign", "channel"], default="campaign", key="roi_by") or "campaign"
-table = by_campaign if by == "campaign" else by_channel
-shown = table.select(
-    *(["campaign_id", "campaign_name"] if by == "campaign" else []),
+by = (
+    st.segmented_control(
+        "Rows", ["campaign", "channel"], default="campaign", key="roi_by", format_func=lambda d: label("dimension", d)
+    )
+    or "campaign"
+)
+rows_frame = by_campaign if by == "campaign" else by_channel
+columns = [
+    *(["campaign_name"] if by == "campaign" else []),
     "channel",
     "total_investment",
     "attributed_revenue",
@@ -199,7 +306,6 @@ shown = table.select(
     "roas",
     "cac",
     "attributed_conversions",
-    "payback_months",
     "payback_period",
     "confidence_level",
     "confidence_reason",
@@ -208,79 +314,61 @@ shown = table.select(
     "platform_fees",
     "operational_costs",
     "opportunity_costs",
+    *(["campaign_id"] if by == "campaign" else []),
+]
+shown = rows_frame.select(columns).with_columns(
+    *(
+        [
+            pl.struct("campaign_id", "campaign_name")
+            .map_elements(
+                lambda r: (
+                    campaign_label(r["campaign_id"])
+                    if (r["campaign_id"] or "(").startswith("(")
+                    else r["campaign_name"] or r["campaign_id"]
+                ),
+                pl.String,
+            )
+            .alias("campaign_name")
+        ]
+        if by == "campaign"
+        else []
+    ),
+    pl.when(pl.col("payback_period").is_not_null() & (pl.col("payback_period") != "not reached"))
+    .then(pl.col("payback_period") + " months")
+    .otherwise(pl.col("payback_period"))
+    .alias("payback_period"),
 )
-# st.dataframe draws a null as "None" whatever the Styler says, so undefined values (no investment,
-# no media spend, no conversions) get a display-only stand-in that sorts last and is drawn as "—";
-# a payback not reached sorts as the longest.
-UNDEFINED, NOT_REACHED_SORT = float("-inf"), float("inf")
-shown = shown.with_columns(
-    pl.col("roi_percentage", "roas", "cac").fill_null(UNDEFINED),
-    pl.when(pl.col("payback_period") == NOT_REACHED)
-    .then(NOT_REACHED_SORT)
-    .otherwise(pl.col("payback_months"))
-    .fill_null(UNDEFINED)
-    .alias("payback_months"),
-).drop("payback_period")
-
-
-def or_dash(show):
-    return lambda v: DASH if v == UNDEFINED else show(v)
-
-
-def roi_colour(value) -> str:
-    if value is None or value != value or value in (UNDEFINED, NOT_REACHED_SORT):
-        return ""
-    return "background-color: #d7f0dd" if value >= 0 else "background-color: #f8d7da"
-
-
-styled = (
-    shown.to_pandas()
-    .style.map(roi_colour, subset=["roi_percentage", "net_revenue"])
-    .format(
-        {
-            "roi_percentage": or_dash(format_roi),
-            "roas": or_dash("{:.2f}×".format),
-            "cac": or_dash(usd),
-            "payback_months": or_dash(lambda v: NOT_REACHED if v == NOT_REACHED_SORT else f"{v:.1f}"),
-        }
-    )
-)
-dollars = st.column_config.NumberColumn(format="dollar")
-st.dataframe(
-    styled,
-    width="stretch",
-    hide_index=True,
+row_keys = rows_frame["campaign_id"].to_list() if by == "campaign" else []
+st.caption("Click a campaign's row to open its drill-down." if by == "campaign" else "")
+table(
+    shown,
+    key="roi_table",
+    kinds={"payback_period": "payback"},
     column_config={
-        "campaign_id": "Campaign",
-        "campaign_name": "Name",
-        "channel": "Channel",
+        "campaign_name": "Campaign",
         "total_investment": st.column_config.NumberColumn("Investment", format="dollar"),
-        "attributed_revenue": st.column_config.NumberColumn("Attributed revenue", format="dollar"),
-        "net_revenue": st.column_config.NumberColumn("Net revenue", format="dollar"),
-        "roi_percentage": st.column_config.NumberColumn("ROI"),
-        "roas": st.column_config.NumberColumn("ROAS"),
-        "cac": st.column_config.NumberColumn("CAC"),
+        "roi_percentage": st.column_config.NumberColumn("ROI", format="%.2f%%"),
+        "roas": st.column_config.NumberColumn("ROAS", format="%.2f×"),
         "attributed_conversions": st.column_config.NumberColumn("Conversions", format="%.1f"),
-        "payback_months": st.column_config.NumberColumn("Payback (months)"),
+        "payback_period": "Payback",
         "confidence_level": "Confidence",
-        "confidence_reason": "Why",
-        "media_spend": dollars,
-        "creative_production": dollars,
-        "platform_fees": dollars,
-        "operational_costs": dollars,
-        "opportunity_costs": dollars,
+        "confidence_reason": st.column_config.TextColumn("Why", width="medium"),
+        "campaign_id": st.column_config.TextColumn("Campaign ID"),
     },
+    on_select=(lambda: drill_from_table("roi_table", "roi_campaign", row_keys)) if by == "campaign" else "ignore",
+    selection_mode="single-row",
 )
 d1, d2 = st.columns(2)
 with d1:
-    download_csv(table, f"revlens_roi_{by}_{report.period.label}.csv", key="roi_csv")
+    download_csv(rows_frame, f"revlens_roi_{by}_{report.period.label}.csv", key="roi_csv")
 with d2:
     st.download_button(
         "Download Excel report",
-        workbook_bytes(report, cached(budget_consumption)),
+        lambda: workbook_bytes(report, cached(budget_consumption)),
         file_name=f"revlens_roi_{report.period.label}.xlsx",
         icon=":material/download:",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
         key="roi_xlsx",
     )
 
@@ -295,12 +383,12 @@ with chart_left:
         "Overhead": "operational_costs",
         "Sales time": "opportunity_costs",
     }
-    steps = [(label, -float(table[column].sum())) for label, column in costs.items()]
-    steps.append(("Attributed revenue", float(table["attributed_revenue"].sum())))
+    steps = [(name, -float(rows_frame[column].sum())) for name, column in costs.items()]
+    steps.append(("Attributed revenue", float(rows_frame["attributed_revenue"].sum())))
     net = sum(value for _, value in steps)
     waterfall = go.Figure(
         go.Waterfall(
-            x=[label for label, _ in steps] + ["Net revenue"],
+            x=[name for name, _ in steps] + ["Net revenue"],
             y=[value for _, value in steps] + [0],
             measure=["relative"] * len(steps) + ["total"],
             text=[money(v) for _, v in steps] + [money(net)],
@@ -310,19 +398,29 @@ with chart_left:
             totals={"marker": {"color": "#337ab7"}},
         )
     )
-    waterfall.update_layout(height=380, margin={"t": 10, "b": 10}, yaxis_title="USD", showlegend=False)
-    st.plotly_chart(waterfall, width="stretch")
+    waterfall.update_layout(
+        height=380, margin={"t": 10, "b": 10}, yaxis={"title": {"text": "USD"}, "tickprefix": "$"}, showlegend=False
+    )
+    st.plotly_chart(waterfall, width="stretch", key="roi_waterfall")
 with chart_right:
     st.subheader("ROI against spend")
-    points = table.filter(pl.col("roi_percentage").is_not_null())
+    points = rows_frame.filter(pl.col("roi_percentage").is_not_null())
     scatter = px.scatter(
-        points.to_pandas(),
+        points.with_columns(
+            pl.col("channel").map_elements(lambda c: label("channel", c), pl.String).alias("Channel"),
+            *(
+                [pl.col("campaign_id").map_elements(campaign_label, pl.String).alias("name")]
+                if by == "campaign"
+                else [pl.col("channel").map_elements(lambda c: label("channel", c), pl.String).alias("name")]
+            ),
+        ).to_pandas(),
         x="total_investment",
         y="roi_percentage",
         size="attributed_revenue",
-        color="channel",
+        color="Channel",
         size_max=40,
-        hover_name="campaign_name" if by == "campaign" else "channel",
+        hover_name="name",
+        custom_data=["campaign_id"] if by == "campaign" else ["channel"],
         labels={
             "total_investment": "Investment (USD)",
             "roi_percentage": "ROI (%)",
@@ -330,77 +428,107 @@ with chart_right:
         },
     )
     scatter.add_hline(y=0, line_dash="dot")
-    scatter.update_layout(height=380, margin={"t": 10, "b": 10})
-    st.plotly_chart(scatter, width="stretch")
-    if points.height < table.height:
-        st.caption(f"{table.height - points.height} row(s) without investment have no ROI and are not drawn.")
+    scatter.update_layout(height=380, margin={"t": 10, "b": 10}, clickmode="event+select")
+    st.plotly_chart(
+        scatter,
+        width="stretch",
+        key="roi_scatter",
+        on_select=(lambda: drill_from_chart("roi_scatter", "roi_campaign", campaign_ids))
+        if by == "campaign"
+        else "ignore",
+        selection_mode="points",
+    )
+    if points.height < rows_frame.height:
+        st.caption(f"{rows_frame.height - points.height} row(s) without investment have no ROI and are not drawn.")
 
-# ---- drill-down
-st.subheader("Campaign drill-down")
-campaign_options = [c for c in by_campaign["campaign_id"].to_list() if c is not None]
-if not campaign_options:
-    st.info("No campaign has costs or attributed revenue in this period; pick another period.")
-else:
-    names = dict(zip(by_campaign["campaign_id"], by_campaign["campaign_name"]))
-    chosen = st.selectbox(
-        "Campaign", campaign_options, format_func=lambda c: f"{c} — {names.get(c, c)}", key="roi_campaign"
+# ---- what changes between models
+st.subheader("What changes between models")
+baseline_choices = [m for m in MODELS if m != model]
+baseline = st.selectbox(
+    "Against the baseline",
+    baseline_choices,
+    index=baseline_choices.index("last_touch") if "last_touch" in baseline_choices else 0,
+    format_func=lambda m: BY_NAME[m].label,
+    key="roi_baseline",
+    help="Last touch is what most CRMs report; any model can be the baseline.",
+)
+base_report = cached(
+    financial_report,
+    start=period.start,
+    end=period.end,
+    kind=period.kind,
+    model=baseline,
+    n_boot=0,
+    compare=False,
+    **assumptions,
+)
+base_campaigns = base_report.by_campaign
+if f.channels:
+    base_campaigns = base_campaigns.filter(pl.col("channel").is_in(f.channels))
+pair = pl.concat(
+    [
+        by_campaign.select("campaign_id", pl.lit(model).alias("model"), "attributed_revenue"),
+        base_campaigns.select("campaign_id", pl.lit(baseline).alias("model"), "attributed_revenue"),
+    ]
+).filter(~pl.col("campaign_id").str.starts_with("("))
+changes = (
+    rank_changes(pair, "campaign_id", model, baseline)
+    .join(by_campaign.select("campaign_id", "roi_percentage"), on="campaign_id", how="left")
+    .join(
+        base_campaigns.select("campaign_id", pl.col("roi_percentage").alias("baseline_roi")),
+        on="campaign_id",
+        how="left",
     )
-    row = by_campaign.filter(pl.col("campaign_id") == chosen).row(0, named=True)
-    st.caption(
-        f"Investment {usd(row['total_investment'])} · attributed revenue {usd(row['attributed_revenue'])} · "
-        f"ROI {format_roi(row['roi_percentage'])} · payback {row['payback_period'] or DASH} · "
-        f"confidence {row['confidence_level']}: {row['confidence_reason']}"
-    )
-    lines_col, deals_col = st.columns(2)
-    with lines_col:
-        st.markdown("**Cost lines** (booked, and allocated overhead)")
-        lines = cached(cost_lines, campaign_id=chosen, start=period.start, end=period.end, allocation=allocation)
-        st.dataframe(
-            lines,
-            width="stretch",
-            hide_index=True,
-            column_config={
-                "cost_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
-                "amount": st.column_config.NumberColumn("Amount", format="dollar"),
-            },
-        )
-        st.caption(f"Opportunity cost (sales time) on top: {usd(row['opportunity_costs'])}.")
-    with deals_col:
-        st.markdown("**Closed-won deals the campaign touched**")
-        deals = cached(campaign_deals, campaign_id=chosen, start=period.start, end=period.end, model=model)
-        st.dataframe(
-            deals.drop("opportunity_id"),
-            width="stretch",
-            hide_index=True,
-            column_config={
-                "amount": st.column_config.NumberColumn("Amount", format="dollar"),
-                "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
-                "touch_share": st.column_config.NumberColumn("Touch share", format="percent"),
-                "credit": st.column_config.NumberColumn(f"Credit ({BY_NAME[model].label})", format="dollar"),
-            },
-        )
-        st.caption(
-            f"{deals.height} deals. Credit: the campaign's share of each deal under {BY_NAME[model].label} "
-            "(the attribution engine's), adding up to its attributed revenue above."
-        )
-    with st.container(border=True):
-        audience = cached(crm_push.campaign_audience, campaign_id=chosen, start=period.start, end=period.end)
-        st.markdown(
-            f"**Follow-up campaign**: the {audience.height:,} contacts (with a HubSpot id) this campaign "
-            "engaged in the period, added to a HubSpot list that starts the follow-up."
-        )
-        list_col, button_col = st.columns([2, 1], vertical_alignment="bottom")
-        list_id = list_col.text_input("HubSpot list id", key="roi_list_id", placeholder="e.g. 123").strip()
-        with button_col:
-            action_button(
-                "Add them to the list…",
-                "add_to_list",
-                lambda: crm_push.frame_to_targets(audience),
-                {"list_id": list_id},
-                preview_frame=audience,
-                key="roi_follow_up",
-                title=f"Follow-up campaign for {names.get(chosen, chosen)}",
-                disabled=not list_id or audience.is_empty(),
-                icon=":material/group_add:",
-            )
-        queued_notice()
+)
+moved = changes.filter(pl.col("rank_change") != 0).height
+st.caption(
+    f"Total attributed revenue: {money(current['attributed_revenue'])} under {BY_NAME[model].label}, "
+    f"{money(float(base_campaigns['attributed_revenue'].sum()))} under {BY_NAME[baseline].label}"
+    + (" — the same, as every model splits the same revenue. " if not f.channels else ". ")
+    + f"{moved} of {changes.height} campaigns rank differently by attributed revenue."
+)
+change_keys = changes["campaign_id"].to_list()
+table(
+    changes.with_columns(
+        pl.col("campaign_id").map_elements(campaign_label, pl.String).alias("campaign_name"),
+        pl.when(pl.col("rank_change") > 0)
+        .then(pl.format("↑ {}", pl.col("rank_change")))
+        .when(pl.col("rank_change") < 0)
+        .then(pl.format("↓ {}", -pl.col("rank_change")))
+        .otherwise(pl.lit("="))
+        .alias("moved"),
+    ).select(
+        "campaign_name",
+        "rank",
+        "baseline_rank",
+        "moved",
+        "revenue",
+        "baseline_revenue",
+        "revenue_difference",
+        "roi_percentage",
+        "baseline_roi",
+        "campaign_id",
+    ),
+    key="roi_rank_changes",
+    column_config={
+        "campaign_name": "Campaign",
+        "rank": st.column_config.NumberColumn(f"Rank ({BY_NAME[model].label})", format="%d"),
+        "baseline_rank": st.column_config.NumberColumn(f"Rank ({BY_NAME[baseline].label})", format="%d"),
+        "moved": "Moved",
+        "revenue": st.column_config.NumberColumn(f"Revenue ({BY_NAME[model].label})", format="dollar"),
+        "baseline_revenue": st.column_config.NumberColumn(f"Revenue ({BY_NAME[baseline].label})", format="dollar"),
+        "revenue_difference": st.column_config.NumberColumn("Difference", format="dollar"),
+        "roi_percentage": st.column_config.NumberColumn(f"ROI ({BY_NAME[model].label})", format="%.2f%%"),
+        "baseline_roi": st.column_config.NumberColumn(f"ROI ({BY_NAME[baseline].label})", format="%.2f%%"),
+        "campaign_id": st.column_config.TextColumn("Campaign ID"),
+    },
+    on_select=lambda: drill_from_table("roi_rank_changes", "roi_campaign", change_keys),
+    selection_mode="single-row",
+    height=300,
+)
+
+st.page_link(
+    "pages/finance/budget.py",
+    label="Budgets, their consumption and the best reallocation: the Budget page",
+    icon=":material/arrow_forward:",
+)

@@ -23,6 +23,9 @@ from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
 
+SENTIMENT_LABELS = {name: label("sentiment", name) for name in ("positive", "neutral", "negative")}
+BAND_LABELS = {name: label("band", name) for name in ("healthy", "at_risk", "critical")}
+
 MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|:$~<>]")
 SENTIMENT_COLOURS = {"positive": "green", "negative": "red", "neutral": "gray"}
 
@@ -118,6 +121,7 @@ for column, by in ((n1, "segment"), (n2, "plan")):
         width="stretch",
         key=f"feedback_nps_{by}",
         column_config={by: by.capitalize(), "nps": st.column_config.NumberColumn("NPS", format="%+.1f")},
+        placeholder=DASH,
     )
 
 # ---- themes
@@ -179,6 +183,7 @@ st.dataframe(
         "arr": st.column_config.NumberColumn("ARR raising it", format="dollar"),
         "pinned": st.column_config.CheckboxColumn("Pinned"),
     },
+    placeholder=DASH,
 )
 with st.expander("What NMF learned, and how the taxonomy named it"):
     st.dataframe(
@@ -192,6 +197,7 @@ with st.expander("What NMF learned, and how the taxonomy named it"):
         hide_index=True,
         width="stretch",
         key="feedback_learned",
+        placeholder=DASH,
     )
     st.caption(f"Edit {taxonomy_path} to name, merge and pin themes (grammar in docs/feedback.md).")
 
@@ -208,7 +214,14 @@ for column, kind in ((p1, "pain_point"), (p2, "feature_request")):
             width="stretch",
             height=240,
             key=f"feedback_{kind}",
-            column_config={"text": "Sentence", "arr": st.column_config.NumberColumn("ARR", format="dollar")},
+            column_config={
+                "text": "Sentence",
+                "theme": "Theme",
+                "mentions": "Mentions",
+                "accounts": "Accounts",
+                "arr": st.column_config.NumberColumn("ARR", format="dollar"),
+            },
+            placeholder=DASH,
         )
         download_csv(table.rename(relabel_columns(table.columns)), f"revlens_{kind}s.csv", key=f"feedback_{kind}_csv")
 hints = fb.messaging_hints(view)
@@ -219,6 +232,7 @@ st.dataframe(
     width="stretch",
     key="feedback_hints",
     column_config={"segment": "Segment", "kind": "", "theme": "Theme", "mentions": "Mentions", "example": "Example"},
+    placeholder=DASH,
 )
 
 # ---- case studies
@@ -235,7 +249,7 @@ st.dataframe(
         "quote",
         "arr",
         "health_score",
-        "health_band",
+        pl.col("health_band").replace_strict(BAND_LABELS, default=pl.col("health_band")),
         "referrals",
         "reviews",
         "case_studies",
@@ -259,6 +273,7 @@ st.dataframe(
         "submitted_at": st.column_config.DatetimeColumn("Answered", format="D MMM YYYY"),
         "feedback_id": "Response ID",
     },
+    placeholder=DASH,
 )
 preview_only_banner()
 queued_notice()
@@ -336,7 +351,15 @@ if search:
     explored = explored.filter(pl.col("text").str.contains(search, literal=True))
 explored = explored.sort("submitted_at", descending=True)
 event = st.dataframe(
-    explored.select("submitted_at", "account_name", "score", "sentiment_label", "language", "text", "feedback_id"),
+    explored.select(
+        "submitted_at",
+        "account_name",
+        "score",
+        pl.col("sentiment_label").replace_strict(SENTIMENT_LABELS, default=pl.col("sentiment_label")),
+        "language",
+        "text",
+        "feedback_id",
+    ),
     hide_index=True,
     width="stretch",
     height=260,
@@ -352,6 +375,7 @@ event = st.dataframe(
         "text": "Text",
         "feedback_id": "Response ID",
     },
+    placeholder=DASH,
 )
 st.caption(f"{explored.height:,} of {responses.height:,} responses · click one to read it sentence by sentence")
 download_csv(
@@ -400,8 +424,8 @@ with st.expander("Feedback in the health score (optional, off by default)"):
                 "account_name",
                 "overall_score",
                 "score_with_feedback",
-                "band",
-                "band_with_feedback",
+                pl.col("band").replace_strict(BAND_LABELS, default=pl.col("band")),
+                pl.col("band_with_feedback").replace_strict(BAND_LABELS, default=pl.col("band_with_feedback")),
                 "latest_score",
                 "latest_on",
                 "sentiment_trend",
@@ -410,4 +434,15 @@ with st.expander("Feedback in the health score (optional, off by default)"):
             width="stretch",
             height=240,
             key="feedback_health_table",
+            placeholder=DASH,
+            column_config={
+                "account_name": "Account",
+                "overall_score": st.column_config.NumberColumn("Health score", format="%.2f"),
+                "score_with_feedback": st.column_config.NumberColumn("With feedback", format="%.2f"),
+                "band": "Band",
+                "band_with_feedback": "Band with feedback",
+                "latest_score": "Latest NPS",
+                "latest_on": st.column_config.DateColumn("NPS on"),
+                "sentiment_trend": st.column_config.NumberColumn("Sentiment trend", format="%+.2f"),
+            },
         )

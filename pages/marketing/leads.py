@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics.core import settings
 from analytics.core.errors import RevLensError
-from analytics.core.labels import label, labels
+from analytics.core.labels import humanize, label, labels
 from analytics.sales import leads as pipeline
 from analytics.sales.routing import default_routing_text, reps_frame
 from analytics.sales.rules import default_rules_text, parse_rules, rules_path
@@ -15,6 +15,7 @@ from pages.components.actions import action_button, queued_notice
 from pages.components.cache import cached
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
+from pages.components.tables import table
 
 TABLE_ROWS = 500
 
@@ -108,18 +109,19 @@ with funnel_tab:
     )
     figure.update_layout(height=340, margin={"t": 10, "b": 10})
     left.plotly_chart(figure, width="stretch", key="leads_funnel_chart")
-    right.dataframe(
-        stages.drop("any_rate").with_columns(pl.col("stage").replace_strict(labels("stage", stages["stage"]))),
-        hide_index=True,
-        column_config={
-            "stage": "Stage",
-            "ordered": st.column_config.NumberColumn("In order", format="%d"),
-            "any": st.column_config.NumberColumn("At all", format="%d"),
-            "ordered_rate": st.column_config.NumberColumn("In order, from previous", format="percent"),
-            "ordered_from_lead": st.column_config.NumberColumn("In order, from lead", format="percent"),
-            "any_from_lead": st.column_config.NumberColumn("At all, from lead", format="percent"),
-        },
-    )
+    with right:
+        table(
+            stages.drop("any_rate").with_columns(pl.col("stage").replace_strict(labels("stage", stages["stage"]))),
+            hide_index=True,
+            column_config={
+                "stage": "Stage",
+                "ordered": st.column_config.NumberColumn("In order", format="%d"),
+                "any": st.column_config.NumberColumn("At all", format="%d"),
+                "ordered_rate": st.column_config.NumberColumn("In order, from previous", format="percent"),
+                "ordered_from_lead": st.column_config.NumberColumn("In order, from lead", format="percent"),
+                "any_from_lead": st.column_config.NumberColumn("At all, from lead", format="percent"),
+            },
+        )
     velocity = view.velocity
     v1, v2, v3, v4 = st.columns(4)
     v1.metric(
@@ -138,7 +140,7 @@ with funnel_tab:
     )
     st.subheader("Days between stages")
     timing = view.funnel.timing
-    st.dataframe(
+    table(
         timing.with_columns(
             pl.col("from_stage").replace_strict(labels("stage", timing["from_stage"])),
             pl.col("to_stage").replace_strict(labels("stage", timing["to_stage"])),
@@ -183,7 +185,12 @@ with funnel_tab:
     curves = view.curves_by_source if by_source else view.curve
     km = go.Figure()
     for name, group in curves.group_by("group", maintain_order=True):
-        km.add_scatter(x=group["day"], y=group["converted_share"], mode="lines", name=str(name[0]))
+        km.add_scatter(
+            x=group["day"],
+            y=group["converted_share"],
+            mode="lines",
+            name="All leads" if str(name[0]) == "all" else str(name[0]),
+        )
         if not by_source:
             km.add_scatter(
                 x=group["day"].to_list() + group["day"].reverse().to_list(),
@@ -253,7 +260,7 @@ with table_tab:
         legend={"orientation": "h", "y": 1.1},
     )
     st.plotly_chart(histogram, width="stretch", key="leads_histogram")
-    table = shown.head(TABLE_ROWS).select(
+    lead_rows = shown.head(TABLE_ROWS).select(
         pl.concat_str("first_name", pl.lit(" "), "last_name", ignore_nulls=True).alias("contact_name"),
         "company",
         "job_title",
@@ -270,13 +277,13 @@ with table_tab:
         "contact_id",
     )
     st.caption(f"{shown.height:,} leads match; the first {min(shown.height, TABLE_ROWS):,} are shown.")
-    st.dataframe(
-        table,
+    table(
+        lead_rows,
         hide_index=True,
         width="stretch",
         key="leads_table",
         column_config={
-            **{c: label("column", c) for c in table.columns},
+            **{c: label("column", c) for c in lead_rows.columns},
             "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD"),
             "rule_score": st.column_config.ProgressColumn("Rule score", min_value=0, max_value=100, format="%.0f"),
             "predictive_score": st.column_config.NumberColumn(
@@ -381,29 +388,31 @@ with rules_tab:
     )
     b4.metric("Leads that change tier", f"{compare.changed_tier:,}", border=True)
     t1, t2 = st.columns(2)
-    t1.dataframe(
-        compare.tiers.with_columns(pl.col("tier").replace_strict(labels("tier", ["sql", "mql", "nurture"]))),
-        hide_index=True,
-        column_config={
-            "tier": "Tier",
-            "leads": "Leads",
-            "conversions": "Conversions",
-            "conversion_rate": st.column_config.NumberColumn("Conversion", format="percent"),
-            "baseline_leads": "Leads (saved rules)",
-            "baseline_conversions": "Conversions (saved)",
-            "baseline_conversion_rate": st.column_config.NumberColumn("Conversion (saved)", format="percent"),
-        },
-    )
-    t2.dataframe(
-        compare.grades,
-        hide_index=True,
-        column_config={
-            "grade": "Grade",
-            "conversion_rate": st.column_config.NumberColumn("Conversion", format="percent"),
-        },
-    )
+    with t1:
+        table(
+            compare.tiers.with_columns(pl.col("tier").replace_strict(labels("tier", ["sql", "mql", "nurture"]))),
+            hide_index=True,
+            column_config={
+                "tier": "Tier",
+                "leads": "Leads",
+                "conversions": "Conversions",
+                "conversion_rate": st.column_config.NumberColumn("Conversion", format="percent"),
+                "baseline_leads": "Leads (saved rules)",
+                "baseline_conversions": "Conversions (saved)",
+                "baseline_conversion_rate": st.column_config.NumberColumn("Conversion (saved)", format="percent"),
+            },
+        )
+    with t2:
+        table(
+            compare.grades,
+            hide_index=True,
+            column_config={
+                "grade": "Grade",
+                "conversion_rate": st.column_config.NumberColumn("Conversion", format="percent"),
+            },
+        )
     if compare.changed_tier:
-        st.dataframe(
+        table(
             compare.moves.with_columns(
                 pl.col("baseline_tier").replace_strict(labels("tier", ["sql", "mql", "nurture"])),
                 pl.col("tier").replace_strict(labels("tier", ["sql", "mql", "nurture"])),
@@ -443,7 +452,7 @@ with model_tab:
             "rules": [card.auc_rules, card.pr_auc_rules, card.lift_top_decile_rules, None],
         }
     )
-    st.dataframe(
+    table(
         metrics,
         hide_index=True,
         column_config={
@@ -474,7 +483,7 @@ with model_tab:
             legend={"orientation": "h", "y": 1.1},
         )
         st.plotly_chart(calibration, width="stretch", key="leads_calibration")
-        st.dataframe(
+        table(
             bands,
             hide_index=True,
             column_config={
@@ -485,8 +494,10 @@ with model_tab:
         )
     if card.top_terms:
         st.caption("What moves the score most (weights in log-odds per unit; the top 12):")
-        st.dataframe(
-            pl.DataFrame(card.top_terms),
+        table(
+            pl.DataFrame(card.top_terms).with_columns(
+                pl.col("term").map_elements(humanize, pl.String)  # "employees" -> "Employees"
+            ),
             hide_index=True,
             column_config={"term": "Feature", "weight": st.column_config.NumberColumn("Weight", format="%+.2f")},
         )

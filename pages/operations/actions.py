@@ -13,6 +13,7 @@ from analytics.ops.events import pending_events
 from pages.components.actions import action_button, current_user, delivery_worker, preview_only_banner, queued_notice
 from pages.components.cache import warehouse
 from pages.components.downloads import download_csv
+from pages.components.tables import table
 
 warehouse()  # unused here, but a deep link opened first in a fresh server must go through app.py
 st.title("Actions")
@@ -39,7 +40,13 @@ if worker is not None:
     )
 
 with st.container(horizontal=True, vertical_alignment="bottom", key="actions_filters"):
-    statuses = st.multiselect("Status", outbox.STATUSES, key="actions_status", placeholder="All statuses")
+    statuses = st.multiselect(
+        "Status",
+        outbox.STATUSES,
+        key="actions_status",
+        placeholder="All statuses",
+        format_func=lambda name: label("status", name),
+    )
     kinds = st.multiselect(
         "Kind", list(KINDS), format_func=lambda name: label("kind", name), key="actions_kind", placeholder="All kinds"
     )
@@ -54,7 +61,7 @@ if kinds:
 
 counts = dict(queue.group_by("status").len().iter_rows())
 for column, status in zip(st.columns(len(outbox.STATUSES)), outbox.STATUSES):
-    column.metric(status.capitalize(), f"{counts.get(status, 0):,}")
+    column.metric(label("status", status), f"{counts.get(status, 0):,}")
 
 queue_tab, audit_tab, events_tab = st.tabs(["Queue", "Audit log", "Events"])
 
@@ -82,10 +89,9 @@ with queue_tab:
         )
         .with_columns(pl.col("kind").replace(labels_of("kind", queue["kind"].unique().to_list())))
     )
-    st.dataframe(
+    table(
         shown,
-        width="stretch",
-        hide_index=True,
+        key="actions_queue_table",
         column_config={
             "id": st.column_config.NumberColumn("#", format="%d"),
             "kind": "Kind",
@@ -142,9 +148,9 @@ with queue_tab:
             except RevLensError as exc:
                 st.error(str(exc), icon=":material/error:")
         st.markdown("**Batches** (at most 100 records each)")
-        st.dataframe(outbox.action_batches_frame(chosen, engine), width="stretch", hide_index=True)
+        table(outbox.action_batches_frame(chosen, engine), key="actions_batches")
         st.markdown("**History**")
-        st.dataframe(outbox.audit_frame(engine, action_id=chosen), width="stretch", hide_index=True)
+        table(outbox.audit_frame(engine, action_id=chosen), key="actions_history")
     else:
         st.info(
             "No actions match. Actions are queued from the Attribution, ROI and other pages, or with "
@@ -154,7 +160,7 @@ with queue_tab:
 
 with audit_tab:
     audit = outbox.audit_frame(engine, limit=2000)
-    st.dataframe(audit, width="stretch", hide_index=True)
+    table(audit, key="actions_audit")
     download_csv(audit, "audit_log.csv", key="audit_download")
 
 with events_tab:
@@ -163,13 +169,21 @@ with events_tab:
         "in the spec's envelope."
     )
     events = pending_events(engine, limit=500)
-    st.dataframe(
-        pl.DataFrame([{k: e[k] for k in ("id", "topic", "event_type", "created_at", "publish_error")} for e in events])
-        if events
-        else pl.DataFrame(),
-        width="stretch",
-        hide_index=True,
-    )
+    if events:
+        table(
+            pl.DataFrame(
+                [{k: e[k] for k in ("id", "topic", "event_type", "created_at", "publish_error")} for e in events]
+            ),
+            key="actions_events",
+            column_config={
+                "id": st.column_config.NumberColumn("#", format="%d"),
+                "event_type": "Event",
+                "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+                "publish_error": "Why not published",
+            },
+        )
+    else:
+        st.info("Every event is published.", icon=":material/check_circle:")
 
 st.subheader("HubSpot setup")
 st.caption(
@@ -180,7 +194,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", key="actions_set
     object_type = st.selectbox(
         "Object type",
         list(OBJECT_TYPES),
-        format_func=lambda name: name.capitalize(),
+        format_func=lambda name: label("object_type", name),
         key="actions_properties_object",
     )
     names = list(custom_properties(object_type))
@@ -189,8 +203,8 @@ with st.container(horizontal=True, vertical_alignment="bottom", key="actions_set
         "create_properties",
         [],
         {"object_type": object_type, "names": names},
-        title=f"Create custom {OBJECT_TYPES[object_type]} properties",
+        title=f"Create RevLens's custom {OBJECT_TYPES[object_type]} properties",
         key="actions_properties",
         icon=":material/add_box:",
-        help=", ".join(names),
+        help=", ".join(spec.label for spec in custom_properties(object_type).values()),
     )

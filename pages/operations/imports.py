@@ -7,6 +7,8 @@ import streamlit as st
 
 from analytics.core.cells import escape_markdown
 from analytics.core.errors import RevLensError
+from analytics.core.labels import label
+from analytics.core.numbers import DASH
 from analytics.core.settings import db_path
 from analytics.imports import (
     SOURCES,
@@ -24,6 +26,7 @@ from analytics.imports import (
 from analytics.warehouse.connection import WarehouseBusy
 from pages.components.cache import cached, warehouse
 from pages.components.downloads import download_csv
+from pages.components.tables import column_config_for
 
 st.title("Import")
 st.caption(
@@ -79,7 +82,13 @@ def _show_results(results) -> None:
         row = r.summary() | {"table": r.table, "enriched": r.rows_enriched}
         row.pop("warnings", None)
         table.append(row)
-    st.container(key="import_results").dataframe(table, hide_index=True, width="stretch")
+    st.container(key="import_results").dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={column: label("column", column) for column in (table[0] if table else {})},
+        placeholder=DASH,
+    )
     for r in results:
         for warning in r.warnings:
             st.warning(escape_markdown(f"{r.file}: {warning}"), icon=":material/new_label:")
@@ -196,10 +205,12 @@ else:
         },
     )
 
-st.subheader("Import history")
 history = cached(import_history)
-if not history.is_empty():
-    st.container(key="import_history").dataframe(history, hide_index=True, width="stretch")
+if not history.is_empty():  # no heading over nothing: the section appears with the first import
+    st.subheader("Import history")
+    st.container(key="import_history").dataframe(
+        history, hide_index=True, width="stretch", column_config=column_config_for(history), placeholder=DASH
+    )
 
     st.subheader("Quarantined rows")
     if report := st.session_state.pop("recheck_report", None):
@@ -253,11 +264,15 @@ if not history.is_empty():
     st.caption(
         f"{rejected.height:,} rows still in quarantine; lines are the file's text lines (a CSV header is line 1)."
     )
-    st.container(key="quarantine_rows").dataframe(rejected, hide_index=True, width="stretch")
+    st.container(key="quarantine_rows").dataframe(
+        rejected, hide_index=True, width="stretch", column_config=column_config_for(rejected), placeholder=DASH
+    )
     download_csv(rejected, "quarantine.csv", label="Download quarantined rows", key="download_quarantine")
 
     st.subheader("Merged duplicates")
     merges = cached(merge_log)
     st.caption(f"{merges.height:,} merged rows, each with the row or record it was merged into.")
-    st.container(key="merge_log").dataframe(merges, hide_index=True, width="stretch")
+    st.container(key="merge_log").dataframe(
+        merges, hide_index=True, width="stretch", column_config=column_config_for(merges), placeholder=DASH
+    )
     download_csv(merges, "merges.csv", label="Download merge log", key="download_merges")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from analytics.core.errors import RevLensError
 from analytics.core.labels import label, labels
+from analytics.core.numbers import DASH
 from analytics.core.settings import db_path, exports_dir
 from analytics.crm.actions import queue as outbox
 from analytics.jobs import sla
@@ -62,7 +63,7 @@ failed_recently = [
 ]
 if failed_recently:
     attempts = "attempt" if len(failed_recently) == 1 else "attempts"
-    failed_jobs = ", ".join(sorted({r["job"] for r in failed_recently}))
+    failed_jobs = ", ".join(sorted({label("job", r["job"]) for r in failed_recently}))
     st.error(
         f"{len(failed_recently):,} job {attempts} failed in the last 24 hours ({failed_jobs}); retry them under Runs.",
         icon=":material/error:",
@@ -110,7 +111,7 @@ with schedule_tab:
         )
     st.caption(f"From {schedule.path} · time zone {schedule.timezone} · next runs in that time zone")
     st.container(key="system_schedule").dataframe(
-        pl.DataFrame(rows),
+        pl.DataFrame(rows).with_columns(pl.col("job").map_elements(lambda n: label("job", n), pl.String)),
         hide_index=True,
         column_config={
             "job": "Job",
@@ -122,8 +123,11 @@ with schedule_tab:
             "figures_from": st.column_config.DatetimeColumn("Stored figures from", format="YYYY-MM-DD HH:mm"),
             "what": "What it does",
         },
+        placeholder=DASH,
     )
-    picked = st.selectbox("Job", [r["job"] for r in rows], key="system_job")
+    picked = st.selectbox(
+        "Job", [r["job"] for r in rows], key="system_job", format_func=lambda name: label("job", name)
+    )
     stored = last_results(engine, picked)
     c1, c2 = st.columns([1, 3])
     if c1.button("Run now", key="system_run_now", icon=":material/play_arrow:"):
@@ -148,7 +152,7 @@ with runs_tab:
             [
                 {
                     "id": r["id"],
-                    "job": r["job"],
+                    "job": label("job", r["job"]),
                     "trigger": r["trigger"],
                     "attempt": r["attempt"],
                     "started_at": datetime.fromisoformat(r["started_at"]),
@@ -180,6 +184,7 @@ with runs_tab:
                 "outputs": "Files",
                 "error": "Error",
             },
+            placeholder=DASH,
         )
         failed = [r for r in runs if r["status"] == "failed"]
         if failed:
@@ -187,7 +192,7 @@ with runs_tab:
                 "Failed run to retry",
                 [r["id"] for r in failed],
                 format_func=lambda run_id: next(
-                    f"run {r['id']} · {r['job']} · {r['started_at']} · {(r['error'] or '')[:80]}"
+                    f"run {r['id']} · {label('job', r['job'])} · {r['started_at']} · {(r['error'] or '')[:80]}"
                     for r in failed
                     if r["id"] == run_id
                 ),
@@ -208,6 +213,7 @@ with sla_tab:
         classes.with_columns(pl.col("sla_class").replace_strict(labels("sla_class", classes["sla_class"]))),
         hide_index=True,
         column_config={**SLA_COLUMNS, "sla_class": "SLA class"},
+        placeholder=DASH,
     )
     if board["operations"]:
         st.markdown("**Per operation**")
@@ -216,6 +222,7 @@ with sla_tab:
             operations.with_columns(pl.col("sla_class").replace_strict(labels("sla_class", operations["sla_class"]))),
             hide_index=True,
             column_config={**SLA_COLUMNS, "operation": "Operation", "sla_class": "SLA class"},
+            placeholder=DASH,
         )
     a, b = st.columns(2)
     with a:
@@ -243,8 +250,7 @@ with sla_tab:
     st.markdown(f"**Violations** ({len(board['violations']):,})")
     if board["violations"]:
         st.container(key="system_sla_violations").dataframe(
-            pl.DataFrame(board["violations"]).reverse(),
-            hide_index=True,
+            pl.DataFrame(board["violations"]).reverse(), hide_index=True, placeholder=DASH
         )
     else:
         st.caption("None in the last 30 days.")
@@ -252,7 +258,7 @@ with sla_tab:
 with data_tab:
     fresh = cached(catalog.table_summaries)
     st.container(key="system_freshness").dataframe(
-        fresh,
+        fresh.with_columns(pl.col("table").map_elements(lambda t: label("table", t), pl.String)),
         hide_index=True,
         column_config={
             "table": "Table",
@@ -261,6 +267,7 @@ with data_tab:
             "last": st.column_config.DatetimeColumn("Newest row", format="YYYY-MM-DD"),
             "freshness_days": st.column_config.NumberColumn("Days since the newest row", format="%d"),
         },
+        placeholder=DASH,
     )
     st.caption(f"Warehouse version {warehouse().version()} · freshness counted to today")
 
@@ -282,8 +289,7 @@ with outbox_tab:
     )
     if counts.height:
         st.container(key="system_actions").dataframe(
-            counts.rename({"status": "Status", "len": "Actions"}),
-            hide_index=True,
+            counts.rename({"status": "Status", "len": "Actions"}), hide_index=True, placeholder=DASH
         )
     notes = recent_notifications(engine, 50)
     st.markdown(
@@ -293,6 +299,7 @@ with outbox_tab:
         st.container(key="system_notifications").dataframe(
             pl.DataFrame(notes).select("created_at", "severity", "kind", "message", "webhook_status"),
             hide_index=True,
+            placeholder=DASH,
         )
     else:
         st.caption("None yet.")
@@ -303,4 +310,5 @@ with outbox_tab:
                 [{k: e[k] for k in ("id", "topic", "event_type", "created_at", "publish_error")} for e in errors]
             ),
             hide_index=True,
+            placeholder=DASH,
         )

@@ -32,6 +32,12 @@ from pages.components.actions import action_button, current_user, queued_notice
 from pages.components.cache import cached, warehouse
 from pages.components.downloads import download_csv
 from pages.components.filters import filters
+from pages.components.tables import table
+
+# the lead fields a rule can test, as people read them (the file keeps the machine names)
+FIELD_LABELS = {field: label("column", field) for field in RULE_FIELDS}
+FIELD_LABELS["email_domain"] = "Email domain"
+FIELDS_BY_LABEL = {text: field for field, text in FIELD_LABELS.items()}
 
 f = filters()
 st.title("Routing")
@@ -114,7 +120,8 @@ with st.container(border=True):
         excluded=pl.col("rep_id").is_in(list(base.excluded_reps)),
     )
     edited_roster = st.data_editor(
-        roster,
+        placeholder="—",
+        data=roster,
         hide_index=True,
         disabled=["rep_id", "name", "territory", "segment", "seniority", "capacity"],
         column_config={
@@ -133,19 +140,20 @@ with st.container(border=True):
     rule_rows = pl.DataFrame(
         {
             "name": [r.name for r in base.rules],
-            "field": [r.field for r in base.rules],
+            "field": [FIELD_LABELS.get(r.field, r.field) for r in base.rules],
             "values": [", ".join(r.values) for r in base.rules],
             "to": [rep_label(r.to) if r.to != QUEUE else FALLBACK.capitalize() for r in base.rules],
         },
         schema={"name": pl.String, "field": pl.String, "values": pl.String, "to": pl.String},
     )
     edited_rules = st.data_editor(
-        rule_rows,
+        placeholder="—",
+        data=rule_rows,
         hide_index=True,
         num_rows="dynamic",
         column_config={
             "name": "Rule",
-            "field": st.column_config.SelectboxColumn("Field", options=list(RULE_FIELDS), required=True),
+            "field": st.column_config.SelectboxColumn("Field", options=list(FIELD_LABELS.values()), required=True),
             "values": st.column_config.TextColumn("Values (comma-separated)", required=True),
             "to": st.column_config.SelectboxColumn(
                 "Send to", options=[FALLBACK.capitalize(), *names.values()], required=True
@@ -160,7 +168,8 @@ for number, row in enumerate(edited_rules.iter_rows(named=True), start=1):
         continue
     target = QUEUE if row["to"] == FALLBACK.capitalize() else ids_by_name.get(row["to"], row["to"])
     values = tuple(v.strip() for v in str(row["values"]).split(",") if v.strip())
-    rules.append(RoutingRule(row["name"] or f"rule {number}", row["field"], values, target))
+    field = FIELDS_BY_LABEL.get(row["field"], row["field"])
+    rules.append(RoutingRule(row["name"] or f"rule {number}", field, values, target))
 config = replace(
     base,
     method=method,
@@ -242,7 +251,7 @@ chart.add_scatter(
 )
 chart.update_layout(height=320, margin={"t": 10, "b": 10}, legend={"orientation": "h", "y": 1.1}, yaxis_title="Leads")
 st.plotly_chart(chart, width="stretch", key="routing_load_chart")
-st.dataframe(
+table(
     load.select(
         "rep_name",
         "territory",
@@ -266,7 +275,7 @@ st.dataframe(
 )
 if not result.fairness.is_empty():
     with st.expander("Fairness per pool"):
-        st.dataframe(
+        table(
             result.fairness.with_columns(pl.col("rep_id").replace_strict(names, default=pl.col("rep_id"))),
             hide_index=True,
             column_config={
@@ -284,7 +293,7 @@ with st.expander("Every decision of the replay (the audit it would write)"):
         pl.col("breached").alias("sla_breach"),
     ).select("contact_id", "created_at", "rep_name", "rule", "candidates", "skipped", "wait_hours", "sla_breach")
     decisions = with_rep_names(decisions, "candidates", "skipped")
-    st.dataframe(
+    table(
         decisions.head(2000),
         hide_index=True,
         column_config={
@@ -304,7 +313,7 @@ st.subheader("Time off")
 time_off = cached(time_off_frame)
 entries = store.time_off_entries()
 shown_off = pl.concat([time_off.with_columns(source=pl.lit("warehouse")), entries.with_columns(source=pl.lit("page"))])
-st.dataframe(
+table(
     shown_off.with_columns(pl.col("rep_id").replace_strict(names, default=pl.col("rep_id")).alias("rep"))
     .select("rep", "starts_on", "ends_on", "reason", "source")
     .sort("starts_on", descending=True),
@@ -352,7 +361,7 @@ if st.button("Route and record the decisions", type="primary", key="routing_live
 if "routing_live_result" in st.session_state:
     new_leads, live, run_id = st.session_state["routing_live_result"]
     st.success(f"{live.height:,} decisions recorded (run {run_id[:8]}).", icon=":material/fact_check:")
-    st.dataframe(
+    table(
         live.with_columns(pl.col("rep_id").map_elements(rep_label, return_dtype=pl.String).alias("rep_name")).select(
             "contact_id", "rep_name", "rule", "candidates", "skipped"
         ),
@@ -379,7 +388,7 @@ s1, s2, s3 = st.columns(3)
 s1.metric("Leads in the last 30 days", f"{breaches.height:,}", border=True)
 s2.metric("Breached the SLA", f"{late.height:,}", border=True)
 s3.metric("Untouched and breached", f"{late.filter(~pl.col('touched')).height:,}", border=True)
-st.dataframe(
+table(
     late.with_columns(
         pl.col("owner_id").map_elements(rep_label, return_dtype=pl.String).alias("owner"),
         pl.col("reassign_to").map_elements(lambda r: names.get(r, "") if r else "", return_dtype=pl.String),
@@ -443,7 +452,7 @@ audit = store.audit_frame(limit=1000)
 if audit.is_empty():
     st.info("No live routing decision yet; “Route and record the decisions” writes the first.")
 else:
-    st.dataframe(
+    table(
         audit.with_columns(pl.col("rep_id").map_elements(rep_label, return_dtype=pl.String).alias("rep_name")).select(
             "decided_at", "actor", "contact_id", "rep_name", "rule", "candidates", "skipped", "score", "config_key"
         ),

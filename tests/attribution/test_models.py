@@ -98,6 +98,7 @@ def test_a_window_is_validated_once_when_made():
         "lookback": 30,
         "close_from": date(2026, 1, 1),
         "close_to": date(2026, 1, 1),
+        "segments": [],
     }
     with pytest.raises(dataclasses.FrozenInstanceError):
         window.by = "channel"

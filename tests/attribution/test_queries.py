@@ -219,6 +219,8 @@ def test_sql_show_prints_a_registered_attribution_query(demo_db):
         "close_to=2026-03-31",
         "--param",
         "limit=5",
+        "--param",
+        "segments=[]",
     )
     assert explained.returncode == 0, explained.stderr
 

@@ -223,7 +223,10 @@ def test_payloads_are_normalized_by_the_kinds_declared_fields(env):
         "marketing_platform_attributed_campaigns",
         "marketing_platform_attribution_model",
     ]
-    assert created.summary() == "create_properties: 2 custom properties of deals in 1 batches (3 requests)"
+    assert (
+        created.summary()
+        == "create_properties: 2 custom deal properties (those missing in HubSpot) in 1 batches (3 requests)"
+    )
     picked = outbox.plan_action("create_properties", [], {"names": "last_campaign_interaction, "})
     assert picked.payload == {"object_type": "contacts", "names": ["last_campaign_interaction"]}
 

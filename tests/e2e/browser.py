@@ -124,8 +124,10 @@ def wait_for_run(page, timeout_ms: int = 90_000) -> None:
 
 
 def wait_for_kpis(page, timeout_ms: int = 90_000) -> None:
-    """The first load reports "not running" before its run starts: wait for all five KPI tiles."""
-    page.wait_for_function("document.querySelectorAll('[data-testid=stMetricValue]').length === 5", timeout=timeout_ms)
+    """The first load reports "not running" before its run starts: wait for the Overview's five KPI tiles."""
+    page.wait_for_function(
+        "document.querySelectorAll('.st-key-overview_kpis [data-testid=stMetricValue]').length >= 5", timeout=timeout_ms
+    )
 
 
 def metric_values(page) -> dict[str, str]:

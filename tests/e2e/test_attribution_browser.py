@@ -26,8 +26,12 @@ def test_attribution_page_draws_bars_with_intervals(demo_db, tmp_path):
             assert page.locator('[data-testid="stException"]').count() == 0
             assert page.locator("h1").first.inner_text().strip() == "Attribution"
             # five models' bars, each with its bootstrap error bars
-            assert page.locator(".js-plotly-plot .barlayer .trace").count() == 5
-            assert page.locator(".js-plotly-plot .errorbar").count() > 0
+            assert page.locator(".st-key-attr_chart .js-plotly-plot .barlayer .trace").count() == 5
+            assert page.locator(".st-key-attr_chart .js-plotly-plot .errorbar").count() == 0  # intervals are opt-in
+            page.locator(".st-key-attr_intervals label").click()
+            page.wait_for_selector(".st-key-attr_chart .js-plotly-plot .errorbar", state="attached", timeout=180_000)
+            wait_for_run(page, 180_000)
+            assert page.locator(".st-key-attr_chart .js-plotly-plot .errorbar").count() > 0
             assert page.get_by_text("Top converting paths").count() == 1
             page.wait_for_timeout(1500)  # let plotly finish drawing the bars
             save_screenshot(page, "attribution.png", full_page=True)

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from analytics.cli import main
+from analytics.core.labels import label
 from analytics.core.periods import custom_period, parse_period
 from analytics.finance.costs import OpportunityCostAssumption, campaign_costs, monthly_campaign_costs
 from analytics.finance.export import records, write_workbook
@@ -205,19 +206,24 @@ def test_workbook_has_the_sheets_formats_and_frozen_header(report, tmp_path):
     sheet = book["By campaign"]
     assert sheet.freeze_panes == "A2"
     header = [cell.value for cell in sheet[1]]
-    assert header == report.by_campaign.columns
+    assert header == [label("column", c) for c in report.by_campaign.columns]  # people read the workbook
+    assert {"Campaign ID", "Campaign", "Channel", "Total investment", "ROI (%)"} <= set(header)
     assert sheet.cell(1, 1).font.bold
-    money = sheet.cell(2, header.index("total_investment") + 1)
+    money = sheet.cell(2, header.index("Total investment") + 1)
     assert money.number_format == "#,##0.00" and isinstance(money.value, float)
-    roi = sheet.cell(2, header.index("roi_percentage") + 1)
+    channels = {sheet.cell(r, header.index("Channel") + 1).value for r in range(2, sheet.max_row + 1)}
+    assert channels and not channels & {"paid_search", "organic_search", "paid_social"}
+    roi = sheet.cell(2, header.index("ROI (%)") + 1)
     assert roi.number_format == '0.00"%"'
     assert sheet.max_row == report.by_campaign.height + 1
     for name in ("Summary", "By channel", "Period over period"):
         assert book[name].freeze_panes == "A2"
     summary = book["Summary"]
     metric_rows = {summary.cell(r, 1).value: r for r in range(2, summary.max_row + 1)}
-    assert summary.cell(metric_rows["roi_percentage"], 2).number_format == '0.00"%"'
-    assert summary.cell(metric_rows["total_investment"], 2).number_format == "#,##0.00"
+    assert summary.cell(metric_rows["ROI (%)"], 2).number_format == '0.00"%"'
+    assert summary.cell(metric_rows["Total investment"], 2).number_format == "#,##0.00"
+    assumptions = {row[0].value: row[1].value for row in book["Assumptions"].iter_rows(min_row=2)}
+    assert assumptions["Attribution model"] == label("model", report.model)
 
 
 def test_workbook_shows_a_dash_for_zero_cost_roi(tiny, tmp_path):
@@ -238,7 +244,7 @@ def test_workbook_shows_a_dash_for_zero_cost_roi(tiny, tmp_path):
     sheet = openpyxl.load_workbook(path)["By campaign"]
     header = [cell.value for cell in sheet[1]]
     ids = [sheet.cell(r, 1).value for r in range(2, sheet.max_row + 1)]
-    assert sheet.cell(ids.index("CMPC") + 2, header.index("roi_percentage") + 1).value == "—"
+    assert sheet.cell(ids.index("CMPC") + 2, header.index("ROI (%)") + 1).value == "—"
     assert records(by_campaign)[ids.index("CMPC")]["roi_percentage"] is None
 
 

@@ -58,3 +58,35 @@ def test_kpis_reconcile_with_trends_on_the_demo(demo_db):
     trends = overview.monthly_trends(con, start, end)
     assert trends["won_revenue"].sum() == pytest.approx(k["won_revenue"].current)
     assert trends["marketing_spend"].sum() == pytest.approx(k["marketing_spend"].current)
+
+
+def test_movers_by_hand(tiny):
+    from analytics.overview.movers import movers
+
+    # February against 4-31 January: O1 (C1's email touch, SMB) 1,000 closes in February; O2 (C2's paid
+    # search touch, Enterprise) 5,000 in January
+    moved = movers(tiny, START, END)
+    assert moved.select("dimension", "key", "current", "previous", "delta").rows() == [
+        ("channel", "paid_search", 0.0, 5000.0, -5000.0),
+        ("channel", "email", 1000.0, 0.0, 1000.0),
+        ("campaign", "K2", 0.0, 5000.0, -5000.0),
+        ("campaign", "K1", 1000.0, 0.0, 1000.0),
+        ("segment", "Enterprise", 0.0, 5000.0, -5000.0),
+        ("segment", "SMB", 1000.0, 0.0, 1000.0),
+    ]
+    assert moved.filter(moved["key"] == "Enterprise")["delta_pct"].item() == pytest.approx(-100.0)
+    assert moved.filter(moved["key"] == "SMB")["delta_pct"].item() is None  # nothing to compare with
+
+
+def test_movers_follow_the_filters(tiny):
+    from analytics.overview.movers import movers
+
+    assert movers(tiny, START, END, limit=1)["key"].to_list() == ["paid_search", "K2", "Enterprise"]
+    smb = movers(tiny, START, END, segments=("SMB",))
+    assert smb.select("dimension", "key", "delta").rows() == [
+        ("channel", "email", 1000.0),
+        ("campaign", "K1", 1000.0),
+        ("segment", "SMB", 1000.0),
+    ]
+    email = movers(tiny, START, END, channels=("email",))
+    assert set(email["key"]) == {"email", "K1", "SMB"}  # O2's contact never touched email

@@ -45,6 +45,15 @@ def test_the_crm_push_credits_the_deals_with_an_eligible_touch(demo, lookback_da
     start, end = WINDOWS[0]
     journeys = attribute(demo, ["linear"], lookback_days=lookback_days, close_from=start, close_to=end)
     attributed = journeys.filter(pl.col("channel") != UNATTRIBUTED)
-    pushed = attribution_targets(demo, start, end, lookback_days=lookback_days)
+    # contact level: each deal's credit goes to its own contact
+    pushed = attribution_targets(demo, start, end, lookback_days=lookback_days, account_level=False)
     assert pushed["won_deals"].sum() == pytest.approx(attributed["attributed_conversions"].sum())
     assert pushed["attributed_revenue"].sum() == pytest.approx(attributed["attributed_revenue"].sum(), rel=1e-12)
+    # account level (the page's push): the account-level attributed revenue, split over the contacts who touched
+    accounts = attribute(
+        demo, ["linear"], lookback_days=lookback_days, close_from=start, close_to=end, account_level=True
+    )
+    account_revenue = accounts.filter(pl.col("channel") != UNATTRIBUTED)["attributed_revenue"].sum()
+    for model in ("linear", "first_touch"):
+        shared = attribution_targets(demo, start, end, lookback_days=lookback_days, model=model)
+        assert shared["attributed_revenue"].sum() == pytest.approx(account_revenue, rel=1e-9)

@@ -125,11 +125,12 @@ def _queued_targets(action_id: int) -> list[dict]:
     return [target for row in rows for target in json.loads(row)]
 
 
-def test_attribution_page_pushes_attributed_revenue(connected, demo_db):
+def test_attribution_page_pushes_each_contacts_credit_under_the_chosen_model(connected, demo_db):
     from analytics.crm import targets as crm_push
     from analytics.warehouse.connection import connect
 
     at = connected("pages/marketing/attribution.py")
+    model = at.selectbox(key="attr_push_model").value
     at.button(key="attr_push").click().run()
     at.button(key="confirm_action").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -138,22 +139,36 @@ def test_attribution_page_pushes_attributed_revenue(connected, demo_db):
     start, end = at.session_state["f_dates"]
     con = connect(demo_db, read_only=True)
     try:
-        expected = crm_push.attribution_targets(con, start, end, lookback_days=90)
+        expected = crm_push.attribution_targets(con, start, end, lookback_days=90, model=model)
+        other = crm_push.attribution_targets(con, start, end, lookback_days=90, model="first_touch")
     finally:
         con.close()
     targets = _queued_targets(queued["id"])
     assert queued["target_count"] == expected.height == len(targets) > 0
     revenue = {t["hubspot_id"]: t["properties"]["marketing_platform_attributed_revenue"] for t in targets}
     assert revenue == dict(expected.select("hubspot_id", "attributed_revenue").rows())
+    assert revenue != dict(other.select("hubspot_id", "attributed_revenue").rows())  # the model changes the values
     assert all(t["properties"]["last_campaign_interaction"] for t in targets)
+
+
+def test_attribution_page_pushes_each_won_deals_campaigns_and_model(connected):
+    at = connected("pages/marketing/attribution.py")
+    at.button(key="attr_push_deals").click().run()
+    at.button(key="confirm_action").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    queued = outbox.list_actions().row(0, named=True)
+    assert queued["kind"] == "update_deal_properties"
+    targets = _queued_targets(queued["id"])
+    assert targets and all(t["properties"]["marketing_platform_attribution_model"] for t in targets)
 
 
 def test_roi_drilldown_adds_the_campaigns_engaged_contacts_to_a_list(connected, demo_db):
     from analytics.warehouse.connection import connect
 
     at = connected("pages/finance/roi.py")
+    campaign = at.get_by_key("roi_table").value["campaign_id"].iloc[0]
+    at.selectbox(key="roi_campaign").set_value(campaign).run()  # the drill-down, as a click on its row
     assert at.button(key="roi_follow_up").disabled  # no list id yet
-    campaign = at.selectbox(key="roi_campaign").value
     at.text_input(key="roi_list_id").input("42").run()
     at.button(key="roi_follow_up").click().run()
     at.button(key="confirm_action").click().run()
@@ -186,7 +201,13 @@ def test_setup_creates_the_properties_of_the_chosen_object_type(connected):
     assert at.selectbox(key="actions_properties_object").value == "contacts"
     at.selectbox(key="actions_properties_object").set_value("companies").run()
     at.button(key="actions_properties").click().run()
-    assert any(c.value.startswith("GET /crm/v3/properties/companies") for c in at.code)  # the preview: companies
+    from analytics.crm.hubspot.properties import custom_properties
+
+    # the preview lists the properties it creates, with type and label (not a bare GET)
+    previews = [t.value for t in at.dataframe]
+    wanted = {spec.label for spec in custom_properties("companies").values()}
+    assert any(wanted <= set(map(str, frame.to_numpy().ravel())) for frame in previews), previews
+    assert not any(c.value.startswith("GET ") for c in at.code)
     at.button(key="confirm_action").click().run()
     assert not at.exception, [e.value for e in at.exception]
     queued = outbox.list_actions().row(0, named=True)

@@ -172,7 +172,7 @@ def init_as_the_server_runs(self, *args, **kwargs):
 PagesManager.__init__ = init_as_the_server_runs
 at = AppTest.from_file(sys.argv[1], default_timeout=120).run()
 assert not at.exception, [e.value for e in at.exception]
-assert len(at.metric) == 5
+assert len(at.get_by_key("overview_kpis").metric) == 5
 print(json.dumps(sorted(sys.modules)))
 """
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from analytics.core.labels import label
 from analytics.crm.actions.delivery import RetryPolicy
 from analytics.jobs import sla
 from analytics.jobs.runner import run_job
@@ -44,16 +45,16 @@ def test_system_page_shows_schedule_runs_sla_freshness_and_outboxes(app_test, de
     at.switch_page("pages/operations/system.py").run(timeout=120)
     assert not at.exception, [e.value for e in at.exception]
     assert any("SLA violations in the last 24 hours" in w.value for w in at.warning)
-    assert any("failed in the last 24 hours (financial_data_export)" in e.value for e in at.error)
+    assert any("failed in the last 24 hours (Financial data export)" in e.value for e in at.error)
     schedule = frame(at, "system_schedule")
-    row = schedule.set_index("job").loc["roi_calculations"]
+    row = schedule.set_index("job").loc["ROI calculations"]
     assert row["schedule"] == "0 3 * * sun" and row["last_status"] == "Succeeded"
     runs = frame(at, "system_runs")
     assert set(runs["status"]) == {"Succeeded", "Failed"}
     classes = frame(at, "system_sla_classes").set_index("sla_class")
     assert classes.loc["Real-time operations", "violations"] == 1
     fresh = frame(at, "system_freshness")
-    assert fresh["table"].tolist() == list(TABLES)
+    assert fresh["table"].tolist() == [label("table", t) for t in TABLES]  # labels, not table names
     # the retry button reruns the failed job with its parameters (in the background, under the lock)
     at.selectbox(key="system_retry_pick").select(failed.last.run_id).run()
     at.button(key="system_retry").click().run(timeout=120)
@@ -106,9 +107,9 @@ def test_roi_and_attribution_pages_show_the_last_scheduled_run(app_test, demo_db
     at.run()
     at.switch_page("pages/finance/roi.py").run(timeout=120)
     assert any(
-        "Scheduled roi_calculations last ran" in c.value and "2026-Q3 under linear" in c.value for c in at.caption
+        "Scheduled ROI calculations last ran" in c.value and "2026-Q3 under Linear" in c.value for c in at.caption
     )
     at.switch_page("pages/marketing/attribution.py").run(timeout=120)
     assert any(
-        "Scheduled attribution_modeling last ran" in c.value and "10 conserve credit" in c.value for c in at.caption
+        "Scheduled Attribution modeling last ran" in c.value and "10 conserve credit" in c.value for c in at.caption
     )

@@ -239,6 +239,10 @@ class ActionKind(ABC):
         """How much the action reaches, for summaries: ``150 contacts``."""
         return f"{len(targets):,} {self.noun}"
 
+    def preview_table(self, payload: dict) -> list[dict] | None:
+        """Rows the preview shows for a kind without targets (None: the targets' rows say it all)."""
+        return None
+
     # -- delivery --------------------------------------------------------------------
 
     def custom_properties(self, targets: list[dict], payload: dict) -> list[PropertySpec]:

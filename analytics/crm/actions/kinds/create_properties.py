@@ -16,6 +16,7 @@ from analytics.core.errors import RevLensError
 from analytics.crm.actions.kinds.base import ActionKind, Attempt, Param, comma_list
 from analytics.crm.hubspot.properties import (
     DEFAULT_GROUPS,
+    OBJECT_TYPES,
     create_request,
     custom_properties,
     ensure_properties,
@@ -73,7 +74,22 @@ class CreateProperties(ActionKind):
         return ""  # no targets
 
     def amount(self, targets: list[dict], payload: dict) -> str:
-        return f"{len(payload['names'])} custom properties of {payload['object_type']}"
+        count = len(payload["names"])
+        singular = OBJECT_TYPES.get(payload["object_type"], payload["object_type"])
+        return f"{count} custom {singular} propert{'y' if count == 1 else 'ies'} (those missing in HubSpot)"
+
+    def preview_table(self, payload: dict) -> list[dict]:
+        """The properties it creates when missing: label, name, data type, field type and description."""
+        return [
+            {
+                "Label": spec.label,
+                "Property": spec.name,
+                "Data type": spec.type,
+                "Field type": spec.field_type,
+                "Description": spec.description,
+            }
+            for spec in self.specs(payload)
+        ]
 
     def send(self, gateway: HubSpotGateway, batch: list[dict], payload: dict, attempt: Attempt) -> dict:
         created = ensure_properties(gateway, self.specs(payload))

@@ -1,0 +1,1 @@
+"""Help: about RevLens and its documentation."""
