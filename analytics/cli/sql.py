@@ -34,6 +34,7 @@ QUERY_MODULES = (
     "analytics.finance.coverage",
     "analytics.customers.adoption",
     "analytics.customers.feedback",
+    "analytics.jobs.definitions",
 )
 
 

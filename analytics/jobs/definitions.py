@@ -15,10 +15,11 @@ import json
 from contextlib import contextmanager
 from datetime import date, timedelta
 
+from analytics.attribution.definitions import won_in_window
 from analytics.core.errors import RevLensError
 from analytics.core.periods import ReportPeriod, add_months, parse_period
 from analytics.jobs.registry import JobContext, JobOutcome, Param, job
-from analytics.warehouse.runner import Query, rows
+from analytics.warehouse.runner import Query, example_params, rows
 
 PERIOD = Param("period", str, "", "a quarter (2026-Q3), month (2026-09) or year; empty: the last complete quarter")
 MODEL = Param("model", str, "linear", "an attribution model (linear, first_touch, markov, shapley, ...)")
@@ -54,12 +55,10 @@ CAMPAIGN_ACTIVITY = Query(
 
 WON_TOTALS = Query(
     "jobs.won_totals",
-    """
+    f"""
     with won as (
         select amount from opportunities as o
-        where o.is_closed_won and o.close_date is not null
-          and (cast($close_from as date) is null or o.close_date >= cast($close_from as date))
-          and (cast($close_to as date) is null or o.close_date <= cast($close_to as date))
+        where {won_in_window("o")}
     )
     select count(*) as deals, coalesce(sum(amount), 0) as revenue from won
     """,
@@ -79,6 +78,12 @@ STORED_CRM_RECORDS = Query(
     """,
     "How many of the HubSpot ids a sync pulled are stored in the warehouse (contacts or deals).",
 )
+
+
+@example_params("jobs.")
+def _example_params(con) -> dict:
+    """Parameters `sql explain` and the EXPLAIN test bind to the jobs' queries."""
+    return {"start": date(2026, 6, 1), "end": date(2026, 6, 30), "ids": ["1"], "object_type": "contacts"}
 
 
 @contextmanager

@@ -131,7 +131,12 @@ def test_the_attribution_queries_are_registered():
     } <= set(ATTRIBUTION_QUERIES)
 
 
-@pytest.mark.parametrize("name", sorted(_registry()))
+# The import's queries read its staging tables (temp tables that live only inside an import), so they
+# cannot be EXPLAINed on a warehouse alone; tests/imports runs every one of them.
+STAGING_QUERIES = ("imports.",)
+
+
+@pytest.mark.parametrize("name", sorted(name for name in _registry() if not name.startswith(STAGING_QUERIES)))
 def test_every_registered_query_parses_under_explain_on_the_demo(demo, name):
     query = _registry()[name]
     plan = rows(demo, "explain " + query.sql, {**PARAMS, **examples_for(demo, name)})
