@@ -42,8 +42,8 @@ from analytics.sales.features import (
     NUMERIC_FIELDS,
     OUTCOMES_CTE,
     data_end,
-    events_cte,
     lead_profile_cte,
+    source_rows_cte,
     warehouse_shape,
 )
 from analytics.sales.rules import FitRule, Rules
@@ -258,19 +258,21 @@ def score_statement(
         template = """{name} as (
         select s.contact_id, {aggregates}
         from scope s
-        join lead_events e on e.contact_id = s.contact_id and e.ts <= s.as_of
-        where e.source = '{source}'
+        join {source}_rows e on e.contact_id = s.contact_id and e.ts <= s.as_of
         group by s.contact_id
     )"""
     else:
         template = """{name} as (
         select e.contact_id, {aggregates}
-        from lead_events e
-        where e.source = '{source}' and e.ts <= $now
+        from {source}_rows e
+        where e.ts <= $now
         group by e.contact_id
     )"""
     totals_ctes = "".join(
-        ",\n    " + template.format(name=name, aggregates=", ".join(aggregates[source]), source=source)
+        ","
+        + source_rows_cte(source, events, shape)
+        + ",\n    "
+        + template.format(name=name, aggregates=", ".join(aggregates[source]), source=source)
         for source, name in totals_of.items()
     )
     totals_joins = "".join(
@@ -323,7 +325,7 @@ with {lead_profile_cte(shape)},
                least(p.created_at + $observe_days * interval 1 day, $now) as window_end
         from lead_profile p
         where {" and ".join(filters)}
-    ),{events_cte(events, shape)}{totals_ctes},
+    ){totals_ctes},
     points as (
         select {lead_columns}, s.is_free_mail
                {"".join(", " + c for c in fit_columns)}
