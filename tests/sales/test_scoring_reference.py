@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 
 from analytics.sales.features import data_end, warehouse_shape
 from analytics.sales.predictive import fit_lead_model
-from analytics.sales.rules import load_rules
+from analytics.sales.rules import default_rules_text, load_rules, parse_rules
 from analytics.sales.scoring import Scope, score_statement
 from analytics.warehouse.runner import run
 from tests.sales.legacy_scoring import score_statement as legacy_statement
@@ -29,8 +29,8 @@ def model(con):
     return fit_lead_model(con, load_rules()).model
 
 
-def both(con, shape, **options) -> tuple[pl.DataFrame, pl.DataFrame]:
-    now, rules = data_end(con), load_rules()
+def both(con, shape, rules=None, **options) -> tuple[pl.DataFrame, pl.DataFrame]:
+    now, rules = data_end(con), rules or load_rules()
     frames = []
     for statement in (score_statement, legacy_statement):
         sql, params = statement(rules, shape, now, **options)
@@ -71,3 +71,17 @@ def test_a_scope_of_segments_and_dates_is_scored_as_before(con):
     assert set(new["segment"]) == {"Enterprise", "Mid-Market"}
     assert_frame_equal(new, old, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
     assert new["reasons"].equals(old["reasons"]) and new.height > 100
+
+
+def test_negative_and_fractional_fit_points_give_the_old_reason_text(con):
+    """Fit reasons are now written once per rule: their signs and roundings (halves away from 0) as SQL's."""
+    extra = "-7.5 segment is SMB\n+2.5 industry is Retail\n-0.4 seniority is manager\n-2 employees < 50\n"
+    text = default_rules_text()
+    after_header = text.index("\n", text.index("[fit]")) + 1
+    rules = parse_rules(text[:after_header] + extra + text[after_header:])
+    assert len(rules.fit) == len(load_rules().fit) + 4
+    new, old = both(con, warehouse_shape(con), rules=rules)
+    assert_frame_equal(new, old, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
+    reasons = new["reasons"]
+    for text in ("−8 segment is SMB", "+3 industry is Retail", "+0 seniority is manager"):
+        assert reasons.str.contains(text, literal=True).any(), text
