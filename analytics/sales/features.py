@@ -266,6 +266,27 @@ def events_cte(events: set[str], shape: Shape) -> str:
     )"""
 
 
+def source_rows_cte(source: str, events: set[str], shape: Shape) -> str:
+    """CTE ``<source>_rows``: one source's rows that the given events count (none when its table is missing).
+
+    A scorer that aggregates each source apart reads each table once through these (one
+    union CTE read several times would be materialized first).
+    """
+    predicates = {EVENTS[name].predicate for name in events if EVENTS[name].source == source}
+    where = "" if "true" in predicates else " where " + " or ".join(sorted(predicates))
+    if SOURCES[source][0] in shape.tables:
+        rows_sql = f"select * from ({SOURCES[source][1]}) as {source}_all{where}"
+    else:
+        rows_sql = (
+            "select cast(null as varchar) as contact_id, cast(null as varchar) as detail, "
+            "cast(null as varchar) as channel, cast(null as timestamp) as ts where false"
+        )
+    return f"""
+    {source}_rows as (
+        {rows_sql}
+    )"""
+
+
 def event_predicate(name: str) -> str:
     """The SQL condition that an event row is a ``name`` event."""
     event = EVENTS[name]

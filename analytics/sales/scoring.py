@@ -42,9 +42,8 @@ from analytics.sales.features import (
     NUMERIC_FIELDS,
     OUTCOMES_CTE,
     data_end,
-    event_predicate,
-    events_cte,
     lead_profile_cte,
+    source_rows_cte,
     warehouse_shape,
 )
 from analytics.sales.rules import FitRule, Rules
@@ -98,6 +97,12 @@ class Scope:
     mature_only: bool = False
     observe_days: int = OBSERVE_DAYS
     horizon_days: int = HORIZON_DAYS
+
+
+def signed_points(points: float) -> str:
+    """Whole points with their sign, as :func:`_signed` writes them in SQL: +15, −10 (halves away from 0)."""
+    whole = int(math.floor(abs(points) + 0.5))
+    return f"{'−' if points < 0 and whole else '+'}{whole}"
 
 
 def _signed(expression: str) -> str:
@@ -191,56 +196,88 @@ def score_statement(
             params[f"segment_{j}"] = segment
             names.append(f"$segment_{j}")
         filters.append(f"p.segment in ({', '.join(names)})")
-    aggregates = ["count(*) as event_rows"]
+    # one aggregate per event source: each event row feeds only its own source's rules
+    aggregates: dict[str, list[str]] = {}
+    reference = "epoch(s.as_of)" if joined else "$now_epoch"
     for k, rule in enumerate(rules.engagement):
-        predicate = event_predicate(rule.event)
+        event = EVENTS[rule.event]
         # 0.5^(age / h) = exp(−ln 2 · age / h), with the age in seconds
         params[f"rate_{k}"] = math.log(2) / (86400.0 * rule.half_life_days)
-        reference = "epoch(s.as_of)" if joined else "$now_epoch"
-        aggregates += [
-            f"sum(case when {predicate} then exp($rate_{k} * (epoch(e.ts) - {reference})) end) as decayed_{k}",
-            f"count(case when {predicate} then 1 end) as n_{k}",
-            f"max(case when {predicate} then e.ts end) as last_{k}",
-        ]
+        aggregates.setdefault(event.source, []).extend(
+            [
+                f"sum(case when {event.predicate} then exp($rate_{k} * (epoch(e.ts) - {reference})) end) as decayed_{k}",
+                f"count(case when {event.predicate} then 1 end) as n_{k}",
+                f"max(case when {event.predicate} then e.ts end) as last_{k}",
+            ]
+        )
     if inline_features:
         for name in MODEL_EVENTS:
-            aggregates.append(
-                f"count(case when {event_predicate(name)} and e.ts <= s.window_end then 1 end) as w_{name}"
+            event = EVENTS[name]
+            aggregates.setdefault(event.source, []).append(
+                f"count(case when {event.predicate} and e.ts <= s.window_end then 1 end) as w_{name}"
             )
+    totals_of = {source: f"{source}_totals" for source in sorted(aggregates)}
+    column_source = {}  # an aggregate's name -> the totals CTE it comes from
+    for source, columns in aggregates.items():
+        for column in columns:
+            column_source[column.rsplit(" as ", 1)[1]] = totals_of[source]
     fit_columns, fit_reasons = [], []
     for k, rule in enumerate(rules.fit):
         params[f"fit_{k}_points"] = rule.points
-        params[f"fit_{k}_text"] = " " + rule.text
+        # the points are fixed, so the reason's text is too: written here, not per lead
+        params[f"fit_{k}_reason"] = f"{signed_points(rule.points)} {rule.text}"
         fit_columns.append(f"case when {fit_condition(rule, k, params)} then $fit_{k}_points end as fit_{k}")
-        fit_reasons.append(f"case when fit_{k} is not null then {_signed(f'fit_{k}')} || $fit_{k}_text end")
+        fit_reasons.append(f"case when fit_{k} is not null then $fit_{k}_reason end")
     engagement_columns, engagement_reasons = [], []
     for k, rule in enumerate(rules.engagement):
         params[f"eng_{k}_points"] = rule.points
         params[f"eng_{k}_label"] = " " + EVENTS[rule.event].label
-        raw = f"$eng_{k}_points * t.decayed_{k}"
+        totals = column_source[f"decayed_{k}"]
+        raw = f"$eng_{k}_points * {totals}.decayed_{k}"
         if rule.cap is not None:
             params[f"eng_{k}_cap"] = rule.cap
             raw = f"{'least' if rule.points > 0 else 'greatest'}($eng_{k}_cap, {raw})"
-        engagement_columns += [f"case when t.n_{k} > 0 then {raw} end as eng_{k}", f"t.n_{k}", f"t.last_{k}"]
+        engagement_columns += [
+            f"case when {totals}.n_{k} > 0 then {raw} end as eng_{k}",
+            f"{totals}.n_{k}",
+            f"{totals}.last_{k}",
+        ]
         engagement_reasons.append(
             f"case when eng_{k} is not null and round(eng_{k}) <> 0 then {_signed(f'eng_{k}')} || $eng_{k}_label || "
             f"case when n_{k} = 1 then ' ' || cast(cast(last_{k} as date) as varchar) "
             f"else ' ×' || cast(n_{k} as varchar) || ', last ' || cast(cast(last_{k} as date) as varchar) end end"
         )
-    source = "f" if stored_features else "t"
-    feature_columns = [f"coalesce({source}.w_{name}, 0) as w_{name}" for name in MODEL_EVENTS] if need_features else []
+    if stored_features:
+        feature_columns = [f"coalesce(f.w_{name}, 0) as w_{name}" for name in MODEL_EVENTS]
+    elif need_features:
+        feature_columns = [f"coalesce({column_source[f'w_{name}']}.w_{name}, 0) as w_{name}" for name in MODEL_EVENTS]
+    else:
+        feature_columns = []
     feature_join = f"left join {FEATURES_TABLE} f on f.contact_id = s.contact_id" if stored_features else ""
     if joined:
-        totals = """select s.contact_id, {aggregates}
+        template = """{name} as (
+        select s.contact_id, {aggregates}
         from scope s
-        join lead_events e on e.contact_id = s.contact_id and e.ts <= s.as_of
-        group by s.contact_id"""
+        join {source}_rows e on e.contact_id = s.contact_id and e.ts <= s.as_of
+        group by s.contact_id
+    )"""
     else:
-        totals = """select e.contact_id, {aggregates}
-        from lead_events e
+        template = """{name} as (
+        select e.contact_id, {aggregates}
+        from {source}_rows e
         where e.ts <= $now
-        group by e.contact_id"""
-    totals = totals.format(aggregates=", ".join(aggregates))
+        group by e.contact_id
+    )"""
+    totals_ctes = "".join(
+        ","
+        + source_rows_cte(source, events, shape)
+        + ",\n    "
+        + template.format(name=name, aggregates=", ".join(aggregates[source]), source=source)
+        for source, name in totals_of.items()
+    )
+    totals_joins = "".join(
+        f"\n        left join {name} on {name}.contact_id = s.contact_id" for name in totals_of.values()
+    )
     fit_sum = " + ".join(f"coalesce(fit_{k}, 0)" for k in range(len(rules.fit))) or "0"
     engagement_sum = " + ".join(f"coalesce(eng_{k}, 0)" for k in range(len(rules.engagement))) or "0"
     reasons = fit_reasons + engagement_reasons
@@ -288,17 +325,13 @@ with {lead_profile_cte(shape)},
                least(p.created_at + $observe_days * interval 1 day, $now) as window_end
         from lead_profile p
         where {" and ".join(filters)}
-    ),{events_cte(events, shape)},
-    event_totals as (
-        {totals}
-    ),
+    ){totals_ctes},
     points as (
         select {lead_columns}, s.is_free_mail
                {"".join(", " + c for c in fit_columns)}
                {"".join(", " + c for c in engagement_columns)}
                {"".join(", " + c for c in feature_columns)}
-        from scope s
-        left join event_totals t on t.contact_id = s.contact_id
+        from scope s{totals_joins}
         {feature_join}
     ),
     grouped as (
