@@ -81,7 +81,7 @@ from analytics.core.errors import RevLensError
 from analytics.customers.config import COMPONENTS, SPEC_CONFIG, HealthConfig, resolve_key_features
 from analytics.customers.features import MARKETING_DAYS_BUILD, MARKETING_DAYS_TABLE, both, measure_ctes, window_params
 from analytics.warehouse.derived import DerivedTables
-from analytics.warehouse.runner import Query, example_params, execute, rows, run
+from analytics.warehouse.runner import Query, example_params, execute, rows, run, runner_for
 
 if TYPE_CHECKING:
     import polars as pl
@@ -423,20 +423,11 @@ def history_current(con) -> bool:
     return HEALTH_HISTORY.current(con)
 
 
-MARKETING_DAYS_SHAPE = Query(
-    "customers.health_marketing_days_shape",
-    f"""select count(*)
-from information_schema.columns
-where table_schema = 'main' and table_name = '{MARKETING_DAYS_TABLE}' and column_name = 'next_response_day'""",
-    "Whether the marketing days have the campaigns' next days (tables built by an older RevLens do not).",
-)
-
-
 def marketing_days_current(con) -> bool:
     """Whether the measure queries may read the marketing days built at load (else the raw events): built
     for the current version, with the columns these queries read (a table an older RevLens built lacks the
     campaigns' next days; the raw events give the same numbers until the next load or ``refresh``)."""
-    return HEALTH_HISTORY.current(con) and rows(con, MARKETING_DAYS_SHAPE)[0][0] > 0
+    return HEALTH_HISTORY.current(con) and runner_for(con).has_column(MARKETING_DAYS_TABLE, "next_response_day")
 
 
 def history_scores(

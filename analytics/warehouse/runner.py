@@ -154,6 +154,15 @@ class DuckDBRunner:
         ).fetchall()[0][0]
         return found == len(set(tables))
 
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether ``table`` of the main schema has ``column`` (a table an older RevLens built may lack it)."""
+        found = self.con.execute(
+            "select count(*) from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'main' and table_name = $table and column_name = $column",
+            {"table": table, "column": column},
+        ).fetchall()[0][0]
+        return found > 0
+
 
 def runner_for(con) -> Any:
     """``con`` itself when it is a runner, else a :class:`DuckDBRunner` over it."""

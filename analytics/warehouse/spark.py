@@ -225,6 +225,10 @@ class SparkRunner:
         """Whether the source has every one of ``tables`` (registering them)."""
         return all(self._register(table) for table in tables)
 
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether the source's ``table`` has ``column`` (registering the table)."""
+        return self._register(table) and column in self.spark.table(table).columns
+
     def _require(self, tree, name: str) -> None:
         for table in sorted(referenced_tables(tree) - set(self.temporary)):
             if not self._register(table):

@@ -116,6 +116,9 @@ class Keeping:
     def has_tables(self, tables) -> bool:
         return self.inner.has_tables(tables)
 
+    def has_column(self, table, column) -> bool:
+        return self.inner.has_column(table, column)
+
     def run(self, query, params=None):
         result = self.inner.run(query, params)
         self.kept.append(("run", name_of(query), result))
