@@ -465,7 +465,7 @@ content as (
 select * from email_days
 union all
 select * from content
-order by day""".replace("@next_days@", _next_days("account_id")),
+order by source, day""".replace("@next_days@", _next_days("account_id")),
     "Email and content events per account, day and campaign, built at every load for the health measures.",
 )
 

@@ -73,6 +73,7 @@ the current weights on read, so editing weights redraws every trend without a re
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -113,11 +114,12 @@ CONSTANTS = {
 # Components from measures (the chain continues MEASURE_CTES).
 COMPONENT_CTES = """
 marketing_loaded as (
+    -- the minimum of the raw column (answered from the table's statistics, no scan), then its date
     select min(first_day) as first_day
     from (
-        select min(cast(ts as date)) as first_day from email_events
+        select cast(min(ts) as date) as first_day from email_events
         union all
-        select min(cast(ts as date)) from content_events
+        select cast(min(ts) as date) from content_events
     ) as firsts
 ),
 segment_medians as (
@@ -214,24 +216,19 @@ order by b.as_of, b.account_id"""
     ),
 )
 
+# Scores as of $as_of beside those of $trend_from, from a relation named ``banded`` holding both dates.
+_WITH_TREND = f"""
+select {_SCORE_COLUMNS}, earlier.overall_score as score_30_days_before,
+       round(b.overall_score - earlier.overall_score, 2) as health_trend
+from banded as b
+left join banded as earlier on earlier.account_id = b.account_id and earlier.as_of = $trend_from
+where b.as_of = $as_of
+order by b.account_id"""
+
 CURRENT_SCORES = both(
     "customers.health_current",
     "Health as of $as_of with health_trend, the change since $trend_from (30 days earlier).",
-    lambda derived: (
-        f"""with {measure_ctes(derived)},
-{COMPONENT_CTES},
-{SCORE_CTES}
-select *, round(overall_score - score_30_days_before, 2) as health_trend
-from (
-    select {_SCORE_COLUMNS},
-           case when lag(b.as_of) over (partition by b.account_id order by b.as_of) = $trend_from
-                then lag(b.overall_score) over (partition by b.account_id order by b.as_of) end
-               as score_30_days_before
-    from banded as b
-) as with_earlier
-where as_of = $as_of
-order by account_id"""
-    ),
+    lambda derived: f"with {measure_ctes(derived)},\n{COMPONENT_CTES},\n{SCORE_CTES}{_WITH_TREND}",
 )
 
 HISTORY_BUILD = Query(
@@ -243,6 +240,26 @@ from components
 order by as_of, account_id""",
     "The weekly health history: every account's components as of every date in $as_of_dates "
     "(after the marketing days of the same load).",
+)
+
+CURRENT_TABLE = "_health_current"
+CURRENT_STAMP_KEY = "health_current"  # in _meta: the as-of date and key features _health_current holds
+
+STORED_CURRENT_SCORES = Query(
+    "customers.health_current_stored",
+    f"""with components as (
+    select h.*
+    from {CURRENT_TABLE} as h
+),
+{SCORE_CTES}{_WITH_TREND}""",
+    "Health as of $as_of with health_trend, from the components every load stores for the data's last day "
+    "and 30 days before (_health_current), with the current weights.",
+)
+
+CURRENT_STAMP = Query(
+    "customers.health_current_stamp",
+    "select value from _meta where key = $stamp_key",
+    "What _health_current holds: its as-of date and the key features it was built with.",
 )
 
 HISTORY_SCORES = Query(
@@ -350,11 +367,23 @@ def health_scores(con, as_of: date | None = None, config: HealthConfig = SPEC_CO
     config.validate()
     as_of = resolve_as_of(con, as_of)
     trend_from = as_of - timedelta(days=TREND_DAYS)
-    return run(
-        con,
-        CURRENT_SCORES[marketing_days_current(con)],
-        _params(con, config, as_of_dates=[trend_from, as_of], as_of=as_of, trend_from=trend_from),
-    )
+    params = _params(con, config, as_of_dates=[trend_from, as_of], as_of=as_of, trend_from=trend_from)
+    if _current_stored(con, as_of, params["key_features"]):
+        return run(con, STORED_CURRENT_SCORES, params)
+    return run(con, CURRENT_SCORES[marketing_days_current(con)], params)
+
+
+def _current_stamp(as_of: date, key_features: list[str]) -> str:
+    return json.dumps({"as_of": as_of.isoformat(), "key_features": list(key_features)})
+
+
+def _current_stored(con, as_of: date, key_features: list[str]) -> bool:
+    """Whether ``_health_current`` holds the components as of ``as_of`` (and 30 days before) with these key
+    features, built for the warehouse's current version: then the scores are read from it, the same numbers."""
+    if not HEALTH_HISTORY.current(con):
+        return False
+    stamp = rows(con, CURRENT_STAMP, {"stamp_key": CURRENT_STAMP_KEY})
+    return bool(stamp) and stamp[0][0] == _current_stamp(as_of, key_features)
 
 
 def scores_on(con, dates: list[date], config: HealthConfig = SPEC_CONFIG) -> pl.DataFrame:
@@ -399,11 +428,35 @@ def build_history(con, dates: list[date] | None = None) -> None:
         chunk = dates[start : start + step]
         statement = f"create or replace table {HISTORY_TABLE} as" if start == 0 else f"insert into {HISTORY_TABLE}"
         execute(con, f"{statement} {HISTORY_BUILD.sql}", _params(con, SPEC_CONFIG, as_of_dates=chunk))
+    _build_current(con, dates)
+
+
+def _build_current(con, history_dates_built: list[date]) -> None:
+    """``_health_current``: the components as of the data's last day and 30 days before (the default
+    scores), so that reading them needs no windows. A date the history holds is copied from it, the other
+    computed; ``_meta`` records the as-of date and the key features."""
+    span = data_range(con)
+    as_of = span[1] if span else history_dates_built[-1]
+    wanted = [as_of - timedelta(days=TREND_DAYS), as_of]
+    missing = [d for d in wanted if d not in history_dates_built]
+    params = _params(con, SPEC_CONFIG, as_of_dates=missing or None)
+    execute(
+        con,
+        f"create or replace table {CURRENT_TABLE} as select * from {HISTORY_TABLE} where list_contains(cast($held as date[]), as_of)",
+        {"held": [d for d in wanted if d in history_dates_built]},
+    )
+    if missing:
+        execute(con, f"insert into {CURRENT_TABLE} {HISTORY_BUILD.sql}", params)
+    execute(
+        con,
+        "insert into _meta (key, value) values ($stamp_key, $stamp) on conflict (key) do update set value = excluded.value",
+        {"stamp_key": CURRENT_STAMP_KEY, "stamp": _current_stamp(as_of, params["key_features"])},
+    )
 
 
 HEALTH_HISTORY = DerivedTables(
     "health_history",
-    (MARKETING_DAYS_TABLE, HISTORY_TABLE),
+    (MARKETING_DAYS_TABLE, HISTORY_TABLE, CURRENT_TABLE),
     build_history,
     sources=(
         "accounts",
@@ -701,4 +754,5 @@ def _example_params(con) -> dict:
         days=90,
         all_segments=True,
         segments=[],
+        stamp_key=CURRENT_STAMP_KEY,
     )
