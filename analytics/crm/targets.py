@@ -51,6 +51,20 @@ where contacts.hubspot_id is not null
 )
 
 
+def _campaign_window(close_from: date, close_to: date, lookback_days: int, account_level: bool, segments):
+    """The journeys by campaign of the won deals closing in ``[close_from, close_to]`` that a push credits."""
+    from analytics.attribution.window import JourneyWindow
+
+    return JourneyWindow(
+        by="campaign",
+        lookback_days=lookback_days,
+        account_level=account_level,
+        close_from=close_from,
+        close_to=close_to,
+        segments=tuple(segments),
+    )
+
+
 def attribution_targets(
     con: duckdb.DuckDBPyConnection,
     close_from: date,
@@ -87,16 +101,8 @@ def attribution_targets(
         updated), and so are contacts credited nothing.
     """
     from analytics.attribution.engine import contact_credits
-    from analytics.attribution.window import JourneyWindow
 
-    window = JourneyWindow(
-        by="campaign",
-        lookback_days=lookback_days,
-        account_level=account_level,
-        close_from=close_from,
-        close_to=close_to,
-        segments=tuple(segments),
-    )
+    window = _campaign_window(close_from, close_to, lookback_days, account_level, segments)
     credits = contact_credits(con, model, window, half_life_days=half_life_days, order=order).filter(
         pl.col("credited_revenue") > 0
     )
@@ -176,17 +182,9 @@ def deal_attribution_targets(
         attributed_campaigns, attributed_revenue (the credit the model gives the deal's campaigns), model.
     """
     from analytics.attribution.engine import deal_key_credits
-    from analytics.attribution.window import JourneyWindow
     from analytics.warehouse.names import campaign_names
 
-    window = JourneyWindow(
-        by="campaign",
-        lookback_days=lookback_days,
-        account_level=account_level,
-        close_from=close_from,
-        close_to=close_to,
-        segments=tuple(segments),
-    )
+    window = _campaign_window(close_from, close_to, lookback_days, account_level, segments)
     credits = deal_key_credits(con, model, window, half_life_days=half_life_days, order=order).filter(
         pl.col("key") != "(none)", pl.col("credited_revenue") > 0
     )

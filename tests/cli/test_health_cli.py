@@ -5,35 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
-
-import pytest
 
 from analytics.cli.health import CHURN_COLUMNS, HEALTH_COLUMNS
-from tests.paths import ROOT
-
-
-@pytest.fixture()
-def cli(demo_db, tmp_path):
-    env = {
-        **os.environ,
-        "REVLENS_OPS_URL": f"sqlite:///{tmp_path / 'ops.sqlite'}",
-        "REVLENS_SECRETS": str(tmp_path / "x"),
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "analytics", *args, "--db", demo_db],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=ROOT,
-            env=env,
-        )
-
-    return run
 
 
 def test_health_csv_and_json(cli):
