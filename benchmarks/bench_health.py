@@ -30,6 +30,12 @@ average (``os.getloadavg()``) before and after:
    (every derived table: journeys, the health history and its marketing days, the lead
    features), in a child process, with its wall and CPU seconds and peak RSS; and the health
    history alone (:func:`analytics.customers.health.build_history`) in another child, the same.
+6. **The history's two forms** (with ``--history-forms``, on a copy of ``--refresh-db``): where the
+   history's time goes (the marketing days, then each statement of as-of dates, with its CPU
+   seconds), and one statement's measures (the last :func:`~analytics.customers.health.history_chunk_dates`
+   weekly dates) by the product's range join and by prefix sums over the weekly grid
+   (``tests/customers/prefix_sums.py``), each in a child process (wall, CPU, peak RSS), after a
+   check that both give the same rows there.
 """
 
 from __future__ import annotations
@@ -193,19 +199,105 @@ print(time.perf_counter() - started)
 """
 
 
-def _child(args: list[str]) -> dict:
-    """Run a child process; its wall seconds, CPU seconds (user + system) and peak RSS."""
+_PARTS_CHILD = """
+import json, sys, time
+from analytics.customers import health
+from analytics.warehouse.connection import connect
+con = connect(sys.argv[1])
+parts, run_statement = [], health.execute
+def timed(con, statement, params=None):
+    started, cpu = time.perf_counter(), time.process_time()
+    run_statement(con, statement, params)
+    name = "marketing_days" if health.MARKETING_DAYS_TABLE in statement.split(" as ")[0] else "history_statement"
+    parts.append({"part": name, "wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(time.process_time() - cpu, 2)})
+health.execute = timed
+con.execute("begin transaction")
+health.build_history(con)
+con.execute("commit")
+print("RESULT", json.dumps(parts))  # after any progress bar the engine prints
+"""
+
+# One history statement's measures (the last chunk of weekly dates) by one form; "check": both, compared.
+_FORMS_CHILD = """
+import sys
+from analytics.customers import health
+from analytics.customers.config import SPEC_CONFIG
+from analytics.customers.features import MEASURES
+from analytics.warehouse.connection import connect
+from analytics.warehouse.runner import execute, run
+from tests.customers.prefix_sums import grid_params, prefix_sum_sql
+con = connect(sys.argv[1])
+dates = health.history_dates(con)[-health.history_chunk_dates(con):]
+params = {**health._params(con, SPEC_CONFIG), **grid_params(dates)}
+forms = {"range": MEASURES[True].sql, "prefix": prefix_sum_sql(True)}
+if sys.argv[2] == "check":
+    range_rows, prefix_rows = (run(con, forms[name], params) for name in ("range", "prefix"))
+    assert range_rows.height > 0 and range_rows.equals(prefix_rows), "the two forms differ"
+    print("RESULT", range_rows.height, len(dates))
+else:
+    import resource
+    execute(con, f"create temp table measures_out as {forms[sys.argv[2]]}", params)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6)  # this child's own peak RSS, GB
+"""
+
+
+def history_forms(path: str, runs: int, tmp: str) -> dict:
+    """Where the history's time goes, and one statement's measures by the range join and by prefix sums."""
+    import subprocess
+
+    copy = Path(tmp) / "bench_health_forms.duckdb"
+    shutil.copy(path, copy)
+    try:
+        parts = subprocess.run(
+            [sys.executable, "-c", _PARTS_CHILD, str(copy)], check=True, cwd=ROOT, capture_output=True, text=True
+        )
+        check = subprocess.run(
+            [sys.executable, "-c", _FORMS_CHILD, str(copy), "check"],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        rows, dates = (int(x) for x in check.stdout.rsplit("RESULT", 1)[1].split())
+        forms: dict = {"range": [], "prefix": []}
+        for _ in range(runs):
+            for name in forms:  # alternated, so both see the same load
+                forms[name].append(_child([sys.executable, "-c", _FORMS_CHILD, str(copy), name], own_rss=True))
+    finally:
+        copy.unlink(missing_ok=True)
+    build = json.loads(parts.stdout.rsplit("RESULT", 1)[1])
+    return {
+        "build_history_parts": build,
+        "marketing_days_cpu_s": sum(p["cpu_s"] for p in build if p["part"] == "marketing_days"),
+        "history_statements_cpu_s": round(sum(p["cpu_s"] for p in build if p["part"] != "marketing_days"), 2),
+        "one_statement": {"as_of_dates": dates, "rows": rows, "same_rows": True},
+        **{
+            f"measures_by_{name}": {
+                "median_wall_s": statistics.median(r["wall_s"] for r in results),
+                "median_cpu_s": statistics.median(r["cpu_s"] for r in results),
+                "peak_rss_gb": max(r["peak_rss_gb"] for r in results),
+                "runs": results,
+            }
+            for name, results in forms.items()
+        },
+    }
+
+
+def _child(args: list[str], own_rss: bool = False) -> dict:
+    """Run a child process; its wall seconds, CPU seconds (user + system) and peak RSS (``own_rss``: the
+    one the child prints, its own; else the largest of every child so far)."""
     import resource
     import subprocess
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(args, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    done = subprocess.run(args, check=True, cwd=ROOT, stdout=subprocess.PIPE if own_rss else subprocess.DEVNULL)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # ru_maxrss of the children is the largest of every child so far (the overall peak is what the goal reads)
-    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_gb": round(after.ru_maxrss / 1e6, 2)}
+    rss = float(done.stdout.split()[-1]) if own_rss else after.ru_maxrss / 1e6
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_gb": round(rss, 2)}
 
 
 def refresh_large(path: str, runs: int, tmp: str) -> dict:
@@ -243,7 +335,18 @@ def main() -> None:
     parser.add_argument("--refresh-runs", type=int, default=3)
     parser.add_argument("--tmp", default="/tmp", help="where the copy of --refresh-db is written")
     parser.add_argument("--only-refresh", action="store_true", help="only the refresh measure")
+    parser.add_argument(
+        "--history-forms", action="store_true", help="only the history's parts and its two forms (on --refresh-db)"
+    )
     args = parser.parse_args()
+    if args.history_forms:
+        if not args.refresh_db:
+            parser.error("--history-forms needs --refresh-db")
+        load_before = os.getloadavg()
+        result = {"history_forms": history_forms(args.refresh_db, args.refresh_runs, args.tmp)}
+        result["load_average"] = {"before": [round(x, 2) for x in load_before], "after": list(os.getloadavg())}
+        print(json.dumps(result))
+        return
     if args.only_refresh and not args.refresh_db:
         parser.error("--only-refresh needs --refresh-db")
     if not args.only_refresh and not Path(args.db).exists():
