@@ -324,6 +324,11 @@ def assign(
     reps = reps.filter(~pl.col("rep_id").is_in(list(config.excluded_reps)))
     if leads.is_empty():
         return _empty_result()
+    # only what routing reads: the scored frame's other columns (names, reasons, features) would be
+    # sorted and split by epoch for nothing
+    needed = {"contact_id", "created_at", "region", "segment", "account_owner_id", "account_is_customer", config.score}
+    needed |= {rule.field for rule in config.rules}
+    leads = leads.select([c for c in leads.columns if c in needed])
     leads = leads.sort(["created_at", "contact_id"]).with_row_index("arrival")
     created_s = leads["created_at"].cast(pl.Datetime("us")).dt.epoch("s").to_numpy()
     start_s, end_s = int(created_s.min()), int(created_s.max())
