@@ -414,6 +414,7 @@ def fit_lead_model(
         model_features=True,
         with_outcome=True,
         now=now,
+        reasons=False,
     )
     created = pl.col("created_at").cast(pl.Date)
     train = frame.filter(created < holdout_from)

@@ -671,7 +671,7 @@ def replay(
 
     now = data_end(con)
     scope = Scope(created_from=created_from, created_to=created_to, segments=segments, observed=True, observe_days=0)
-    leads = score_leads(con, rules, scope, model=model, now=now)
+    leads = score_leads(con, rules, scope, model=model, now=now, reasons=False)  # routing reads the scores
     reps = reps_frame(con)
     time_off = time_off_frame(con, extra_time_off)
     if leads.is_empty():

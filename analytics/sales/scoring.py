@@ -158,6 +158,7 @@ def score_statement(
     model_features: bool = False,
     with_outcome: bool = False,
     model_reasons: bool = True,
+    reasons: bool = True,
 ) -> tuple[str, dict]:
     """The SQL and parameters that score every lead in ``scope`` (see the module docstring).
 
@@ -165,7 +166,9 @@ def score_statement(
     is added as ``predictive_score`` (0–100) with its ``predictive_reasons``;
     ``model_features``: add the raw model features (for fitting); ``with_outcome``: add
     ``converted`` and ``won_on``; ``model_reasons=False``: leave the model's top-3 reasons out
-    (they cost more than the score itself: bulk exports that do not show them skip them).
+    (they cost more than the score itself: bulk exports that do not show them skip them);
+    ``reasons=False``: leave the rule score's ``reasons`` column out (routing and write-back read
+    only the numbers; the texts are formatted where they are shown or exported).
     """
     params: dict = {
         "now": now,
@@ -305,15 +308,16 @@ def score_statement(
     )
     fit_sum = " + ".join(f"coalesce(fit_{k}, 0)" for k in range(len(rules.fit))) or "0"
     engagement_sum = " + ".join(f"coalesce(eng_{k}, 0)" for k in range(len(rules.engagement))) or "0"
-    reasons = fit_reasons + engagement_reasons
-    reasons.append(
+    reason_texts = fit_reasons + engagement_reasons
+    reason_texts.append(
         "case when fit_raw > $fit_limit then 'fit capped at ' || cast(cast($fit_limit as integer) as varchar) end"
     )
-    reasons.append(
+    reason_texts.append(
         "case when engagement_raw > $engagement_limit then 'engagement capped at ' "
         "|| cast(cast($engagement_limit as integer) as varchar) end"
     )
-    reasons.append("case when missing <> '' then 'scored without ' || missing end")
+    reason_texts.append("case when missing <> '' then 'scored without ' || missing end")
+    reasons_column = f",\n               concat_ws('; ', {', '.join(reason_texts)}) as reasons" if reasons else ""
     missing = ", ".join(
         [
             "case when email is null or trim(email) = '' then 'email' end",
@@ -377,14 +381,14 @@ with {lead_profile_cte(shape)},
                || case when engagement_score >= $engagement_1 then '1'
                        when engagement_score >= $engagement_2 then '2' else '3' end as grade,
                case when rule_score_raw >= $sql then 'sql' when rule_score_raw >= $mql then 'mql'
-                    else 'nurture' end as tier,
-               concat_ws('; ', {", ".join(reasons)}) as reasons
+                    else 'nurture' end as tier{reasons_column}
                {model_select}
         from scored
     ){model_ctes}{outcome_cte}
 select {", ".join("final." + c for c in LEAD_COLUMNS)}, final.is_free_mail,
        round(final.fit_score, 1) as fit_score, round(final.engagement_score, 1) as engagement_score,
-       round(final.rule_score_raw, 1) as rule_score, final.grade, final.tier, final.reasons, final.missing
+       round(final.rule_score_raw, 1) as rule_score, final.grade, final.tier{", final.reasons" if reasons else ""},
+       final.missing
        {"".join(", final." + c.split(" as ")[-1] for c in feature_columns)}
        {model_columns}{outcome_columns}
 from final
@@ -403,12 +407,14 @@ def score_leads(
     with_outcome: bool = False,
     now: datetime | None = None,
     model_reasons: bool = True,
+    reasons: bool = True,
 ) -> pl.DataFrame:
     """One row per lead in ``scope``: profile, ``fit_score``, ``engagement_score``, ``rule_score``,
-    ``grade``, ``tier``, ``reasons``, ``missing`` (and the model's score, features, outcome when asked)."""
+    ``grade``, ``tier``, ``reasons`` (unless ``reasons=False``), ``missing`` (and the model's score,
+    features, outcome when asked)."""
     shape = scoring_shape(con)
     now = now or data_end(con) or datetime.now()
-    sql, params = score_statement(rules, shape, now, scope, model, model_features, with_outcome, model_reasons)
+    sql, params = score_statement(rules, shape, now, scope, model, model_features, with_outcome, model_reasons, reasons)
     return run(con, sql, params)
 
 

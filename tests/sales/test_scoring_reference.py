@@ -99,3 +99,15 @@ def test_negative_and_fractional_fit_points_give_the_old_reason_text(con):
     reasons = new["reasons"]
     for text in ("−8 segment is SMB", "+3 industry is Retail", "+0 seniority is manager"):
         assert reasons.str.contains(text, literal=True).any(), text
+
+
+def test_without_the_reasons_column_every_other_column_is_as_before(con, model):
+    """``reasons=False`` (routing, write-back, backtests, training) drops the texts, nothing else."""
+    now, rules, shape = data_end(con), load_rules(), live_shape(con, True)
+    sql, params = score_statement(rules, shape, now, model=model, model_reasons=False, reasons=False)
+    new = run(con, sql, params).sort("contact_id")
+    assert "reasons" not in new.columns and "concat_ws('; '" not in sql
+    sql, params = legacy_statement(rules, shape, now, model=model, model_reasons=False)
+    old = run(con, sql, params).sort("contact_id")
+    assert new.height == old.height > 1000
+    assert_frame_equal(new, old.drop("reasons"), check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
