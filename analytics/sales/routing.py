@@ -357,8 +357,11 @@ def assign(
     bounds = _epochs(start_s, end_s, time_off)
     state = _State(dict(initial_load or {}), -1, {}, {})
     results = []
-    for epoch in np.unique(leads["epoch"].to_numpy()):
-        batch = leads.filter(pl.col("epoch") == epoch)
+    # the leads are in arrival order, so each epoch's leads are one slice of them
+    epochs = leads["epoch"].to_numpy()
+    for epoch in np.unique(epochs):
+        first, last = np.searchsorted(epochs, epoch, side="left"), np.searchsorted(epochs, epoch, side="right")
+        batch = leads.slice(int(first), int(last - first))
         at_s = int(bounds[epoch])
         month = datetime.fromtimestamp(at_s).year * 12 + datetime.fromtimestamp(at_s).month
         if month != state.month and state.month != -1:
