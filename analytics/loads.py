@@ -15,11 +15,12 @@ import duckdb
 
 from analytics.attribution.journeys import JOURNEYS
 from analytics.customers.health import HEALTH_HISTORY
+from analytics.sales.engagement import LEAD_ENGAGEMENT
 from analytics.sales.features import LEAD_FEATURES
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.versions import bump_version
 
-DERIVED: tuple[DerivedTables, ...] = (JOURNEYS, HEALTH_HISTORY, LEAD_FEATURES)
+DERIVED: tuple[DerivedTables, ...] = (JOURNEYS, HEALTH_HISTORY, LEAD_FEATURES, LEAD_ENGAGEMENT)
 
 
 def finish_load(

@@ -168,11 +168,14 @@ DATA_END = Query(
 @dataclass(frozen=True)
 class Shape:
     """What the warehouse has of the optional parts: tables present, whether contacts have titles,
-    and whether the model features built at load (:data:`LEAD_FEATURES`) are current."""
+    whether the model features built at load (:data:`LEAD_FEATURES`) are current, and the
+    engagement sums stored at load (filled by :func:`analytics.sales.scoring.scoring_shape`)."""
 
     tables: frozenset[str]
     has_title: bool
     features_current: bool = False
+    # the decayed engagement sums stored at load (analytics.sales.engagement.StoredEngagement), when current
+    engagement: object | None = None
 
 
 def warehouse_shape(con) -> Shape:

@@ -220,12 +220,27 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         if self.mode_ == "none":
             return "cast(null as double)", {}
         params = {"m_intercept": self.intercept_, "m_a": self.calibration_[0], "m_c": self.calibration_[1]}
-        parts = []
+        parts, category = [], []  # category: the run of "equals" terms on one column being gathered
         for j, term in enumerate(self.terms_):
             params[f"m_w{j}"] = float(self.weights_[j])
-            parts.append(f"$m_w{j} * {self._sql_of(term)}")
+            if category and (term.kind != "equals" or term.column != self.terms_[category[0]].column):
+                parts.append(self._category_sql(category))
+                category = []
+            if term.kind == "equals":
+                category.append(j)
+            else:
+                parts.append(f"$m_w{j} * {self._sql_of(term)}")
+        if category:
+            parts.append(self._category_sql(category))
         linear = " + ".join(["$m_intercept", *parts])
         return f"1.0 / (1.0 + exp($m_a * ({linear}) + $m_c))", params
+
+    def _category_sql(self, indices: list[int]) -> str:
+        """``Σ_j w_j [column = v_j]`` over one column's category terms as one CASE: at most one value
+        matches, and adding the others' exact zeros changes no bit, so it equals the term-by-term sum."""
+        column = self.terms_[indices[0]].column
+        whens = " ".join(f"when '{self.terms_[j].value.replace(chr(39), chr(39) * 2)}' then $m_w{j}" for j in indices)
+        return f"(case {column} {whens} else 0.0 end)"
 
     @staticmethod
     def _sql_of(term: Term) -> str:
@@ -414,6 +429,7 @@ def fit_lead_model(
         model_features=True,
         with_outcome=True,
         now=now,
+        reasons=False,
     )
     created = pl.col("created_at").cast(pl.Date)
     train = frame.filter(created < holdout_from)

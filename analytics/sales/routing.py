@@ -64,6 +64,22 @@ MATCH_ACCOUNTS = ("customers", "all", "off")
 RULE_FIELDS = ("lead_source", "segment", "region", "industry", "seniority", "tier", "email_domain")
 QUEUE = "queue"
 FALLBACK = "fallback queue"
+# what routing, its audit and its write-back read of a scored lead (score_leads(columns=...))
+SCORED_COLUMNS = (
+    "contact_id",
+    "hubspot_id",
+    "email",
+    "created_at",
+    "account_owner_id",
+    "account_is_customer",
+    *RULE_FIELDS,
+    "rule_score",
+)
+
+
+def scored_columns(predictive: bool) -> tuple[str, ...]:
+    """:data:`SCORED_COLUMNS`, with the predictive score when a model scores the leads."""
+    return (*SCORED_COLUMNS, "predictive_score") if predictive else SCORED_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -324,6 +340,11 @@ def assign(
     reps = reps.filter(~pl.col("rep_id").is_in(list(config.excluded_reps)))
     if leads.is_empty():
         return _empty_result()
+    # only what routing reads: the scored frame's other columns (names, reasons, features) would be
+    # sorted and split by epoch for nothing
+    needed = {"contact_id", "created_at", "region", "segment", "account_owner_id", "account_is_customer", config.score}
+    needed |= {rule.field for rule in config.rules}
+    leads = leads.select([c for c in leads.columns if c in needed])
     leads = leads.sort(["created_at", "contact_id"]).with_row_index("arrival")
     created_s = leads["created_at"].cast(pl.Datetime("us")).dt.epoch("s").to_numpy()
     start_s, end_s = int(created_s.min()), int(created_s.max())
@@ -352,8 +373,11 @@ def assign(
     bounds = _epochs(start_s, end_s, time_off)
     state = _State(dict(initial_load or {}), -1, {}, {})
     results = []
-    for epoch in np.unique(leads["epoch"].to_numpy()):
-        batch = leads.filter(pl.col("epoch") == epoch)
+    # the leads are in arrival order, so each epoch's leads are one slice of them
+    epochs = leads["epoch"].to_numpy()
+    for epoch in np.unique(epochs):
+        first, last = np.searchsorted(epochs, epoch, side="left"), np.searchsorted(epochs, epoch, side="right")
+        batch = leads.slice(int(first), int(last - first))
         at_s = int(bounds[epoch])
         month = datetime.fromtimestamp(at_s).year * 12 + datetime.fromtimestamp(at_s).month
         if month != state.month and state.month != -1:
@@ -666,7 +690,9 @@ def replay(
 
     now = data_end(con)
     scope = Scope(created_from=created_from, created_to=created_to, segments=segments, observed=True, observe_days=0)
-    leads = score_leads(con, rules, scope, model=model, now=now)
+    leads = score_leads(
+        con, rules, scope, model=model, now=now, reasons=False, columns=scored_columns(model is not None)
+    )
     reps = reps_frame(con)
     time_off = time_off_frame(con, extra_time_off)
     if leads.is_empty():

@@ -29,10 +29,20 @@ from the rules file bound.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from analytics.sales.engagement import (
+    ENGAGEMENT_TABLE,
+    decay_rate,
+    decayed_sum,
+    epoch_seconds,
+    event_count,
+    latest_event,
+    stored_engagement,
+    sum_column,
+)
 from analytics.sales.features import (
     EVENTS,
     FEATURES_TABLE,
@@ -78,6 +88,27 @@ LEAD_COLUMNS = (
     "industry",
     "region",
     "employees",
+)
+
+
+# every column the scoring statement can give (which of them it gives depends on its options)
+OUTPUT_COLUMNS = frozenset(
+    (
+        *LEAD_COLUMNS,
+        "is_free_mail",
+        "fit_score",
+        "engagement_score",
+        "rule_score",
+        "grade",
+        "tier",
+        "reasons",
+        "missing",
+        *(f"w_{name}" for name in MODEL_EVENTS),
+        "predictive_score",
+        "predictive_reasons",
+        "converted",
+        "won_on",
+    )
 )
 
 
@@ -148,6 +179,8 @@ def score_statement(
     model_features: bool = False,
     with_outcome: bool = False,
     model_reasons: bool = True,
+    reasons: bool = True,
+    columns: tuple[str, ...] | None = None,
 ) -> tuple[str, dict]:
     """The SQL and parameters that score every lead in ``scope`` (see the module docstring).
 
@@ -155,11 +188,15 @@ def score_statement(
     is added as ``predictive_score`` (0–100) with its ``predictive_reasons``;
     ``model_features``: add the raw model features (for fitting); ``with_outcome``: add
     ``converted`` and ``won_on``; ``model_reasons=False``: leave the model's top-3 reasons out
-    (they cost more than the score itself: bulk exports that do not show them skip them).
+    (they cost more than the score itself: bulk exports that do not show them skip them);
+    ``reasons=False``: leave the rule score's ``reasons`` column out (routing and write-back read
+    only the numbers; the texts are formatted where they are shown or exported); ``columns``:
+    only these output columns (from :data:`OUTPUT_COLUMNS`), so the work and the transfer of the
+    others are left out (routing reads a dozen of the fifty).
     """
     params: dict = {
         "now": now,
-        "now_epoch": float(now.replace(tzinfo=UTC).timestamp()),
+        "now_epoch": epoch_seconds(now),
         "observe_days": int(scope.observe_days),
         "horizon_days": int(scope.horizon_days),
         "created_from": scope.created_from,
@@ -177,9 +214,15 @@ def score_statement(
     # the model's first-30-day counts come from the table built at load when it is current
     stored_features = need_features and shape.features_current and scope.observe_days == OBSERVE_DAYS
     inline_features = need_features and not stored_features
+    # the decayed sums at the live 'now' come from the table built at load, for the rules it holds
+    engagement = shape.engagement if not scope.observed and shape.engagement and shape.engagement.covers(now) else None
+    stored_rules = {
+        k for k, r in enumerate(rules.engagement) if engagement and engagement.has(r.event, r.half_life_days)
+    }
     # at a fixed 'now' the events need no join to the leads before they are aggregated
     joined = scope.observed or inline_features
-    events = {r.event for r in rules.engagement} | (set(MODEL_EVENTS) if inline_features else set())
+    events = {r.event for k, r in enumerate(rules.engagement) if k not in stored_rules}
+    events |= set(MODEL_EVENTS) if inline_features else set()
     as_of = (
         "least(p.created_at + $observe_days * interval 1 day, $now)" if scope.observed else "cast($now as timestamp)"
     )
@@ -199,17 +242,25 @@ def score_statement(
     # one aggregate per event source: each event row feeds only its own source's rules
     aggregates: dict[str, list[str]] = {}
     reference = "epoch(s.as_of)" if joined else "$now_epoch"
+    decayed, counted, latest = {}, {}, {}  # rule k -> SQL of its decayed sum, count, latest event
     for k, rule in enumerate(rules.engagement):
-        event = EVENTS[rule.event]
         # 0.5^(age / h) = exp(−ln 2 · age / h), with the age in seconds
-        params[f"rate_{k}"] = math.log(2) / (86400.0 * rule.half_life_days)
-        aggregates.setdefault(event.source, []).extend(
+        params[f"rate_{k}"] = decay_rate(rule.half_life_days)
+        if k in stored_rules:  # stored at the load's 'now' t0, rescaled by exp(−λ (now − t0)): exact
+            params[f"eng_{k}_scale"] = engagement.scale(rule.half_life_days, now)
+            decayed[k] = f"(g.{sum_column(rule.event, rule.half_life_days)} * $eng_{k}_scale)"
+            counted[k], latest[k] = f"g.n_{rule.event}", f"g.last_{rule.event}"
+            continue
+        source = EVENTS[rule.event].source
+        aggregates.setdefault(source, []).extend(
             [
-                f"sum(case when {event.predicate} then exp($rate_{k} * (epoch(e.ts) - {reference})) end) as decayed_{k}",
-                f"count(case when {event.predicate} then 1 end) as n_{k}",
-                f"max(case when {event.predicate} then e.ts end) as last_{k}",
+                f"{decayed_sum(rule.event, f'$rate_{k}', reference)} as decayed_{k}",
+                f"{event_count(rule.event)} as n_{k}",
+                f"{latest_event(rule.event)} as last_{k}",
             ]
         )
+        totals = f"{source}_totals"
+        decayed[k], counted[k], latest[k] = f"{totals}.decayed_{k}", f"{totals}.n_{k}", f"{totals}.last_{k}"
     if inline_features:
         for name in MODEL_EVENTS:
             event = EVENTS[name]
@@ -218,8 +269,8 @@ def score_statement(
             )
     totals_of = {source: f"{source}_totals" for source in sorted(aggregates)}
     column_source = {}  # an aggregate's name -> the totals CTE it comes from
-    for source, columns in aggregates.items():
-        for column in columns:
+    for source, named in aggregates.items():
+        for column in named:
             column_source[column.rsplit(" as ", 1)[1]] = totals_of[source]
     fit_columns, fit_reasons = [], []
     for k, rule in enumerate(rules.fit):
@@ -232,15 +283,14 @@ def score_statement(
     for k, rule in enumerate(rules.engagement):
         params[f"eng_{k}_points"] = rule.points
         params[f"eng_{k}_label"] = " " + EVENTS[rule.event].label
-        totals = column_source[f"decayed_{k}"]
-        raw = f"$eng_{k}_points * {totals}.decayed_{k}"
+        raw = f"$eng_{k}_points * {decayed[k]}"
         if rule.cap is not None:
             params[f"eng_{k}_cap"] = rule.cap
             raw = f"{'least' if rule.points > 0 else 'greatest'}($eng_{k}_cap, {raw})"
         engagement_columns += [
-            f"case when {totals}.n_{k} > 0 then {raw} end as eng_{k}",
-            f"{totals}.n_{k}",
-            f"{totals}.last_{k}",
+            f"case when {counted[k]} > 0 then {raw} end as eng_{k}",
+            f"{counted[k]} as n_{k}",
+            f"{latest[k]} as last_{k}",
         ]
         engagement_reasons.append(
             f"case when eng_{k} is not null and round(eng_{k}) <> 0 then {_signed(f'eng_{k}')} || $eng_{k}_label || "
@@ -254,6 +304,8 @@ def score_statement(
     else:
         feature_columns = []
     feature_join = f"left join {FEATURES_TABLE} f on f.contact_id = s.contact_id" if stored_features else ""
+    if stored_rules:
+        feature_join += f"\n        left join {ENGAGEMENT_TABLE} g on g.contact_id = s.contact_id"
     if joined:
         template = """{name} as (
         select s.contact_id, {aggregates}
@@ -280,15 +332,16 @@ def score_statement(
     )
     fit_sum = " + ".join(f"coalesce(fit_{k}, 0)" for k in range(len(rules.fit))) or "0"
     engagement_sum = " + ".join(f"coalesce(eng_{k}, 0)" for k in range(len(rules.engagement))) or "0"
-    reasons = fit_reasons + engagement_reasons
-    reasons.append(
+    reason_texts = fit_reasons + engagement_reasons
+    reason_texts.append(
         "case when fit_raw > $fit_limit then 'fit capped at ' || cast(cast($fit_limit as integer) as varchar) end"
     )
-    reasons.append(
+    reason_texts.append(
         "case when engagement_raw > $engagement_limit then 'engagement capped at ' "
         "|| cast(cast($engagement_limit as integer) as varchar) end"
     )
-    reasons.append("case when missing <> '' then 'scored without ' || missing end")
+    reason_texts.append("case when missing <> '' then 'scored without ' || missing end")
+    reasons_column = f",\n               concat_ws('; ', {', '.join(reason_texts)}) as reasons" if reasons else ""
     missing = ", ".join(
         [
             "case when email is null or trim(email) = '' then 'email' end",
@@ -352,20 +405,25 @@ with {lead_profile_cte(shape)},
                || case when engagement_score >= $engagement_1 then '1'
                        when engagement_score >= $engagement_2 then '2' else '3' end as grade,
                case when rule_score_raw >= $sql then 'sql' when rule_score_raw >= $mql then 'mql'
-                    else 'nurture' end as tier,
-               concat_ws('; ', {", ".join(reasons)}) as reasons
+                    else 'nurture' end as tier{reasons_column}
                {model_select}
         from scored
     ){model_ctes}{outcome_cte}
 select {", ".join("final." + c for c in LEAD_COLUMNS)}, final.is_free_mail,
        round(final.fit_score, 1) as fit_score, round(final.engagement_score, 1) as engagement_score,
-       round(final.rule_score_raw, 1) as rule_score, final.grade, final.tier, final.reasons, final.missing
+       round(final.rule_score_raw, 1) as rule_score, final.grade, final.tier{", final.reasons" if reasons else ""},
+       final.missing
        {"".join(", final." + c.split(" as ")[-1] for c in feature_columns)}
        {model_columns}{outcome_columns}
 from final
 {model_join}
 {outcome_join}
 """
+    if columns is not None:
+        unknown = [c for c in columns if c not in OUTPUT_COLUMNS]
+        if unknown:
+            raise ValueError(f"score_statement: {unknown[0]!r} is not a column of the scored leads")
+        sql = f"select {', '.join(columns)} from ({sql}) as scored_leads"  # names from OUTPUT_COLUMNS
     return sql, params
 
 
@@ -378,13 +436,23 @@ def score_leads(
     with_outcome: bool = False,
     now: datetime | None = None,
     model_reasons: bool = True,
+    reasons: bool = True,
+    columns: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """One row per lead in ``scope``: profile, ``fit_score``, ``engagement_score``, ``rule_score``,
-    ``grade``, ``tier``, ``reasons``, ``missing`` (and the model's score, features, outcome when asked)."""
-    shape = warehouse_shape(con)
+    ``grade``, ``tier``, ``reasons`` (unless ``reasons=False``), ``missing`` (and the model's score,
+    features, outcome when asked); ``columns``: only those."""
+    shape = scoring_shape(con)
     now = now or data_end(con) or datetime.now()
-    sql, params = score_statement(rules, shape, now, scope, model, model_features, with_outcome, model_reasons)
+    sql, params = score_statement(
+        rules, shape, now, scope, model, model_features, with_outcome, model_reasons, reasons, columns
+    )
     return run(con, sql, params)
+
+
+def scoring_shape(con):
+    """The warehouse's :class:`~analytics.sales.features.Shape` with the engagement sums the last load stored."""
+    return replace(warehouse_shape(con), engagement=stored_engagement(con))
 
 
 def mature_until(now: datetime, horizon_days: int = HORIZON_DAYS) -> date:

@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 from analytics.demo.builder import build_demo
 from analytics.demo.truth import PRICING_VISIT_LIFT, SENIORITY_LIFT
+from analytics.sales.features import data_end
 from analytics.sales.predictive import LeadScoreModel, fit_lead_model, top_decile_lift
 from analytics.sales.rules import load_rules
 from analytics.sales.scoring import Scope, score_leads
@@ -62,6 +63,28 @@ def test_the_sql_score_is_the_estimators_probability(medium, fitted):
     reasons = frame["predictive_reasons"].drop_nulls()
     assert reasons.len() > 0.9 * frame.height
     assert all(1 <= len(text.split("; ")) <= 3 for text in reasons.head(200))
+
+
+def test_the_category_cases_give_the_term_by_term_sum_to_the_last_bit(medium, fitted):
+    """probability_sql folds each column's one-hot terms into one CASE; the plain sum of every term agrees exactly."""
+    from analytics.sales.scoring import score_statement, scoring_shape
+    from analytics.warehouse.runner import run
+
+    model = fitted.model
+    assert sum(term.kind == "equals" for term in model.terms_) >= 10
+    folded, params = model.probability_sql()
+    assert "case segment when" in folded
+    plain = " + ".join(["$m_intercept", *(f"$m_w{j} * {term.sql()}" for j, term in enumerate(model.terms_))])
+    plain = f"1.0 / (1.0 + exp($m_a * ({plain}) + $m_c))"
+    sql, statement_params = score_statement(load_rules(), scoring_shape(medium), data_end(medium), model=model)
+    body = sql[: sql.rindex("select final.")].replace(folded, plain)
+    assert plain in body and folded not in body
+    # the statement's own probability is now the plain sum; the folded one is taken beside it from the same rows
+    frame = run(
+        medium, f"{body} select predictive_probability as plain, {folded} as folded from final", statement_params
+    )
+    assert frame.height > 1000 and frame["plain"].null_count() == 0
+    assert (frame["plain"] == frame["folded"]).all()
 
 
 def test_the_planted_drivers_of_conversion_are_recovered(medium):
