@@ -84,6 +84,7 @@ from analytics.imports.plan import ImportPlan, described_columns, plan_import
 from analytics.imports.reading import (
     FileLayout,
     FileReadError,
+    adapted_layout,
     describe_file,
     quarantine_layout,
     with_read_retries,
@@ -205,25 +206,39 @@ def import_file(
         # idempotent DDL, outside the import's transaction: the checks below read these tables
         prepare(con)
         try:
-            progress(0.05, f"Reading and validating {file_label}")
             streaming = sql.streams(plan)
             first = streaming and sql.inserts_first(plan)
-            n_read = _count_values(con, plan) if first else _count_keys(con, plan) if streaming else _check(con, plan)
-            if n_read == 0:
-                raise FileReadError(
-                    f"{file_label} has a header but no rows; export it again with its rows, then import it."
+            for attempt in range(4):
+                progress(0.05, f"Reading and validating {file_label}")
+                n_read = (
+                    _count_values(con, plan) if first else _count_keys(con, plan) if streaming else _check(con, plan)
                 )
-            execute(con, "begin transaction")
-            try:
-                if streaming:
-                    result = _write_streamed(con, plan, run_id, file_label, progress, started, n_read, first)
-                else:
-                    result = _write(con, plan, run_id, file_label, progress, started)
-                finish_load(con, f"import {source.name} {Path(file_label).name}", changed=(source.table,))
-                execute(con, "commit")
-            except BaseException:
-                execute(con, "rollback")
-                raise
+                if n_read == 0:
+                    raise FileReadError(
+                        f"{file_label} has a header but no rows; export it again with its rows, then import it."
+                    )
+                try:
+                    execute(con, "begin transaction")
+                    try:
+                        if streaming:
+                            result = _write_streamed(con, plan, run_id, file_label, progress, started, n_read, first)
+                        else:
+                            result = _write(con, plan, run_id, file_label, progress, started)
+                        finish_load(con, f"import {source.name} {Path(file_label).name}", changed=(source.table,))
+                        execute(con, "commit")
+                    except BaseException:
+                        execute(con, "rollback")
+                        raise
+                    break
+                except duckdb.Error as exc:
+                    # a streamed import's first pass reads some columns only: a reader error in another one
+                    # (a Latin-1 byte past the sampled bytes) meets the transaction, which is rolled back; the
+                    # import then starts again with the layout that reads the file (nothing was written)
+                    adapted = adapted_layout(plan.layout, exc) if streaming and attempt < 3 else None
+                    if adapted is None:
+                        raise
+                    plan.layout = adapted
+                    _drop_temp(con)
         finally:
             _drop_temp(con)
             execute(con, "reset disabled_optimizers")

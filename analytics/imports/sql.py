@@ -669,12 +669,10 @@ def values_sql(plan: ImportPlan) -> str:
     opens = open_columns(plan)
     raw = raw_sql(plan.layout, numbered=False)
     grouped = list(dict.fromkeys(c for column in opens for c in _raw_columns(plan, column)))
-    # the key's cells are read (and counted) too: the reader checks the encoding of the columns it reads, and
-    # a Latin-1 key after the sampled bytes must fail here, where the reader can retry, as the key pass does
-    key_cells = list(dict.fromkeys(c for column in plan.source.key for c in _raw_columns(plan, column)))
-    counts = [f"count({c}) as _k{i}" for i, c in enumerate(key_cells)]
+    # the other columns are not read (a Latin-1 byte past the sampled bytes in one of them fails the insert,
+    # and the import starts again with the layout that reads it: :func:`analytics.imports.pipeline.import_file`)
     texts = ambiguous_texts(plan)
-    inner = ", ".join(["count(*) as n"] + counts + ambiguous_aggregates(plan))
+    inner = ", ".join(["count(*) as n"] + ambiguous_aggregates(plan))
     source = f"(select *{''.join(', ' + t for t in texts)} from ({raw}) raw)" if texts else f"({raw})"
     if not opens:
         return f"create temp table import_values as select {inner} from {source} v"
