@@ -91,8 +91,10 @@ def _null_like(plan: ImportPlan, column: str | None, raw: str) -> str:
     words = f"{plan.params(list(values))}::varchar[]"
     longest = max(len(v) for v in values)
     trimmed = f"nullif(trim({raw}), '')"
+    # DuckDB's CSV reader gives an empty cell (quoted or not) as NULL, never as ''
+    empty = "" if plan.layout.kind == "csv" else f" or {raw} = ''"
     return (
-        f"case when {raw} like ' %' or {raw} like '% ' or {raw} = '' "
+        f"case when {raw} like ' %' or {raw} like '% '{empty} "
         f"then case when {contains(words, f'lower({trimmed})')} then null else {trimmed} end "
         f"when length({raw}) <= {longest} and {contains(words, f'lower({raw})')} then null "
         f"else {raw} end"
