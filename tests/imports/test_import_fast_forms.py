@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
 import re
 from pathlib import Path
@@ -19,7 +20,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.imports import import_files, sql
+from analytics.imports import MAPPINGS_DIR, import_files, sql
 from analytics.imports.mapping import DEFAULT_NULL_VALUES, source_for
 from analytics.imports.pipeline import prepare
 from analytics.imports.plan import Placeholders, plan_import
@@ -163,4 +164,34 @@ def test_a_latin1_byte_past_the_sample_in_a_column_the_values_pass_does_not_read
     assert (result.rows_read, result.rows_loaded) == (6001, 6001)
     assert query(tmp_path / "w.duckdb", "select touchpoint_type from touchpoints where touchpoint_id = 'T-last'") == [
         ("visité",)
+    ]
+
+
+def test_ambiguous_numbers_on_the_raw_cell_equal_those_on_the_text(tmp_path, monkeypatch):
+    """The pattern tested on the raw cell (spaces allowed around it) counts what it counts on the trimmed
+    text with NULL-like words removed; a NULL-like word that matches the pattern takes the text form."""
+    files = [
+        ("touchpoints", _messy(tmp_path / "a.csv", 1200, 31)),
+        ("touchpoints", _messy(tmp_path / "b.csv", 600, 32, ";")),
+    ]
+    raw = [r.warnings for source, path in files for r in import_files(tmp_path / "raw.duckdb", source, [path])]
+    monkeypatch.setattr(sql, "_ambiguous_cell", lambda plan, column, pattern: None)
+    text = [r.warnings for source, path in files for r in import_files(tmp_path / "text.duckdb", source, [path])]
+    assert raw == text and all(any("could mean" in w for w in warnings) for warnings in raw)
+    monkeypatch.undo()
+
+    mapping = tmp_path / "mine.json"
+    document = json.loads((MAPPINGS_DIR / "platform.json").read_text())
+    document["null_values"] = ["1.000"]
+    mapping.write_text(json.dumps(document))
+    path = tmp_path / "c.csv"
+    path.write_text(
+        ",".join(HEADER) + "\nT1,C1,K1,email,visit,2024-01-01,1.000\nT2,C1,K1,email,visit,2024-01-01, 2.500 \n"
+    )
+    plan = plan_import(source_for("touchpoints", mapping), describe_file(path))
+    assert sql._ambiguous_cell(plan, "engagement_score", sql.AMBIGUOUS_DOT) is None
+    (result,) = import_files(tmp_path / "c.duckdb", "touchpoints", [path], mapping)
+    assert [w for w in result.warnings if "could mean" in w] == [
+        'engagement_score: 1 row has a value like "2.500", which could mean 2.500 or 2500; read as 2.500 '
+        "(docs/import.md). Write such numbers without a thousands separator to be sure."
     ]
