@@ -17,6 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ from analytics.imports.reading import describe_file
 from analytics.warehouse.runner import rows
 from tests.imports.test_import_files import query
 from tests.imports.test_import_streaming import everything
+from tests.paths import FIXTURES
 
 HEADER = ["touchpoint_id", "contact_id", "campaign_id", "channel", "touchpoint_type", "ts", "engagement_score"]
 
@@ -89,6 +91,22 @@ def test_null_words_are_not_planned_as_a_join(tmp_path):
     prepare(con)
     plan_text = rows(con, "explain " + sql.insert_first_sql(plan, held=False), plan.bindings())[0][1]
     assert "list_position" in plan_text and "MARK" not in plan_text
+
+
+@pytest.mark.parametrize(
+    "source, fixture",
+    [
+        ("hubspot-contacts", "hubspot_contacts.csv"),  # free-mail domains
+        ("hubspot-deals", "hubspot_deals.csv"),  # booleans
+        ("email-events", "email_events.csv"),  # a closed vocabulary of six event types
+    ],
+)
+def test_no_list_of_constants_is_planned_as_a_join(source, fixture):
+    plan = plan_import(source_for(source), describe_file(FIXTURES / fixture))
+    con = duckdb.connect()
+    prepare(con)
+    plan_text = rows(con, "explain " + sql.select_of(sql.staged_sql(plan)), plan.bindings())[0][1]
+    assert "MARK" not in plan_text
 
 
 def _messy(path: Path, rows_: int, seed: int, delimiter: str = ",") -> Path:
