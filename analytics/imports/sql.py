@@ -619,7 +619,9 @@ def _raw_columns(plan: ImportPlan, column: str) -> list[str]:
     return [f"c{i}" for i in dict.fromkeys(found)]
 
 
-AMBIGUOUS_DOT = r"[-+]?[0-9]{1,3}\.[0-9]{3}"
+# a lone 0 before the dot is never a thousands group ("0.352" is a decimal in every locale), so no warning;
+# in a semicolon file "0,352" is, as written, read as 352: worth the warning
+AMBIGUOUS_DOT = r"[-+]?[1-9][0-9]{0,2}\.[0-9]{3}"
 AMBIGUOUS_COMMA = r"[-+]?[0-9]{1,3}[.,][0-9]{3}"
 
 

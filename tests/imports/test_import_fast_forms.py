@@ -157,7 +157,7 @@ def test_messy_null_words_nan_and_ambiguous_numbers_agree_on_every_path(tmp_path
     comma_warnings, _, semicolon_warnings = (counts[-1] for counts in inserted_first["counts"])
     with first.open(newline="") as handle:
         scores = [row[-1].strip(" ") for row in list(csv.reader(handle))[1:]]
-    dot = sum(1 for score in scores if re.fullmatch(r"[-+]?[0-9]{1,3}\.[0-9]{3}", score))
+    dot = sum(1 for score in scores if re.fullmatch(r"[-+]?[1-9][0-9]{0,2}\.[0-9]{3}", score))
     assert any(f"engagement_score: {dot:,} rows have a value like" in w for w in comma_warnings)  # counted exactly
     assert any("engagement_score:" in w and "could mean" in w for w in semicolon_warnings)
     assert any("Email Nurture" in w and "Paid-Search" in w for w in comma_warnings)
