@@ -84,9 +84,9 @@ from analytics.imports.plan import ImportPlan, described_columns, plan_import
 from analytics.imports.reading import (
     FileLayout,
     FileReadError,
+    adapted_layout,
     describe_file,
     quarantine_layout,
-    raw_sql,
     with_read_retries,
 )
 from analytics.imports.rules import OPEN_VOCABULARIES, quality_score
@@ -206,25 +206,39 @@ def import_file(
         # idempotent DDL, outside the import's transaction: the checks below read these tables
         prepare(con)
         try:
-            progress(0.05, f"Reading and validating {file_label}")
             streaming = sql.streams(plan)
             first = streaming and sql.inserts_first(plan)
-            n_read = _count_values(con, plan) if first else _count_keys(con, plan) if streaming else _check(con, plan)
-            if n_read == 0:
-                raise FileReadError(
-                    f"{file_label} has a header but no rows; export it again with its rows, then import it."
+            for attempt in range(4):
+                progress(0.05, f"Reading and validating {file_label}")
+                n_read = (
+                    _count_values(con, plan) if first else _count_keys(con, plan) if streaming else _check(con, plan)
                 )
-            execute(con, "begin transaction")
-            try:
-                if streaming:
-                    result = _write_streamed(con, plan, run_id, file_label, progress, started, n_read, first)
-                else:
-                    result = _write(con, plan, run_id, file_label, progress, started)
-                finish_load(con, f"import {source.name} {Path(file_label).name}", changed=(source.table,))
-                execute(con, "commit")
-            except BaseException:
-                execute(con, "rollback")
-                raise
+                if n_read == 0:
+                    raise FileReadError(
+                        f"{file_label} has a header but no rows; export it again with its rows, then import it."
+                    )
+                try:
+                    execute(con, "begin transaction")
+                    try:
+                        if streaming:
+                            result = _write_streamed(con, plan, run_id, file_label, progress, started, n_read, first)
+                        else:
+                            result = _write(con, plan, run_id, file_label, progress, started)
+                        finish_load(con, f"import {source.name} {Path(file_label).name}", changed=(source.table,))
+                        execute(con, "commit")
+                    except BaseException:
+                        execute(con, "rollback")
+                        raise
+                    break
+                except duckdb.Error as exc:
+                    # a streamed import's first pass reads some columns only: a reader error in another one
+                    # (a Latin-1 byte past the sampled bytes) meets the transaction, which is rolled back; the
+                    # import then starts again with the layout that reads the file (nothing was written)
+                    adapted = adapted_layout(plan.layout, exc) if streaming and attempt < 3 else None
+                    if adapted is None:
+                        raise
+                    plan.layout = adapted
+                    _drop_temp(con)
         finally:
             _drop_temp(con)
             execute(con, "reset disabled_optimizers")
@@ -473,29 +487,25 @@ def _write(
     return _result(con, plan, run_id, file_label, started, counts, money, rechecked_run)
 
 
-AMBIGUOUS_DOT = r"[-+]?[0-9]{1,3}\.[0-9]{3}"
-AMBIGUOUS_COMMA = r"[-+]?[0-9]{1,3}[.,][0-9]{3}"
-
-
-def _ambiguous_numbers(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> tuple[str, ...]:
+def _ambiguous_numbers(con: duckdb.DuckDBPyConnection, plan: ImportPlan, counted: bool = False) -> tuple[str, ...]:
     """A warning per number column with values like ``1.234``: one separator and three digits after
     it, which is a thousands separator in one locale and a decimal point in another.
 
     They are read as written (``1.234`` as 1.234, ``1,234`` as 1234, docs/import.md). ``1.234`` is
     always worth a warning (a European "1.234" means 1234); ``1,234`` only in a semicolon-separated
     file, the layout of the locales that write a decimal comma (elsewhere ``1,000`` is a thousand).
-    The warning says how many rows and how to be sure.
+    The warning says how many rows and how to be sure. ``counted``: the values pass counted them
+    (``import_values``, :func:`analytics.imports.sql.values_sql`); otherwise they are counted here, in a
+    pass of their own.
     """
-    columns = [c for c in plan.fed if plan.types.get(c) == "double" and c in plan.source.columns]
-    if not columns or plan.layout.kind == "quarantine":
+    columns = sql.ambiguous_columns(plan)
+    if not columns:
         return ()
-    texts = [sql.source_text(plan, c) for c in columns]
-    pattern = plan.params(AMBIGUOUS_COMMA if plan.layout.delimiter == ";" else AMBIGUOUS_DOT)
-    select = ", ".join(
-        f"count(*) filter (where regexp_full_match({t}, {pattern})), min({t}) filter (where regexp_full_match({t}, {pattern}))"
-        for t in texts
-    )
-    found = rows(con, f"select {select} from ({raw_sql(plan.layout, numbered=False)}) raw", plan.bindings())[0]
+    if counted:
+        select = ", ".join(f"sum(_amb_n_{c}), min(_amb_ex_{c})" for c in columns)
+        found = rows(con, f"select {select} from import_values")[0]
+    else:
+        found = rows(con, sql.ambiguous_sql(plan), plan.bindings())[0]
     warnings = []
     for index, column in enumerate(columns):
         n, example = found[2 * index], found[2 * index + 1]
@@ -531,7 +541,7 @@ def _result(
         counts["read"], counts["structure_ok"], counts["content_ok"], counts["business_ok"], counts["merged"], valid
     )
     warnings, new_labels = _open_values(con, plan, run_id, unmapped_from)
-    warnings += _ambiguous_numbers(con, plan)
+    warnings += _ambiguous_numbers(con, plan, counted=unmapped_from == "values")
     result = ImportResult(
         plan.source.name,
         file_label,

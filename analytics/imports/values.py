@@ -92,9 +92,13 @@ def integer(expr: str) -> str:
 
 
 def boolean(expr: str) -> str:
+    # list_position, not IN: DuckDB plans IN of five values as a join over every row (sql.contains)
     trues = ", ".join(f"'{w}'" for w in TRUE_WORDS)
     falses = ", ".join(f"'{w}'" for w in FALSE_WORDS)
-    return f"case when lower({expr}) in ({trues}) then true when lower({expr}) in ({falses}) then false end"
+    return (
+        f"case when list_position([{trues}], lower({expr})) is not null then true "
+        f"when list_position([{falses}], lower({expr})) is not null then false end"
+    )
 
 
 def web_domain(expr: str) -> str:
