@@ -47,18 +47,23 @@ def is_live_csv_cell(text: str) -> bool:
 
 
 def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with every text cell neutralized (numbers, dates and booleans untouched)."""
+    """``frame`` with every text cell neutralized, and every non-finite number (±inf, NaN) empty: CSV would
+    write ``-inf``, which a spreadsheet reads as a formula (dates, booleans and finite numbers untouched)."""
     import polars as pl
 
     text = [name for name, dtype in frame.schema.items() if dtype in (pl.String, pl.Categorical, pl.Enum)]
-    if not text:
+    floats = [name for name, dtype in frame.schema.items() if dtype in (pl.Float32, pl.Float64)]
+    if not text and not floats:
         return frame
     return frame.with_columns(
-        pl.when(pl.col(name).cast(pl.String).str.contains(_FORMULA_START))
-        .then(pl.lit("'") + pl.col(name).cast(pl.String))
-        .otherwise(pl.col(name).cast(pl.String))
-        .alias(name)
-        for name in text
+        *(
+            pl.when(pl.col(name).cast(pl.String).str.contains(_FORMULA_START))
+            .then(pl.lit("'") + pl.col(name).cast(pl.String))
+            .otherwise(pl.col(name).cast(pl.String))
+            .alias(name)
+            for name in text
+        ),
+        *(pl.when(pl.col(name).is_finite()).then(pl.col(name)).otherwise(None).alias(name) for name in floats),
     )
 
 

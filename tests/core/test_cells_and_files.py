@@ -87,3 +87,9 @@ def test_safe_row_for_openpyxl_keeps_numbers_and_no_formula(tmp_path):
     book.save(tmp_path / "r.xlsx")
     cells = list(openpyxl.load_workbook(tmp_path / "r.xlsx").active.iter_rows(values_only=True))[0]
     assert cells == ("'=1+1", "'@x", -3.5, 7, None, "ok")
+
+
+def test_non_finite_numbers_are_empty_csv_cells():
+    # polars writes -inf for negative infinity, which a spreadsheet would run as a formula
+    frame = pl.DataFrame({"name": ["a", "b", "c", "d"], "roi": [-1.5, float("-inf"), float("inf"), float("nan")]})
+    assert csv_text(frame).splitlines() == ["name,roi", "a,-1.5", "b,", "c,", "d,"]
