@@ -54,6 +54,10 @@ def app_test(demo_db, monkeypatch, tmp_path):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init_as_the_server_runs)
+    from analytics.jobs import sla
+
+    # the app's SLA samples are buffered process-wide: an earlier test's pages must not land in this store
+    sla.recorder.clear()
     monkeypatch.setenv("REVLENS_DB", demo_db)
     monkeypatch.setenv("REVLENS_OPS_URL", f"sqlite:///{tmp_path / 'ops.sqlite'}")  # not the worktree's data/
     return lambda: AppTest.from_file(APP, default_timeout=APP_TIMEOUT)

@@ -171,6 +171,13 @@ class Recorder:
             self._wake.clear()
             self.flush()
 
+    def clear(self) -> int:
+        """Drop the buffered samples (a process that switches ops stores, as the tests do, must not write
+        one store's samples into the next); returns how many were dropped."""
+        with self._lock:
+            dropped, self._buffer = len(self._buffer), []
+        return dropped
+
     def flush(self, engine: sa.Engine | None = None) -> int:
         """Write the buffered samples (and the violation events due); returns how many were written."""
         with self._lock:
