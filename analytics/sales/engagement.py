@@ -161,7 +161,7 @@ def build_lead_engagement(con, rules: Rules | None = None) -> None:
             f"""{source}_totals as (
         select e.contact_id, {", ".join(aggregates[source])}
         from {source}_rows e
-        where e.ts <= $now
+        where e.ts <= $now and e.contact_id in (select contact_id from contacts)
         group by e.contact_id
     )"""
         )
