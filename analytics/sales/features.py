@@ -13,6 +13,9 @@ Everything here is SQL text built from fixed lists of identifiers; values are bo
 * ``lead_events`` — every scoring event ``(contact_id, source, detail, channel, ts)`` from
   touchpoints, email events, page views and content events (:data:`EVENTS` says which
   rows each event is), only from the sources a scorer needs.
+* ``touch_channels`` — the model's channel feature: the distinct channels of a lead's touches
+  in its first :data:`FEATURE_WINDOW_DAYS` days, sorted (:func:`touch_channels_sql`), whatever
+  channels the data holds (an import keeps an unmapped value as its own channel).
 * ``lead_outcomes`` — whether a lead *converted*: a closed-won opportunity of the contact
   whose close date is within ``horizon_days`` (180) of the lead's creation.
 
@@ -76,8 +79,10 @@ MODEL_EVENTS = (
     "pricing_visit",
     "page_view",
     "content",
-    *(f"touch_{channel}" for channel in CHANNELS),
 )
+# ... and the distinct channels the lead touched in those days (TOUCH_CHANNELS, a list): a warehouse's own
+# channels are features too; the model picks its channels at fit (analytics.sales.predictive.candidate_terms).
+TOUCH_CHANNELS = "touch_channels"
 # What a profile lacks, in the order the lead table says it.
 MISSING_CHECKS = (("email", "email"), ("company", "company"), ("job_title", "title"), ("account_id", "account"))
 
@@ -104,6 +109,7 @@ EVENTS: dict[str, Event] = {
     "content": Event("content engaged", "content", "detail in ('blog_read', 'download', 'case_study', 'webinar')"),
     "content_download": Event("content downloaded", "content", "detail = 'download'"),
     "referral": Event("referral", "content", "detail = 'referral'"),
+    # the rules' channel events name the demo's channels (the model reads any channel: TOUCH_CHANNELS)
     **{
         f"touch_{channel}": Event(f"{channel.replace('_', ' ')} touches", "touch", f"channel = '{channel}'")
         for channel in CHANNELS
@@ -290,6 +296,15 @@ def source_rows_cte(source: str, events: set[str], shape: Shape) -> str:
     )"""
 
 
+def touch_channels_sql(condition: str) -> str:
+    """The aggregate ``touch_channels`` over event rows ``e`` that meet ``condition`` (the feature window):
+    the distinct non-null channels, sorted; an empty list, not null, when there are none."""
+    return (
+        f"coalesce(list_sort(list(distinct e.channel) filter (where e.channel is not null and {condition})), "
+        "cast([] as varchar[]))"
+    )
+
+
 def event_predicate(name: str) -> str:
     """The SQL condition that an event row is a ``name`` event."""
     event = EVENTS[name]
@@ -314,7 +329,8 @@ FEATURE_WINDOW_DAYS = 30
 
 
 def build_lead_features(con) -> None:
-    """``_lead_features``: each lead's count of every model event in its first 30 days (to the load's 'now').
+    """``_lead_features``: each lead's count of every model event in its first 30 days (to the load's 'now'),
+    and the distinct channels it touched in them (``touch_channels``, a sorted list).
 
     The predictive model's engagement features do not depend on the rules file, and stop
     changing once a lead is 30 days old, so every load computes them once for all leads.
@@ -322,6 +338,7 @@ def build_lead_features(con) -> None:
     shape = Shape(frozenset(t for t, _ in rows(con, WAREHOUSE_SHAPE)), False)
     now = data_end(con)
     counts = ", ".join(f"count(case when {event_predicate(name)} then 1 end) as w_{name}" for name in MODEL_EVENTS)
+    channels = touch_channels_sql("e.source = 'touch'")  # the join keeps only the window's rows
     execute(
         con,
         f"""
@@ -331,7 +348,7 @@ with {events_cte(set(MODEL_EVENTS), shape).strip()},
         select contact_id, least(created_at + {FEATURE_WINDOW_DAYS} * interval 1 day, $now) as window_end
         from contacts where created_at is not null
     )
-select w.contact_id, {counts}
+select w.contact_id, {counts}, {channels} as {TOUCH_CHANNELS}
 from windows w
 join lead_events e on e.contact_id = w.contact_id and e.ts <= w.window_end
 group by w.contact_id

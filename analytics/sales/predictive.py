@@ -3,12 +3,13 @@
 *Converts* means a closed-won opportunity of the contact closing within ``horizon_days``
 (180) of the lead's creation (:data:`analytics.sales.features.OUTCOMES_CTE`). A lead is
 described as it looked ``observe_days`` (30) after its creation (its fit, and its counts of
-each event in :data:`~analytics.sales.features.MODEL_EVENTS` in those days), so the model
+each event in :data:`~analytics.sales.features.MODEL_EVENTS` in those days, and which channels
+it touched then: ``touch_channels``), so the model
 learns from what was known early, and scores a younger lead on the days it has.
 
 Model (:class:`LeadScoreModel`, scikit-learn conventions): a design of fixed term kinds
 (:class:`Term`: a category indicator, a missing-value flag, ``ln(1 + n)``, ``min(n, 10)``,
-``[n > 0]``), standardized, an L2 logistic regression ``f(x) = w·z + b``, calibrated by
+``[channel c touched]``), standardized, an L2 logistic regression ``f(x) = w·z + b``, calibrated by
 Platt scaling on 5-fold out-of-fold predictions (``CalibratedClassifierCV(method="sigmoid",
 ensemble=False)``):
 
@@ -41,8 +42,9 @@ import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from analytics.core.labels import label
 from analytics.core.periods import add_months
-from analytics.sales.features import EVENTS, MODEL_EVENTS
+from analytics.sales.features import EVENTS, MODEL_EVENTS, TOUCH_CHANNELS
 from analytics.sales.rules import Rules
 from analytics.sales.scoring import HORIZON_DAYS, Scope, mature_until, score_leads
 
@@ -57,9 +59,13 @@ SCORE_BANDS = ((0, 5), (5, 10), (10, 20), (20, 40), (40, 101))  # predictive sco
 
 @dataclass(frozen=True)
 class Term:
-    """One design column: ``kind`` over ``column`` (``equals`` also names its ``value``)."""
+    """One design column: ``kind`` over ``column`` (``equals`` and ``touched`` also name their ``value``).
 
-    kind: str  # equals | missing | flag | log1p | count | present
+    ``touched`` is ``[value ∈ column]`` over a list column: whether the lead touched channel ``value`` in
+    its first days (``touch_channels``); it reads as the channel's label ("Content syndication touches").
+    """
+
+    kind: str  # equals | missing | flag | log1p | count | touched
     column: str
     value: str | None = None
 
@@ -73,11 +79,15 @@ class Term:
             return f"no {column.replace('_', ' ')}"
         if self.kind == "flag":
             return column.replace("is_", "").replace("_", " ")
+        if self.kind == "touched":
+            return f"{label('channel', self.value)} touches"
         return event.label if event else column.replace("_", " ")
 
     def sql(self) -> str:
         if self.kind == "equals":
-            return f"(case when {self.column} = '{self.value.replace(chr(39), chr(39) * 2)}' then 1.0 else 0.0 end)"
+            return f"(case when {self.column} = {self._literal()} then 1.0 else 0.0 end)"
+        if self.kind == "touched":
+            return f"(case when list_contains({self.column}, {self._literal()}) then 1.0 else 0.0 end)"
         if self.kind == "missing":
             return f"(case when {self.column} is null then 1.0 else 0.0 end)"
         if self.kind == "flag":
@@ -86,12 +96,14 @@ class Term:
             return f"ln(1 + greatest(coalesce({self.column}, 0), 0))"
         if self.kind == "count":
             return f"cast(least(coalesce({self.column}, 0), {COUNT_CAP}) as double)"
-        return f"(case when coalesce({self.column}, 0) > 0 then 1.0 else 0.0 end)"
+        raise ValueError(f"unknown term kind {self.kind!r}")
 
     def polars(self) -> pl.Expr:
         column = pl.col(self.column)
         if self.kind == "equals":
             return (column == self.value).fill_null(False).cast(pl.Float64)
+        if self.kind == "touched":
+            return column.list.contains(self.value).fill_null(False).cast(pl.Float64)
         if self.kind == "missing":
             return column.is_null().cast(pl.Float64)
         if self.kind == "flag":
@@ -100,11 +112,16 @@ class Term:
             return column.fill_null(0).clip(0).cast(pl.Float64).log1p()
         if self.kind == "count":
             return column.fill_null(0).clip(upper_bound=COUNT_CAP).cast(pl.Float64)
-        return (column.fill_null(0) > 0).cast(pl.Float64)
+        raise ValueError(f"unknown term kind {self.kind!r}")
+
+    def _literal(self) -> str:
+        """The value as an SQL string literal, quotes doubled (a category or channel the fit found in the data)."""
+        return "'" + self.value.replace("'", "''") + "'"
 
 
 def candidate_terms(frame: pl.DataFrame) -> list[Term]:
-    """The design for a training frame: categories with at least 1% of its leads, plus fixed terms."""
+    """The design for a training frame: categories with at least 1% of its leads, fixed terms, and the
+    channels at least 1% of its leads touched in their first days (whatever channels the data holds)."""
     terms: list[Term] = []
     for column in CATEGORICAL:
         if column not in frame.columns:
@@ -117,8 +134,13 @@ def candidate_terms(frame: pl.DataFrame) -> list[Term]:
             terms.append(Term("missing", column))
     terms += [Term("log1p", "employees"), Term("flag", "is_free_mail"), Term("missing", "email")]
     for name in MODEL_EVENTS:
-        kind = "present" if name.startswith("touch_") else ("log1p" if name in ("touchpoint", "page_view") else "count")
-        terms.append(Term(kind, f"w_{name}"))
+        terms.append(Term("log1p" if name in ("touchpoint", "page_view") else "count", f"w_{name}"))
+    if TOUCH_CHANNELS in frame.columns and frame.height:
+        # each lead's list holds a channel once, so a channel's count is the number of leads that touched it
+        touched = frame[TOUCH_CHANNELS].explode().drop_nulls().value_counts(name="leads")
+        for channel, leads in touched.sort(TOUCH_CHANNELS).iter_rows():
+            if leads / frame.height >= CATEGORY_MIN_SHARE:
+                terms.append(Term("touched", TOUCH_CHANNELS, str(channel)))
     return terms
 
 
@@ -264,7 +286,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             params[f"r_w{j}"] = float(self.weights_[j])
             params[f"r_mu{j}"] = float(self.means_[j])
             params[f"r_label{j}"] = term.label
-            shown = "any" if term.kind in ("log1p", "count", "present") else "set"
+            shown = "any" if term.kind in ("log1p", "count", "touched") else "set"
             rows.append(f"('t{j}', $r_w{j}, $r_mu{j}, $r_label{j}, '{term.kind}', '{shown}')")
         names = ", ".join(f"t{j}" for j in sorted(self.reason_terms_))
         return (
@@ -288,7 +310,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     model_reasons as (
         select contact_id,
                string_agg(case when contribution > 0 then '↑ ' else '↓ ' end
-                          || case when kind = 'present' and x = 0 then 'no ' || label
+                          || case when kind = 'touched' and x = 0 then 'no ' || label
                                   when kind = 'count' and x = 0 then 'no ' || label
                                   when kind = 'count' then label || ' ×' || cast(cast(x as integer) as varchar)
                                   when kind = 'log1p' then label || ' ×'
