@@ -25,8 +25,10 @@ A warehouse built before titles and page views existed is scored on what it has:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from analytics.core.labels import label
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.runner import Query, execute, rows
 from analytics.warehouse.schema import CHANNELS
@@ -94,27 +96,61 @@ class Event:
     predicate: str  # over the event row's detail / channel; fixed text
 
 
-EVENTS: dict[str, Event] = {
-    "touchpoint": Event("marketing touches", "touch", "true"),
-    "email_open": Event("email opened", "email", "detail = 'open'"),
-    "email_click": Event("email clicked", "email", "detail = 'click'"),
-    "unsubscribe": Event("unsubscribed", "email", "detail = 'unsubscribe'"),
-    "webinar_registration": Event("webinar registration", "touch", "detail = 'webinar_registration'"),
-    "webinar_attended": Event("webinar attended", "touch", "detail = 'webinar_attended'"),
-    "event_attended": Event("event attended", "touch", "detail in ('event_attended', 'booth_visit')"),
-    "form_submit": Event("form submitted", "touch", "detail = 'form_submit'"),
-    "ad_click": Event("ad clicked", "touch", "detail = 'ad_click'"),
-    "pricing_visit": Event("pricing page visit", "page", "detail like '/pricing%'"),
-    "page_view": Event("page views", "page", "true"),
-    "content": Event("content engaged", "content", "detail in ('blog_read', 'download', 'case_study', 'webinar')"),
-    "content_download": Event("content downloaded", "content", "detail = 'download'"),
-    "referral": Event("referral", "content", "detail = 'referral'"),
-    # the rules' channel events name the demo's channels (the model reads any channel: TOUCH_CHANNELS)
-    **{
-        f"touch_{channel}": Event(f"{channel.replace('_', ' ')} touches", "touch", f"channel = '{channel}'")
-        for channel in CHANNELS
-    },
-}
+CHANNEL_EVENT = re.compile(r"touch_(?P<channel>[a-z0-9][a-z0-9_]*)")  # a channel's normalized name (imports)
+
+
+def channel_event(name: str) -> Event | None:
+    """``touch_<channel>`` for any channel the data may hold (``touch_content_syndication``): its touches.
+
+    The channel is a normalized name (a–z, 0–9, ``_``, as imports write them), so the predicate's
+    literal is fixed text; it reads as the channel's label ("Content syndication touches")."""
+    match = CHANNEL_EVENT.fullmatch(name)
+    if not match:
+        return None
+    channel = match["channel"]
+    return Event(f"{label('channel', channel)} touches", "touch", f"channel = '{channel}'")
+
+
+class EventTable(dict):
+    """The events by name: the fixed ones, and ``touch_<channel>`` for any other channel (:func:`channel_event`),
+    so a rule may score a channel only the user's data has. Iterating lists the fixed ones."""
+
+    def __missing__(self, name: str) -> Event:
+        event = channel_event(name)
+        if event is None:
+            raise KeyError(name)
+        return event
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or (isinstance(name, str) and channel_event(name) is not None)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
+EVENTS: EventTable = EventTable(
+    {
+        "touchpoint": Event("marketing touches", "touch", "true"),
+        "email_open": Event("email opened", "email", "detail = 'open'"),
+        "email_click": Event("email clicked", "email", "detail = 'click'"),
+        "unsubscribe": Event("unsubscribed", "email", "detail = 'unsubscribe'"),
+        "webinar_registration": Event("webinar registration", "touch", "detail = 'webinar_registration'"),
+        "webinar_attended": Event("webinar attended", "touch", "detail = 'webinar_attended'"),
+        "event_attended": Event("event attended", "touch", "detail in ('event_attended', 'booth_visit')"),
+        "form_submit": Event("form submitted", "touch", "detail = 'form_submit'"),
+        "ad_click": Event("ad clicked", "touch", "detail = 'ad_click'"),
+        "pricing_visit": Event("pricing page visit", "page", "detail like '/pricing%'"),
+        "page_view": Event("page views", "page", "true"),
+        "content": Event("content engaged", "content", "detail in ('blog_read', 'download', 'case_study', 'webinar')"),
+        "content_download": Event("content downloaded", "content", "detail = 'download'"),
+        "referral": Event("referral", "content", "detail = 'referral'"),
+        # the demo's channels keep their reason texts ("paid search touches"); any other is channel_event's
+        **{
+            f"touch_{channel}": Event(f"{channel.replace('_', ' ')} touches", "touch", f"channel = '{channel}'")
+            for channel in CHANNELS
+        },
+    }
+)
 SOURCES: dict[str, tuple[str, str]] = {  # source -> (table, select of contact_id, detail, channel, ts)
     "touch": ("touchpoints", "select contact_id, touchpoint_type as detail, channel, ts from touchpoints"),
     "email": (

@@ -13,12 +13,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from analytics.core.errors import RevLensError
 from analytics.core.labels import label
 from analytics.loads import finish_load
 from analytics.sales.features import FEATURE_WINDOW_DAYS, data_end
 from analytics.sales.predictive import Term, candidate_terms, fit_lead_model
-from analytics.sales.rules import load_rules
-from analytics.sales.scoring import Scope, score_statement, scoring_shape
+from analytics.sales.rules import default_rules_text, load_rules, parse_rules
+from analytics.sales.scoring import Scope, score_leads, score_statement, scoring_shape
 from analytics.warehouse.runner import run
 from analytics.warehouse.schema import CHANNELS
 
@@ -160,3 +161,28 @@ def test_a_model_fitted_without_the_channel_column_has_no_channel_terms():
     frame = pl.DataFrame({"segment": ["SMB", "Enterprise"] * 100, "employees": [10, 1000] * 100})
     terms = candidate_terms(frame)
     assert Term("equals", "segment", "SMB") in terms and not [term for term in terms if term.kind == "touched"]
+
+
+def test_a_rule_can_score_touches_on_the_users_channel(con):
+    """``touch_<channel>`` names any channel: the rule scores the user's channel and its reason says its label."""
+    text = default_rules_text()
+    after_header = text.index("\n", text.index("[engagement]")) + 1
+    rules = parse_rules(text[:after_header] + f"+7 per touch_{OWN} max 7 half_life 1000 days\n" + text[after_header:])
+    with_rule = score_leads(con, rules).sort("contact_id")
+    without = score_leads(con, load_rules()).sort("contact_id")
+    touched = set(
+        run(con, "select distinct contact_id from touchpoints where channel = ? and ts <= ?", [OWN, data_end(con)])[
+            "contact_id"
+        ]
+    )
+    assert len(touched) > 100
+    gained = with_rule.filter(pl.col("reasons").str.contains("Content syndication touches", literal=True))
+    assert set(gained["contact_id"]) <= touched and gained.height > 0.9 * len(touched)
+    # the rule adds its points (up to the group's limit) to exactly those leads
+    raised = with_rule["engagement_score"] > without["engagement_score"]
+    assert set(with_rule.filter(raised)["contact_id"]) <= touched
+    assert with_rule.filter(~with_rule["contact_id"].is_in(list(touched)))["engagement_score"].equals(
+        without.filter(~without["contact_id"].is_in(list(touched)))["engagement_score"]
+    )
+    with pytest.raises(RevLensError, match="unknown event 'touch_Content'.*touch_<channel>"):
+        parse_rules(text[:after_header] + "+7 per touch_Content\n" + text[after_header:])
