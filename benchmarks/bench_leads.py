@@ -7,7 +7,8 @@
 
 - *score*: both scores of every lead in SQL (rule score with its decayed events, grade and
   tier; the predictive probability), into a polars frame: what routing reads (``leads assign``
-  and the Routing page score with ``reasons=False``: no step of theirs reads the reason texts).
+  and the Routing page score with ``reasons=False`` and ``columns=scored_columns(...)``: no
+  step of theirs reads the reason texts or the names, only the routing fields and scores).
   The decayed engagement sums come from ``_lead_engagement``, stored by the warehouse's last
   load and rescaled to 'now' (:mod:`analytics.sales.engagement`); on a warehouse built before
   that table existed they are summed over the events inline (the run says which: ``python -m
@@ -62,7 +63,7 @@ def bench_pipeline(db: Path, runs: int) -> dict:
 
     from analytics.sales.engagement import stored_engagement
     from analytics.sales.leads import lead_model
-    from analytics.sales.routing import assign, load_routing, reps_frame, time_off_frame
+    from analytics.sales.routing import assign, load_routing, reps_frame, scored_columns, time_off_frame
     from analytics.sales.rules import default_rules_text, load_rules
     from analytics.sales.scoring import score_leads
 
@@ -83,7 +84,7 @@ def bench_pipeline(db: Path, runs: int) -> dict:
     for _ in range(runs):
         c0 = time.process_time()  # CPU seconds of every thread of this process: less sensitive to others' load
         t0 = time.perf_counter()
-        leads = score_leads(con, rules, model=model, model_reasons=False, reasons=False)
+        leads = score_leads(con, rules, model=model, model_reasons=False, reasons=False, columns=scored_columns(True))
         t1 = time.perf_counter()
         routed = assign(leads, reps, time_off, config)
         t2 = time.perf_counter()

@@ -22,9 +22,9 @@ def refresh(
     db: Annotated[Path | None, typer.Option(help=DB_OPTION_HELP)] = None,
     wait: Annotated[float | None, typer.Option(help=WAIT_OPTION_HELP, show_default=False)] = None,
 ) -> None:
-    """Rebuild every derived table (attribution's journeys, the health history, the lead features) and stamp
-    a new version (loads rebuild what they change themselves; use it on a warehouse built before a derived
-    table existed, or changed by hand)."""
+    """Rebuild every derived table (attribution's journeys, the health history, the lead features and
+    engagement sums) and stamp a new version (loads rebuild what they change themselves; use it on a
+    warehouse built before a derived table existed, or changed by hand)."""
     path = db or db_path()
     if not path.exists():
         raise WarehouseError(f"No warehouse at {path}; build one with `python -m analytics demo --db {path}`.")

@@ -185,15 +185,15 @@ def route_new_leads(
 def route_with_config(con, rules_text: str, config, days: int = 7, initial_load: dict | None = None, now=None):
     """``(leads, decisions)`` for the leads created in the last ``days`` under ``config``, time off included."""
     from analytics.core.errors import RevLensError
-    from analytics.sales.routing import assign, reps_frame, time_off_frame
+    from analytics.sales.routing import assign, reps_frame, scored_columns, time_off_frame
     from analytics.sales.store import time_off_entries
 
     now = now or data_end(con)
     rules = rules_of(rules_text)
     model = lead_model(con, rules_text).model
-    # routing and the write-back read the scores, not the reasons' texts
+    # routing and the write-back read the scores and a few fields, not the reasons' texts
     scope = Scope(created_from=(now - timedelta(days=days)).date())
-    leads = score_leads(con, rules, scope, model, now=now, reasons=False)
+    leads = score_leads(con, rules, scope, model, now=now, reasons=False, columns=scored_columns(True))
     if leads.is_empty():
         raise RevLensError(f"No lead was created in the last {days} days of the data; nothing to route.")
     time_off = time_off_frame(con, time_off_entries())
@@ -259,7 +259,14 @@ def replay_view(
 
 def sla_view(con, config_json: str, rules_text: str, days: int = 30, time_off_rows: tuple = ()) -> pl.DataFrame:
     """Leads of the last ``days``: owner, wait, breach, the action due, and for a reassignment the new rep."""
-    from analytics.sales.routing import assign, config_from_json, reps_frame, time_off_frame, time_off_from_rows
+    from analytics.sales.routing import (
+        assign,
+        config_from_json,
+        reps_frame,
+        scored_columns,
+        time_off_frame,
+        time_off_from_rows,
+    )
     from analytics.sales.sla import sla_breaches
 
     config = config_from_json(config_json)
@@ -270,7 +277,7 @@ def sla_view(con, config_json: str, rules_text: str, days: int = 30, time_off_ro
     if due.is_empty():
         return breaches
     scope = Scope(created_from=(now - timedelta(days=days)).date())
-    leads = score_leads(con, rules_of(rules_text), scope, now=now, reasons=False)
+    leads = score_leads(con, rules_of(rules_text), scope, now=now, reasons=False, columns=scored_columns(False))
     reps, time_off = reps_frame(con), time_off_frame(con, time_off_from_rows(time_off_rows))
     moves = []
     for (owner,), group in due.group_by(["owner_id"]):

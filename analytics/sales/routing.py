@@ -64,6 +64,22 @@ MATCH_ACCOUNTS = ("customers", "all", "off")
 RULE_FIELDS = ("lead_source", "segment", "region", "industry", "seniority", "tier", "email_domain")
 QUEUE = "queue"
 FALLBACK = "fallback queue"
+# what routing, its audit and its write-back read of a scored lead (score_leads(columns=...))
+SCORED_COLUMNS = (
+    "contact_id",
+    "hubspot_id",
+    "email",
+    "created_at",
+    "account_owner_id",
+    "account_is_customer",
+    *RULE_FIELDS,
+    "rule_score",
+)
+
+
+def scored_columns(predictive: bool) -> tuple[str, ...]:
+    """:data:`SCORED_COLUMNS`, with the predictive score when a model scores the leads."""
+    return (*SCORED_COLUMNS, "predictive_score") if predictive else SCORED_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -674,7 +690,9 @@ def replay(
 
     now = data_end(con)
     scope = Scope(created_from=created_from, created_to=created_to, segments=segments, observed=True, observe_days=0)
-    leads = score_leads(con, rules, scope, model=model, now=now, reasons=False)  # routing reads the scores
+    leads = score_leads(
+        con, rules, scope, model=model, now=now, reasons=False, columns=scored_columns(model is not None)
+    )
     reps = reps_frame(con)
     time_off = time_off_frame(con, extra_time_off)
     if leads.is_empty():

@@ -111,3 +111,19 @@ def test_without_the_reasons_column_every_other_column_is_as_before(con, model):
     old = run(con, sql, params).sort("contact_id")
     assert new.height == old.height > 1000
     assert_frame_equal(new, old.drop("reasons"), check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
+
+
+def test_a_choice_of_columns_gives_those_columns_as_before(con, model):
+    """``columns=`` (routing's dozen: analytics.sales.routing.scored_columns) selects, nothing else."""
+    from analytics.sales.routing import scored_columns
+
+    now, rules, shape = data_end(con), load_rules(), live_shape(con, True)
+    columns = scored_columns(True)
+    sql, params = score_statement(rules, shape, now, model=model, model_reasons=False, reasons=False, columns=columns)
+    new = run(con, sql, params).sort("contact_id")
+    sql, params = legacy_statement(rules, shape, now, model=model, model_reasons=False)
+    old = run(con, sql, params).sort("contact_id").select(columns)
+    assert new.columns == list(columns) and new.height == old.height > 1000
+    assert_frame_equal(new, old, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
+    with pytest.raises(ValueError, match="not a column"):
+        score_statement(rules, shape, now, columns=("contact_id", "1; drop table contacts"))
