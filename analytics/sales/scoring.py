@@ -106,6 +106,7 @@ OUTPUT_COLUMNS = frozenset(
         "reasons",
         "missing",
         *(f"w_{name}" for name in MODEL_EVENTS),
+        TOUCH_CHANNELS,
         "predictive_score",
         "predictive_reasons",
         "converted",

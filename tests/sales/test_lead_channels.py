@@ -108,6 +108,8 @@ def test_the_stored_and_inline_features_give_the_same_scores(con, fitted):
     assert stored.height > 1000 and stored["predictive_score"].null_count() == 0
     assert_frame_equal(stored, inline, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
     assert stored["touch_channels"].list.contains(OWN).sum() > 100
+    picked = run(con, *score_statement(rules, shape, now, model=fitted.model, columns=("contact_id", "touch_channels")))
+    assert picked.sort("contact_id").equals(stored.select("contact_id", "touch_channels"))
     # and SQL's probability is the estimator's on the same features
     python = fitted.model.predict_proba(stored)[:, 1]
     assert np.allclose(stored["predictive_score"] / 100, python, atol=6e-4)
