@@ -393,9 +393,12 @@ group by w.contact_id
     )
 
 
-# the model events' tables, and the contacts (creation times) and touches that set the load's 'now'
+# the model events' tables, and the contacts (creation times) and touches that set the load's 'now'.
+# Named "lead_model_features" since the channels became one list (before: "lead_features", with a
+# w_touch_<channel> per demo channel): a warehouse built before has no version under the new name,
+# so its old table is stale, scoring computes the features inline, and its next load rebuilds it.
 LEAD_FEATURES = DerivedTables(
-    "lead_features",
+    "lead_model_features",
     (FEATURES_TABLE,),
     build_lead_features,
     sources=("contacts", "touchpoints", "email_events", "page_views", "content_events"),

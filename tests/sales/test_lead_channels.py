@@ -188,3 +188,27 @@ def test_a_rule_can_score_touches_on_the_users_channel(con):
     )
     with pytest.raises(RevLensError, match="unknown event 'touch_Content'.*touch_<channel>"):
         parse_rules(text[:after_header] + "+7 per touch_Content\n" + text[after_header:])
+
+
+def test_a_warehouse_built_before_the_channel_list_scores_inline_until_its_next_load(demo_db, tmp_path, fitted):
+    """The old ``_lead_features`` (a count per demo channel, recorded as ``lead_features``) is stale, not misread."""
+    path = tmp_path / "old.duckdb"
+    shutil.copy(demo_db, path)
+    con = duckdb.connect(str(path))
+    try:
+        version = con.execute("select value from _meta where key = 'version'").fetchone()[0]
+        con.execute("alter table _lead_features drop column touch_channels")
+        con.execute("alter table _lead_features add column w_touch_email bigint")
+        con.execute("delete from _meta where key = 'lead_model_features_version'")
+        con.execute("insert into _meta (key, value) values ('lead_features_version', ?)", [version])
+        assert not scoring_shape(con).features_current
+        scope = Scope(observed=True, mature_only=True)
+        inline = score_leads(con, load_rules(), scope, model=fitted.model, model_features=True)
+        assert inline.height > 1000 and inline["touch_channels"].list.len().sum() > 1000
+        finish_load(con, "test: a load of deals only", changed=["opportunities"])  # not a source of the features
+        assert scoring_shape(con).features_current
+        assert "touch_channels" in [name for name, *_ in con.execute("describe _lead_features").fetchall()]
+        stored = score_leads(con, load_rules(), scope, model=fitted.model, model_features=True)
+        assert_frame_equal(stored.sort("contact_id"), inline.sort("contact_id"), check_exact=False, rel_tol=1e-12)
+    finally:
+        con.close()
