@@ -83,11 +83,13 @@ class Term:
             return f"{label('channel', self.value)} touches"
         return event.label if event else column.replace("_", " ")
 
-    def sql(self) -> str:
+    def sql(self, value: str | None = None) -> str:
+        """The term over the scoring statement's columns; ``value``: SQL to read the term's value from (a bound
+        parameter, :meth:`bound_sql`) instead of its literal."""
         if self.kind == "equals":
-            return f"(case when {self.column} = {self._literal()} then 1.0 else 0.0 end)"
+            return f"(case when {self.column} = {value or self._literal()} then 1.0 else 0.0 end)"
         if self.kind == "touched":
-            return f"(case when list_contains({self.column}, {self._literal()}) then 1.0 else 0.0 end)"
+            return f"(case when list_contains({self.column}, {value or self._literal()}) then 1.0 else 0.0 end)"
         if self.kind == "missing":
             return f"(case when {self.column} is null then 1.0 else 0.0 end)"
         if self.kind == "flag":
@@ -113,6 +115,13 @@ class Term:
         if self.kind == "count":
             return column.fill_null(0).clip(upper_bound=COUNT_CAP).cast(pl.Float64)
         raise ValueError(f"unknown term kind {self.kind!r}")
+
+    def bound_sql(self, name: str, params: dict) -> str:
+        """:meth:`sql` with a channel bound as ``$name`` (added to ``params``): a name from the data."""
+        if self.kind != "touched":
+            return self.sql()
+        params[name] = self.value
+        return self.sql(f"${name}")
 
     def _literal(self) -> str:
         """The value as an SQL string literal, quotes doubled (a category or channel the fit found in the data)."""
@@ -251,7 +260,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             if term.kind == "equals":
                 category.append(j)
             else:
-                parts.append(f"$m_w{j} * {self._sql_of(term)}")
+                parts.append(f"$m_w{j} * {self._sql_of(term, j, params)}")
         if category:
             parts.append(self._category_sql(category))
         linear = " + ".join(["$m_intercept", *parts])
@@ -265,9 +274,11 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         return f"(case {column} {whens} else 0.0 end)"
 
     @staticmethod
-    def _sql_of(term: Term) -> str:
+    def _sql_of(term: Term, j: int, params: dict) -> str:
         # the fallback's one term is the rule score before rounding
-        return "rule_score_raw" if term.column == "rule_score" else term.sql()
+        if term.column == "rule_score":
+            return "rule_score_raw"
+        return term.bound_sql(f"m_v{j}", params)
 
     def fixed_reason_sql(self) -> str:
         text = {"none": "no predictive score: too few conversions", "calibrated_rules": "rule score, calibrated"}
@@ -282,7 +293,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         for j, term in enumerate(self.terms_):
             if j not in self.reason_terms_:
                 continue
-            values.append(f"{term.sql()} as t{j}")
+            values.append(f"{term.bound_sql(f'r_v{j}', params)} as t{j}")
             params[f"r_w{j}"] = float(self.weights_[j])
             params[f"r_mu{j}"] = float(self.means_[j])
             params[f"r_label{j}"] = term.label

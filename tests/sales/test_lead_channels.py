@@ -80,6 +80,12 @@ def test_the_fitted_model_has_a_term_for_the_users_channel_with_its_label(fitted
     channels = {term.value for term in model.terms_ if term.kind == "touched"}
     assert channels == (set(CHANNELS) - {RENAMED}) | {OWN}  # the data's channels, not the demo's list
     assert fitted.card.auc_predictive > 0.6
+    # the channels, names from the data, are bound in the score and in the reasons
+    sql, params = model.probability_sql()
+    assert f"'{OWN}'" not in sql and "list_contains(touch_channels, $" in sql and OWN in params.values()
+    sql, params = model.reasons_sql("scored")
+    reason_channels = {model.terms_[j].value for j in model.reason_terms_ if model.terms_[j].kind == "touched"}
+    assert reason_channels <= set(params.values()) and not [c for c in reason_channels if f"'{c}'" in sql]
 
 
 def test_channels_touched_by_fewer_than_one_percent_of_the_leads_get_no_term():
