@@ -21,6 +21,10 @@
   (timed in every run, apart from the goal); the model's top-3 reasons for every lead on top
   of that are timed once.
 
+``--baseline``: each run also times, interleaved in the same process, the path before this
+work (``baseline``): the events summed inline (no stored sums), every column with the rule
+reasons, then the same assignment; the ratio of the medians is printed.
+
 The model is fitted once beforehand (not timed in the goal; its time is printed).
 
 ``--page-db`` (default ``data/warehouse.duckdb``, the 500,000-touchpoint demo, built when
@@ -34,6 +38,7 @@ Every figure is the median of ``--runs``, with the load average before and after
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -58,14 +63,16 @@ def ensure(db: Path, touchpoints: int) -> None:
     build_demo(db, touchpoints=touchpoints)
 
 
-def bench_pipeline(db: Path, runs: int) -> dict:
+def bench_pipeline(db: Path, runs: int, baseline: bool = False) -> dict:
     import duckdb
 
     from analytics.sales.engagement import stored_engagement
+    from analytics.sales.features import data_end
     from analytics.sales.leads import lead_model
     from analytics.sales.routing import assign, load_routing, reps_frame, scored_columns, time_off_frame
     from analytics.sales.rules import default_rules_text, load_rules
-    from analytics.sales.scoring import score_leads
+    from analytics.sales.scoring import score_leads, score_statement, scoring_shape
+    from analytics.warehouse.runner import run
 
     con = duckdb.connect(str(db), read_only=True)
     con.execute("set enable_progress_bar = false")
@@ -81,7 +88,15 @@ def bench_pipeline(db: Path, runs: int) -> dict:
         else "summed inline (no current _lead_engagement: run `python -m analytics refresh --db PATH`)"
     )
     score_t, assign_t, total_t, cpu_t, export_t, export_cpu, n = [], [], [], [], [], [], 0
+    base_t, base_cpu = [], []
+    inline = dataclasses.replace(scoring_shape(con), engagement=None)
     for _ in range(runs):
+        if baseline:
+            c0, t0 = time.process_time(), time.perf_counter()
+            sql, params = score_statement(rules, inline, data_end(con), model=model, model_reasons=False)
+            assert assign(run(con, sql, params), reps, time_off, config).height > 0
+            base_t.append(time.perf_counter() - t0)
+            base_cpu.append(time.process_time() - c0)
         c0 = time.process_time()  # CPU seconds of every thread of this process: less sensitive to others' load
         t0 = time.perf_counter()
         leads = score_leads(con, rules, model=model, model_reasons=False, reasons=False, columns=scored_columns(True))
@@ -116,6 +131,9 @@ def bench_pipeline(db: Path, runs: int) -> dict:
         "cpu_s": statistics.median(cpu_t),
         "export_s": statistics.median(export_t),
         "export_cpu_s": statistics.median(export_cpu),
+        "baseline_s": statistics.median(base_t) if base_t else None,
+        "baseline_runs": [round(t, 2) for t in base_t],
+        "baseline_cpu_s": statistics.median(base_cpu) if base_cpu else None,
     }
 
 
@@ -153,10 +171,11 @@ def main() -> None:
     options.add_argument("--page-db", type=Path, default=ROOT / "data" / "warehouse.duckdb")
     options.add_argument("--page-runs", type=int, default=7)
     options.add_argument("--skip-page", action="store_true")
+    options.add_argument("--baseline", action="store_true", help="also time the path before the stored sums")
     given = options.parse_args()
     ensure(given.db, given.touchpoints)
     before = _load()
-    pipeline = bench_pipeline(given.db, given.runs)
+    pipeline = bench_pipeline(given.db, given.runs, given.baseline)
     print(
         f"{pipeline['leads']:,} leads: score {pipeline['score_s']:.2f} s + assign {pipeline['assign_s']:.2f} s = "
         f"{pipeline['total_s']:.2f} s median of {given.runs} {pipeline['total_runs']} (goal ≤ 5 s), "
@@ -166,6 +185,12 @@ def main() -> None:
         f"model fitted once in {pipeline['fit_s']:.1f} s; engagement sums {pipeline['engagement_sums']}; "
         f"load {before} → {_load()}"
     )
+    if pipeline["baseline_s"] is not None:
+        print(
+            f"baseline (events summed inline, every column with reasons, then assign), interleaved: "
+            f"{pipeline['baseline_s']:.2f} s median {pipeline['baseline_runs']}, {pipeline['baseline_cpu_s']:.1f} CPU-s; "
+            f"score + assign / baseline = {pipeline['total_s'] / pipeline['baseline_s']:.2f}"
+        )
     if not given.skip_page:
         ensure(given.page_db, 500_000)
         before = _load()
