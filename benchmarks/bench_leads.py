@@ -87,6 +87,11 @@ def bench_pipeline(db: Path, runs: int, baseline: bool = False) -> dict:
         if stored and all(stored.has(r.event, r.half_life_days) for r in rules.engagement)
         else "summed inline (no current _lead_engagement: run `python -m analytics refresh --db PATH`)"
     )
+    features = (  # a warehouse built before the channel list (touch_channels) has stale ones
+        "stored at load"
+        if scoring_shape(con).features_current
+        else "computed inline (no current _lead_features: run `python -m analytics refresh --db PATH`)"
+    )
     score_t, assign_t, total_t, cpu_t, export_t, export_cpu, n = [], [], [], [], [], [], 0
     base_t, base_cpu = [], []
     inline = dataclasses.replace(scoring_shape(con), engagement=None)
@@ -122,6 +127,7 @@ def bench_pipeline(db: Path, runs: int, baseline: bool = False) -> dict:
     return {
         "with_model_reasons_s": reasons_s,
         "engagement_sums": sums,
+        "model_features": features,
         "leads": n,
         "fit_s": fit_s,
         "score_s": statistics.median(score_t),
@@ -183,6 +189,7 @@ def main() -> None:
         f"export with every rule reason (leads score): {pipeline['export_s']:.2f} s, {pipeline['export_cpu_s']:.1f} "
         f"CPU-s; with the model's top-3 reasons too: {pipeline['with_model_reasons_s']:.1f} s (once); "
         f"model fitted once in {pipeline['fit_s']:.1f} s; engagement sums {pipeline['engagement_sums']}; "
+        f"model features {pipeline['model_features']}; "
         f"load {before} → {_load()}"
     )
     if pipeline["baseline_s"] is not None:

@@ -13,6 +13,9 @@ Everything here is SQL text built from fixed lists of identifiers; values are bo
 * ``lead_events`` — every scoring event ``(contact_id, source, detail, channel, ts)`` from
   touchpoints, email events, page views and content events (:data:`EVENTS` says which
   rows each event is), only from the sources a scorer needs.
+* ``touch_channels`` — the model's channel feature: the distinct channels of a lead's touches
+  in its first :data:`FEATURE_WINDOW_DAYS` days, sorted (:func:`touch_channels_sql`), whatever
+  channels the data holds (an import keeps an unmapped value as its own channel).
 * ``lead_outcomes`` — whether a lead *converted*: a closed-won opportunity of the contact
   whose close date is within ``horizon_days`` (180) of the lead's creation.
 
@@ -22,8 +25,10 @@ A warehouse built before titles and page views existed is scored on what it has:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from analytics.core.labels import label
 from analytics.warehouse.derived import DerivedTables
 from analytics.warehouse.runner import Query, execute, rows
 from analytics.warehouse.schema import CHANNELS
@@ -76,8 +81,10 @@ MODEL_EVENTS = (
     "pricing_visit",
     "page_view",
     "content",
-    *(f"touch_{channel}" for channel in CHANNELS),
 )
+# ... and the distinct channels the lead touched in those days (TOUCH_CHANNELS, a list): a warehouse's own
+# channels are features too; the model picks its channels at fit (analytics.sales.predictive.candidate_terms).
+TOUCH_CHANNELS = "touch_channels"
 # What a profile lacks, in the order the lead table says it.
 MISSING_CHECKS = (("email", "email"), ("company", "company"), ("job_title", "title"), ("account_id", "account"))
 
@@ -89,26 +96,61 @@ class Event:
     predicate: str  # over the event row's detail / channel; fixed text
 
 
-EVENTS: dict[str, Event] = {
-    "touchpoint": Event("marketing touches", "touch", "true"),
-    "email_open": Event("email opened", "email", "detail = 'open'"),
-    "email_click": Event("email clicked", "email", "detail = 'click'"),
-    "unsubscribe": Event("unsubscribed", "email", "detail = 'unsubscribe'"),
-    "webinar_registration": Event("webinar registration", "touch", "detail = 'webinar_registration'"),
-    "webinar_attended": Event("webinar attended", "touch", "detail = 'webinar_attended'"),
-    "event_attended": Event("event attended", "touch", "detail in ('event_attended', 'booth_visit')"),
-    "form_submit": Event("form submitted", "touch", "detail = 'form_submit'"),
-    "ad_click": Event("ad clicked", "touch", "detail = 'ad_click'"),
-    "pricing_visit": Event("pricing page visit", "page", "detail like '/pricing%'"),
-    "page_view": Event("page views", "page", "true"),
-    "content": Event("content engaged", "content", "detail in ('blog_read', 'download', 'case_study', 'webinar')"),
-    "content_download": Event("content downloaded", "content", "detail = 'download'"),
-    "referral": Event("referral", "content", "detail = 'referral'"),
-    **{
-        f"touch_{channel}": Event(f"{channel.replace('_', ' ')} touches", "touch", f"channel = '{channel}'")
-        for channel in CHANNELS
-    },
-}
+CHANNEL_EVENT = re.compile(r"touch_(?P<channel>[a-z0-9][a-z0-9_]*)")  # a channel's normalized name (imports)
+
+
+def channel_event(name: str) -> Event | None:
+    """``touch_<channel>`` for any channel the data may hold (``touch_content_syndication``): its touches.
+
+    The channel is a normalized name (a–z, 0–9, ``_``, as imports write them), so the predicate's
+    literal is fixed text; it reads as the channel's label ("Content syndication touches")."""
+    match = CHANNEL_EVENT.fullmatch(name)
+    if not match:
+        return None
+    channel = match["channel"]
+    return Event(f"{label('channel', channel)} touches", "touch", f"channel = '{channel}'")
+
+
+class EventTable(dict):
+    """The events by name: the fixed ones, and ``touch_<channel>`` for any other channel (:func:`channel_event`),
+    so a rule may score a channel only the user's data has. Iterating lists the fixed ones."""
+
+    def __missing__(self, name: str) -> Event:
+        event = channel_event(name)
+        if event is None:
+            raise KeyError(name)
+        return event
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or (isinstance(name, str) and channel_event(name) is not None)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
+EVENTS: EventTable = EventTable(
+    {
+        "touchpoint": Event("marketing touches", "touch", "true"),
+        "email_open": Event("email opened", "email", "detail = 'open'"),
+        "email_click": Event("email clicked", "email", "detail = 'click'"),
+        "unsubscribe": Event("unsubscribed", "email", "detail = 'unsubscribe'"),
+        "webinar_registration": Event("webinar registration", "touch", "detail = 'webinar_registration'"),
+        "webinar_attended": Event("webinar attended", "touch", "detail = 'webinar_attended'"),
+        "event_attended": Event("event attended", "touch", "detail in ('event_attended', 'booth_visit')"),
+        "form_submit": Event("form submitted", "touch", "detail = 'form_submit'"),
+        "ad_click": Event("ad clicked", "touch", "detail = 'ad_click'"),
+        "pricing_visit": Event("pricing page visit", "page", "detail like '/pricing%'"),
+        "page_view": Event("page views", "page", "true"),
+        "content": Event("content engaged", "content", "detail in ('blog_read', 'download', 'case_study', 'webinar')"),
+        "content_download": Event("content downloaded", "content", "detail = 'download'"),
+        "referral": Event("referral", "content", "detail = 'referral'"),
+        # the demo's channels keep their reason texts ("paid search touches"); any other is channel_event's
+        **{
+            f"touch_{channel}": Event(f"{channel.replace('_', ' ')} touches", "touch", f"channel = '{channel}'")
+            for channel in CHANNELS
+        },
+    }
+)
 SOURCES: dict[str, tuple[str, str]] = {  # source -> (table, select of contact_id, detail, channel, ts)
     "touch": ("touchpoints", "select contact_id, touchpoint_type as detail, channel, ts from touchpoints"),
     "email": (
@@ -290,6 +332,15 @@ def source_rows_cte(source: str, events: set[str], shape: Shape) -> str:
     )"""
 
 
+def touch_channels_sql(condition: str) -> str:
+    """The aggregate ``touch_channels`` over event rows ``e`` that meet ``condition`` (the feature window):
+    the distinct non-null channels, sorted; an empty list, not null, when there are none."""
+    return (
+        f"coalesce(list_sort(list(distinct e.channel) filter (where e.channel is not null and {condition})), "
+        "cast([] as varchar[]))"
+    )
+
+
 def event_predicate(name: str) -> str:
     """The SQL condition that an event row is a ``name`` event."""
     event = EVENTS[name]
@@ -314,7 +365,8 @@ FEATURE_WINDOW_DAYS = 30
 
 
 def build_lead_features(con) -> None:
-    """``_lead_features``: each lead's count of every model event in its first 30 days (to the load's 'now').
+    """``_lead_features``: each lead's count of every model event in its first 30 days (to the load's 'now'),
+    and the distinct channels it touched in them (``touch_channels``, a sorted list).
 
     The predictive model's engagement features do not depend on the rules file, and stop
     changing once a lead is 30 days old, so every load computes them once for all leads.
@@ -322,6 +374,7 @@ def build_lead_features(con) -> None:
     shape = Shape(frozenset(t for t, _ in rows(con, WAREHOUSE_SHAPE)), False)
     now = data_end(con)
     counts = ", ".join(f"count(case when {event_predicate(name)} then 1 end) as w_{name}" for name in MODEL_EVENTS)
+    channels = touch_channels_sql("e.source = 'touch'")  # the join keeps only the window's rows
     execute(
         con,
         f"""
@@ -331,7 +384,7 @@ with {events_cte(set(MODEL_EVENTS), shape).strip()},
         select contact_id, least(created_at + {FEATURE_WINDOW_DAYS} * interval 1 day, $now) as window_end
         from contacts where created_at is not null
     )
-select w.contact_id, {counts}
+select w.contact_id, {counts}, {channels} as {TOUCH_CHANNELS}
 from windows w
 join lead_events e on e.contact_id = w.contact_id and e.ts <= w.window_end
 group by w.contact_id
@@ -340,9 +393,12 @@ group by w.contact_id
     )
 
 
-# the model events' tables, and the contacts (creation times) and touches that set the load's 'now'
+# the model events' tables, and the contacts (creation times) and touches that set the load's 'now'.
+# Named "lead_model_features" since the channels became one list (before: "lead_features", with a
+# w_touch_<channel> per demo channel): a warehouse built before has no version under the new name,
+# so its old table is stale, scoring computes the features inline, and its next load rebuilds it.
 LEAD_FEATURES = DerivedTables(
-    "lead_features",
+    "lead_model_features",
     (FEATURES_TABLE,),
     build_lead_features,
     sources=("contacts", "touchpoints", "email_events", "page_views", "content_events"),

@@ -3,12 +3,13 @@
 *Converts* means a closed-won opportunity of the contact closing within ``horizon_days``
 (180) of the lead's creation (:data:`analytics.sales.features.OUTCOMES_CTE`). A lead is
 described as it looked ``observe_days`` (30) after its creation (its fit, and its counts of
-each event in :data:`~analytics.sales.features.MODEL_EVENTS` in those days), so the model
+each event in :data:`~analytics.sales.features.MODEL_EVENTS` in those days, and which channels
+it touched then: ``touch_channels``), so the model
 learns from what was known early, and scores a younger lead on the days it has.
 
 Model (:class:`LeadScoreModel`, scikit-learn conventions): a design of fixed term kinds
 (:class:`Term`: a category indicator, a missing-value flag, ``ln(1 + n)``, ``min(n, 10)``,
-``[n > 0]``), standardized, an L2 logistic regression ``f(x) = w·z + b``, calibrated by
+``[channel c touched]``), standardized, an L2 logistic regression ``f(x) = w·z + b``, calibrated by
 Platt scaling on 5-fold out-of-fold predictions (``CalibratedClassifierCV(method="sigmoid",
 ensemble=False)``):
 
@@ -41,8 +42,9 @@ import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from analytics.core.labels import label
 from analytics.core.periods import add_months
-from analytics.sales.features import EVENTS, MODEL_EVENTS
+from analytics.sales.features import EVENTS, MODEL_EVENTS, TOUCH_CHANNELS
 from analytics.sales.rules import Rules
 from analytics.sales.scoring import HORIZON_DAYS, Scope, mature_until, score_leads
 
@@ -57,9 +59,13 @@ SCORE_BANDS = ((0, 5), (5, 10), (10, 20), (20, 40), (40, 101))  # predictive sco
 
 @dataclass(frozen=True)
 class Term:
-    """One design column: ``kind`` over ``column`` (``equals`` also names its ``value``)."""
+    """One design column: ``kind`` over ``column`` (``equals`` and ``touched`` also name their ``value``).
 
-    kind: str  # equals | missing | flag | log1p | count | present
+    ``touched`` is ``[value ∈ column]`` over a list column: whether the lead touched channel ``value`` in
+    its first days (``touch_channels``); it reads as the channel's label ("Content syndication touches").
+    """
+
+    kind: str  # equals | missing | flag | log1p | count | touched
     column: str
     value: str | None = None
 
@@ -73,11 +79,17 @@ class Term:
             return f"no {column.replace('_', ' ')}"
         if self.kind == "flag":
             return column.replace("is_", "").replace("_", " ")
+        if self.kind == "touched":
+            return f"{label('channel', self.value)} touches"
         return event.label if event else column.replace("_", " ")
 
-    def sql(self) -> str:
+    def sql(self, value: str | None = None) -> str:
+        """The term over the scoring statement's columns; ``value``: SQL to read the term's value from (a bound
+        parameter, :meth:`bound_sql`) instead of its literal."""
         if self.kind == "equals":
-            return f"(case when {self.column} = '{self.value.replace(chr(39), chr(39) * 2)}' then 1.0 else 0.0 end)"
+            return f"(case when {self.column} = {value or self._literal()} then 1.0 else 0.0 end)"
+        if self.kind == "touched":
+            return f"(case when list_contains({self.column}, {value or self._literal()}) then 1.0 else 0.0 end)"
         if self.kind == "missing":
             return f"(case when {self.column} is null then 1.0 else 0.0 end)"
         if self.kind == "flag":
@@ -86,12 +98,14 @@ class Term:
             return f"ln(1 + greatest(coalesce({self.column}, 0), 0))"
         if self.kind == "count":
             return f"cast(least(coalesce({self.column}, 0), {COUNT_CAP}) as double)"
-        return f"(case when coalesce({self.column}, 0) > 0 then 1.0 else 0.0 end)"
+        raise ValueError(f"unknown term kind {self.kind!r}")
 
     def polars(self) -> pl.Expr:
         column = pl.col(self.column)
         if self.kind == "equals":
             return (column == self.value).fill_null(False).cast(pl.Float64)
+        if self.kind == "touched":
+            return column.list.contains(self.value).fill_null(False).cast(pl.Float64)
         if self.kind == "missing":
             return column.is_null().cast(pl.Float64)
         if self.kind == "flag":
@@ -100,11 +114,23 @@ class Term:
             return column.fill_null(0).clip(0).cast(pl.Float64).log1p()
         if self.kind == "count":
             return column.fill_null(0).clip(upper_bound=COUNT_CAP).cast(pl.Float64)
-        return (column.fill_null(0) > 0).cast(pl.Float64)
+        raise ValueError(f"unknown term kind {self.kind!r}")
+
+    def bound_sql(self, name: str, params: dict) -> str:
+        """:meth:`sql` with a channel bound as ``$name`` (added to ``params``): a name from the data."""
+        if self.kind != "touched":
+            return self.sql()
+        params[name] = self.value
+        return self.sql(f"${name}")
+
+    def _literal(self) -> str:
+        """The value as an SQL string literal, quotes doubled (a category or channel the fit found in the data)."""
+        return "'" + self.value.replace("'", "''") + "'"
 
 
 def candidate_terms(frame: pl.DataFrame) -> list[Term]:
-    """The design for a training frame: categories with at least 1% of its leads, plus fixed terms."""
+    """The design for a training frame: categories with at least 1% of its leads, fixed terms, and the
+    channels at least 1% of its leads touched in their first days (whatever channels the data holds)."""
     terms: list[Term] = []
     for column in CATEGORICAL:
         if column not in frame.columns:
@@ -117,8 +143,13 @@ def candidate_terms(frame: pl.DataFrame) -> list[Term]:
             terms.append(Term("missing", column))
     terms += [Term("log1p", "employees"), Term("flag", "is_free_mail"), Term("missing", "email")]
     for name in MODEL_EVENTS:
-        kind = "present" if name.startswith("touch_") else ("log1p" if name in ("touchpoint", "page_view") else "count")
-        terms.append(Term(kind, f"w_{name}"))
+        terms.append(Term("log1p" if name in ("touchpoint", "page_view") else "count", f"w_{name}"))
+    if TOUCH_CHANNELS in frame.columns and frame.height:
+        # each lead's list holds a channel once, so a channel's count is the number of leads that touched it
+        touched = frame[TOUCH_CHANNELS].explode().drop_nulls().value_counts(name="leads")
+        for channel, leads in touched.sort(TOUCH_CHANNELS).iter_rows():
+            if leads / frame.height >= CATEGORY_MIN_SHARE:
+                terms.append(Term("touched", TOUCH_CHANNELS, str(channel)))
     return terms
 
 
@@ -229,7 +260,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
             if term.kind == "equals":
                 category.append(j)
             else:
-                parts.append(f"$m_w{j} * {self._sql_of(term)}")
+                parts.append(f"$m_w{j} * {self._sql_of(term, j, params)}")
         if category:
             parts.append(self._category_sql(category))
         linear = " + ".join(["$m_intercept", *parts])
@@ -243,9 +274,11 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         return f"(case {column} {whens} else 0.0 end)"
 
     @staticmethod
-    def _sql_of(term: Term) -> str:
+    def _sql_of(term: Term, j: int, params: dict) -> str:
         # the fallback's one term is the rule score before rounding
-        return "rule_score_raw" if term.column == "rule_score" else term.sql()
+        if term.column == "rule_score":
+            return "rule_score_raw"
+        return term.bound_sql(f"m_v{j}", params)
 
     def fixed_reason_sql(self) -> str:
         text = {"none": "no predictive score: too few conversions", "calibrated_rules": "rule score, calibrated"}
@@ -260,11 +293,11 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
         for j, term in enumerate(self.terms_):
             if j not in self.reason_terms_:
                 continue
-            values.append(f"{term.sql()} as t{j}")
+            values.append(f"{term.bound_sql(f'r_v{j}', params)} as t{j}")
             params[f"r_w{j}"] = float(self.weights_[j])
             params[f"r_mu{j}"] = float(self.means_[j])
             params[f"r_label{j}"] = term.label
-            shown = "any" if term.kind in ("log1p", "count", "present") else "set"
+            shown = "any" if term.kind in ("log1p", "count", "touched") else "set"
             rows.append(f"('t{j}', $r_w{j}, $r_mu{j}, $r_label{j}, '{term.kind}', '{shown}')")
         names = ", ".join(f"t{j}" for j in sorted(self.reason_terms_))
         return (
@@ -288,7 +321,7 @@ class LeadScoreModel(ClassifierMixin, BaseEstimator):
     model_reasons as (
         select contact_id,
                string_agg(case when contribution > 0 then '↑ ' else '↓ ' end
-                          || case when kind = 'present' and x = 0 then 'no ' || label
+                          || case when kind = 'touched' and x = 0 then 'no ' || label
                                   when kind = 'count' and x = 0 then 'no ' || label
                                   when kind = 'count' then label || ' ×' || cast(cast(x as integer) as varchar)
                                   when kind = 'log1p' then label || ' ×'

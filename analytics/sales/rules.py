@@ -29,7 +29,8 @@ A fit rule is ``<points> <field> <condition>``; conditions are ``is V``, ``is no
 ``in V1, V2``, ``not in V1, V2``, ``contains V``, ``>= N``, ``> N``, ``<= N``, ``< N``,
 ``between N and M``, ``missing`` and ``present``. An engagement rule is
 ``<points> per <event> [max P] [half_life D days]``. Fields (:data:`FIT_FIELDS`) and events
-(:data:`analytics.sales.features.EVENTS`) come from fixed lists. :func:`parse_rules` checks
+(:data:`analytics.sales.features.EVENTS`) come from fixed lists (``touch_<channel>`` names any channel
+by its normalized name: a–z, 0–9, ``_``). :func:`parse_rules` checks
 every line and raises a :class:`RevLensError` naming the line of the first problem.
 
 The score these rules give is defined in :mod:`analytics.sales.scoring`.
@@ -161,7 +162,9 @@ def _engagement_rule(points: float, rest: str, where: str, line: int, half_life:
         )
     event = match["event"]
     if event not in EVENTS:
-        raise RevLensError(f"{where}: unknown event {event!r}; use one of {', '.join(EVENTS)}.")
+        raise RevLensError(
+            f"{where}: unknown event {event!r}; use one of {', '.join(EVENTS)}, or touch_<channel> for any channel."
+        )
     cap = _number(match["cap"], where) if match["cap"] else None
     if cap is not None and (cap == 0 or (cap > 0) != (points > 0)):
         raise RevLensError(f"{where}: the cap {cap:g} must have the sign of the points ({points:+g}).")

@@ -51,9 +51,11 @@ from analytics.sales.features import (
     MODEL_EVENTS,
     NUMERIC_FIELDS,
     OUTCOMES_CTE,
+    TOUCH_CHANNELS,
     data_end,
     lead_profile_cte,
     source_rows_cte,
+    touch_channels_sql,
     warehouse_shape,
 )
 from analytics.sales.rules import FitRule, Rules
@@ -104,6 +106,7 @@ OUTPUT_COLUMNS = frozenset(
         "reasons",
         "missing",
         *(f"w_{name}" for name in MODEL_EVENTS),
+        TOUCH_CHANNELS,
         "predictive_score",
         "predictive_reasons",
         "converted",
@@ -267,6 +270,8 @@ def score_statement(
             aggregates.setdefault(event.source, []).append(
                 f"count(case when {event.predicate} and e.ts <= s.window_end then 1 end) as w_{name}"
             )
+        # every touch row is there: the touchpoint event (predicate true) is a model event
+        aggregates["touch"].append(f"{touch_channels_sql('e.ts <= s.window_end')} as {TOUCH_CHANNELS}")
     totals_of = {source: f"{source}_totals" for source in sorted(aggregates)}
     column_source = {}  # an aggregate's name -> the totals CTE it comes from
     for source, named in aggregates.items():
@@ -297,10 +302,15 @@ def score_statement(
             f"case when n_{k} = 1 then ' ' || cast(cast(last_{k} as date) as varchar) "
             f"else ' ×' || cast(n_{k} as varchar) || ', last ' || cast(cast(last_{k} as date) as varchar) end end"
         )
+    no_channels = "cast([] as varchar[])"  # a lead without events in the window
     if stored_features:
         feature_columns = [f"coalesce(f.w_{name}, 0) as w_{name}" for name in MODEL_EVENTS]
+        feature_columns.append(f"coalesce(f.{TOUCH_CHANNELS}, {no_channels}) as {TOUCH_CHANNELS}")
     elif need_features:
         feature_columns = [f"coalesce({column_source[f'w_{name}']}.w_{name}, 0) as w_{name}" for name in MODEL_EVENTS]
+        feature_columns.append(
+            f"coalesce({column_source[TOUCH_CHANNELS]}.{TOUCH_CHANNELS}, {no_channels}) as {TOUCH_CHANNELS}"
+        )
     else:
         feature_columns = []
     feature_join = f"left join {FEATURES_TABLE} f on f.contact_id = s.contact_id" if stored_features else ""

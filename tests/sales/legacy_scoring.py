@@ -2,7 +2,9 @@
 
 ``tests/sales/test_scoring_reference.py`` checks that :func:`analytics.sales.scoring.score_statement`
 gives exactly what this one gave: same columns, same values, same reason strings. Do not
-edit it to follow the live module; it is the old SQL, kept to compare against.
+edit it to follow the live module; it is the old SQL, kept to compare against. (One edit since:
+the model's channel features are the list ``touch_channels`` instead of a ``w_touch_<channel>``
+count per demo channel, read the same two ways as the other features, stored or inline.)
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from analytics.sales.features import (
     FEATURES_TABLE,
     MODEL_EVENTS,
     OUTCOMES_CTE,
+    TOUCH_CHANNELS,
     event_predicate,
     events_cte,
     lead_profile_cte,
+    touch_channels_sql,
 )
 from analytics.sales.rules import Rules
 from analytics.sales.scoring import LEAD_COLUMNS, OBSERVE_DAYS, Scope, fit_condition
@@ -104,6 +108,8 @@ def score_statement(
             aggregates.append(
                 f"count(case when {event_predicate(name)} and e.ts <= s.window_end then 1 end) as w_{name}"
             )
+        window_touches = "e.source = 'touch' and e.ts <= s.window_end"
+        aggregates.append(f"{touch_channels_sql(window_touches)} as {TOUCH_CHANNELS}")
     fit_columns, fit_reasons = [], []
     for k, rule in enumerate(rules.fit):
         params[f"fit_{k}_points"] = rule.points
@@ -126,6 +132,8 @@ def score_statement(
         )
     source = "f" if stored_features else "t"
     feature_columns = [f"coalesce({source}.w_{name}, 0) as w_{name}" for name in MODEL_EVENTS] if need_features else []
+    if need_features:
+        feature_columns.append(f"coalesce({source}.{TOUCH_CHANNELS}, cast([] as varchar[])) as {TOUCH_CHANNELS}")
     feature_join = f"left join {FEATURES_TABLE} f on f.contact_id = s.contact_id" if stored_features else ""
     if joined:
         totals = """select s.contact_id, {aggregates}

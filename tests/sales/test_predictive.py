@@ -96,7 +96,7 @@ def test_the_planted_drivers_of_conversion_are_recovered(medium):
     design = frame.select(
         *[(pl.col("seniority") == level).cast(pl.Float64).alias(level) for level in levels],
         pl.col("w_pricing_visit").cast(pl.Float64),
-        *[(pl.col(f"w_touch_{c}") > 0).cast(pl.Float64).alias(c) for c in CHANNELS],
+        *[pl.col("touch_channels").list.contains(c).cast(pl.Float64).alias(c) for c in CHANNELS],
         (pl.col("segment") == "SMB").cast(pl.Float64).alias("smb"),
         (pl.col("segment") == "Enterprise").cast(pl.Float64).alias("enterprise"),
     )

@@ -154,7 +154,9 @@ def test_model_features_built_at_load_equal_those_computed_inline(demo_db, monke
     finally:
         con.close()
     columns = [c for c in stored.columns if c.startswith("w_")]
-    assert len(columns) > 10 and stored.select(columns).sum().row(0) != (0,) * len(columns)
+    assert len(columns) == 10 and stored.select(columns).sum().row(0) != (0,) * len(columns)
+    assert stored["touch_channels"].list.len().sum() > 1000  # and the channels each lead touched
+    columns.append("touch_channels")
     assert stored.select("contact_id", *columns).equals(inline.select("contact_id", *columns))
     assert stored["rule_score"].equals(inline["rule_score"])
 
