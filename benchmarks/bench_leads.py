@@ -144,29 +144,40 @@ def bench_pipeline(db: Path, runs: int, baseline: bool = False) -> dict:
 
 
 def bench_page(db: Path, runs: int) -> dict:
+    """The Leads page's rerun after a change of the MQL threshold (both values cached), twice: with one
+    script cache for every run, as Streamlit's server compiles a page once (the goal's measure), and
+    recompiled every run, as AppTest does by itself."""
     from streamlit.runtime.scriptrunner import script_runner
-    from streamlit.testing.v1 import AppTest
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import AppTest, app_test, local_script_runner
 
     script_runner.PagesManager = SimpleNamespace(uses_pages_directory=False)  # see tests/conftest.py
     os.environ["REVLENS_DB"] = str(db)
     os.environ.setdefault("REVLENS_OPS_URL", f"sqlite:///{ROOT / 'benchmarks' / 'out' / 'bench_leads_ops.sqlite'}")
     (ROOT / "benchmarks" / "out").mkdir(exist_ok=True)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
-    started = time.perf_counter()
-    at.switch_page("pages/marketing/leads.py").run()
-    cold = time.perf_counter() - started
-    assert not at.exception, at.exception
-    values = [40, 35]
-    for value in values:  # warm both threshold values: the timed reruns hit the cache
-        at.slider(key="leads_mql").set_value(value).run()
-    times = []
-    for i in range(runs):
-        at.slider(key="leads_mql").set_value(values[i % 2])
-        t0 = time.perf_counter()
-        at.run()
-        times.append(time.perf_counter() - t0)
+    result = {}
+    for mode in ("recompiled", "with_script_cache"):
+        if mode == "with_script_cache":  # one cache for every run, as the server has
+            shared = ScriptCache()
+            app_test.ScriptCache = local_script_runner.ScriptCache = lambda cache=shared: cache
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
+        started = time.perf_counter()
+        at.switch_page("pages/marketing/leads.py").run()
+        cold = time.perf_counter() - started
         assert not at.exception, at.exception
-    return {"cold_s": cold, "rerun_ms": 1000 * statistics.median(times), "reruns_ms": [round(1000 * t) for t in times]}
+        values = [40, 35]
+        for value in values:  # warm both threshold values: the timed reruns hit the cache
+            at.slider(key="leads_mql").set_value(value).run()
+        times = []
+        for i in range(runs):
+            at.slider(key="leads_mql").set_value(values[i % 2])
+            t0 = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - t0)
+            assert not at.exception, at.exception
+        result[mode] = {"rerun_ms": 1000 * statistics.median(times), "reruns_ms": [round(1000 * t) for t in times]}
+        result.setdefault("cold_s", cold)
+    return result
 
 
 def main() -> None:
@@ -202,9 +213,11 @@ def main() -> None:
         ensure(given.page_db, 500_000)
         before = _load()
         page = bench_page(given.page_db, given.page_runs)
+        server, recompiled = page["with_script_cache"], page["recompiled"]
         print(
-            f"Leads page: rerun {page['rerun_ms']:.0f} ms median of {given.page_runs} {page['reruns_ms']} "
-            f"(goal ≤ 200 ms; first run {page['cold_s']:.1f} s); load {before} → {_load()}"
+            f"Leads page: rerun {server['rerun_ms']:.0f} ms median of {given.page_runs} {server['reruns_ms']} with the "
+            f"server's script cache (goal ≤ 200 ms); {recompiled['rerun_ms']:.0f} ms {recompiled['reruns_ms']} "
+            f"recompiled every run as AppTest does; first run {page['cold_s']:.1f} s; load {before} → {_load()}"
         )
 
 
