@@ -27,13 +27,13 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from apptest_pages import open_page, timed_reruns  # noqa: E402 (this folder is the script's sys.path[0])
 
 from analytics.customers import adoption  # noqa: E402
 from analytics.customers import feedback as fb  # noqa: E402
@@ -134,33 +134,18 @@ def feedback_analysis(path: str, runs: int) -> dict:
 
 
 def page_reruns(path: str, reruns: int = 9) -> dict:
-    from streamlit.runtime.scriptrunner import script_runner
-    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-    from streamlit.testing.v1 import AppTest, app_test, local_script_runner
-
-    script_runner.PagesManager = SimpleNamespace(uses_pages_directory=False)  # see tests/conftest.py
-    os.environ["REVLENS_DB"] = path
-    os.environ.setdefault("REVLENS_OPS_URL", f"sqlite:///{Path(tempfile.mkdtemp()) / 'ops.sqlite'}")
-    shared = ScriptCache()
-    app_test.ScriptCache = local_script_runner.ScriptCache = lambda cache=shared: cache
     pages = {
         "adoption": ("pages/customer_success/adoption.py", "adoption_heat_sort", ["arr", "depth", "breadth"]),
         "feedback": ("pages/marketing/feedback.py", "feedback_explore_sentiment", ["(any)", "positive", "negative"]),
     }
     results = {}
     for name, (page, key, values) in pages.items():
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
-        at.switch_page(page).run()
-        assert not at.exception, at.exception
+        at, _ = open_page(path, page, script_cache=True)
         for value in values:  # warm every cached call
             at.selectbox(key=key).set_value(value).run()
-        times = []
-        for k in range(reruns):
-            at.selectbox(key=key).set_value(values[k % len(values)])
-            started = time.perf_counter()
-            at.run()
-            times.append(time.perf_counter() - started)
-            assert not at.exception, at.exception
+        times = timed_reruns(
+            at, lambda at, k, key=key, values=values: at.selectbox(key=key).set_value(values[k % len(values)]), reruns
+        )
         results[name] = {
             "median_ms": round(1000 * statistics.median(times), 1),
             "runs_ms": [round(1000 * t) for t in times],

@@ -51,10 +51,11 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from apptest_pages import open_page, timed_reruns  # noqa: E402 (this folder is the script's sys.path[0])
 
 from analytics.customers import churn, health  # noqa: E402
 from analytics.customers.config import SPEC_CONFIG  # noqa: E402
@@ -154,30 +155,12 @@ def churn_training(path: str, runs: int) -> dict:
 
 
 def page_rerun(path: str, reruns: int = 9) -> dict:
-    from streamlit.runtime.scriptrunner import script_runner
-    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-    from streamlit.testing.v1 import AppTest, app_test, local_script_runner
-
-    script_runner.PagesManager = SimpleNamespace(uses_pages_directory=False)  # see tests/conftest.py
-    os.environ["REVLENS_DB"] = path
-    os.environ.setdefault("REVLENS_OPS_URL", f"sqlite:///{Path(tempfile.mkdtemp()) / 'ops.sqlite'}")
     results = {}
+    sorts = ["overall_score", "churn_probability", "arr", "health_trend", "arr_at_risk"]
     for mode in ("recompiled", "with_script_cache"):
-        if mode == "with_script_cache":  # one cache for every run, as the server has
-            shared = ScriptCache()
-            app_test.ScriptCache = local_script_runner.ScriptCache = lambda cache=shared: cache
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
-        at.switch_page("pages/customer_success/health.py").run()
-        assert not at.exception, at.exception
-        sorts = ["overall_score", "churn_probability", "arr", "health_trend", "arr_at_risk"]
+        at, _ = open_page(path, "pages/customer_success/health.py", script_cache=mode == "with_script_cache")
         at.selectbox(key="health_sort").set_value(sorts[0]).run()  # warm every cached call
-        times = []
-        for k in range(reruns):
-            at.selectbox(key="health_sort").set_value(sorts[k % len(sorts)])
-            started = time.perf_counter()
-            at.run()
-            times.append(time.perf_counter() - started)
-            assert not at.exception, at.exception
+        times = timed_reruns(at, lambda at, k: at.selectbox(key="health_sort").set_value(sorts[k % len(sorts)]), reruns)
         results[mode] = {
             "median_ms": round(1000 * statistics.median(times), 1),
             "runs_ms": [round(1000 * t, 1) for t in times],

@@ -44,10 +44,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from apptest_pages import open_page, timed_reruns  # noqa: E402 (this folder is the script's sys.path[0])
 
 
 def _load() -> str:
@@ -144,37 +145,15 @@ def bench_pipeline(db: Path, runs: int, baseline: bool = False) -> dict:
 
 
 def bench_page(db: Path, runs: int) -> dict:
-    """The Leads page's rerun after a change of the MQL threshold (both values cached), twice: with one
-    script cache for every run, as Streamlit's server compiles a page once (the goal's measure), and
-    recompiled every run, as AppTest does by itself."""
-    from streamlit.runtime.scriptrunner import script_runner
-    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-    from streamlit.testing.v1 import AppTest, app_test, local_script_runner
-
-    script_runner.PagesManager = SimpleNamespace(uses_pages_directory=False)  # see tests/conftest.py
-    os.environ["REVLENS_DB"] = str(db)
-    os.environ.setdefault("REVLENS_OPS_URL", f"sqlite:///{ROOT / 'benchmarks' / 'out' / 'bench_leads_ops.sqlite'}")
-    (ROOT / "benchmarks" / "out").mkdir(exist_ok=True)
+    """The Leads page's rerun after a change of the MQL threshold (both values cached), with the server's
+    script cache (the goal's measure) and recompiled every run, as AppTest does by itself."""
     result = {}
+    values = [40, 35]
     for mode in ("recompiled", "with_script_cache"):
-        if mode == "with_script_cache":  # one cache for every run, as the server has
-            shared = ScriptCache()
-            app_test.ScriptCache = local_script_runner.ScriptCache = lambda cache=shared: cache
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
-        started = time.perf_counter()
-        at.switch_page("pages/marketing/leads.py").run()
-        cold = time.perf_counter() - started
-        assert not at.exception, at.exception
-        values = [40, 35]
+        at, cold = open_page(db, "pages/marketing/leads.py", script_cache=mode == "with_script_cache")
         for value in values:  # warm both threshold values: the timed reruns hit the cache
             at.slider(key="leads_mql").set_value(value).run()
-        times = []
-        for i in range(runs):
-            at.slider(key="leads_mql").set_value(values[i % 2])
-            t0 = time.perf_counter()
-            at.run()
-            times.append(time.perf_counter() - t0)
-            assert not at.exception, at.exception
+        times = timed_reruns(at, lambda at, k: at.slider(key="leads_mql").set_value(values[k % 2]), runs)
         result[mode] = {"rerun_ms": 1000 * statistics.median(times), "reruns_ms": [round(1000 * t) for t in times]}
         result.setdefault("cold_s", cold)
     return result
