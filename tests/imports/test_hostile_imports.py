@@ -9,7 +9,6 @@ malformed mapping files, and a refused import that changes nothing.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -17,31 +16,14 @@ import pytest
 from analytics.core.errors import RevLensError
 from analytics.imports import MAPPINGS_DIR, import_files
 from analytics.imports.mapping import MappingError, load_mapping
+from tests.imports.conftest import query
+from tests.imports.conftest import run_import as run
 
 CONTACTS = (
     "Record ID,First Name,Last Name,Email,Company Name\n"
     "901,Zoë,O’Brien,zoe@acme.com,“Acme” – €5\n"
     "902,Ann,Lee,ann@beta.io,Beta\n"
 )
-
-
-def run(db, source: str, path: Path, mapping: Path | None = None):
-    (result,) = import_files(db, source, [path], mapping)
-    assert result.rows_read == result.rows_loaded + result.rows_updated + result.rows_merged + result.rows_quarantined
-    return result
-
-
-def query(db, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    return tmp_path / "warehouse.duckdb"
 
 
 ENCODED = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -14,27 +13,9 @@ from analytics.imports import MAPPINGS_DIR, describe_file, detect_source, import
 from analytics.imports import values as V
 from analytics.imports.mapping import MappingError
 from analytics.imports.reading import FileReadError
+from tests.imports.conftest import query
+from tests.imports.conftest import run_import as run
 from tests.paths import FIXTURES
-
-
-def run(db, source: str, path: Path, mapping: Path | None = None):
-    (result,) = import_files(db, source, [path], mapping)
-    assert result.rows_read == result.rows_loaded + result.rows_updated + result.rows_merged + result.rows_quarantined
-    return result
-
-
-def query(db, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    return tmp_path / "warehouse.duckdb"
-
 
 # -- parsing rules, known answers -------------------------------------------------------------
 

@@ -39,11 +39,6 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     return path
 
 
-@pytest.fixture
-def db(tmp_path) -> Path:
-    return tmp_path / "warehouse.duckdb"
-
-
 # -- Salesforce ids -------------------------------------------------------------------------------
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -30,11 +29,6 @@ def snapshot(db) -> dict[str, list]:
 
 def assert_identity(result) -> None:
     assert result.rows_read == (result.rows_loaded + result.rows_updated + result.rows_merged + result.rows_quarantined)
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    return tmp_path / "warehouse.duckdb"
 
 
 # -- HubSpot contacts: every lead rule on one export ----------------------------------------
