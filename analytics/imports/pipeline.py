@@ -87,12 +87,14 @@ from analytics.imports.reading import (
     adapted_layout,
     describe_file,
     quarantine_layout,
+    raw_sql,
+    read_error,
     with_read_retries,
 )
 from analytics.imports.rules import OPEN_VOCABULARIES, quality_score
 from analytics.imports.values import vocabulary_name
 from analytics.loads import finish_load
-from analytics.warehouse.runner import execute, rows, run, scalar
+from analytics.warehouse.runner import execute, profiled_rows, rows, run, scalar
 from analytics.warehouse.schema import create_schema
 
 Progress = Callable[[float, str], None]
@@ -210,13 +212,10 @@ def import_file(
             first = streaming and sql.inserts_first(plan)
             for attempt in range(4):
                 progress(0.05, f"Reading and validating {file_label}")
-                n_read = (
-                    _count_values(con, plan) if first else _count_keys(con, plan) if streaming else _check(con, plan)
-                )
+                # an insert-first import counts the rows as it inserts them (no pass before it)
+                n_read = None if first else _count_keys(con, plan) if streaming else _check(con, plan)
                 if n_read == 0:
-                    raise FileReadError(
-                        f"{file_label} has a header but no rows; export it again with its rows, then import it."
-                    )
+                    raise _no_rows(file_label)
                 try:
                     execute(con, "begin transaction")
                     try:
@@ -231,19 +230,42 @@ def import_file(
                         raise
                     break
                 except duckdb.Error as exc:
-                    # a streamed import's first pass reads some columns only: a reader error in another one
-                    # (a Latin-1 byte past the sampled bytes) meets the transaction, which is rolled back; the
-                    # import then starts again with the layout that reads the file (nothing was written)
+                    # a reader error in the transaction (an insert-first import reads the file there first; a
+                    # keys-first one's first pass reads some columns only) rolls it back; the import starts again
+                    # with the layout that reads the file (a Latin-1 byte past the sampled bytes, quoted line
+                    # breaks in the parallel reader), else says why the file cannot be read (nothing was written)
                     adapted = adapted_layout(plan.layout, exc) if streaming and attempt < 3 else None
+                    if adapted is None and first and isinstance(exc, duckdb.InvalidInputException):
+                        raise read_error(plan.layout, exc) from None  # the insert is the first to read the file
                     if adapted is None:
                         raise
                     plan.layout = adapted
                     _drop_temp(con)
         finally:
             _drop_temp(con)
-            execute(con, "reset disabled_optimizers")
+            for setting in ("disabled_optimizers", "profiling_coverage", "enable_profiling"):
+                execute(con, f"reset {setting}")
     progress(1.0, f"Imported {file_label}")
     return result
+
+
+def _rows_scanned(profile: dict) -> int | None:
+    """The rows the file scan of a profiled statement produced (:func:`~analytics.warehouse.runner.profiled_rows`):
+    the rows read, when the scan had no filter pushed into it (the import's session turns filter pushdown
+    off); None when the profile has no such scan, or more than one."""
+    found = []
+    nodes = list(profile.get("operator", ()))
+    while nodes:
+        node = nodes.pop()
+        info = node.get("extra_info") or {}
+        if node.get("type") == "TABLE_SCAN" and str(info.get("Function", "")).startswith("READ_"):
+            found.append(None if info.get("Filters") else node.get("intermediate_rows"))
+        nodes += node.get("children", ())
+    return int(found[0]) if len(found) == 1 and found[0] is not None else None
+
+
+def _no_rows(file_label: str) -> FileReadError:
+    return FileReadError(f"{file_label} has a header but no rows; export it again with its rows, then import it.")
 
 
 def _session(con: duckdb.DuckDBPyConnection) -> None:
@@ -335,19 +357,6 @@ def _count_keys(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> int:
     return int(scalar(con, "select coalesce(sum(n), 0) from import_keyhash where _by_key"))
 
 
-def _count_values(con: duckdb.DuckDBPyConnection, plan: ImportPlan) -> int:
-    """Pass 1 of an insert-first import: the rows per value of the open columns (``import_values``); returns
-    the rows read. It reads the file before the transaction, as :func:`_check` does."""
-
-    def read(layout: FileLayout) -> None:
-        plan.layout = layout
-        execute(con, "drop table if exists import_values")
-        execute(con, sql.values_sql(plan), plan.bindings())
-
-    plan.layout = with_read_retries(plan.layout, read)
-    return int(scalar(con, "select coalesce(sum(n), 0) from import_values"))
-
-
 def _create(con: duckdb.DuckDBPyConnection, plan: ImportPlan, statement: str, any_rows: bool) -> None:
     """Run a ``create temp table ... as select`` statement, or, when it can have no rows, create its empty
     table without reading the file."""
@@ -364,7 +373,7 @@ def _write_streamed(
     file_label: str,
     progress: Progress,
     started: datetime,
-    n_read: int,
+    n_read: int | None,
     first: bool = False,
 ) -> ImportResult:
     """In the transaction, a big append in one pass: the valid rows whose key is new and unique go from the
@@ -372,22 +381,39 @@ def _write_streamed(
     rejected rows, if any, are read once more for the quarantine. Same counts, same identity.
 
     ``first`` (:func:`analytics.imports.sql.inserts_first`): the valid rows whose key the table does not
-    hold are inserted before the repeated keys are known; the rows inserted are then counted against their
-    distinct keys, and only when a key was inserted twice are its rows found and taken out again for the
-    merge path. Otherwise the keys were hashed
-    and counted before (``import_keyhash``) and only the rows of unique new keys are inserted.
+    hold are inserted before the repeated keys are known, and the insert counts the rows it reads
+    (``n_read`` is None); the rows inserted are then counted against their distinct keys, and only when a
+    key was inserted twice are its rows found and taken out again for the merge path. Only when the insert
+    met a value to warn about does the values pass read the file again (``import_values``). Otherwise the
+    keys were hashed and counted before (``import_keyhash``) and only the rows of unique new keys are inserted.
     """
 
     def run_sql(statement: str) -> list[tuple]:
         # built first: a statement adds the values it binds to the plan
         return rows(con, statement, plan.bindings())
 
-    progress(0.3, f"Validating and writing {n_read:,} rows")
+    unmapped_from = "stream"
     if first:
+        progress(0.3, f"Validating and writing the rows of {file_label}")
         run_sql(sql.held_keys_sql(plan))
         held = scalar(con, "select count(*) from import_held") > 0  # a new table holds none: nothing to exclude
-        inserted = int(run_sql(sql.insert_first_sql(plan, held))[0][0])
-        n_rows, n_keys = run_sql(sql.new_keys_sql(plan, held))[0]
+        statement = sql.insert_first_sql(plan, held)
+        ((inserted,),), profile = profiled_rows(con, statement, plan.bindings())
+        n_read = _rows_scanned(profile)
+        if n_read is None:  # no file scan in the profile (a DuckDB that profiles differently): count the rows
+            n_read = scalar(con, f"select count(*) from ({raw_sql(plan.layout, numbered=False)})", plan.bindings())
+        if n_read == 0:
+            raise _no_rows(file_label)
+        n_rows, n_keys, warned = run_sql(sql.new_keys_sql(plan, held))[0]
+        unmapped_from = None
+        if warned or n_read > inserted:
+            # a value to warn about may be in the file (a row not inserted may hold any): the rows per value,
+            # read from the same file with the same layout as the insert
+            run_sql(sql.values_sql(plan))
+            unmapped_from = "values"
+            counted = scalar(con, "select coalesce(sum(n), 0) from import_values")
+            if counted != n_read:
+                raise RuntimeError(f"the values pass read {counted} rows, the insert {n_read}")  # a bug
         repeated = 0
         if n_rows != n_keys:  # some key was inserted twice: its rows go back out, to the merge path
             run_sql(sql.repeats_sql(plan, held))
@@ -398,6 +424,7 @@ def _write_streamed(
         run_sql(sql.first_candidates_sql(plan, repeats=bool(repeated), held=held and n_read > inserted))
         merging = bool(repeated) or n_read > inserted
     else:
+        progress(0.3, f"Validating and writing {n_read:,} rows")
         run_sql(sql.candidates_sql(plan))
         merging = scalar(con, "select count(*) from import_candidates") > 0
         streamed = int(run_sql(sql.stream_insert_sql(plan))[0][0])
@@ -426,9 +453,7 @@ def _write_streamed(
             run_sql(statement)
     (counts,) = rows(con, sql.STREAM_COUNTS, {"n_read": n_read, "n_streamed": streamed})
     counts = {name: int(value) for name, value in zip(sql.COUNT_NAMES, counts)}
-    return _result(
-        con, plan, run_id, file_label, started, counts, {}, None, unmapped_from="values" if first else "stream"
-    )
+    return _result(con, plan, run_id, file_label, started, counts, {}, None, unmapped_from)
 
 
 def _write(
@@ -531,17 +556,20 @@ def _result(
     counts: dict[str, int],
     money: dict,
     rechecked_run: tuple[str, datetime] | None,
-    unmapped_from: str = "typed",
+    unmapped_from: str | None = "typed",
 ) -> ImportResult:
-    """Check the counting identity, score, warn about the user's own values, record the run."""
+    """Check the counting identity, score, warn about the user's own values, record the run
+    (``unmapped_from`` None: an insert-first import that met no value to warn about)."""
     if counts["read"] != counts["loaded"] + counts["updated"] + counts["merged"] + counts["quarantined"]:
         raise RuntimeError(f"import counts do not reconcile: {counts}")  # a bug, never a user error
     valid = counts["read"] - counts["quarantined"]
     scores = quality_score(
         counts["read"], counts["structure_ok"], counts["content_ok"], counts["business_ok"], counts["merged"], valid
     )
-    warnings, new_labels = _open_values(con, plan, run_id, unmapped_from)
-    warnings += _ambiguous_numbers(con, plan, counted=unmapped_from == "values")
+    warnings, new_labels = (), {}
+    if unmapped_from is not None:
+        warnings, new_labels = _open_values(con, plan, run_id, unmapped_from)
+        warnings += _ambiguous_numbers(con, plan, counted=unmapped_from == "values")
     result = ImportResult(
         plan.source.name,
         file_label,

@@ -192,6 +192,28 @@ def rows(con, query: Query | str, params: Params = None) -> list[tuple]:
     return runner_for(con).rows(query, params)
 
 
+def profiled_rows(con, query: Query | str, params: Params = None) -> tuple[list[tuple], dict]:
+    """:func:`rows`, with DuckDB's profiler on for this statement only: returns the rows and the statement's
+    profile (``{"operator": [tree]}``, each operator with ``type``, ``extra_info``, ``intermediate_rows``
+    (the rows it produced) and ``children``). The profile is read from DuckDB, not printed."""
+    import json
+
+    import duckdb
+
+    _recorder.add("rows", query, params)
+    runner = runner_for(con)
+    runner.con.execute("set enable_profiling = 'no_output'")
+    runner.con.execute("set profiling_coverage = 'ALL'")  # an INSERT too, not only a SELECT
+    try:
+        result = runner.rows(query, params)
+        profile = json.loads(runner.con.get_profiling_information(format="json"))
+    finally:
+        for setting in ("profiling_coverage", "enable_profiling"):
+            with contextlib.suppress(duckdb.Error):  # a failed statement aborts the transaction: reset later
+                runner.con.execute(f"reset {setting}")
+    return result, profile
+
+
 def scalar(con, query: Query | str, params: Params = None):
     """The first column of the first row, or None."""
     result = rows(con, query, params)

@@ -21,12 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.imports import MAPPINGS_DIR, import_files, sql
+from analytics.imports import MAPPINGS_DIR, import_files, pipeline, sql
 from analytics.imports.mapping import DEFAULT_NULL_VALUES, source_for
 from analytics.imports.pipeline import prepare
 from analytics.imports.plan import Placeholders, plan_import
 from analytics.imports.reading import describe_file
-from analytics.warehouse.runner import rows
+from analytics.warehouse.runner import profiled_rows, rows
 from tests.imports.test_import_files import query
 from tests.imports.test_import_streaming import everything
 from tests.paths import FIXTURES
@@ -34,12 +34,12 @@ from tests.paths import FIXTURES
 HEADER = ["touchpoint_id", "contact_id", "campaign_id", "channel", "touchpoint_type", "ts", "engagement_score"]
 
 
-def _fake_plan(words: tuple[str, ...], kind: str, column_type: str) -> SimpleNamespace:
+def _fake_plan(words: tuple[str, ...], kind: str, column_type: str, padded: bool = True) -> SimpleNamespace:
     return SimpleNamespace(
         source=SimpleNamespace(null_values=words),
         types={"col": column_type},
         params=Placeholders(),
-        layout=SimpleNamespace(kind=kind),
+        layout=SimpleNamespace(kind=kind, padded=padded),
     )
 
 
@@ -64,18 +64,27 @@ cells = st.one_of(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(values=st.lists(cells, min_size=1, max_size=30), kind=st.sampled_from(["csv", "json"]))
-def test_null_like_words_equal_the_plain_rule_on_any_cell(values, kind):
+@given(
+    values=st.lists(cells, min_size=1, max_size=30),
+    kind=st.sampled_from(["csv", "json", "unpadded csv"]),
+    words=st.sampled_from([DEFAULT_NULL_VALUES, ("n.a.", "-"), ()]),
+)
+def test_null_like_words_equal_the_plain_rule_on_any_cell(values, kind, words):
+    """And in a CSV file without padded cells (a space at either end of a cell), the short form (no padding
+    test) gives the rule's result on every cell such a file can hold."""
     con = duckdb.connect()
+    padded = kind != "unpadded csv"
+    if not padded:
+        values = [None if v is None else v.strip(" ") for v in values]
     for column_type in ("varchar", "double"):
-        words = tuple(w for w in DEFAULT_NULL_VALUES if column_type == "varchar" or w != "nan")
-        plan = _fake_plan(DEFAULT_NULL_VALUES, kind, column_type)
-        if kind == "csv":  # the CSV reader never gives '' (an empty cell is NULL)
+        plan = _fake_plan(words, kind.split()[-1], column_type, padded)
+        words_ = [w for w in words if column_type == "varchar" or w != "nan"]
+        if kind != "json":  # the CSV reader never gives '' (an empty cell is NULL)
             values = [None if v == "" else v for v in values]
         fast = sql._null_like(plan, "col", "c")
         table = "(select unnest($cells::varchar[]) as c)"
         got = con.execute(
-            f"select c, {fast} as fast, {_spec(list(words), 'c')} as spec from {table}",
+            f"select c, {fast} as fast, {_spec(words_, 'c')} as spec from {table}",
             {**plan.params.values, "cells": values},
         ).fetchall()
         assert [(c, spec) for c, _, spec in got] == [(c, fast) for c, fast, _ in got], column_type
@@ -109,9 +118,10 @@ def test_no_list_of_constants_is_planned_as_a_join(source, fixture):
     assert "MARK" not in plan_text
 
 
-def _messy(path: Path, rows_: int, seed: int, delimiter: str = ",") -> Path:
+def _messy(path: Path, rows_: int, seed: int, delimiter: str = ",", padded: bool = True) -> Path:
     """Touchpoints with NULL-like words in every case and padding in every column, "nan" and ambiguous
-    separators in the engagement score, padded and unknown channels, and keys that repeat."""
+    separators in the engagement score, padded and unknown channels, and keys that repeat (``padded``
+    False: the same without a space at either end of any cell)."""
     rng = random.Random(seed)
     words = list(DEFAULT_NULL_VALUES)
     with path.open("w", newline="") as out:
@@ -120,7 +130,8 @@ def _messy(path: Path, rows_: int, seed: int, delimiter: str = ",") -> Path:
         for _ in range(rows_):
 
             def maybe(value: str, rate: float = 0.04) -> str:
-                return _variant(rng, rng.choice(words)) if rng.random() < rate else value
+                value = _variant(rng, rng.choice(words)) if rng.random() < rate else value
+                return value if padded else value.strip(" ")
 
             score = rng.choice(["0.5", "1.234", " 2.500 ", "NaN", "nan", " N/A ", "12,5", "7", "1,234", "0.125"])
             channel = rng.choice(["email", " Email ", "EMAIL", "Email Nurture", " Email Nurture ", "Paid-Search"])
@@ -160,7 +171,9 @@ def test_messy_null_words_nan_and_ambiguous_numbers_agree_on_every_path(tmp_path
     dot = sum(1 for score in scores if re.fullmatch(r"[-+]?[1-9][0-9]{0,2}\.[0-9]{3}", score))
     assert any(f"engagement_score: {dot:,} rows have a value like" in w for w in comma_warnings)  # counted exactly
     assert any("engagement_score:" in w and "could mean" in w for w in semicolon_warnings)
-    assert any("Email Nurture" in w and "Paid-Search" in w for w in comma_warnings)
+    # "Email Nurture" is unnamed; "Paid-Search" is paid_search by its machine name: no warning
+    assert any("Email Nurture" in w and "Paid-Search" not in w for w in comma_warnings)
+    assert query(tmp_path / "first.duckdb", "select count(*) from touchpoints where channel = 'paid_search'") != [(0,)]
     reasons = [r for (r,) in query(tmp_path / "first.duckdb", "select reason from import_quarantine")]
     assert any("is not a finite number" in r for r in reasons)  # "nan" in a number column is bad, not empty
     assert any(r.startswith("contact_id is empty") for r in reasons)  # a NULL-like contact
@@ -213,3 +226,98 @@ def test_ambiguous_numbers_on_the_raw_cell_equal_those_on_the_text(tmp_path, mon
         'engagement_score: 1 row has a value like "2.500", which could mean 2.500 or 2500; read as 2.500 '
         "(docs/import.md). Write such numbers without a thousands separator to be sure."
     ]
+
+
+def test_padded_cells_are_found_from_the_bytes(tmp_path):
+    """A cell with a space at either end has a space beside a delimiter, a quote, a line end or an end of the
+    file; a file with none of these holds no padded cell (its spaces are inside values)."""
+    cases = {
+        "a,b\n1,2\n": False,
+        "a,b\n1 1,2 2\r\n": False,  # spaces inside values only
+        "a,b\n1 ,2\n": True,
+        "a,b\n1, 2\n": True,
+        "a,b\n1,2 \n": True,
+        "a,b\r\n1,2 \r\n": True,
+        "a,b\n1,2 ": True,  # the end of the file
+        " a,b\n1,2\n": True,
+        'a,b\n"1 ",2\n': True,  # a quoted cell: the space meets the quote
+        'a,b\n" 1",2\n': True,
+        "a,b\n1,2\n 3,4\n": True,
+        'a,b\n"x, y",2\n': True,  # a space beside a delimiter inside a quoted value: the full test, to be safe
+    }
+    for text, padded in cases.items():
+        path = tmp_path / "f.csv"
+        path.write_text(text, newline="")
+        assert describe_file(path).padded is padded, text
+    semicolons = tmp_path / "s.csv"
+    semicolons.write_text("a;b\n1 ,2;3\n")  # a space beside a comma is no edge in a semicolon file
+    assert describe_file(semicolons).padded is False
+    semicolons.write_text("a;b\n1 ;2\n")
+    assert describe_file(semicolons).padded is True
+
+
+def test_unpadded_files_agree_on_every_path_and_the_values_pass_runs_only_when_needed(tmp_path, monkeypatch):
+    """Files without a padded cell take the short NULL-like form; the insert-first import counts the rows
+    it read from DuckDB's profile of the insert, and reads the file again for the values to warn about only
+    when a stored row may hold one or a row was not inserted. Every path gives the same tables, counts,
+    warnings, quarantine, merges and labels."""
+    first = _messy(tmp_path / "first.csv", 2500, 41, padded=False)
+    again = _messy(tmp_path / "again.csv", 1500, 42, padded=False)  # repeats some of first's keys
+    semicolons = _messy(tmp_path / "semicolons.csv", 800, 43, delimiter=";", padded=False)
+    clean = tmp_path / "clean.csv"  # known channels, scores under 1, every row valid: no values pass
+    clean.write_text(
+        ",".join(HEADER)
+        + "\n"
+        + "".join(
+            f"N{i},C{i % 7},K1,{['Email', 'webinar', 'Paid-Search'][i % 3]},visit,2024-02-0{1 + i % 9},0.{i}\n"
+            for i in range(40)
+        )
+    )
+    only_one = tmp_path / "only_one.csv"  # one stored row to warn about in each file
+    valid_row = "N39,C4,K1,Email,visit,2024-02-04,0.39"
+    only_one.write_text(  # new keys: all its rows are inserted
+        clean.read_text().replace(valid_row, "N39,C4,K1,Email Nurture,visit,2024-02-04,1.234").replace("\nN", "\nM")
+    )
+    only_channel = tmp_path / "only_channel.csv"  # and an unnamed channel alone
+    only_channel.write_text(only_one.read_text().replace(",1.234\n", ",0.39\n").replace("\nM", "\nL"))
+    assert "Email Nurture" in only_channel.read_text() and "1.234" not in only_channel.read_text()
+    files = [("touchpoints", f) for f in (first, again, semicolons, clean, only_one, only_channel)]
+    assert not any(describe_file(path).padded for _, path in files)
+    taken = []
+    values_sql = sql.values_sql
+    monkeypatch.setattr(sql, "values_sql", lambda plan: taken.append(plan.layout.name) or values_sql(plan))
+    inserted_first = everything(tmp_path / "first.duckdb", files)
+    expected = ["first.csv", "again.csv", "semicolons.csv", "only_one.csv", "only_channel.csv"]
+    assert [Path(name).name for name in taken] == expected
+    monkeypatch.setattr(pipeline, "_rows_scanned", lambda profile: None)  # the count of its own instead
+    counted = everything(tmp_path / "counted.duckdb", files)
+    monkeypatch.setattr(sql, "inserts_first", lambda plan: False)
+    keys_first = everything(tmp_path / "keys.duckdb", files)
+    monkeypatch.setattr(sql, "streams", lambda plan: False)
+    staged = everything(tmp_path / "staged.duckdb", files)
+    assert inserted_first == counted == keys_first == staged
+
+    counts = inserted_first["counts"]
+    assert [c[0] for c in counts] == [2500, 1500, 800, 40, 40, 40]  # rows read
+    assert all(c[0] == sum(c[1:5]) for c in counts)  # read = loaded + updated + merged + quarantined
+    assert counts[0][4] > 0 and counts[1][2] > 0  # quarantined rows; updated (repeated keys)
+    assert counts[3][-1] == ()  # the clean file: nothing to warn about ("Paid-Search" is paid_search)
+    assert [w.split(":")[0].split(" rows have")[0] for w in counts[4][-1]] == ["1", "engagement_score"]
+    assert len(counts[5][-1]) == 1 and "Email Nurture" in counts[5][-1][0]
+    with first.open(newline="") as handle:
+        scores = [row[-1] for row in list(csv.reader(handle))[1:]]
+    dot = sum(1 for score in scores if re.fullmatch(r"[-+]?[1-9][0-9]{0,2}\.[0-9]{3}", score))
+    assert any(f"engagement_score: {dot:,} rows have a value like" in w for w in counts[0][-1])
+
+
+def test_the_rows_read_come_from_the_insert_profile(tmp_path):
+    """The file scan's row count in DuckDB's profile of the insert is every row read, the rejected ones too."""
+    path = tmp_path / "t.csv"
+    rows_ = [f"T{i},C{i},K1,email,visit,{'2024-01-01' if i % 4 else 'not a date'},0.5" for i in range(1000)]
+    path.write_text(",".join(HEADER) + "\n" + "\n".join(rows_) + "\n")
+    plan = plan_import(source_for("touchpoints"), describe_file(path))
+    con = duckdb.connect()
+    prepare(con)
+    ((inserted,),), profile = profiled_rows(con, sql.insert_first_sql(plan, held=False), plan.bindings())
+    assert (inserted, pipeline._rows_scanned(profile)) == (750, 1000)
+    assert pipeline._rows_scanned({"operator": []}) is None
