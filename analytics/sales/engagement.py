@@ -42,7 +42,7 @@ from analytics.core.errors import RevLensError
 from analytics.sales.features import EVENTS, WAREHOUSE_SHAPE, Shape, data_end, source_rows_cte
 from analytics.sales.rules import DEFAULT_RULES_PATH, Rules, load_rules
 from analytics.warehouse.derived import DerivedTables
-from analytics.warehouse.runner import Query, execute, rows
+from analytics.warehouse.runner import Query, execute, rows, scalar
 
 ENGAGEMENT_TABLE = "_lead_engagement"
 WINDOW_TABLE = "_lead_engagement_window"
@@ -154,6 +154,8 @@ def build_lead_engagement(con, rules: Rules | None = None) -> None:
             f"{decayed_sum(event, f'$rate_{j}', '$now_epoch')} as {sum_column(event, half_life)}"
         )
     events = {event for event, _ in pairs}
+    # no contact, no lead: the same columns, without scanning every event (a first import of touchpoints)
+    no_leads = "" if scalar(con, "select count(*) from (select 1 from contacts limit 1)") else " and false"
     ctes, joins, columns = [], [], []
     for source in sorted(aggregates):
         ctes.append(source_rows_cte(source, events, shape).strip())
@@ -161,7 +163,7 @@ def build_lead_engagement(con, rules: Rules | None = None) -> None:
             f"""{source}_totals as (
         select e.contact_id, {", ".join(aggregates[source])}
         from {source}_rows e
-        where e.ts <= $now and e.contact_id in (select contact_id from contacts)
+        where e.ts <= $now and e.contact_id in (select contact_id from contacts){no_leads}
         group by e.contact_id
     )"""
         )

@@ -72,6 +72,16 @@ def tiny(tmp_path):
     con.close()
 
 
+def test_without_contacts_the_table_has_the_same_columns_and_no_rows(tiny):
+    """A first import of touchpoints into a warehouse without contacts stores no lead (and reads no event)."""
+    with_contacts = tiny.execute("describe _lead_engagement").fetchall()
+    tiny.execute("delete from contacts")
+    build_lead_engagement(tiny, parse_rules(RULES))
+    assert tiny.execute("describe _lead_engagement").fetchall() == with_contacts
+    assert tiny.execute("select count(*) from _lead_engagement").fetchall() == [(0,)]
+    assert "webinar_attended" in " ".join(c for c, *_ in with_contacts)
+
+
 def scores(con, now, stored: bool):
     shape = scoring_shape(con)
     shape = shape if stored else replace(shape, engagement=None)
