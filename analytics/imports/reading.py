@@ -164,40 +164,48 @@ def _has_inner_bom(path: Path) -> bool:
         return data.find(BOM, found) >= 0  # text full of U+F000-U+FFFF (fullwidth forms): search the BOM itself
 
 
-SPACE = ord(" ")
-SCAN_BYTES = 1 << 22
+SPACE, QUOTE, LAST_CONTROL = ord(" "), ord('"'), ord("\r")
+SCAN_BYTES = 1 << 17  # a block and its masks stay in the CPU's cache
 
 
 def may_hold_padded_cells(path: Path, delimiter: str) -> bool:
     """Whether a cell of the CSV file ``path`` may start or end with a space: False only when no space in the
-    file touches a delimiter, a quote, a line end or either end of the file.
+    file touches a delimiter, a quote, a line end (or another control byte) or either end of the file.
 
     A padded cell has such a space (unquoted, the space meets the delimiter or the line end; quoted, it meets
     the quote), so False is a proof: every cell's text is then its own trimmed text, and the import skips the
     per-cell padding test (a prefix and a suffix test per cell: 1.4 CPU-s of a 10-million-row touchpoint
     file). True may also mean a space inside a quoted value beside its delimiter ("a, b"): the full test runs.
-    The file is mapped and scanned in blocks: the spaces are found, then their neighbours looked up
-    (0.6 CPU-s for 670 MB whose every row holds a space).
+    The file is mapped and compared in blocks (0.3 CPU-s for 670 MB).
     """
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         return False
-    edges = np.zeros(256, dtype=bool)
-    edges[list((delimiter + '"\r\n').encode())] = True
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return _touching_space(np.frombuffer(data, dtype=np.uint8), edges)
+        return _touching_space(np.frombuffer(data, dtype=np.uint8), ord(delimiter))
 
 
-def _touching_space(data: np.ndarray, edges: np.ndarray) -> bool:
-    """Whether a space of ``data`` is its first or last byte or has a byte of ``edges`` beside it."""
-    size = data.size
+def _touching_space(data: np.ndarray, delimiter: int) -> bool:
+    """Whether a space of ``data`` is its first or last byte or has an edge byte (``delimiter``, a quote or a
+    byte up to CR) beside it. Each block is read with one byte of its neighbours on either side."""
     if data[0] == SPACE or data[-1] == SPACE:
         return True
-    for start in range(0, size, SCAN_BYTES):
-        spaces = np.flatnonzero(data[start : start + SCAN_BYTES] == SPACE)
-        if spaces.size:
-            spaces += start  # neither end of the file is a space: both neighbours exist
-            if edges[data[spaces - 1]].any() or edges[data[spaces + 1]].any():
-                return True
+    spaces, edges, scratch = (np.empty(SCAN_BYTES + 2, dtype=bool) for _ in range(3))
+    for start in range(0, data.size, SCAN_BYTES):
+        block = data[max(start - 1, 0) : start + SCAN_BYTES + 1]
+        n = block.size
+        space, edge, other = spaces[:n], edges[:n], scratch[:n]
+        np.equal(block, SPACE, out=space)
+        np.less_equal(block, LAST_CONTROL, out=edge)
+        np.equal(block, delimiter, out=other)
+        edge |= other
+        np.equal(block, QUOTE, out=other)
+        edge |= other
+        beside = other[: max(n - 2, 0)]
+        np.logical_or(edge[:-2], edge[2:], out=beside)  # an edge before or after each inner byte
+        beside &= space[1:-1]
+        if beside.any():
+            return True
     return False
 
 

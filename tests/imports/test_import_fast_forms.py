@@ -17,11 +17,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.imports import MAPPINGS_DIR, import_files, pipeline, sql
+from analytics.imports import MAPPINGS_DIR, import_files, pipeline, reading, sql
 from analytics.imports.mapping import DEFAULT_NULL_VALUES, source_for
 from analytics.imports.pipeline import prepare
 from analytics.imports.plan import Placeholders, plan_import
@@ -254,6 +255,21 @@ def test_padded_cells_are_found_from_the_bytes(tmp_path):
     assert describe_file(semicolons).padded is False
     semicolons.write_text("a;b\n1 ;2\n")
     assert describe_file(semicolons).padded is True
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet='ab ,;"\n\r\t', min_size=1, max_size=40), block=st.integers(1, 9))
+def test_the_block_scan_finds_every_space_beside_an_edge(text, block):
+    """Against the plain rule, byte by byte, with blocks of any size (a space and its edge in two blocks)."""
+    data = text.encode()
+    edges = {ord(","), ord('"')} | set(range(ord("\r") + 1))
+    plain = any(
+        b == ord(" ") and (i in (0, len(data) - 1) or data[i - 1] in edges or data[i + 1] in edges)
+        for i, b in enumerate(data)
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reading, "SCAN_BYTES", block)
+        assert bool(reading._touching_space(np.frombuffer(data, dtype=np.uint8), ord(","))) is plain
 
 
 def test_unpadded_files_agree_on_every_path_and_the_values_pass_runs_only_when_needed(tmp_path, monkeypatch):
