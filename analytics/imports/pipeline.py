@@ -381,10 +381,11 @@ def _write_streamed(
     rejected rows, if any, are read once more for the quarantine. Same counts, same identity.
 
     ``first`` (:func:`analytics.imports.sql.inserts_first`): the valid rows whose key the table does not
-    hold are inserted before the repeated keys are known, and the insert counts the rows it reads
-    (``n_read`` is None); the rows inserted are then counted against their distinct keys, and only when a
-    key was inserted twice are its rows found and taken out again for the merge path. Only when the insert
-    met a value to warn about does the values pass read the file again (``import_values``). Otherwise the
+    hold are inserted before the repeated keys are known, and the rows read are the file scan's row count
+    in DuckDB's profile of the insert (``n_read`` is None); the rows inserted are then counted against their
+    distinct keys, and only when a key was inserted twice are its rows found and taken out again for the
+    merge path. Only when a row was not inserted or a stored row may hold a value to warn about does the
+    values pass read the file again (``import_values``). Otherwise the
     keys were hashed and counted before (``import_keyhash``) and only the rows of unique new keys are inserted.
     """
 

@@ -38,7 +38,6 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import duckdb
-import numpy as np
 
 from analytics.core.errors import RevLensError
 
@@ -178,6 +177,8 @@ def may_hold_padded_cells(path: Path, delimiter: str) -> bool:
     file). True may also mean a space inside a quoted value beside its delimiter ("a, b"): the full test runs.
     The file is mapped and compared in blocks (0.3 CPU-s for 670 MB).
     """
+    import numpy as np  # not at import: the app's first page reads no file
+
     size = path.stat().st_size
     if size == 0:
         return False
@@ -185,9 +186,12 @@ def may_hold_padded_cells(path: Path, delimiter: str) -> bool:
         return _touching_space(np.frombuffer(data, dtype=np.uint8), ord(delimiter))
 
 
-def _touching_space(data: np.ndarray, delimiter: int) -> bool:
-    """Whether a space of ``data`` is its first or last byte or has an edge byte (``delimiter``, a quote or a
-    byte up to CR) beside it. Each block is read with one byte of its neighbours on either side."""
+def _touching_space(data, delimiter: int) -> bool:
+    """Whether a space of ``data`` (a numpy array of bytes) is its first or last byte or has an edge byte
+    (``delimiter``, a quote or a byte up to CR) beside it. Each block is read with one byte of its
+    neighbours on either side."""
+    import numpy as np
+
     if data[0] == SPACE or data[-1] == SPACE:
         return True
     spaces, edges, scratch = (np.empty(SCAN_BYTES + 2, dtype=bool) for _ in range(3))

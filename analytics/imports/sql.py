@@ -713,7 +713,8 @@ def ambiguous_sql(plan: ImportPlan) -> str:
 def values_sql(plan: ImportPlan) -> str:
     """``import_values``: the rows of the file per value of its open vocabulary columns (channels), with the
     text of a value the mapping neither translates nor names (``_unmapped_<column>``); their sum is the file's
-    row count. The pass before an insert-first import: it reads the file without parsing or checking it.
+    row count. The pass of an insert-first import, after its insert, when the file may hold a value to warn
+    about (:func:`stored_warnings`) or a row was not inserted: it reads the file without parsing or checking it.
 
     The rows are grouped by the raw cells that feed the open columns, so their text (trimmed, NULL-like
     words), the mapping's lookup and the normalization run once per distinct cell, not per row. The same pass

@@ -4,7 +4,10 @@
   join over every row), cells compared as they are unless padded: equal to "trimmed, any case" on any cell;
 - ambiguous thousands separators counted in the values pass of an insert-first import: the same warning as
   the pass of their own (the staged and keys-first paths);
-- the values pass reads no key: a Latin-1 byte past the sampled bytes in any column restarts the import.
+- a Latin-1 byte past the sampled bytes in any column restarts the import;
+- a CSV file without padded cells (found from its bytes) skips the padding test; an insert-first import
+  takes the rows read from DuckDB's profile of its insert, and reads the file again for the values to warn
+  about only when a stored row may hold one or a row was not inserted.
 """
 
 from __future__ import annotations
