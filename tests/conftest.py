@@ -21,6 +21,15 @@ def demo_db(tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def demo(demo_db):
+    """A read-only connection to the small demo warehouse, closed after the module (a module that writes to
+    ``demo_db`` must not hold it)."""
+    con = connect(demo_db, read_only=True)
+    yield con
+    con.close()
+
+
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     """A read-only connection to the tiny warehouse (``tests/tiny.py``: every number by hand)."""

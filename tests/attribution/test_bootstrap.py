@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pytest
 
 from analytics.attribution import chains
 from analytics.attribution.bootstrap import DRAWS, bootstrap, poisson_weights, seed_key
@@ -14,15 +13,7 @@ from analytics.attribution.engine import attribute
 from analytics.attribution.journeys import open_journeys
 from analytics.attribution.models import MODELS, split
 from analytics.attribution.window import JourneyWindow
-from analytics.warehouse.connection import connect
 from analytics.warehouse.runner import run
-
-
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    con = connect(demo_db, read_only=True)
-    yield con
-    con.close()
 
 
 def test_the_sql_draws_are_the_documented_scheme(demo):

@@ -13,15 +13,7 @@ from analytics.attribution.engine import attribute
 from analytics.attribution.journeys import Journeys
 from analytics.attribution.models import MODELS
 from analytics.attribution.window import JourneyWindow
-from analytics.warehouse.connection import connect
 from analytics.warehouse.runner import recording
-
-
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    con = connect(demo_db, read_only=True)
-    yield con
-    con.close()
 
 
 @pytest.mark.parametrize(

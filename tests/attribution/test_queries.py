@@ -22,7 +22,6 @@ from analytics.attribution.engine import (
 from analytics.attribution.models import MODELS
 from analytics.attribution.window import JourneyWindow
 from analytics.cli.sql import _registry
-from analytics.warehouse.connection import connect
 from analytics.warehouse.runner import examples_for, recording, rows
 from tests.paths import ROOT
 
@@ -93,13 +92,6 @@ FORBIDDEN = {
     "hugeint bitmask": re.compile(r"hugeint\s*<<|<<.*hugeint", re.I),
     "UNPIVOT": re.compile(r"\bunpivot\b", re.I),
 }
-
-
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    con = connect(demo_db, read_only=True)
-    yield con
-    con.close()
 
 
 ATTRIBUTION_QUERIES = sorted(

@@ -17,17 +17,9 @@ from analytics.attribution.engine import (
 )
 from analytics.attribution.window import JourneyWindow
 from analytics.core.errors import RevLensError
-from analytics.warehouse.connection import connect
 
 START, END = date(2026, 4, 1), date(2026, 9, 30)
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
-
-
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    con = connect(demo_db, read_only=True)
-    yield con
-    con.close()
 
 
 def _won_by_segment(con) -> dict[str, tuple[int, float]]:

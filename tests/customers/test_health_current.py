@@ -29,13 +29,6 @@ def _names(statements) -> set[str]:
     return {s["name"] for s in statements}
 
 
-@pytest.fixture()
-def demo(demo_db):
-    con = connect(demo_db, read_only=True)
-    yield con
-    con.close()
-
-
 @pytest.mark.parametrize(
     "config",
     [SPEC_CONFIG, HealthConfig(weights=(0.1, 0.1, 0.2, 0.2, 0.3, 0.1), healthy_min=60.0, critical_below=45.0)],

@@ -25,7 +25,6 @@ from analytics.finance.report import (
     summarize,
 )
 from analytics.finance.roi import NOT_REACHED
-from analytics.warehouse.connection import connect
 from analytics.warehouse.runner import run
 from tests.finance.fixtures import attributed_frame
 
@@ -136,13 +135,6 @@ def test_model_spread_feeds_confidence(tiny):
 # ------------------------------------------------------------ on the demo warehouse
 
 Q3 = parse_period("2026-Q3")
-
-
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    con = connect(demo_db, read_only=True)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")

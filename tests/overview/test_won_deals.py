@@ -13,17 +13,9 @@ from analytics.attribution.models import UNATTRIBUTED
 from analytics.crm.targets import attribution_targets
 from analytics.finance.report import WON_DEALS_COUNT, financial_report
 from analytics.overview.kpis import kpis, monthly_trends
-from analytics.warehouse.connection import connect
 from analytics.warehouse.runner import scalar
 
 WINDOWS = [(date(2026, 1, 1), date(2026, 3, 31)), (date(2025, 11, 15), date(2026, 2, 10))]
-
-
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    con = connect(demo_db, read_only=True)
-    yield con
-    con.close()
 
 
 @pytest.mark.parametrize(("start", "end"), WINDOWS)
